@@ -1,0 +1,30 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// MembershipExport has no package dependencies by design: only the toolchain and system C libraries.
+let package = Package(
+    name: "MembershipExport",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ExportCore", targets: ["ExportCore"]),
+        .library(name: "ExportAdapters", targets: ["ExportAdapters"]),
+        .library(name: "ExportConformance", targets: ["ExportConformance"]),
+        .executable(name: "membership-export-demo", targets: ["MembershipExportDemo"]),
+    ],
+    targets: [
+        .target(name: "ExportCore"),
+        .target(name: "ExportAdapters", dependencies: ["ExportCore"]),
+        .target(name: "ExportConformance", dependencies: ["ExportCore"]),
+        .executableTarget(
+            name: "MembershipExportDemo",
+            dependencies: ["ExportCore", "ExportAdapters"],
+            path: "Examples/MembershipExportDemo"
+        ),
+        .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters"]),
+        .testTarget(
+            name: "ExportAdaptersTests",
+            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

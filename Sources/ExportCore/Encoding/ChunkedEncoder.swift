@@ -1,0 +1,83 @@
+/// Drives a ``RowEncoder`` and hands its output out in fixed-size chunks, never the whole file.
+///
+/// The encoder appends into one reused buffer; whenever the buffer holds at least ``chunkSize``
+/// bytes, ``takeChunk()`` returns exactly ``chunkSize`` of them. Memory is bounded by the chunk size
+/// plus the largest single row, whatever the export's length.
+public struct ChunkedEncoder {
+    /// The size of every chunk but the last.
+    public let chunkSize: Int
+    private var encoder: any RowEncoder
+    private var buffer: [UInt8]
+    private var start = 0
+    private var rows: Int64 = 0
+    private var started = false
+
+    /// Wraps an encoder.
+    ///
+    /// - Parameters:
+    ///   - encoder: The row encoder.
+    ///   - chunkSize: The chunk size; 64 KiB by default.
+    public init(_ encoder: any RowEncoder, chunkSize: Int = 64 * 1024) {
+        self.encoder = encoder
+        self.chunkSize = max(1, chunkSize)
+        self.buffer = []
+        self.buffer.reserveCapacity(self.chunkSize * 2)
+    }
+
+    /// The number of rows written so far.
+    public var rowCount: Int64 { rows }
+
+    /// Writes one row (and, before the first, the header).
+    ///
+    /// - Parameters:
+    ///   - row: The row.
+    /// - Throws: ``ExportError/Code/encoding`` from the encoder.
+    public mutating func write(_ row: Membership) throws(ExportError) {
+        try startIfNeeded()
+        rows += 1
+        try encoder.write(row, rowNumber: rows, into: &buffer)
+    }
+
+    /// Takes one full chunk if one is ready. Call it until it returns `nil` after each write.
+    ///
+    /// - Returns: Exactly ``chunkSize`` bytes, or `nil` when fewer are buffered.
+    public mutating func takeChunk() -> [UInt8]? {
+        guard buffer.count - start >= chunkSize else {
+            compact()
+            return nil
+        }
+        let chunk = Array(buffer[start..<(start + chunkSize)])
+        start += chunkSize
+        return chunk
+    }
+
+    /// Writes the trailer (and the header, if no row was written) and returns everything left.
+    ///
+    /// - Returns: The remaining chunks, each at most ``chunkSize`` bytes.
+    /// - Throws: ``ExportError/Code/encoding`` from the encoder.
+    public mutating func finish() throws(ExportError) -> [[UInt8]] {
+        try startIfNeeded()
+        try encoder.writeTrailer(into: &buffer)
+        var chunks: [[UInt8]] = []
+        while start < buffer.count {
+            let end = min(buffer.count, start + chunkSize)
+            chunks.append(Array(buffer[start..<end]))
+            start = end
+        }
+        buffer.removeAll(keepingCapacity: true)
+        start = 0
+        return chunks
+    }
+
+    private mutating func startIfNeeded() throws(ExportError) {
+        guard !started else { return }
+        started = true
+        try encoder.writeHeader(into: &buffer)
+    }
+
+    private mutating func compact() {
+        guard start > 0 else { return }
+        buffer.removeSubrange(0..<start)
+        start = 0
+    }
+}

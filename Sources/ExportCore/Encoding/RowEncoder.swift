@@ -1,0 +1,36 @@
+/// Turns rows into bytes, appending to a caller-owned, reused buffer.
+///
+/// Encoders are synchronous and do no I/O; ``ChunkedEncoder`` drives one and cuts its output into
+/// fixed-size chunks for a ``BlobWriter``.
+public protocol RowEncoder {
+    /// Appends what comes before the first row (a byte-order mark, a header line).
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer.
+    /// - Throws: ``ExportError/Code/encoding`` when the header cannot be written in this format.
+    mutating func writeHeader(into buffer: inout [UInt8]) throws(ExportError)
+
+    /// Appends one row.
+    ///
+    /// - Parameters:
+    ///   - row: The row.
+    ///   - rowNumber: The row's number, counted from 1, for error messages.
+    ///   - buffer: The output buffer.
+    /// - Throws: ``ExportError/Code/encoding`` naming the row and column when a value cannot be carried.
+    mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout [UInt8]) throws(ExportError)
+
+    /// Appends what comes after the last row.
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer.
+    /// - Throws: ``ExportError/Code/encoding`` when the trailer cannot be written.
+    mutating func writeTrailer(into buffer: inout [UInt8]) throws(ExportError)
+}
+
+extension RowEncoder {
+    /// Writes nothing: most formats have no trailer.
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer.
+    public mutating func writeTrailer(into buffer: inout [UInt8]) throws(ExportError) {}
+}

@@ -1,0 +1,71 @@
+import Foundation
+
+/// An export job: who asked, for what, and how far it got.
+///
+/// Jobs are values. A ``JobStore`` keeps them and bumps ``version`` on every update, which is how two
+/// workers (or a worker and a cancelling user) never overwrite each other's changes: every update is a
+/// compare-and-swap on the version read.
+public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
+    /// The job's identifier.
+    public var id: JobID
+    /// The user who asked for the export; the only user who may see it.
+    public var owner: UserID
+    /// Where the "ready" and "failed" e-mails go.
+    public var recipient: EmailAddress
+    /// The format and the resolved column list.
+    public var options: ExportOptions
+    /// The lifecycle state machine: state, attempt, lease, cancellation, notification.
+    public var lifecycle: JobLifecycle
+    /// Rows written so far by the running (or last) attempt.
+    public var rowsWritten: Int64
+    /// The output, once succeeded.
+    public var result: ExportResult?
+    /// The reason, once failed (or the last retryable failure while retrying).
+    public var failure: ExportFailure?
+    /// When the job was requested.
+    public var createdAt: Date
+    /// When the job record last changed.
+    public var updatedAt: Date
+    /// When the record (and its file) may be deleted; set when the job ends.
+    public var expiresAt: Date?
+    /// A key that no other non-terminal job may hold at the same time (the service uses one per owner
+    /// to de-duplicate active exports). Released by the store once the job is terminal.
+    public var uniqueKey: String?
+    /// The store's version, bumped on every successful update. Zero before the job is created.
+    public var version: UInt64
+
+    /// Creates a queued job.
+    ///
+    /// - Parameters:
+    ///   - id: The job's identifier.
+    ///   - owner: The requesting user.
+    ///   - recipient: Where e-mails go.
+    ///   - options: The format and columns (columns resolved, not `nil`, for a job the worker runs).
+    ///   - createdAt: When it was requested.
+    ///   - uniqueKey: A key no other active job may hold, or `nil`.
+    public init(
+        id: JobID,
+        owner: UserID,
+        recipient: EmailAddress,
+        options: ExportOptions,
+        createdAt: Date,
+        uniqueKey: String? = nil
+    ) {
+        self.id = id
+        self.owner = owner
+        self.recipient = recipient
+        self.options = options
+        self.lifecycle = JobLifecycle()
+        self.rowsWritten = 0
+        self.createdAt = createdAt
+        self.updatedAt = createdAt
+        self.uniqueKey = uniqueKey
+        self.version = 0
+    }
+
+    /// The lifecycle state.
+    public var state: JobState { lifecycle.state }
+
+    /// The number of attempts started so far.
+    public var attempt: Int { lifecycle.attempt }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The identifier of an export job: 1 to 64 characters from `A-Z a-z 0-9 - _`.
+///
+/// The restricted alphabet makes a job id safe to use verbatim in file names, object keys, URLs and
+/// e-mail headers. New ids are random UUIDs in lower case.
+public struct JobID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+    /// The id as text.
+    public let rawValue: String
+
+    /// Validates a job id received from outside (a URL path, a queue message, a file name).
+    ///
+    /// - Parameters:
+    ///   - rawValue: The candidate id.
+    /// - Returns: `nil` when the text is empty, longer than 64 characters, or has other characters.
+    public init?(_ rawValue: String) {
+        guard Self.isValid(rawValue) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// A new random id (a lower-case UUID).
+    ///
+    /// - Parameters:
+    ///   - generator: The source of randomness; inject a seeded one for deterministic tests.
+    /// - Returns: A fresh id.
+    public static func random(using generator: inout some RandomNumberGenerator) -> JobID {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let uuid = UUID(uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+        ))
+        return JobID(unchecked: uuid.uuidString.lowercased())
+    }
+
+    /// A new random id from the system's random source.
+    ///
+    /// - Returns: A fresh id.
+    public static func random() -> JobID {
+        var generator = SystemRandomNumberGenerator()
+        return random(using: &generator)
+    }
+
+    private init(unchecked rawValue: String) { self.rawValue = rawValue }
+
+    private static func isValid(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard (1...64).contains(utf8.count) else { return false }
+        return utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default:
+                false
+            }
+        }
+    }
+
+    /// The id as text.
+    public var description: String { rawValue }
+
+    /// Orders ids by their text.
+    ///
+    /// - Parameters:
+    ///   - lhs: One id.
+    ///   - rhs: Another id.
+    /// - Returns: Whether `lhs` sorts before `rhs`.
+    public static func < (lhs: JobID, rhs: JobID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Decodes and validates an id.
+    ///
+    /// - Parameters:
+    ///   - decoder: The decoder to read from.
+    /// - Throws: A decoding error when the text is not a valid job id.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard Self.isValid(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a job id: \(text.prefix(80))")
+        }
+        rawValue = text
+    }
+
+    /// Encodes as a bare string.
+    ///
+    /// - Parameters:
+    ///   - encoder: The encoder to write to.
+    /// - Throws: An encoding error from `encoder`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

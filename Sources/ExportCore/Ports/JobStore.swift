@@ -1,0 +1,124 @@
+import Foundation
+
+/// Durable storage of export jobs with optimistic concurrency.
+///
+/// ## Implementation requirements
+/// - **Atomic records.** A reader sees a job as it was after some complete update, never a mix.
+/// - **Create is idempotent.** ``create(_:)`` stores a job whose ``ExportJob/version`` becomes 1. If a
+///   job with the same id exists, it returns `.existing` with the stored job and changes nothing.
+///   If the job has a ``ExportJob/uniqueKey`` held by another non-terminal job, it returns `.existing`
+///   with that job instead: at most one non-terminal job holds a key at any moment, even when
+///   several processes create at once. The key is released when its job becomes terminal.
+/// - **Compare-and-swap.** ``update(_:)`` stores the job only if the stored version equals the given
+///   job's ``ExportJob/version``, and returns it with the version incremented by one. Otherwise it
+///   throws ``ExportError/Code/versionConflict`` (retryable: re-read and re-apply) and changes nothing.
+///   A missing job throws ``ExportError/Code/notFound``. Owner, id and creation time never change.
+/// - **Owner listing** is newest first (by ``ExportJob/createdAt``, then id) with an opaque cursor.
+/// - **Expiry** removes jobs whose ``ExportJob/expiresAt`` has passed, and only those.
+/// - Corrupt records are reported as ``ExportError/Code/corruptData`` from ``get(_:)`` for that job
+///   and skipped (not fatal) by the listings.
+public protocol JobStore: Sendable {
+    /// Stores a new job, or returns the job that already holds its id or unique key.
+    ///
+    /// - Parameters:
+    ///   - job: The job, with version 0.
+    /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
+    /// - Throws: ``ExportError`` when storage fails.
+    func create(_ job: ExportJob) async throws -> JobCreation
+
+    /// Reads a job.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    /// - Returns: The job, or `nil` when there is none.
+    /// - Throws: ``ExportError`` when storage fails or the record is corrupt.
+    func get(_ id: JobID) async throws -> ExportJob?
+
+    /// Replaces a job if nobody changed it since it was read.
+    ///
+    /// - Parameters:
+    ///   - job: The new content; its ``ExportJob/version`` is the version that was read.
+    /// - Returns: The stored job with its new version.
+    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs,
+    ///   ``ExportError/Code/notFound`` when the job is gone.
+    func update(_ job: ExportJob) async throws -> ExportJob
+
+    /// Lists one owner's jobs, newest first.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner.
+    ///   - cursor: Where the previous page ended, or `nil` for the first page.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page and the cursor of the next page, if any.
+    /// - Throws: ``ExportError`` when storage fails.
+    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob>
+
+    /// Finds jobs in the given states that have not been updated since `updatedBefore`, for the reconciler.
+    ///
+    /// - Parameters:
+    ///   - states: The states to look for.
+    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - limit: The most jobs to return.
+    /// - Returns: Matching jobs, in no particular order.
+    /// - Throws: ``ExportError`` when storage fails.
+    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob]
+
+    /// Deletes jobs whose ``ExportJob/expiresAt`` is at or before `now`.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to delete in this call.
+    /// - Returns: The deleted jobs, so the caller can delete their files.
+    /// - Throws: ``ExportError`` when storage fails.
+    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob]
+}
+
+/// The outcome of ``JobStore/create(_:)``.
+public enum JobCreation: Hashable, Sendable {
+    /// The job was stored.
+    case created(ExportJob)
+    /// A job with the same id, or an active job with the same unique key, already exists.
+    case existing(ExportJob)
+
+    /// The stored job, whichever case.
+    public var job: ExportJob {
+        switch self {
+        case .created(let job), .existing(let job): job
+        }
+    }
+}
+
+/// An opaque position in a paginated listing.
+public struct PageCursor: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The adapter-defined token.
+    public let token: String
+
+    /// Wraps a token.
+    ///
+    /// - Parameters:
+    ///   - token: The adapter-defined token.
+    public init(_ token: String) { self.token = token }
+
+    /// The token.
+    public var description: String { token }
+}
+
+/// One page of a listing.
+public struct Page<Element: Sendable>: Sendable {
+    /// The items of this page.
+    public var items: [Element]
+    /// The cursor of the next page, or `nil` on the last page.
+    public var next: PageCursor?
+
+    /// Creates a page.
+    ///
+    /// - Parameters:
+    ///   - items: The items.
+    ///   - next: The cursor of the next page, if any.
+    public init(items: [Element], next: PageCursor?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+extension Page: Equatable where Element: Equatable {}

@@ -1,0 +1,100 @@
+import Foundation
+
+/// Tells the user that an export is ready (with the link) or failed (with the reason).
+///
+/// ## Implementation requirements
+/// - **Idempotent by key.** Sending a notification whose ``ExportNotification/idempotencyKey`` was
+///   already sent successfully does nothing and succeeds. The worker may send the same notification
+///   again after a crash or a duplicate delivery, and the user must still get exactly one message.
+///   Services without native idempotency (SES, plain SMTP) keep a ledger of sent keys.
+/// - A failure to send throws a retryable ``ExportError`` when a later try may succeed; the worker
+///   retries the notification, not the export.
+public protocol Notifier: Sendable {
+    /// Delivers a notification at most once per idempotency key.
+    ///
+    /// - Parameters:
+    ///   - notification: What to say, to whom.
+    /// - Throws: ``ExportError`` when it could not be delivered.
+    func send(_ notification: ExportNotification) async throws
+}
+
+/// A message to the user about one export.
+public struct ExportNotification: Hashable, Sendable, Codable {
+    /// What the message says.
+    public enum Content: Hashable, Sendable, Codable {
+        /// The export is ready to download.
+        case ready(ReadyDetails)
+        /// The export failed.
+        case failed(reason: String)
+    }
+
+    /// The details of a "ready" message.
+    public struct ReadyDetails: Hashable, Sendable, Codable {
+        /// The download link.
+        public var link: URL
+        /// When the link expires.
+        public var expiresAt: Date
+        /// The number of data rows.
+        public var rows: Int64
+        /// The file size in bytes.
+        public var bytes: Int64
+        /// The file's format.
+        public var format: ExportFormat
+
+        /// Creates the details.
+        ///
+        /// - Parameters:
+        ///   - link: The download link.
+        ///   - expiresAt: When the link expires.
+        ///   - rows: The number of data rows.
+        ///   - bytes: The file size.
+        ///   - format: The file's format.
+        public init(link: URL, expiresAt: Date, rows: Int64, bytes: Int64, format: ExportFormat) {
+            self.link = link
+            self.expiresAt = expiresAt
+            self.rows = rows
+            self.bytes = bytes
+            self.format = format
+        }
+    }
+
+    /// Identifies this message across retries: `<job id>.ready` or `<job id>.failed`.
+    public var idempotencyKey: String
+    /// The job the message is about.
+    public var jobID: JobID
+    /// The owner of the job.
+    public var owner: UserID
+    /// The e-mail address to write to.
+    public var recipient: EmailAddress
+    /// What the message says.
+    public var content: Content
+
+    /// Creates a notification.
+    ///
+    /// - Parameters:
+    ///   - jobID: The job the message is about.
+    ///   - owner: The owner of the job.
+    ///   - recipient: The address to write to.
+    ///   - content: What to say.
+    ///   - idempotencyKey: The key; by default the job id and the kind of message.
+    public init(jobID: JobID, owner: UserID, recipient: EmailAddress, content: Content, idempotencyKey: String? = nil) {
+        self.jobID = jobID
+        self.owner = owner
+        self.recipient = recipient
+        self.content = content
+        self.idempotencyKey = idempotencyKey ?? "\(jobID).\(content.kind.rawValue)"
+    }
+
+    /// Whether it is a "ready" or a "failed" message.
+    public var kind: NotificationKind { content.kind }
+}
+
+extension ExportNotification.Content {
+    /// Whether it is a "ready" or a "failed" message.
+    public var kind: NotificationKind {
+        switch self {
+        case .ready: .ready
+        case .failed: .failed
+        }
+    }
+}
