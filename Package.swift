@@ -23,7 +23,8 @@ let package = Package(
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters"]),
         .testTarget(
             name: "ExportAdaptersTests",
-            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"]
+            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"],
+            exclude: ["HTTP/Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]
