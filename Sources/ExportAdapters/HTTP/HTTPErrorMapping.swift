@@ -56,7 +56,7 @@ public enum HTTPErrorMapping {
     static func shortCode(_ raw: String) -> String {
         var code = Substring(raw)
         if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
-        if let colon = code.firstIndex(of: ":") { code = code[..<colon] }
+        if let colon = code.firstIndex(where: { $0 == ":" || $0 == ";" }) { code = code[..<colon] }
         return String(code)
     }
 
