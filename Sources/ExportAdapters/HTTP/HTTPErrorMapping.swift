@@ -86,7 +86,7 @@ public enum HTTPErrorMapping {
             return .notFound
         case "ReceiptHandleIsInvalid", "InvalidReceiptHandle", "MessageNotInflight":
             return .leaseLost
-        case "ConditionalCheckFailedException", "TransactionConflictException":
+        case "ConditionalCheckFailedException", "TransactionConflictException", "TransactionCanceledException":
             return .versionConflict
         case "ResourceInUseException", "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "QueueAlreadyExists",
              "QueueNameExists":
