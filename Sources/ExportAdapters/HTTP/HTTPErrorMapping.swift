@@ -89,7 +89,7 @@ public enum HTTPErrorMapping {
         case "ConditionalCheckFailedException", "TransactionConflictException", "TransactionCanceledException":
             return .versionConflict
         case "ResourceInUseException", "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "QueueAlreadyExists",
-             "QueueNameExists":
+             "QueueNameExists", "AlreadyExistsException":
             return .alreadyExists
         case "ValidationException", "ValidationError", "InvalidParameterValue", "InvalidParameterValueException",
              "InvalidArgument", "MalformedXML", "SerializationException", "EntityTooSmall", "EntityTooLarge",
