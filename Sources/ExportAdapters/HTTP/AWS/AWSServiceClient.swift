@@ -63,7 +63,12 @@ struct AWSServiceClient: Sendable {
         var code = document?["__type"]?.stringValue ?? document?["code"]?.stringValue
             ?? response.header("x-amzn-errortype")
         if let queryError = response.header("x-amzn-query-error") { code = queryError }
-        let message = document?["message"]?.stringValue ?? document?["Message"]?.stringValue
+        var message = document?["message"]?.stringValue ?? document?["Message"]?.stringValue
+        if document == nil, let xml = XMLNode.parse(response.body) {
+            // Some failures (signature checks in front of the service) answer in XML whatever the protocol.
+            code = code ?? xml.first("Code")?.text
+            message = message ?? xml.first("Message")?.text
+        }
         return HTTPErrorMapping.error(
             status: response.status, serviceCode: code, message: message, operation: operation,
             retryAfter: response.header("retry-after"), now: clock.now()
