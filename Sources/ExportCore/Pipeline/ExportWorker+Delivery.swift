@@ -135,8 +135,10 @@ extension ExportWorker {
 
     private func stopCancelled(_ job: ExportJob, key: BlobKey, receipt: LeaseReceipt) async throws {
         try await blobStore.delete(key)
+        // Our copy may predate the cancel request; the stored job has it.
+        let latest = try await jobStore.get(job.id) ?? job
         let now = clock.now()
-        let stored = try await commit(job, attempt: job.attempt) { job in
+        let stored = try await commit(latest, attempt: job.attempt) { job in
             try job.lifecycle.confirmCancelled()
             job.updatedAt = now
             job.expiresAt = now.adding(configuration.retention)
