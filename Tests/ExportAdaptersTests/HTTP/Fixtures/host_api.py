@@ -1,7 +1,7 @@
 """A stand-in for a host's services, started by the Swift tests.
 
 - GET /users/<owner>/memberships?cursor=&limit=  the memberships API (bearer token "fixture-token"):
-  owner "u1" has 7 rows (ids m01..m07) served in keyset pages; owner "flaky" answers 503, then 429 with
+  owner "u1" (and every "user-*") has 7 rows (ids m01..m07) served in keyset pages; owner "flaky" answers 503, then 429 with
   Retry-After: 7, then the rows; owner "garbage" answers malformed JSON; owner "down" always 503;
   owner "forbidden" answers 403.
 - POST /hooks/<name>  records the webhook (headers and body); name "gone" answers 410, "busy" 503.
@@ -84,7 +84,7 @@ class Handler(BaseHTTPRequestHandler):
             if calls == 1:
                 return self.reply(429, b"slow down", {"Retry-After": "7"})
             owner = "u1"
-        rows = [dict(row, user_id=member) for row in ROWS if row["id"] > cursor] if owner == "u1" else []
+        rows = [dict(row, user_id=member) for row in ROWS if row["id"] > cursor] if owner == "u1" or owner.startswith("user-") else []
         page = rows[:limit]
         more = len(rows) > limit
         body = {"data": page, "next_cursor": page[-1]["id"] if more else None}
