@@ -64,14 +64,6 @@ struct AWSPipelineTests {
         return try #require(await blobs.contents(of: key))
     }
 
-    static func email(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
-        let response = try await URLSessionTransport().send(
-            HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
-        )
-        let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
-        return messages.filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
-    }
-
     static func link(in html: String) throws -> URL {
         let start = try #require(html.range(of: "href=\""))
         let end = try #require(html[start.upperBound...].firstIndex(of: "\""))
@@ -99,7 +91,7 @@ struct AWSPipelineTests {
         #expect(job.state == .succeeded)
         #expect(job.result?.rows == 7)
 
-        let messages = try await Self.email(moto, to: recipient)
+        let messages = try await MotoServer.sentEmails(moto, to: recipient)
         #expect(messages.count == 1)
         let html = try #require(messages.first?["body"]?.stringValue)
         let download = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: try Self.link(in: html)))
@@ -110,7 +102,7 @@ struct AWSPipelineTests {
 
         // A second worker seeing the same job again changes nothing and sends no second e-mail.
         await stack.worker().processAvailable()
-        #expect(try await Self.email(moto, to: recipient).count == 1)
+        #expect(try await MotoServer.sentEmails(moto, to: recipient).count == 1)
     }
 
     @Test("Two workers with their own adapters share one queue and table: every job done once, one e-mail each")
@@ -139,7 +131,7 @@ struct AWSPipelineTests {
         }
         for (ticket, recipient) in created {
             #expect(try await stack.jobs.get(ticket.job.id)?.state == .succeeded)
-            #expect(try await Self.email(moto, to: recipient).count == 1)
+            #expect(try await MotoServer.sentEmails(moto, to: recipient).count == 1)
         }
     }
 }

@@ -61,3 +61,26 @@ enum MotoServer {
         "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
     }
 }
+
+extension MotoServer {
+    /// The e-mails moto recorded for one recipient, from `/moto-api/data.json`.
+    ///
+    /// moto serialises every backend for that page, which can fail (500) while other tests change
+    /// state, so it is read again a few times before giving up.
+    static func sentEmails(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
+        var lastError: (any Error)?
+        for _ in 0..<10 {
+            do {
+                let response = try await URLSessionTransport().send(
+                    HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
+                )
+                guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
+                let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
+                return messages.filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? PeerUnavailable(message: "data.json unreadable")
+    }
+}

@@ -5,15 +5,6 @@ import Testing
 
 @Suite("SESNotifier against moto", .enabled(if: MotoServer.enabled, "moto not installed: pip install 'moto[server]'"))
 struct SESNotifierTests {
-    /// The messages moto recorded for one recipient (from `/moto-api/data.json`).
-    static func sentMessages(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
-        let response = try await URLSessionTransport().send(
-            HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
-        )
-        let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
-        return messages.filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
-    }
-
     @Test("One e-mail per idempotency key, even when sent twice and concurrently, through the DynamoDB ledger")
     func onceThroughLedger() async throws {
         let peer = try await MotoServer.peer()
@@ -34,7 +25,7 @@ struct SESNotifierTests {
             for _ in 0..<4 { group.addTask { try? await notifier.send(notification) } }
         }
         try await notifier.send(notification)
-        let messages = try await Self.sentMessages(peer, to: recipient)
+        let messages = try await MotoServer.sentEmails(peer, to: recipient)
         #expect(messages.count == 1)
         #expect(messages.first?["subject"]?.stringValue == "Your membership export is ready")
         #expect(messages.first?["body"]?.stringValue?.contains("href=\"https://downloads.example.com/f.csv?a=1&amp;b=2\"") == true)

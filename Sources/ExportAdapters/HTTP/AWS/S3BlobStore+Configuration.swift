@@ -18,6 +18,10 @@ extension S3BlobStore {
         public var serverSideEncryption: String?
         /// The KMS key for `aws:kms`, or `nil` for the AWS-managed key.
         public var kmsKeyID: String?
+        /// Whether uploaded parts are sent as `UNSIGNED-PAYLOAD` instead of hashed into the signature.
+        /// Over HTTPS, TLS already protects the body and this saves hashing every byte twice; keep it
+        /// `false` over plain HTTP.
+        public var unsignedPartPayloads: Bool
 
         /// S3's smallest part (5 MiB).
         public static let minimumPartSize = 5 * 1024 * 1024
@@ -34,6 +38,7 @@ extension S3BlobStore {
         ///   - readChunkSize: Bytes per ranged GET when reading; 4 MiB by default.
         ///   - serverSideEncryption: `AES256`, `aws:kms` or `nil`.
         ///   - kmsKeyID: The KMS key for `aws:kms`.
+        ///   - unsignedPartPayloads: Send parts as `UNSIGNED-PAYLOAD`; `false` by default.
         public init(
             bucket: String,
             keyPrefix: String = "",
@@ -41,7 +46,8 @@ extension S3BlobStore {
             partsInFlight: Int = 2,
             readChunkSize: Int = 4 * 1024 * 1024,
             serverSideEncryption: String? = nil,
-            kmsKeyID: String? = nil
+            kmsKeyID: String? = nil,
+            unsignedPartPayloads: Bool = false
         ) {
             self.bucket = bucket
             self.keyPrefix = keyPrefix
@@ -50,6 +56,7 @@ extension S3BlobStore {
             self.readChunkSize = readChunkSize
             self.serverSideEncryption = serverSideEncryption
             self.kmsKeyID = kmsKeyID
+            self.unsignedPartPayloads = unsignedPartPayloads
         }
 
         func validate() throws(ExportError) {

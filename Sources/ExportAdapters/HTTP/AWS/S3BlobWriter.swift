@@ -105,7 +105,8 @@ actor S3BlobWriter: BlobWriter {
             let response = try await store.client.send(
                 method: "PUT", endpoint: endpoint, path: path,
                 query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                headers: [("Content-Type", "application/octet-stream")], body: part, contentHashHeader: true
+                headers: [("Content-Type", "application/octet-stream")], body: part,
+                payload: store.configuration.unsignedPartPayloads ? .unsigned : nil, contentHashHeader: true
             )
             guard response.isSuccess else { throw store.client.xmlError(response, operation: "UploadPart") }
             guard let etag = response.header("etag") else {
