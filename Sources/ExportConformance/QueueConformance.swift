@@ -164,7 +164,14 @@ public struct QueueConformance: Sendable {
         try check(!letters.contains { $0.id == current.id }, "a stale receipt dead-lettered the new holder's message")
 
         // The new holder still owns the message: its acknowledge works and removes it.
-        try await queue.acknowledge(current.receipt)
+        do {
+            try await queue.acknowledge(current.receipt)
+        } catch {
+            throw ConformanceFailure(
+                "after calls with a stale receipt, the new holder could not acknowledge its message: \(error)",
+                location: "staleReceipt"
+            )
+        }
         try await advance(timeout + configuration.margin)
         try await expectNothing(queue, "the message acknowledged by its new holder came back")
         try await expectError([.leaseLost], "acknowledging an already acknowledged message") {

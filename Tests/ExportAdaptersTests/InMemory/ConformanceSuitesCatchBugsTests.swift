@@ -1,0 +1,103 @@
+import ExportAdapters
+import ExportConformance
+import ExportCore
+import Foundation
+import Testing
+
+/// The suites are only worth running if they fail on broken adapters: each test here feeds one a
+/// deliberately broken adapter and expects a ``ConformanceFailure``.
+@Suite("Conformance suites catch broken adapters")
+struct ConformanceSuitesCatchBugsTests {
+    /// Forgets idempotency: every send is delivered.
+    actor ForgetfulNotifier: Notifier {
+        var counts: [String: Int] = [:]
+        func send(_ notification: ExportNotification) async throws { counts[notification.idempotencyKey, default: 0] += 1 }
+        func count(_ key: String) -> Int { counts[key, default: 0] }
+    }
+
+    /// Ignores versions: every update wins.
+    actor LastWriterWinsStore: JobStore {
+        let inner = InMemoryJobStore()
+        func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
+        func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
+        func update(_ job: ExportJob) async throws -> ExportJob {
+            guard let stored = try await inner.get(job.id) else { throw ExportError(.notFound, "no job") }
+            var forced = job
+            forced.version = stored.version
+            return try await inner.update(forced)
+        }
+        func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+            try await inner.list(owner: owner, after: cursor, limit: limit)
+        }
+        func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+            try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
+        }
+        func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+            try await inner.deleteExpired(now: now, limit: limit)
+        }
+    }
+
+    /// Forgets to scope by owner on the first page.
+    struct LeakySource: MembershipSource {
+        let rows: [Membership]
+        func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+            Page(items: Array(rows.prefix(limit)), next: nil)
+        }
+    }
+
+    /// Acknowledges with any receipt of the message, stale ones included (the SQS-style pitfall).
+    actor LaxQueue: Queue {
+        let inner: InMemoryQueue
+        var latest: [String: LeaseReceipt] = [:]
+        init(clock: ManualClock) { inner = InMemoryQueue(clock: clock) }
+        func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
+            try await inner.enqueue(message, delay: delay)
+        }
+        func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
+            let deliveries = try await inner.receive(max: max, visibilityTimeout: visibilityTimeout, waitTime: waitTime)
+            for delivery in deliveries { latest[delivery.id.rawValue] = delivery.receipt }
+            return deliveries
+        }
+        func acknowledge(_ receipt: LeaseReceipt) async throws {
+            let id = String(receipt.rawValue.split(separator: "/")[0])
+            try await inner.acknowledge(latest[id] ?? receipt)
+        }
+        func release(_ receipt: LeaseReceipt, delay: Duration) async throws { try await inner.release(receipt, delay: delay) }
+        func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
+            try await inner.extendLease(receipt, by: visibilityTimeout)
+        }
+        func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws { try await inner.deadLetter(receipt, reason: reason) }
+        func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
+        func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
+    }
+
+    @Test func notifierSuiteCatchesDuplicateDelivery() async throws {
+        let notifier = ForgetfulNotifier()
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await NotifierConformance(makeNotifier: { notifier }, deliveredCount: { await notifier.count($0) }).run()
+        }
+        #expect(failure?.description.contains("three sends with one idempotency key delivered 3") == true)
+    }
+
+    @Test func jobStoreSuiteCatchesMissingCompareAndSwap() async throws {
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await JobStoreConformance { LastWriterWinsStore() }.run()
+        }
+        #expect(failure?.description.contains("an update based on a stale version") == true)
+    }
+
+    @Test func sourceSuiteCatchesUnscopedPages() async throws {
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await MembershipSourceConformance { rows in LeakySource(rows: rows) }.run()
+        }
+        #expect(failure?.description.contains("held another user's row") == true)
+    }
+
+    @Test func queueSuiteCatchesStaleReceiptAcknowledging() async throws {
+        let clock = ManualClock()
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await QueueConformance(makeQueue: { LaxQueue(clock: clock) }, advance: { clock.advance(by: $0) }).run()
+        }
+        #expect(failure?.description.contains("the new holder could not acknowledge") == true)
+    }
+}
