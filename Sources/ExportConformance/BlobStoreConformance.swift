@@ -112,11 +112,14 @@ public struct BlobStoreConformance: Sendable {
     /// Deterministic, non-repeating-looking bytes.
     static func pattern(count: Int, seed: UInt64) -> [UInt8] {
         var state = seed | 1
-        return (0..<count).map { _ in
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return UInt8(truncatingIfNeeded: state)
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for index in 0..<count {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                buffer[index] = UInt8(truncatingIfNeeded: state)
+            }
+            initialized = count
         }
     }
 
@@ -233,7 +236,7 @@ public struct BlobStoreConformance: Sendable {
         try check(metadata.size == Int64(bytes.count), "finish reported \(metadata.size) bytes, wrote \(bytes.count)")
         let read = try await readAll(store, key)
         try check(read.count == bytes.count, "read back \(read.count) bytes of \(bytes.count)")
-        if let mismatch = zip(read, bytes).enumerated().first(where: { $0.element.0 != $0.element.1 }) {
+        if read != bytes, let mismatch = zip(read, bytes).enumerated().first(where: { $0.element.0 != $0.element.1 }) {
             throw ConformanceFailure("the large blob differs at byte \(mismatch.offset)", location: "largeBlob")
         }
         try await store.delete(key)

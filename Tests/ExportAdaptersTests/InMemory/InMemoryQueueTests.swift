@@ -36,6 +36,16 @@ struct InMemoryQueueTests {
         #expect(try await receiving.value.count == 1)
     }
 
+    @Test func longPollWakesWhenAdvancedExactlyByAFractionalDelay() async throws {
+        let queue = InMemoryQueue(clock: clock)
+        clock.advance(by: .milliseconds(333))
+        try await queue.enqueue(Fixtures.message("j1"), delay: .milliseconds(1234))
+        let receiving = Task { try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .seconds(20)) }
+        await eventually("the receive waits on the clock") { clock.sleeperCount == 1 }
+        clock.advance(by: .milliseconds(1234))
+        #expect(try await receiving.value.count == 1)
+    }
+
     @Test func zeroWaitTimeReturnsAtOnce() async throws {
         let queue = InMemoryQueue(clock: clock)
         #expect(try await queue.receive(max: 10, visibilityTimeout: .seconds(30), waitTime: .zero).isEmpty)
