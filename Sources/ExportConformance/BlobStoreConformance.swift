@@ -47,6 +47,8 @@ public struct BlobStoreConformance: Sendable {
     let configuration: Configuration
     let makeStore: @Sendable () async throws -> any BlobStore
     let now: @Sendable () -> Date
+    let fetch: (@Sendable (URL) async throws -> [UInt8])?
+    let advance: (@Sendable (Duration) async throws -> Void)?
 
     /// Creates the suite.
     ///
@@ -54,14 +56,23 @@ public struct BlobStoreConformance: Sendable {
     ///   - configuration: Sizes and tolerances.
     ///   - makeStore: Makes the store under test; called once per case.
     ///   - now: The store's current time (its injected clock's `now`, or `Date()` for a real service).
+    ///   - fetch: Downloads through a link as a browser would, throwing when the link is refused; when
+    ///     given, the suite checks that links work, cannot be altered to reach another key, and (with
+    ///     `advance`) stop working when they expire.
+    ///   - advance: Lets time pass on the store's clock (advance a manual clock, or sleep: then keep
+    ///     ``Configuration/linkLifetime`` short).
     public init(
         configuration: Configuration = Configuration(),
         makeStore: @escaping @Sendable () async throws -> any BlobStore,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        fetch: (@Sendable (URL) async throws -> [UInt8])? = nil,
+        advance: (@Sendable (Duration) async throws -> Void)? = nil
     ) {
         self.configuration = configuration
         self.makeStore = makeStore
         self.now = now
+        self.fetch = fetch
+        self.advance = advance
     }
 
     /// Runs every case.
@@ -263,28 +274,5 @@ public struct BlobStoreConformance: Sendable {
         try await store.delete(key)
         try await expectMissing(store, key, "a deleted blob must be gone")
         try await store.delete(key)
-    }
-
-    private func downloadLink() async throws {
-        let store = try await makeStore()
-        let token = runToken()
-        let first = try key("linked-1.csv", token: token)
-        let second = try key("linked-2.csv", token: token)
-        _ = try await write(store, first, [1], partSize: 1)
-        _ = try await write(store, second, [2], partSize: 1)
-        let before = now()
-        let link = try await store.downloadLink(for: first, filename: "memberships.csv", expiresIn: configuration.linkLifetime)
-        let after = now()
-        let tolerance = Double(configuration.linkTolerance.components.seconds)
-        let lifetime = Double(configuration.linkLifetime.components.seconds)
-        try check(
-            link.expiresAt >= before.addingTimeInterval(lifetime - tolerance)
-                && link.expiresAt <= after.addingTimeInterval(lifetime + tolerance),
-            "a link asked to live \(configuration.linkLifetime) expires at \(link.expiresAt) (asked at \(before))"
-        )
-        let other = try await store.downloadLink(for: second, filename: "memberships.csv", expiresIn: configuration.linkLifetime)
-        try check(link.url != other.url, "two blobs got the same download link")
-        try await store.delete(first)
-        try await store.delete(second)
     }
 }

@@ -71,6 +71,48 @@ struct ConformanceSuitesCatchBugsTests {
         func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
     }
 
+    /// Writes through: every append is visible at once (a local file written in place).
+    struct WriteThroughBlobStore: BlobStore {
+        let inner = InMemoryBlobStore()
+
+        actor Writer: BlobWriter {
+            let inner: InMemoryBlobStore
+            let key: BlobKey
+            var bytes: [UInt8] = []
+            init(inner: InMemoryBlobStore, key: BlobKey) { self.inner = inner; self.key = key }
+            func append(_ more: [UInt8]) async throws {
+                bytes += more
+                let writer = try await inner.beginWrite(key: key, contentType: "text/csv")
+                try await writer.append(bytes)
+                _ = try await writer.finish()
+            }
+            func finish() async throws -> BlobMetadata {
+                let writer = try await inner.beginWrite(key: key, contentType: "text/csv")
+                try await writer.append(bytes)
+                return try await writer.finish()
+            }
+            func abort() async throws { try await inner.delete(key) }
+        }
+
+        func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter { Writer(inner: inner, key: key) }
+        func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await inner.read(key) }
+        func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await inner.metadata(key) }
+        func delete(_ key: BlobKey) async throws { try await inner.delete(key) }
+        func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+            try await inner.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+        }
+        func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
+            try await inner.abortIncompleteWrites(startedBefore: date)
+        }
+    }
+
+    @Test func blobSuiteCatchesPartialFilesBecomingVisible() async throws {
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await BlobStoreConformance(makeStore: { WriteThroughBlobStore() }).run()
+        }
+        #expect(failure?.description.contains("a blob must be invisible until finish") == true)
+    }
+
     @Test func notifierSuiteCatchesDuplicateDelivery() async throws {
         let notifier = ForgetfulNotifier()
         let failure = await #expect(throws: ConformanceFailure.self) {
