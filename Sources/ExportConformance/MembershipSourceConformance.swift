@@ -12,12 +12,19 @@ import Foundation
 /// ```
 public struct MembershipSourceConformance: Sendable {
     let makeSource: @Sendable ([Membership]) async throws -> any MembershipSource
+    let change: (@Sendable (_ inserted: [Membership], _ deleted: [Membership]) async throws -> Void)?
 
     /// Creates the suite.
     ///
     /// - Parameters:
+    ///   - change: Inserts and deletes rows in the source made last, while a scan is under way; when
+    ///     given, the suite checks that such changes never make a scan skip or repeat a row.
     ///   - makeSource: Makes a source serving exactly the given memberships.
-    public init(makeSource: @escaping @Sendable ([Membership]) async throws -> any MembershipSource) {
+    public init(
+        change: (@Sendable (_ inserted: [Membership], _ deleted: [Membership]) async throws -> Void)? = nil,
+        makeSource: @escaping @Sendable ([Membership]) async throws -> any MembershipSource
+    ) {
+        self.change = change
         self.makeSource = makeSource
     }
 
@@ -28,6 +35,9 @@ public struct MembershipSourceConformance: Sendable {
     public func run() async throws {
         try await runCase("MembershipSource", "paging yields each row once, in a stable order", fullScan)
         try await runCase("MembershipSource", "an owner without rows gets an empty page", emptyOwner)
+        if change != nil {
+            try await runCase("MembershipSource", "changes during a scan skip or repeat nothing", changesDuringScan)
+        }
     }
 
     static func dataSet(token: String) -> (rows: [Membership], owners: [UserID: Int]) {
@@ -112,5 +122,40 @@ public struct MembershipSourceConformance: Sendable {
         let page = try await source.memberships(of: UserID("nobody-\(runToken())"), after: nil, limit: 10)
         try check(page.items.isEmpty, "an owner without memberships got \(page.items.count) rows")
         try check(page.next == nil, "an owner without memberships got a next cursor")
+    }
+
+    private func changesDuringScan() async throws {
+        guard let change else { return }
+        let (rows, owners) = Self.dataSet(token: runToken())
+        let source = try await makeSource(rows)
+        let owner = try require(owners.first { $0.value > 10 }?.key, "the data set has no large owner")
+        let first = try await source.memberships(of: owner, after: nil, limit: 5)
+        let returned = Set(first.items.map(\.membershipID))
+        let remaining = rows.filter { $0.userID == owner && !returned.contains($0.membershipID) }
+        var early = first.items[0]
+        early.membershipID = "0-\(early.membershipID)"
+        var late = first.items[0]
+        late.membershipID = "z-\(late.membershipID)"
+        // After the first page: a row inserted at the start of the id range and one not yet returned deleted.
+        // After the second: a row already returned deleted and one inserted at the end.
+        let deleted = [remaining[remaining.count / 2], first.items[1]]
+        let changes: [(inserted: [Membership], deleted: [Membership])] = [([early], [deleted[0]]), ([late], [deleted[1]])]
+
+        var seen = first.items.map(\.membershipID)
+        var next = first.next
+        var pages = 0
+        while let position = next {
+            if pages < changes.count { try await change(changes[pages].inserted, changes[pages].deleted) }
+            let page = try await source.memberships(of: owner, after: position, limit: 5)
+            seen += page.items.map(\.membershipID)
+            next = page.next
+            pages += 1
+            try check(pages <= rows.count, "the scan does not end after rows changed")
+        }
+        try check(pages >= changes.count, "the scan ended before the rows could be changed")
+        try check(Set(seen).count == seen.count, "a row was returned twice by a scan during which rows changed")
+        let mustSee = Set(rows.filter { $0.userID == owner }.map(\.membershipID)).subtracting(deleted.map(\.membershipID))
+        let missed = mustSee.subtracting(seen)
+        try check(missed.isEmpty, "rows present throughout the scan were skipped: \(missed.sorted())")
     }
 }

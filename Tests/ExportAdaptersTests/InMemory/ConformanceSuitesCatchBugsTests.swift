@@ -113,6 +113,36 @@ struct ConformanceSuitesCatchBugsTests {
         #expect(failure?.description.contains("a blob must be invisible until finish") == true)
     }
 
+    /// Pages by offset instead of keyset: rows deleted before the cursor make it skip rows.
+    struct OffsetSource: MembershipSource {
+        let inner: InMemoryMembershipSource
+        func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+            let all = await inner.all(of: owner)
+            let start = min(all.count, cursor.flatMap { Int($0.token) } ?? 0)
+            let end = min(all.count, start + limit)
+            return Page(items: Array(all[start..<end]), next: end < all.count ? PageCursor(String(end)) : nil)
+        }
+    }
+
+    @Test func sourceSuiteCatchesOffsetPaging() async throws {
+        let latest = InMemoryConformanceTests.Latest()
+        let failure = await #expect(throws: ConformanceFailure.self) {
+            try await MembershipSourceConformance(
+                change: { inserted, deleted in
+                    let source = try #require(await latest.source)
+                    for row in inserted { await source.insert(row) }
+                    for row in deleted { await source.remove(membershipID: row.membershipID, of: row.userID) }
+                },
+                makeSource: { rows in
+                    let source = InMemoryMembershipSource(rows)
+                    await latest.set(source)
+                    return OffsetSource(inner: source)
+                }
+            ).run()
+        }
+        #expect(failure?.description.contains("changes during a scan") == true)
+    }
+
     @Test func notifierSuiteCatchesDuplicateDelivery() async throws {
         let notifier = ForgetfulNotifier()
         let failure = await #expect(throws: ConformanceFailure.self) {

@@ -38,6 +38,24 @@ struct InMemoryConformanceTests {
     }
 
     @Test func membershipSource() async throws {
-        try await MembershipSourceConformance { rows in InMemoryMembershipSource(rows) }.run()
+        let latest = Latest()
+        try await MembershipSourceConformance(
+            change: { inserted, deleted in
+                let source = try #require(await latest.source)
+                for row in inserted { await source.insert(row) }
+                for row in deleted { await source.remove(membershipID: row.membershipID, of: row.userID) }
+            },
+            makeSource: { rows in
+                let source = InMemoryMembershipSource(rows)
+                await latest.set(source)
+                return source
+            }
+        ).run()
+    }
+
+    /// The source the membership suite made last, for its `change` closure.
+    actor Latest {
+        var source: InMemoryMembershipSource?
+        func set(_ source: InMemoryMembershipSource) { self.source = source }
     }
 }
