@@ -11,7 +11,8 @@ import Foundation
 /// let clock = ManualClock()
 /// try await QueueConformance(
 ///     makeQueue: { InMemoryQueue(clock: clock) },
-///     advance: { clock.advance(by: $0) }
+///     advance: { clock.advance(by: $0) },
+///     now: { clock.now() }
 /// ).run()
 /// ```
 public struct QueueConformance: Sendable {
@@ -51,6 +52,7 @@ public struct QueueConformance: Sendable {
     let configuration: Configuration
     let makeQueue: @Sendable () async throws -> any Queue
     let advance: @Sendable (Duration) async throws -> Void
+    let now: @Sendable () -> Date
 
     /// Creates the suite.
     ///
@@ -58,14 +60,18 @@ public struct QueueConformance: Sendable {
     ///   - configuration: Lease lengths and patience.
     ///   - makeQueue: Makes an empty queue; called once per case.
     ///   - advance: Lets the given time pass on the queue's clock (advance a manual clock, or sleep).
+    ///   - now: The queue's current time, to check lease expiries (within ``Configuration/margin``);
+    ///     the clock's `now` for an injected clock, `Date()` (the default) for a real service.
     public init(
         configuration: Configuration = Configuration(),
         makeQueue: @escaping @Sendable () async throws -> any Queue,
-        advance: @escaping @Sendable (Duration) async throws -> Void
+        advance: @escaping @Sendable (Duration) async throws -> Void,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.configuration = configuration
         self.makeQueue = makeQueue
         self.advance = advance
+        self.now = now
     }
 
     /// Runs every case.
@@ -108,6 +114,21 @@ public struct QueueConformance: Sendable {
         try check(deliveries.isEmpty, "\(why), but receive returned \(deliveries.map(\.message.jobID))")
     }
 
+    /// Checks that `expiry` is `lease` after some moment between `before` and `after`, give or take the margin.
+    func checkExpiry(_ expiry: Date, lease: Duration, before: Date, after: Date, _ what: String) throws {
+        let length = Self.seconds(lease)
+        let margin = Self.seconds(configuration.margin)
+        try check(
+            expiry >= before.addingTimeInterval(length - margin) && expiry <= after.addingTimeInterval(length + margin),
+            "\(what) expires at \(expiry), expected \(lease) after \(before)"
+        )
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
     /// Calls an operation with a receipt whose lease is gone: it may throw `leaseLost` or do nothing.
     func staleCall(_ what: String, _ body: () async throws -> Void) async throws {
         do {
@@ -124,7 +145,9 @@ public struct QueueConformance: Sendable {
         try await expectNothing(queue, "a new queue must be empty")
         let sent = try message()
         let id = try await queue.enqueue(sent)
+        let before = now()
         let delivery = try await receiveOne(queue, "an enqueued message")
+        try checkExpiry(delivery.leaseExpiresAt, lease: timeout, before: before, after: now(), "a delivery's lease")
         try check(delivery.message == sent, "delivered \(delivery.message), enqueued \(sent)")
         try check(delivery.id == id, "the delivery's id \(delivery.id) is not the enqueued id \(id)")
         try check(delivery.receiveCount == 1, "a first delivery must have receive count 1, got \(delivery.receiveCount)")
@@ -215,7 +238,9 @@ public struct QueueConformance: Sendable {
         try await queue.enqueue(try message())
         let delivery = try await receiveOne(queue, "an enqueued message")
         try await advance(timeout / 2)
-        try await queue.extendLease(delivery.receipt, by: timeout)
+        let before = now()
+        let extended = try await queue.extendLease(delivery.receipt, by: timeout)
+        try checkExpiry(extended, lease: timeout, before: before, after: now(), "an extended lease")
         try await advance(timeout / 2 + configuration.margin)
         try await expectNothing(queue, "a message whose lease was extended must stay hidden past the original lease")
         try await advance(timeout)

@@ -13,7 +13,8 @@ struct InMemoryConformanceTests {
         let clock = ManualClock()
         try await QueueConformance(
             makeQueue: { InMemoryQueue(clock: clock) },
-            advance: { clock.advance(by: $0) }
+            advance: { clock.advance(by: $0) },
+            now: { clock.now() }
         ).run()
     }
 

@@ -93,7 +93,8 @@ struct TestingWithFakesDocTests {
         try await QueueConformance(
             configuration: .init(visibilityTimeout: .seconds(30)),
             makeQueue: { InMemoryQueue(clock: clock) },
-            advance: { clock.advance(by: $0) }
+            advance: { clock.advance(by: $0) },
+            now: { clock.now() }
         ).run()
         try await JobStoreConformance { InMemoryJobStore() }.run()
         try await BlobStoreConformance(makeStore: { InMemoryBlobStore(clock: clock) }, now: { clock.now() }).run()
