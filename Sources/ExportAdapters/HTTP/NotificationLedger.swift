@@ -53,29 +53,42 @@ public enum LedgerReservation: Hashable, Sendable {
 extension NotificationLedger {
     /// Sends through `deliver` at most once per key: reserve, deliver, mark sent.
     ///
+    /// A caller that finds the key reserved by another sender waits (on `clock`, polling with backoff)
+    /// until that sender marks it sent, gives it up, or its reservation lapses, so concurrent sends of
+    /// one key all succeed and deliver once.
+    ///
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - clock: The clock.
     ///   - holdFor: How long the reservation lasts.
     ///   - deliver: The actual send.
-    /// - Throws: A retryable ``ExportError/Code/transient`` while another sender holds the key, or what
-    ///   `deliver` throws.
+    /// - Throws: A retryable ``ExportError/Code/transient`` when another sender still holds the key after
+    ///   `holdFor`, or what `deliver` throws.
     public func deliverOnce(
         _ key: String, clock: any ExportClock, holdFor: Duration, deliver: () async throws -> Void
     ) async throws {
-        switch try await reserve(key, now: clock.now(), holdFor: holdFor) {
-        case .alreadySent:
-            return
-        case .inProgress(let until):
-            throw ExportError(.transient, "Notification \(key) is being sent by another worker", retryAt: until)
-        case .reserved:
-            do {
-                try await deliver()
-            } catch {
-                try? await cancelReservation(key)
-                throw error
+        let giveUpAt = clock.now().adding(holdFor * 2)
+        var pause = Duration.milliseconds(50)
+        while true {
+            switch try await reserve(key, now: clock.now(), holdFor: holdFor) {
+            case .alreadySent:
+                return
+            case .inProgress(let until):
+                guard clock.now() < giveUpAt else {
+                    throw ExportError(.transient, "Notification \(key) is being sent by another worker", retryAt: until)
+                }
+                try await clock.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            case .reserved:
+                do {
+                    try await deliver()
+                } catch {
+                    try? await cancelReservation(key)
+                    throw error
+                }
+                try await markSent(key, at: clock.now())
+                return
             }
-            try await markSent(key, at: clock.now())
         }
     }
 }

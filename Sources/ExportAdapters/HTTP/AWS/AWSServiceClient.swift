@@ -45,7 +45,23 @@ struct AWSServiceClient: Sendable {
     }
 
     /// Calls an operation of the AWS JSON protocol (`X-Amz-Target`), returning the response document.
+    /// Like the AWS SDKs' standard retry mode, throttling, timeouts and 5xx are retried here a few
+    /// times with a short exponential backoff (real time: this is network back-pressure, not the
+    /// pipeline's logical time) before the error reaches the caller.
     func json(target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0") async throws -> JSONValue {
+        var attempt = 1
+        while true {
+            do {
+                return try await jsonOnce(target: target, body, contentType: contentType)
+            } catch let error as ExportError
+                where attempt < 3 && [.throttled, .unavailable, .timeout].contains(error.code) {
+                try await Task.sleep(for: .milliseconds(50 << attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func jsonOnce(target: String, _ body: JSONValue, contentType: String) async throws -> JSONValue {
         let response = try await send(
             method: "POST", path: "/",
             headers: [("Content-Type", contentType), ("X-Amz-Target", target)],

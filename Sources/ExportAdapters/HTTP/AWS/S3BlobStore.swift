@@ -14,6 +14,7 @@ public struct S3BlobStore: BlobStore {
     /// The store's configuration.
     public let configuration: Configuration
     let client: AWSServiceClient
+    let registry = S3WriteRegistry()
 
     /// Creates a store.
     ///
@@ -62,7 +63,9 @@ public struct S3BlobStore: BlobStore {
     /// - Returns: The writer.
     /// - Throws: Never in practice; failures surface from the writer.
     public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
-        S3BlobWriter(store: self, key: key, contentType: contentType)
+        let writer = S3BlobWriter(store: self, key: key, contentType: contentType)
+        registry.register(writer.id, startedAt: client.clock.now(), writer: writer)
+        return writer
     }
 
     /// Reads a blob in ranged GETs of ``Configuration/readChunkSize`` bytes, pinned to its ETag.
@@ -127,7 +130,9 @@ public struct S3BlobStore: BlobStore {
         return DownloadLink(url: signed.url, expiresAt: now.addingTimeInterval(TimeInterval(seconds)))
     }
 
-    /// Aborts multipart uploads under the prefix that were initiated before `date`.
+    /// Aborts writes started before `date`: this store's own unfinished writers (by their start time,
+    /// even before their first part), then multipart uploads under the prefix that S3 reports as
+    /// initiated before `date` (those of other, dead processes).
     ///
     /// - Parameters:
     ///   - date: Only uploads initiated before this moment are aborted.
@@ -136,6 +141,13 @@ public struct S3BlobStore: BlobStore {
     @discardableResult
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         var aborted = 0
+        var handled: Set<String> = []
+        for local in registry.takeStarted(before: date) {
+            try await local.writer.abortForSweep()
+            if let uploadID = local.uploadID { handled.insert(uploadID) }
+            aborted += 1
+        }
+        handled.formUnion(registry.liveUploadIDs)
         var keyMarker: String?
         var uploadMarker: String?
         repeat {
@@ -150,6 +162,7 @@ public struct S3BlobStore: BlobStore {
             }
             for upload in document.children("Upload") {
                 guard let objectKey = upload.value("Key"), let uploadID = upload.value("UploadId"),
+                      !handled.contains(uploadID),
                       let initiated = upload.value("Initiated").flatMap(Self.parseDate), initiated < date
                 else { continue }
                 try await abortUpload(objectKey: objectKey, uploadID: uploadID)

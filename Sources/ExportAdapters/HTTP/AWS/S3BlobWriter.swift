@@ -5,6 +5,7 @@ import Foundation
 actor S3BlobWriter: BlobWriter {
     private enum State { case open, finished, aborted }
 
+    nonisolated let id = UUID()
     private let store: S3BlobStore
     private let key: BlobKey
     private let objectKey: String
@@ -61,10 +62,18 @@ actor S3BlobWriter: BlobWriter {
         }
         state = .finished
         buffer = []
+        store.registry.remove(id)
         return BlobMetadata(key: key, size: size, contentType: contentType)
     }
 
     func abort() async throws {
+        guard state == .open else { return }
+        store.registry.remove(id)
+        try await abortForSweep()
+    }
+
+    /// Aborts on behalf of ``S3BlobStore/abortIncompleteWrites(startedBefore:)``.
+    func abortForSweep() async throws {
         guard state == .open else { return }
         state = .aborted
         buffer = []
@@ -137,6 +146,7 @@ actor S3BlobWriter: BlobWriter {
             throw ExportError(.corruptData, "CreateMultipartUpload answered without an UploadId", isRetryable: true)
         }
         uploadID = id
+        store.registry.setUpload(self.id, uploadID: id)
         return id
     }
 

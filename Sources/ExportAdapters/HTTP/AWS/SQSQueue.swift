@@ -22,7 +22,9 @@ public final class SQSQueue: Queue {
     /// The queue URLs.
     public let configuration: Configuration
     let client: AWSServiceClient
-    let leases: Mutex<[String: Date]>
+    /// Receipt handle → when its lease runs out and whether it was ended (acknowledged, released,
+    /// dead-lettered). Entries are pruned once past their expiry, when the receipt alone is refused.
+    let leases: Mutex<[String: (expires: Date, ended: Bool)]>
 
     /// Creates the adapter.
     ///
@@ -132,8 +134,8 @@ public final class SQSQueue: Queue {
             let receipt = SQSReceipt(jobID: decoded.jobID.rawValue, receiveCount: count, messageID: id.rawValue,
                                      leaseExpiresAt: expires, handle: handle)
             leases.withLock { leases in
-                if leases.count > 10_000 { leases = leases.filter { $0.value > now } }
-                leases[handle] = expires
+                if leases.count > 10_000 { leases = leases.filter { $0.value.expires > now } }
+                leases[handle] = (expires, false)
             }
             deliveries.append(Delivery(
                 id: id, message: decoded, receipt: LeaseReceipt(receipt.encoded), receiveCount: count, leaseExpiresAt: expires
@@ -150,7 +152,7 @@ public final class SQSQueue: Queue {
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         let parsed = try heldLease(receipt)
         try await deleteMessage(parsed.handle, queue: configuration.queueURL)
-        leases.withLock { _ = $0.removeValue(forKey: parsed.handle) }
+        endLease(parsed.handle)
     }
 
     /// Makes the message visible again after `delay` (`ChangeMessageVisibility`).
@@ -162,7 +164,7 @@ public final class SQSQueue: Queue {
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let parsed = try heldLease(receipt)
         try await changeVisibility(parsed.handle, seconds: Self.wholeSeconds(delay, range: 0...43_200), queue: configuration.queueURL)
-        leases.withLock { _ = $0.removeValue(forKey: parsed.handle) }
+        endLease(parsed.handle)
     }
 
     /// Extends the lease (`ChangeMessageVisibility`).
@@ -178,7 +180,7 @@ public final class SQSQueue: Queue {
         let seconds = Self.wholeSeconds(visibilityTimeout, range: 0...43_200)
         try await changeVisibility(parsed.handle, seconds: seconds, queue: configuration.queueURL)
         let expires = client.clock.now().addingTimeInterval(TimeInterval(seconds))
-        leases.withLock { $0[parsed.handle] = expires }
+        leases.withLock { $0[parsed.handle] = (expires, false) }
         return expires
     }
 
@@ -199,7 +201,14 @@ public final class SQSQueue: Queue {
                     "deadLetteredAt": String(client.clock.now().timeIntervalSince1970)]
         )
         try await deleteMessage(parsed.handle, queue: configuration.queueURL)
-        leases.withLock { _ = $0.removeValue(forKey: parsed.handle) }
+        endLease(parsed.handle)
+    }
+
+    /// Marks a lease as ended, so its receipt is refused from now on.
+    func endLease(_ handle: String) {
+        leases.withLock { leases in
+            leases[handle] = (leases[handle]?.expires ?? .distantFuture, true)
+        }
     }
 
     /// The lease of a receipt, if it is still held.
@@ -207,8 +216,11 @@ public final class SQSQueue: Queue {
         guard let parsed = SQSReceipt(receipt.rawValue) else {
             throw ExportError(.leaseLost, "The receipt is not one of this queue's receipts")
         }
-        let expires = leases.withLock { $0[parsed.handle] } ?? parsed.leaseExpiresAt
-        guard client.clock.now() < expires else {
+        let lease: (expires: Date, ended: Bool) = leases.withLock { $0[parsed.handle] } ?? (parsed.leaseExpiresAt, false)
+        guard !lease.ended else {
+            throw ExportError(.leaseLost, "The lease on message \(parsed.messageID) was already given up")
+        }
+        guard client.clock.now() < lease.expires else {
             throw ExportError(.leaseLost, "The lease on message \(parsed.messageID) ran out; another consumer may hold it")
         }
         return parsed
