@@ -6,6 +6,9 @@
   owner "forbidden" answers 403.
 - POST /hooks/<name>  records the webhook (headers and body); name "gone" answers 410, "busy" 503.
 - GET /hooks  returns everything recorded, as JSON.
+- POST /datasets/<name> with a JSON array of rows stores a data set; POST /datasets/<name>/change with
+  {"insert": [rows], "delete": [ids]} changes it; GET /datasets/<name>/users/<owner>/memberships pages
+  it by id (keyset) for the conformance suite.
 
 Prints its port on the first line of stdout and exits when stdin closes.
 """
@@ -36,6 +39,7 @@ ROWS = [
 
 lock = threading.Lock()
 hooks = []
+datasets = {}
 flaky_calls = {}
 
 
@@ -60,6 +64,16 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.dumps(hooks).encode()
             return self.reply(200, body, {"Content-Type": "application/json"})
         parts = url.path.strip("/").split("/")
+        if len(parts) == 5 and parts[0] == "datasets" and parts[2] == "users" and parts[4] == "memberships":
+            query = parse_qs(url.query)
+            cursor = query.get("cursor", [""])[0]
+            limit = int(query.get("limit", ["100"])[0])
+            with lock:
+                rows = sorted((r for r in datasets.get(parts[1], {}).values()
+                               if r["user_id"] == parts[3] and r["id"] > cursor), key=lambda r: r["id"])
+            page = rows[:limit]
+            body = {"data": page, "next_cursor": page[-1]["id"] if len(rows) > limit else None}
+            return self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
         if len(parts) != 3 or parts[0] != "users" or parts[2] != "memberships":
             return self.reply(404)
         if self.headers.get("Authorization") != "Bearer fixture-token":
@@ -94,6 +108,18 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         parts = urlparse(self.path).path.strip("/").split("/")
+        if parts[0] == "datasets" and len(parts) in (2, 3):
+            document = json.loads(body)
+            with lock:
+                if len(parts) == 2:
+                    datasets[parts[1]] = {row["id"]: row for row in document}
+                else:
+                    data = datasets.setdefault(parts[1], {})
+                    for row in document.get("insert", []):
+                        data[row["id"]] = row
+                    for row_id in document.get("delete", []):
+                        data.pop(row_id, None)
+            return self.reply(204)
         if len(parts) != 2 or parts[0] != "hooks":
             return self.reply(404)
         name = parts[1]
