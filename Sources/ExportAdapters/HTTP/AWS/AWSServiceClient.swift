@@ -32,14 +32,15 @@ struct AWSServiceClient: Sendable {
         headers: [(name: String, value: String)] = [],
         body: [UInt8] = [],
         payload: AWSSigner.Payload? = nil,
-        contentHashHeader: Bool = false
+        contentHashHeader: Bool = false,
+        timeout: Duration? = nil
     ) async throws -> HTTPResponse {
         let signed = signer.sign(
             method: method, endpoint: endpoint ?? self.endpoint, path: path, query: query, headers: headers,
             payload: payload ?? .bytes(body), contentHashHeader: contentHashHeader, date: clock.now()
         )
         let request = HTTPRequest(
-            method: method, url: signed.url, headers: signed.headers, body: body, timeout: configuration.timeout
+            method: method, url: signed.url, headers: signed.headers, body: body, timeout: timeout ?? configuration.timeout
         )
         return try await transport.send(request)
     }
@@ -48,11 +49,13 @@ struct AWSServiceClient: Sendable {
     /// Like the AWS SDKs' standard retry mode, throttling, timeouts and 5xx are retried here a few
     /// times with a short exponential backoff (real time: this is network back-pressure, not the
     /// pipeline's logical time) before the error reaches the caller.
-    func json(target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0") async throws -> JSONValue {
+    func json(
+        target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0", timeout: Duration? = nil
+    ) async throws -> JSONValue {
         var attempt = 1
         while true {
             do {
-                return try await jsonOnce(target: target, body, contentType: contentType)
+                return try await jsonOnce(target: target, body, contentType: contentType, timeout: timeout)
             } catch let error as ExportError
                 where attempt < 3 && [.throttled, .unavailable, .timeout].contains(error.code) {
                 try await Task.sleep(for: .milliseconds(50 << attempt))
@@ -61,11 +64,11 @@ struct AWSServiceClient: Sendable {
         }
     }
 
-    private func jsonOnce(target: String, _ body: JSONValue, contentType: String) async throws -> JSONValue {
+    private func jsonOnce(target: String, _ body: JSONValue, contentType: String, timeout: Duration?) async throws -> JSONValue {
         let response = try await send(
             method: "POST", path: "/",
             headers: [("Content-Type", contentType), ("X-Amz-Target", target)],
-            body: body.serialized()
+            body: body.serialized(), timeout: timeout
         )
         let operation = target.split(separator: ".").last.map(String.init) ?? target
         guard response.isSuccess else { throw jsonError(response, operation: operation) }

@@ -23,7 +23,7 @@ extension SQSQueue {
             "VisibilityTimeout": .number(Double(visibility)), "WaitTimeSeconds": .number(Double(wait)),
             "AttributeNames": ["All"], "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
             "MessageAttributeNames": ["All"],
-        ])
+        ], timeout: Swift.max(client.configuration.timeout, Duration.seconds(wait + 10)))
         return result["Messages"]?.arrayValue ?? []
     }
 
