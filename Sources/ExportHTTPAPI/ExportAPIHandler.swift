@@ -67,9 +67,9 @@ public struct ExportAPIHandler: Sendable {
     ///   - request: The request.
     /// - Returns: The response.
     public func handle(_ request: APIRequest) async -> APIResponse {
-        if let bad = request.headers.first(where: { Self.hasControlBreak($0.name) || Self.hasControlBreak($0.value) }) {
-            _ = bad  // the field's value is never echoed: it could be a credential
-            return problem(.invalidHeader, "a header field contains CR, LF or NUL")
+        if request.headers.contains(where: { Self.hasControlBreak($0.name) || Self.hasControlBreak($0.value) }) {
+            // Neither the field's name nor its value is echoed: the value could be a credential.
+            return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
         }
         guard let relative = relativePath(request.path),
             let route = APIRoute.match(relative, downloadPath: configuration.downloadPath, signedDownloads: resolver != nil)

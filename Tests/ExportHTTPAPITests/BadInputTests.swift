@@ -76,6 +76,7 @@ struct BadInputTests {
         let exchange = try await api.send("POST", "/exports", headers: [field], body: "{}")
         #expect(exchange.status == 400)
         #expect(try exchange.object()["type"] as? String == "https://membership-export.dev/problems/invalid-header")
+        #expect(try exchange.invalidParams() == ["headers"])
         #expect(!exchange.text.contains("s3cr3t"))
         #expect(!exchange.response.headers.contains { $0.value.contains("s3cr3t") })
         #expect(await api.jobs.count == 0)
