@@ -2,9 +2,10 @@ extension ExportAPIHandler {
     /// Where the handler is mounted and how much it accepts.
     public struct Configuration: Sendable {
         /// The path prefix every route lives under, such as `/api/v1`; empty for the root.
-        /// A trailing slash is ignored.
+        /// A missing leading slash is added and a trailing slash is ignored.
         public var basePath: String
-        /// The path (under ``basePath``) of the signed-download route, `/downloads` by default.
+        /// The path (under ``basePath``) of the signed-download route, `/downloads` by default; normalised
+        /// like ``basePath``.
         public var downloadPath: String
         /// The largest request body accepted; bigger bodies get 413. 16 KiB by default.
         public var maxBodyBytes: Int
@@ -36,13 +37,20 @@ extension ExportAPIHandler {
             downloadLinkLifetime: Duration = .seconds(300),
             problemTypeBase: String = "https://membership-export.dev/problems/"
         ) {
-            self.basePath = basePath
-            self.downloadPath = downloadPath
+            self.basePath = Self.normalized(basePath)
+            self.downloadPath = Self.normalized(downloadPath)
             self.maxBodyBytes = max(0, maxBodyBytes)
             self.maxPageSize = max(1, maxPageSize)
             self.defaultPageSize = min(max(1, defaultPageSize), max(1, maxPageSize))
             self.downloadLinkLifetime = downloadLinkLifetime
             self.problemTypeBase = problemTypeBase
+        }
+
+        static func normalized(_ path: String) -> String {
+            var path = Substring(path)
+            while path.hasSuffix("/") { path = path.dropLast() }
+            guard !path.isEmpty else { return "" }
+            return path.hasPrefix("/") ? String(path) : "/" + path
         }
     }
 }

@@ -27,6 +27,7 @@ public struct ExportAPIHandler: Sendable {
     let resolver: (any SignedDownloadResolver)?
     let downloadStore: (any BlobStore)?
     let basePath: String
+    let downloadPath: String
     /// The configuration.
     public let configuration: Configuration
 
@@ -55,9 +56,8 @@ public struct ExportAPIHandler: Sendable {
         self.recipient = recipient
         self.resolver = downloadStore == nil ? nil : signedDownloads
         self.downloadStore = signedDownloads == nil ? nil : downloadStore
-        var base = configuration.basePath
-        while base.hasSuffix("/") { base.removeLast() }
-        self.basePath = base
+        self.basePath = Configuration.normalized(configuration.basePath)  // the vars may have been set after init
+        self.downloadPath = Configuration.normalized(configuration.downloadPath)
         self.configuration = configuration
     }
 
@@ -72,7 +72,7 @@ public struct ExportAPIHandler: Sendable {
             return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
         }
         guard let relative = relativePath(request.path),
-            let route = APIRoute.match(relative, downloadPath: configuration.downloadPath, signedDownloads: resolver != nil)
+            let route = APIRoute.match(relative, downloadPath: downloadPath, signedDownloads: resolver != nil)
         else {
             return problem(.notFound, "no route for this path")
         }
@@ -111,7 +111,7 @@ public struct ExportAPIHandler: Sendable {
     /// Every (method, path template) pair this handler serves, templates relative to the base path as
     /// `Docs/openapi.yaml` spells them.
     public var servedRoutes: [(method: String, template: String)] {
-        APIRoute.served(downloadPath: configuration.downloadPath, signedDownloads: resolver != nil)
+        APIRoute.served(downloadPath: downloadPath, signedDownloads: resolver != nil)
     }
 
     private func relativePath(_ path: String) -> Substring? {

@@ -22,7 +22,10 @@ struct APIHarness {
     let handler: ExportAPIHandler
     let recorder = ExchangeRecorder()
 
-    init(rateLimit: ExportService.RateLimit? = nil, maxBodyBytes: Int = 16 * 1024, signedDownloads: Bool = true) {
+    init(
+        rateLimit: ExportService.RateLimit? = nil, maxBodyBytes: Int = 16 * 1024, signedDownloads: Bool = true,
+        recipient: @escaping @Sendable (UserID) async throws -> String = { "\($0.rawValue)@example.com" }
+    ) {
         queue = InMemoryQueue(clock: clock)
         memory = InMemoryBlobStore(clock: clock, readChunkSize: 7)
         files = SignedLinkStore(inner: memory, clock: clock, prefix: "http://files.test\(APIHarness.base)/downloads")
@@ -32,7 +35,7 @@ struct APIHarness {
             jobStore: jobs, queue: queue, blobStore: files, clock: clock,
             configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
         handler = ExportAPIHandler(
-            service: service, clock: clock, recipient: { "\($0.rawValue)@example.com" },
+            service: service, clock: clock, recipient: recipient,
             signedDownloads: signedDownloads ? files : nil, downloadStore: signedDownloads ? files : nil,
             configuration: .init(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes))
     }

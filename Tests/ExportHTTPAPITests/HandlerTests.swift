@@ -201,4 +201,25 @@ struct HandlerTests {
         #expect(exchange.status == 503)
         #expect(!exchange.text.contains("db-7"))
     }
+
+    @Test("A failing address lookup is 500 (or 503 when retryable) without its message, and nothing is queued")
+    func recipientLookupFails() async throws {
+        struct Broken: Error, CustomStringConvertible { var description: String { "ldap://10.0.0.5 bind failed" } }
+        let broken = APIHarness(recipient: { _ in throw Broken() })
+        let exchange = try await broken.send("POST", "/exports")
+        #expect(exchange.status == 500)
+        #expect(!exchange.text.contains("ldap"))
+        let flaky = APIHarness(recipient: { _ in throw ExportError(.unavailable, "directory down") })
+        #expect(try await flaky.send("POST", "/exports").status == 503)
+        #expect(await broken.jobs.count == 0)
+        #expect(await flaky.queue.visibleCount == 0)
+    }
+
+    @Test("Base and download paths are normalised: a missing leading or extra trailing slash still mounts")
+    func pathNormalisation() {
+        let configuration = ExportAPIHandler.Configuration(basePath: "api/v1//", downloadPath: "files/")
+        #expect(configuration.basePath == "/api/v1")
+        #expect(configuration.downloadPath == "/files")
+        #expect(ExportAPIHandler.Configuration(basePath: "/").basePath == "")
+    }
 }
