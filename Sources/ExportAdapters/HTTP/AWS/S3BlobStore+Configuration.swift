@@ -10,7 +10,8 @@ extension S3BlobStore {
         public var keyPrefix: String
         /// The size of each uploaded part, at least 5 MiB (S3's minimum for all but the last part).
         public var partSize: Int
-        /// How many parts upload at once. A writer holds at most `partSize × (partsInFlight + 1)` bytes.
+        /// How many parts upload at once. A writer holds at most `partSize × (partsInFlight + 1)` bytes
+        /// (plus URLSession's copy of each part being sent: `partSize × (2 × partsInFlight + 1)` at worst).
         public var partsInFlight: Int
         /// The size of each ranged GET when reading, which bounds a reader's memory.
         public var readChunkSize: Int

@@ -5,8 +5,9 @@ import Foundation
 ///
 /// Writes are multipart uploads started lazily: a blob smaller than one part is a single `PutObject`,
 /// a larger one uploads `partSize` parts with at most `partsInFlight` in flight, so memory stays below
-/// `partSize × (partsInFlight + 1)` whatever the size. A failed write aborts its upload, and
-/// ``abortIncompleteWrites(startedBefore:)`` removes uploads left by dead processes (also configure a
+/// `partSize × (partsInFlight + 1)` (plus the HTTP layer's copy of each part being sent) whatever the
+/// size. A failed write aborts its upload, and ``abortIncompleteWrites(startedBefore:)`` aborts this
+/// store's unfinished writes and the uploads left by dead processes (also configure a
 /// bucket lifecycle rule `AbortIncompleteMultipartUpload` as a second net). Reads are ranged GETs
 /// pinned to the object's ETag, so a reader never mixes two versions. Download links are presigned
 /// GETs (at most 7 days) that ask the browser to save the file under the given name.
