@@ -1,0 +1,77 @@
+import ExportCore
+import Foundation
+
+// export-benchmarks: encoder throughput and peak memory on a deterministic in-memory workload.
+//
+//     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N]
+//
+// Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
+// medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
+// through /proc/self/clear_refs where the kernel allows it.
+
+var rows = 1_000_000
+var runs = 5
+var level = 6
+var only: Set<String>?
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--rows": rows = arguments.popFirst().flatMap { Int($0.replacingOccurrences(of: "_", with: "")) } ?? rows
+    case "--runs": runs = max(1, arguments.popFirst().flatMap { Int($0) } ?? runs)
+    case "--level": level = arguments.popFirst().flatMap { Int($0) } ?? level
+    case "--only": only = Set((arguments.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "-h", "--help":
+        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9]")
+        exit(0)
+    default:
+        FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
+        exit(2)
+    }
+}
+
+struct Result: Codable {
+    var scenario: String
+    var rows: Int
+    var runs: Int
+    var seconds: Double
+    var rowsPerSecond: Double
+    var megabytesPerSecond: Double
+    var outputBytes: Int
+    var peakRSSMiB: Double
+}
+
+let resetWorks = PeakMemory.reset()
+print("export-benchmarks: \(rows) rows x \(Workload.columns.count) columns, median of \(runs) runs, gzip level \(level)"
+    + (resetWorks ? "" : " (peak RSS cannot be reset here: figures are the process's peak so far)"))
+var results: [Result] = []
+for scenario in Scenario.all where only?.contains(scenario.name) ?? true {
+    _ = PeakMemory.reset()
+    var timings: [Double] = []
+    var bytes = 0
+    for _ in 0..<runs {
+        let (seconds, size) = try scenario.run(rows: rows, compressionLevel: level)
+        timings.append(seconds)
+        bytes = size
+    }
+    timings.sort()
+    let median = timings[timings.count / 2]
+    results.append(
+        Result(
+            scenario: scenario.name, rows: rows, runs: runs, seconds: median, rowsPerSecond: Double(rows) / median,
+            megabytesPerSecond: Double(bytes) / median / 1_000_000, outputBytes: bytes,
+            peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024))
+}
+
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+print(pad("scenario", 10) + pad("rows/s", 14) + pad("MB/s", 10) + pad("output bytes", 15) + pad("median s", 10) + pad("peak RSS MiB", 14))
+for result in results {
+    print(
+        pad(result.scenario, 10) + pad(String(format: "%.0f", result.rowsPerSecond), 14)
+            + pad(String(format: "%.1f", result.megabytesPerSecond), 10) + pad(String(result.outputBytes), 15)
+            + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.1f", result.peakRSSMiB), 14))
+}
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+for result in results {
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}

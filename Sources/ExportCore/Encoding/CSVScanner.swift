@@ -1,0 +1,52 @@
+/// Finds the few bytes that force a CSV field to be quoted, eight bytes at a time.
+enum CSVScanner {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Whether `bytes` contain the delimiter, `"`, CR, LF or NUL.
+    @inline(__always)
+    static func needsQuoting(_ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let delimiters = ones &* UInt64(delimiter)
+        let quotes = ones &* 0x22
+        var offset = 0
+        let count = bytes.count
+        while offset + 8 <= count {
+            let word = UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+            if suspicious(word, delimiters: delimiters, quotes: quotes) {
+                return exactScan(base + offset, count: 8, delimiter: delimiter)
+                    || exactScan(base + offset + 8, count: count - offset - 8, delimiter: delimiter)
+            }
+            offset += 8
+        }
+        guard offset < count else { return false }
+        // The tail, padded with a harmless byte.
+        var word: UInt64 = ones &* UInt64(UInt8(ascii: "a"))
+        withUnsafeMutableBytes(of: &word) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + offset, count: count - offset)) }
+        guard suspicious(word, delimiters: delimiters, quotes: quotes) else { return false }
+        return exactScan(base + offset, count: count - offset, delimiter: delimiter)
+    }
+
+    /// Whether the word has a byte below 0x20, a delimiter or a quote (exact for the last two, the
+    /// first also catches tab and other controls, which ``exactScan(_:count:delimiter:)`` then clears).
+    @inline(__always)
+    private static func suspicious(_ word: UInt64, delimiters: UInt64, quotes: UInt64) -> Bool {
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let delimiter = word ^ delimiters
+        let quote = word ^ quotes
+        let zeroDelimiter = (delimiter &- ones) & ~delimiter & highs
+        let zeroQuote = (quote &- ones) & ~quote & highs
+        return (control | zeroDelimiter | zeroQuote) != 0
+    }
+
+    @inline(__always)
+    private static func exactScan(_ start: UnsafePointer<UInt8>, count: Int, delimiter: UInt8) -> Bool {
+        var index = 0
+        while index < count {
+            let byte = start[index]
+            if byte == delimiter || byte == 0x22 || byte == 0x0A || byte == 0x0D || byte == 0 { return true }
+            index += 1
+        }
+        return false
+    }
+}
