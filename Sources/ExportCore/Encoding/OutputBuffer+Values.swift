@@ -16,32 +16,31 @@ extension OutputBuffer {
     }
 
     /// Appends an exact decimal in its canonical form (`-12.50`, `0.05`, `42`), never through floating
-    /// point (after ``makeUnique()``).
+    /// point (after ``makeUnique()``). Any scale works, including one set above 18 through the public
+    /// `scale` property.
     @inline(__always)
     mutating func appendDecimal(_ value: ExactDecimal) {
-        // Sign, 19 digits of Int64.min, a point, and the leading zero when scale is 19 or more: 22 at most.
-        let out = reserveAssumingUnique(24)
-        var magnitude = value.units.magnitude
+        let scale = Int(value.scale)
+        // Sign, "0.", up to 255 zeros, 20 digits.
+        let out = reserveAssumingUnique(scale + 24)
         var length = 0
         if value.units < 0 {
             out[0] = UInt8(ascii: "-")
             length = 1
         }
-        let scale = Int(value.scale)
+        var magnitude = value.units.magnitude
         guard scale > 0 else {
             length += Self.writeDigits(of: &magnitude, minimumDigits: 1, to: out + length)
             count += length
             return
         }
-        var power: UInt64 = 1
-        for _ in 0..<scale { power &*= 10 }
-        var whole = magnitude / power
-        var fraction = magnitude - whole * power
-        length += Self.writeDigits(of: &whole, minimumDigits: 1, to: out + length)
-        out[length] = UInt8(ascii: ".")
-        length += 1
-        length += Self.writeDigits(of: &fraction, minimumDigits: scale, to: out + length)
-        count += length
+        // All digits, at least scale + 1 of them, then the fraction shifted one place right for the point.
+        let digits = Self.writeDigits(of: &magnitude, minimumDigits: scale + 1, to: out + length)
+        let whole = digits - scale
+        let fraction = out + length + whole
+        UnsafeMutableRawPointer(fraction + 1).copyMemory(from: fraction, byteCount: scale)
+        fraction[0] = UInt8(ascii: ".")
+        count += length + digits + 1
     }
 
     /// Appends a date as ISO-8601 UTC (see ``ISO8601``), after ``makeUnique()``.
