@@ -41,50 +41,89 @@ struct Workload {
     static let statuses = ["active", "active", "active", "cancelled", "past_due", "trialing"]
     static let currencies = ["EUR", "USD", "GBP", "JPY", "CHF"]
 
-    private let attributePool: [[String: String]]
-    private let organizationPool: [String]
-    private let userPool: [String]
-    private var row: Membership
+    /// The pools rows are assembled from, built once per process. Held in unsafe buffers so that
+    /// producing a row does not retain and release array buffers (only what the row itself keeps).
+    final class Pools: @unchecked Sendable {
+        let attributes: UnsafeMutableBufferPointer<[String: String]>
+        let organizations: UnsafeMutableBufferPointer<String>
+        let users: UnsafeMutableBufferPointer<UserID>
+        let statuses: UnsafeMutableBufferPointer<String>
+        let currencies: UnsafeMutableBufferPointer<String>
+
+        init() {
+            var random = SplitMix64(seed: 0x5EED)
+            var pool: [[String: String]] = []
+            for _ in 0..<4096 {
+                // About 2% of the rows have an awkward name: each of the two names is awkward 1% of the time.
+                let given = random.next() % 100 == 0
+                    ? awkwardNames[Int(random.next() % UInt64(awkwardNames.count))]
+                    : givenNames[Int(random.next() % UInt64(givenNames.count))]
+                let family = random.next() % 100 == 0
+                    ? awkwardNames[Int(random.next() % UInt64(awkwardNames.count))]
+                    : familyNames[Int(random.next() % UInt64(familyNames.count))]
+                pool.append(["given_name": given, "family_name": family])
+            }
+            attributes = Self.buffer(pool)
+            organizations = Self.buffer((0..<512).map { String(100_000 + $0 * 37) })
+            users = Self.buffer((0..<8192).map { UserID(String(5_000_000 + $0 * 7919)) })
+            statuses = Self.buffer(Workload.statuses)
+            currencies = Self.buffer(Workload.currencies)
+        }
+
+        private static func buffer<Element>(_ elements: [Element]) -> UnsafeMutableBufferPointer<Element> {
+            let buffer = UnsafeMutableBufferPointer<Element>.allocate(capacity: elements.count)
+            _ = buffer.initialize(from: elements)
+            return buffer
+        }
+    }
+
+    static let sharedPools = Pools()
+
+    private let pools: Pools
+    /// The row last produced by ``produce(_:)``; reused, so producing a row copies no `Membership`.
+    private(set) var row: Membership
 
     init() {
-        var random = SplitMix64(seed: 0x5EED)
-        var pool: [[String: String]] = []
-        pool.reserveCapacity(4096)
-        for _ in 0..<4096 {
-            // About 2% of the names are awkward: each name is awkward with probability 1%.
-            let given = random.next() % 100 == 0
-                ? Self.awkwardNames[Int(random.next() % UInt64(Self.awkwardNames.count))]
-                : Self.givenNames[Int(random.next() % UInt64(Self.givenNames.count))]
-            let family = random.next() % 100 == 0
-                ? Self.awkwardNames[Int(random.next() % UInt64(Self.awkwardNames.count))]
-                : Self.familyNames[Int(random.next() % UInt64(Self.familyNames.count))]
-            pool.append(["given_name": given, "family_name": family])
-        }
-        attributePool = pool
-        organizationPool = (0..<512).map { String(100_000 + $0 * 37) }
-        userPool = (0..<8192).map { String(5_000_000 + $0 * 7919) }
+        pools = Self.sharedPools
         row = Membership(
             membershipID: "", userID: "", organizationID: "", organizationName: "Example Org", plan: "pro",
             role: "member", status: "active", startedAt: Date(timeIntervalSince1970: 0))
     }
 
-    /// The row with this number, computed from the number alone.
-    mutating func row(_ number: Int) -> Membership {
+    /// `String(number)` for non-negative numbers, without the generic formatting machinery.
+    static func decimalString(_ number: Int) -> String {
+        var digits = 1
+        var probe = number
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        return String(unsafeUninitializedCapacity: digits) { buffer in
+            var value = number
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            return digits
+        }
+    }
+
+    /// Makes ``row`` the row with this number, computed from the number alone.
+    mutating func produce(_ number: Int) {
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: number) &* 0x9E37_79B9_7F4A_7C15)
         let a = random.next()
         let b = random.next()
-        row.membershipID = String(number)
-        row.userID = UserID(userPool[Int(a & 8191)])
-        row.organizationID = organizationPool[Int((a >> 13) & 511)]
-        row.attributes = attributePool[Int((a >> 22) & 4095)]
-        row.status = Self.statuses[Int((a >> 34) % 6)]
-        // Started between 2015 and 2025, on the second; some with milliseconds.
+        row.membershipID = Self.decimalString(number)
+        row.userID = pools.users[Int(a & 8191)]
+        row.organizationID = pools.organizations[Int((a >> 13) & 511)]
+        row.attributes = pools.attributes[Int((a >> 22) & 4095)]
+        row.status = pools.statuses[Int((a >> 34) % UInt64(pools.statuses.count))]
+        // Started between 2015 and 2025, on the second; a quarter with milliseconds.
         let started = 1_420_070_400 + Double(b % 315_360_000) + ((b >> 40) % 4 == 0 ? Double((b >> 42) % 1000) / 1000 : 0)
         row.startedAt = Date(timeIntervalSince1970: started)
         row.endedAt = (a >> 40) % 10 < 8 ? Date(timeIntervalSince1970: started + Double((b >> 20) % 63_072_000)) : nil
         row.amount = ExactDecimal(units: Int64((a >> 44) % 500_000), scale: 2)
-        row.currency = Self.currencies[Int((b >> 50) % 5)]
-        return row
+        row.currency = pools.currencies[Int((b >> 50) % UInt64(pools.currencies.count))]
     }
 }
 

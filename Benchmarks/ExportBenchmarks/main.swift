@@ -34,7 +34,9 @@ struct Result: Codable {
     var rows: Int
     var runs: Int
     var seconds: Double
+    var cpuSeconds: Double
     var rowsPerSecond: Double
+    var rowsPerCPUSecond: Double
     var megabytesPerSecond: Double
     var outputBytes: Int
     var peakRSSMiB: Double
@@ -47,28 +49,36 @@ var results: [Result] = []
 for scenario in Scenario.all where only?.contains(scenario.name) ?? true {
     _ = PeakMemory.reset()
     var timings: [Double] = []
+    var cpuTimings: [Double] = []
     var bytes = 0
     for _ in 0..<runs {
-        let (seconds, size) = try scenario.run(rows: rows, compressionLevel: level)
+        let (seconds, cpuSeconds, size) = try scenario.run(rows: rows, compressionLevel: level)
         timings.append(seconds)
+        cpuTimings.append(cpuSeconds)
         bytes = size
     }
     timings.sort()
+    cpuTimings.sort()
     let median = timings[timings.count / 2]
+    let cpuMedian = cpuTimings[cpuTimings.count / 2]
     results.append(
         Result(
-            scenario: scenario.name, rows: rows, runs: runs, seconds: median, rowsPerSecond: Double(rows) / median,
+            scenario: scenario.name, rows: rows, runs: runs, seconds: median, cpuSeconds: cpuMedian,
+            rowsPerSecond: Double(rows) / median, rowsPerCPUSecond: Double(rows) / cpuMedian,
             megabytesPerSecond: Double(bytes) / median / 1_000_000, outputBytes: bytes,
             peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024))
 }
 
 func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-print(pad("scenario", 10) + pad("rows/s", 14) + pad("MB/s", 10) + pad("output bytes", 15) + pad("median s", 10) + pad("peak RSS MiB", 14))
+print(
+    pad("scenario", 10) + pad("rows/s", 12) + pad("MB/s", 9) + pad("output bytes", 14) + pad("median s", 10)
+        + pad("rows/CPU-s", 12) + pad("peak RSS MiB", 14))
 for result in results {
     print(
-        pad(result.scenario, 10) + pad(String(format: "%.0f", result.rowsPerSecond), 14)
-            + pad(String(format: "%.1f", result.megabytesPerSecond), 10) + pad(String(result.outputBytes), 15)
-            + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.1f", result.peakRSSMiB), 14))
+        pad(result.scenario, 10) + pad(String(format: "%.0f", result.rowsPerSecond), 12)
+            + pad(String(format: "%.1f", result.megabytesPerSecond), 9) + pad(String(result.outputBytes), 14)
+            + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.0f", result.rowsPerCPUSecond), 12)
+            + pad(String(format: "%.1f", result.peakRSSMiB), 14))
 }
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]

@@ -20,11 +20,45 @@ enum CSVScanner {
             offset += 8
         }
         guard offset < count else { return false }
-        // The tail, padded with a harmless byte.
-        var word: UInt64 = ones &* UInt64(UInt8(ascii: "a"))
-        withUnsafeMutableBytes(of: &word) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + offset, count: count - offset)) }
+        // The tail: overlapping loads, so no byte outside the buffer is read and no copy is needed.
+        let word: UInt64
+        if count >= 8 {
+            word = UnsafeRawPointer(base + count - 8).loadUnaligned(as: UInt64.self)
+        } else if count >= 4 {
+            let low = UnsafeRawPointer(base).loadUnaligned(as: UInt32.self)
+            let high = UnsafeRawPointer(base + count - 4).loadUnaligned(as: UInt32.self)
+            word = UInt64(low) | UInt64(high) << 32
+        } else {
+            return exactScan(base, count: count, delimiter: delimiter)
+        }
         guard suspicious(word, delimiters: delimiters, quotes: quotes) else { return false }
         return exactScan(base + offset, count: count - offset, delimiter: delimiter)
+    }
+
+    /// Copies `count` bytes; short runs (names, ids) without a call into libc.
+    @inline(__always)
+    static func copy(_ source: UnsafePointer<UInt8>, count: Int, to target: UnsafeMutablePointer<UInt8>) {
+        let from = UnsafeRawPointer(source)
+        let to = UnsafeMutableRawPointer(target)
+        if count > 16 {
+            to.copyMemory(from: from, byteCount: count)
+        } else if count >= 8 {
+            let head = from.loadUnaligned(as: UInt64.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: head, as: UInt64.self)
+            to.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 {
+            let head = from.loadUnaligned(as: UInt32.self)
+            let tail = from.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            to.storeBytes(of: head, as: UInt32.self)
+            to.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        } else {
+            var index = 0
+            while index < count {
+                target[index] = source[index]
+                index += 1
+            }
+        }
     }
 
     /// Whether the word has a byte below 0x20, a delimiter or a quote (exact for the last two, the

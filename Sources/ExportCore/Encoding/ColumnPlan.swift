@@ -88,7 +88,7 @@ extension ColumnPlan {
                     }
                 }
             case .attribute(let attribute):
-                if let value = row.attributes[attributeNames[attribute]] {
+                if let value = Self.attribute(attributeNames[attribute], in: row.attributes) {
                     try writer.text(value, column: index, into: &buffer)
                 } else {
                     writer.null(column: index, into: &buffer)
@@ -96,5 +96,14 @@ extension ColumnPlan {
             }
             index += 1
         }
+    }
+
+    /// `attributes[name]`, by comparing keys when there are only a few: hosts usually carry a handful of
+    /// attributes, and comparing short keys is several times cheaper than hashing one.
+    @inline(__always)
+    static func attribute(_ name: String, in attributes: [String: String]) -> String? {
+        guard attributes.count <= 8 else { return attributes[name] }
+        for (key, value) in attributes where key == name { return value }
+        return nil
     }
 }

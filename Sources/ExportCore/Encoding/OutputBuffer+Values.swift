@@ -21,26 +21,34 @@ extension OutputBuffer {
     @inline(__always)
     mutating func appendDecimal(_ value: ExactDecimal) {
         let scale = Int(value.scale)
-        // Sign, "0.", up to 255 zeros, 20 digits.
-        let out = reserveAssumingUnique(scale + 24)
-        var length = 0
-        if value.units < 0 {
-            out[0] = UInt8(ascii: "-")
-            length = 1
-        }
         var magnitude = value.units.magnitude
-        guard scale > 0 else {
-            length += Self.writeDigits(of: &magnitude, minimumDigits: 1, to: out + length)
-            count += length
-            return
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
         }
-        // All digits, at least scale + 1 of them, then the fraction shifted one place right for the point.
-        let digits = Self.writeDigits(of: &magnitude, minimumDigits: scale + 1, to: out + length)
-        let whole = digits - scale
-        let fraction = out + length + whole
-        UnsafeMutableRawPointer(fraction + 1).copyMemory(from: fraction, byteCount: scale)
-        fraction[0] = UInt8(ascii: ".")
-        count += length + digits + 1
+        // Sign, at least one whole digit, the point and exactly `scale` fraction digits.
+        let sign = value.units < 0 ? 1 : 0
+        let shown = max(digits, scale + 1)
+        let length = sign + shown + (scale > 0 ? 1 : 0)
+        let out = reserveAssumingUnique(length)
+        if sign == 1 { out[0] = UInt8(ascii: "-") }
+        var index = length - 1
+        var fractionLeft = scale
+        while index >= sign {
+            if scale > 0 && fractionLeft == 0 {
+                out[index] = UInt8(ascii: ".")
+                fractionLeft = -1
+            } else {
+                let next = magnitude / 10
+                out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude &- next &* 10)
+                magnitude = next
+                fractionLeft -= 1
+            }
+            index -= 1
+        }
+        count += length
     }
 
     /// Appends a date as ISO-8601 UTC (see ``ISO8601``), after ``makeUnique()``.

@@ -17,6 +17,10 @@ public struct OutputBuffer {
     }
 
     private(set) var storage: Storage
+    /// `storage.base` and `storage.capacity`, kept here so the hot path does not chase the reference.
+    private var base: UnsafeMutablePointer<UInt8>
+    /// How many bytes fit before the buffer has to grow.
+    public private(set) var capacity: Int
     /// The number of bytes written.
     public internal(set) var count: Int
 
@@ -26,11 +30,10 @@ public struct OutputBuffer {
     ///   - minimumCapacity: How many bytes to allocate up front; the buffer grows as needed.
     public init(minimumCapacity: Int = 4096) {
         storage = Storage(capacity: max(64, minimumCapacity))
+        base = storage.base
+        capacity = storage.capacity
         count = 0
     }
-
-    /// How many bytes fit before the buffer has to grow.
-    public var capacity: Int { storage.capacity }
 
     /// Whether no byte has been written.
     public var isEmpty: Bool { count == 0 }
@@ -41,8 +44,8 @@ public struct OutputBuffer {
     /// ``count`` by the number stored.
     @inline(__always)
     mutating func reserve(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
-        if _fastPath(isKnownUniquelyReferenced(&storage) && storage.capacity - count >= additional) {
-            return storage.base + count
+        if _fastPath(isKnownUniquelyReferenced(&storage) && capacity - count >= additional) {
+            return base + count
         }
         return grow(additional)
     }
@@ -58,7 +61,7 @@ public struct OutputBuffer {
     /// the buffer can have been made since (within one encoder call that holds it `inout`).
     @inline(__always)
     mutating func reserveAssumingUnique(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
-        if _fastPath(storage.capacity - count >= additional) { return storage.base + count }
+        if _fastPath(capacity - count >= additional) { return base + count }
         return grow(additional)
     }
 
@@ -73,19 +76,21 @@ public struct OutputBuffer {
     @inline(__always)
     mutating func appendAssumingUnique(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress else { return }
-        reserveAssumingUnique(bytes.count).update(from: source, count: bytes.count)
+        CSVScanner.copy(source, count: bytes.count, to: reserveAssumingUnique(bytes.count))
         count += bytes.count
     }
 
     @inline(never)
     private mutating func grow(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
         let needed = count + additional
-        var newCapacity = storage.capacity
+        var newCapacity = capacity
         while newCapacity < needed { newCapacity *= 2 }
         let fresh = Storage(capacity: newCapacity)
-        fresh.base.update(from: storage.base, count: count)
+        fresh.base.update(from: base, count: count)
         storage = fresh
-        return fresh.base + count
+        base = fresh.base
+        capacity = newCapacity
+        return base + count
     }
 
     /// Appends one byte.
@@ -138,7 +143,7 @@ public struct OutputBuffer {
         _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try withExtendedLifetime(storage) { () throws(Failure) -> Result in
-            try body(UnsafeBufferPointer(start: storage.base, count: count))
+            try body(UnsafeBufferPointer(start: base, count: count))
         }
     }
 

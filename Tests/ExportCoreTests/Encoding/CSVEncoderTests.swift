@@ -147,4 +147,12 @@ struct CSVEncoderTests {
         try encoder.write(cells: [.integer(-42), .bool(true), .decimal(ExactDecimal(units: 1, scale: 3))], rowNumber: 1, into: &buffer)
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == "-42,true,0.001,\r\n")
     }
+
+    @Test("attribute columns find their value whether the row has few attributes or many", arguments: [0, 1, 7, 8, 9, 50])
+    func attributes(_ extra: Int) throws {
+        var attributes = ["wanted": "yes", "other": "no"]
+        for index in 0..<extra { attributes["extra-\(index)"] = "\(index)" }
+        let text = try Self.csv([.attribute("wanted"), .attribute("missing"), .attribute("extra-0")], [Self.row(attributes: attributes)])
+        #expect(text == "wanted,missing,extra-0\r\nyes,,\(extra > 0 ? "0" : "")\r\n")
+    }
 }

@@ -57,4 +57,20 @@ struct ExactDecimalTests {
         buffer.appendInteger(value)
         #expect(String(decoding: buffer.bytes, as: UTF8.self) == String(value))
     }
+
+    @Test("a scale set above 18 through the property is still formatted exactly")
+    func largeScale() {
+        var decimal = ExactDecimal(units: -5, scale: 0)
+        decimal.scale = 30
+        #expect(decimal.description == "-0.000000000000000000000000000005")
+        decimal.units = Int64.max
+        #expect(decimal.description == "0.000000000009223372036854775807")
+        var buffer = OutputBuffer()
+        buffer.makeUnique()
+        var tiny = ExactDecimal(units: 1, scale: 0)
+        tiny.scale = 255
+        buffer.appendDecimal(tiny)
+        #expect(buffer.count == 257)
+        #expect(buffer.bytes.last == UInt8(ascii: "1") && buffer.bytes.prefix(2) == [UInt8(ascii: "0"), UInt8(ascii: ".")])
+    }
 }
