@@ -3,16 +3,18 @@ import Foundation
 
 // export-benchmarks: encoder throughput and peak memory on a deterministic in-memory workload.
 //
-//     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N]
+//     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
 // medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
-// through /proc/self/clear_refs where the kernel allows it.
+// through /proc/self/clear_refs where the kernel allows it. `--baselines` also times Python's csv module
+// writing the same rows and gzip(1) compressing the same CSV, in the same run.
 
 var rows = 1_000_000
 var runs = 5
 var level = 6
 var only: Set<String>?
+var baselines = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -20,8 +22,9 @@ while let argument = arguments.popFirst() {
     case "--runs": runs = max(1, arguments.popFirst().flatMap { Int($0) } ?? runs)
     case "--level": level = arguments.popFirst().flatMap { Int($0) } ?? level
     case "--only": only = Set((arguments.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--baselines": baselines = true
     case "-h", "--help":
-        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9]")
+        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines]")
         exit(0)
     default:
         FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
@@ -84,4 +87,22 @@ let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
 for result in results {
     print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}
+
+if baselines {
+    let figures = try Baselines.measure(rows: rows, runs: runs, level: level)
+    let csvRate = results.first { $0.scenario == "csv" }?.rowsPerSecond
+    let gzipRate = results.first { $0.scenario == "csv.gz" }?.rowsPerSecond
+    for figure in figures {
+        let ours = figure.name.hasPrefix("gzip") ? gzipRate : csvRate
+        let ratio = ours.map { String(format: "%.1fx", $0 / figure.rowsPerSecond) } ?? "-"
+        print(
+            "baseline \(figure.name): \(String(format: "%.0f", figure.rowsPerSecond)) rows/s, "
+                + "\(String(format: "%.1f", figure.megabytesPerSecond)) MB/s; ours/baseline \(ratio)")
+        let object: [String: Any] = [
+            "baseline": figure.name, "rowsPerSecond": figure.rowsPerSecond, "megabytesPerSecond": figure.megabytesPerSecond,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
 }

@@ -4,6 +4,9 @@
 /// ``chunkSize`` bytes, ``takeChunk()`` returns exactly ``chunkSize`` of them. Memory is bounded by
 /// about twice the chunk size plus the largest single row, whatever the export's length.
 ///
+/// One value drives one file: it holds the encoder's state (for `.csv.gz`, the compressor), so do
+/// not copy it and keep using both copies.
+///
 /// ```swift
 /// var chunks = ChunkedEncoder(try ExportFormat.csv.makeEncoder(columns: columns))
 /// for row in page {

@@ -8,7 +8,8 @@ import Foundation
 /// - Text, dates and **exact decimals are JSON strings**. Decimals are strings on purpose: most JSON
 ///   readers (JavaScript, Python's `float`) turn numbers into binary floating point, which cannot hold
 ///   money exactly; `"19.99"` reaches the reader unchanged. Dates are ISO-8601 UTC like in CSV.
-/// - Integers are JSON numbers; booleans are `true`/`false`; a missing value is `null`.
+/// - A missing value is `null`. (No standard column is an integer or a boolean today; when one is
+///   added, integers become JSON numbers and booleans `true`/`false`.)
 /// - Strings are escaped per RFC 8259: `"` and `\` get a backslash, control characters U+0000…U+001F
 ///   are written `\b`, `\f`, `\n`, `\r`, `\t` or `\u00XX`, and U+2028/U+2029 are written `\u2028`/
 ///   `\u2029` so the output is also safe inside JavaScript. Everything else is raw UTF-8.
