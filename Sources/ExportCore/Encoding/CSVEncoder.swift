@@ -137,7 +137,7 @@ public struct CSVEncoder: RowEncoder {
             let out = buffer.reserveAssumingUnique(2)
             out[0] = 0x0D
             out[1] = 0x0A
-            buffer.count += 2
+            buffer.count &+= 2
         } else {
             buffer.appendAssumingUnique(0x0A)
         }
@@ -171,7 +171,7 @@ public struct CSVEncoder: RowEncoder {
             let out = buffer.reserveAssumingUnique(2)
             out[0] = 0x22
             out[1] = 0x22
-            buffer.count += 2
+            buffer.count &+= 2
             return true
         }
         let guardFormula = neutralize && CSVOptions.isFormulaTrigger(first)
@@ -186,25 +186,25 @@ public struct CSVEncoder: RowEncoder {
         let out = buffer.reserveAssumingUnique(bytes.count * 2 + 3)
         var length = 0
         out[length] = 0x22
-        length += 1
+        length &+= 1
         if apostrophe {
             out[length] = UInt8(ascii: "'")
-            length += 1
+            length &+= 1
         }
         for byte in bytes {
             if byte <= 0x22 {
                 if byte == 0 { return false }
                 if byte == 0x22 {
                     out[length] = 0x22
-                    length += 1
+                    length &+= 1
                 }
             }
             out[length] = byte
-            length += 1
+            length &+= 1
         }
         out[length] = 0x22
-        length += 1
-        buffer.count += length
+        length &+= 1
+        buffer.count &+= length
         return true
     }
 }

@@ -67,8 +67,10 @@ public struct CSVOptions: Hashable, Sendable, Codable {
     /// - Parameters:
     ///   - byte: The first UTF-8 byte of the cell.
     /// - Returns: `true` for `=`, `+`, `-`, `@`, tab and CR.
+    @inline(__always)
     public static func isFormulaTrigger(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "=") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "@")
-            || byte == 0x09 || byte == 0x0D
+        // One bit per trigger below 64 (tab, CR, `+`, `-`, `=`), and `@` (64) on its own.
+        let triggersBelow64: UInt64 = 1 << 0x09 | 1 << 0x0D | 1 << 0x2B | 1 << 0x2D | 1 << 0x3D
+        return byte < 64 ? (triggersBelow64 >> UInt64(byte)) & 1 == 1 : byte == UInt8(ascii: "@")
     }
 }

@@ -74,7 +74,7 @@ public struct JSONLinesEncoder: RowEncoder {
         let out = buffer.reserveAssumingUnique(2)
         out[0] = UInt8(ascii: "}")
         out[1] = 0x0A
-        buffer.count += 2
+        buffer.count &+= 2
     }
 
     @inline(__always)
@@ -106,7 +106,7 @@ public struct JSONLinesEncoder: RowEncoder {
         out[0] = 0x22
         if let base = bytes.baseAddress { (out + 1).update(from: base, count: bytes.count) }
         out[bytes.count + 1] = 0x22
-        buffer.count += bytes.count + 2
+        buffer.count &+= bytes.count + 2
     }
 
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout OutputBuffer) {
@@ -114,7 +114,7 @@ public struct JSONLinesEncoder: RowEncoder {
         let hex: StaticString = "0123456789abcdef"
         var length = 0
         out[length] = 0x22
-        length += 1
+        length &+= 1
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
@@ -132,13 +132,13 @@ public struct JSONLinesEncoder: RowEncoder {
                 for (offset, character) in "\\u00".utf8.enumerated() { out[length + offset] = character }
                 out[length + 4] = hex.utf8Start[Int(byte >> 4)]
                 out[length + 5] = hex.utf8Start[Int(byte & 0x0F)]
-                length += 6
+                length &+= 6
                 continue
             case 0xE2 where index + 1 < bytes.count && bytes[index] == 0x80 && (bytes[index + 1] == 0xA8 || bytes[index + 1] == 0xA9):
                 let last = bytes[index + 1] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9")
                 for (offset, character) in "\\u202".utf8.enumerated() { out[length + offset] = character }
                 out[length + 5] = last
-                length += 6
+                length &+= 6
                 index += 2
                 continue
             default: break
@@ -146,15 +146,15 @@ public struct JSONLinesEncoder: RowEncoder {
             if escape != 0 {
                 out[length] = 0x5C
                 out[length + 1] = escape
-                length += 2
+                length &+= 2
             } else {
                 out[length] = byte
-                length += 1
+                length &+= 1
             }
         }
         out[length] = 0x22
-        length += 1
-        buffer.count += length
+        length &+= 1
+        buffer.count &+= length
     }
 }
 
@@ -189,6 +189,6 @@ extension JSONLinesEncoder: CellWriter {
         out[1] = UInt8(ascii: "u")
         out[2] = UInt8(ascii: "l")
         out[3] = UInt8(ascii: "l")
-        buffer.count += 4
+        buffer.count &+= 4
     }
 }

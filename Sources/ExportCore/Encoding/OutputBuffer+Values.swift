@@ -11,8 +11,8 @@ extension OutputBuffer {
             out[0] = UInt8(ascii: "-")
             length = 1
         }
-        length += Self.writeDigits(of: &magnitude, minimumDigits: 1, to: out + length)
-        count += length
+        length &+= Self.writeDigits(of: &magnitude, minimumDigits: 1, to: out + length)
+        count &+= length
     }
 
     /// Appends an exact decimal in its canonical form (`-12.50`, `0.05`, `42`), never through floating
@@ -48,7 +48,7 @@ extension OutputBuffer {
             }
             index -= 1
         }
-        count += length
+        count &+= length
     }
 
     /// Appends a date as ISO-8601 UTC (see ``ISO8601``), after ``makeUnique()``.
@@ -57,7 +57,7 @@ extension OutputBuffer {
     @inline(__always)
     mutating func appendDate(_ date: Date) -> Bool {
         guard let length = ISO8601.write(date, to: reserveAssumingUnique(ISO8601.maximumLength)) else { return false }
-        count += length
+        count &+= length
         return true
     }
 

@@ -69,7 +69,7 @@ public struct OutputBuffer {
     @inline(__always)
     mutating func appendAssumingUnique(_ byte: UInt8) {
         reserveAssumingUnique(1).initialize(to: byte)
-        count += 1
+        count &+= 1
     }
 
     /// ``append(_:)-(UnsafeBufferPointer<UInt8>)`` without the copy-on-write check.
@@ -77,7 +77,7 @@ public struct OutputBuffer {
     mutating func appendAssumingUnique(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress else { return }
         CSVScanner.copy(source, count: bytes.count, to: reserveAssumingUnique(bytes.count))
-        count += bytes.count
+        count &+= bytes.count
     }
 
     @inline(never)
@@ -100,7 +100,7 @@ public struct OutputBuffer {
     @inline(__always)
     public mutating func append(_ byte: UInt8) {
         reserve(1).initialize(to: byte)
-        count += 1
+        count &+= 1
     }
 
     /// Appends bytes from memory.
@@ -111,7 +111,7 @@ public struct OutputBuffer {
     public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count).update(from: source, count: bytes.count)
-        count += bytes.count
+        count &+= bytes.count
     }
 
     /// Appends a sequence of bytes, copying in one go when it is contiguous.
