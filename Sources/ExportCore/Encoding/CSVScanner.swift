@@ -1,4 +1,5 @@
-/// Finds the few bytes that force a CSV field to be quoted, eight bytes at a time.
+/// Finds the few bytes that force a CSV field to be quoted (or a JSON string to be escaped), eight
+/// bytes at a time.
 enum CSVScanner {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
@@ -82,5 +83,40 @@ enum CSVScanner {
             index += 1
         }
         return false
+    }
+
+    /// Whether `bytes` contain anything a JSON string must escape (U+0000…U+001F, `"`, `\`) or the
+    /// lead byte 0xE2 of U+2028/U+2029, which the JSON encoder escapes too.
+    @inline(__always)
+    static func needsJSONEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let count = bytes.count
+        var offset = 0
+        while offset + 8 <= count {
+            if jsonSuspicious(UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)) { return true }
+            offset += 8
+        }
+        guard offset < count else { return false }
+        if count >= 8 { return jsonSuspicious(UnsafeRawPointer(base + count - 8).loadUnaligned(as: UInt64.self)) }
+        var index = 0
+        while index < count {
+            let byte = base[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// Exact: whether the word has a byte below 0x20, `"`, `\` or 0xE2.
+    @inline(__always)
+    private static func jsonSuspicious(_ word: UInt64) -> Bool {
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let e2 = word ^ (ones &* 0xE2)
+        let zeroQuote = (quote &- ones) & ~quote & highs
+        let zeroBackslash = (backslash &- ones) & ~backslash & highs
+        let zeroE2 = (e2 &- ones) & ~e2 & highs
+        return (control | zeroQuote | zeroBackslash | zeroE2) != 0
     }
 }

@@ -96,15 +96,10 @@ public struct JSONLinesEncoder: RowEncoder {
 
     @inline(__always)
     private static func appendString(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout OutputBuffer) {
-        var plain = true
-        for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0xE2 {
-            plain = false
-            break
-        }
-        guard plain else { return appendEscaped(bytes, into: &buffer) }
+        guard !CSVScanner.needsJSONEscaping(bytes) else { return appendEscaped(bytes, into: &buffer) }
         let out = buffer.reserveAssumingUnique(bytes.count + 2)
         out[0] = 0x22
-        if let base = bytes.baseAddress { (out + 1).update(from: base, count: bytes.count) }
+        if let base = bytes.baseAddress { CSVScanner.copy(base, count: bytes.count, to: out + 1) }
         out[bytes.count + 1] = 0x22
         buffer.count &+= bytes.count + 2
     }

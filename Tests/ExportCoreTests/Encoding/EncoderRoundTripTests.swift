@@ -99,7 +99,7 @@ struct EncoderRoundTripTests {
         try Data(compressed).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
         let decompressed = try PythonCheck.runForBytes(["gzip", "-d", "-c", file.path])
-        #expect(decompressed.status == 0)
+        #expect(decompressed.status == 0, "gzip -d -c exited with \(decompressed.status) (127: gzip is not installed)")
         #expect(decompressed.output == plain, "gzip -d gives back the plain CSV")
     }
 
