@@ -4,6 +4,7 @@ import Foundation
 // export-benchmarks: encoder throughput and peak memory on a deterministic in-memory workload.
 //
 //     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
+//     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
 // medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
@@ -15,6 +16,7 @@ var runs = 5
 var level = 6
 var only: Set<String>?
 var baselines = false
+var sample: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -23,8 +25,9 @@ while let argument = arguments.popFirst() {
     case "--level": level = arguments.popFirst().flatMap { Int($0) } ?? level
     case "--only": only = Set((arguments.popFirst() ?? "").split(separator: ",").map(String.init))
     case "--baselines": baselines = true
+    case "--write-csv": sample = arguments.popFirst()
     case "-h", "--help":
-        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines]")
+        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines] [--write-csv PATH]")
         exit(0)
     default:
         FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
@@ -43,6 +46,22 @@ struct Result: Codable {
     var megabytesPerSecond: Double
     var outputBytes: Int
     var peakRSSMiB: Double
+}
+
+if let sample {
+    // Writes the workload's CSV to a file and stops, to look at what is being measured.
+    var workload = Workload()
+    var chunks = ChunkedEncoder(try ExportFormat.csv.makeEncoder(columns: Workload.columns))
+    var output = Data()
+    for number in 1...max(1, rows) {
+        workload.produce(number)
+        try chunks.write(workload.row)
+        while let chunk = chunks.takeChunk() { output.append(contentsOf: chunk) }
+    }
+    for chunk in try chunks.finish() { output.append(contentsOf: chunk) }
+    try output.write(to: URL(fileURLWithPath: sample))
+    print("wrote \(rows) rows, \(output.count) bytes to \(sample)")
+    exit(0)
 }
 
 let resetWorks = PeakMemory.reset()
