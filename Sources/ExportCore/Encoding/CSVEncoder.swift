@@ -37,12 +37,14 @@ public struct CSVEncoder: RowEncoder {
     /// - Parameters:
     ///   - columns: The columns, in order.
     ///   - options: The dialect.
-    /// - Throws: ``ExportError/Code/configuration`` when the delimiter is a quote, CR, LF, NUL or not ASCII.
+    /// - Throws: ``ExportError/Code/configuration`` when the delimiter is not an ASCII byte that can
+    ///   separate fields unambiguously (see ``CSVOptions/delimiter``).
     public init(columns: [ExportColumn], options: CSVOptions = CSVOptions()) throws(ExportError) {
         let delimiter = options.delimiter
-        guard delimiter < 0x80, delimiter != UInt8(ascii: "\""), delimiter != 0x0D, delimiter != 0x0A, delimiter != 0
-        else {
-            throw ExportError(.configuration, "the CSV delimiter must be an ASCII character other than a quote, CR, LF or NUL")
+        guard CSVOptions.isValidDelimiter(delimiter) else {
+            throw ExportError(
+                .configuration,
+                "the CSV delimiter must be ASCII punctuation, a space or a tab; not a letter, a digit, or one of \" - + . : CR LF NUL")
         }
         self.columns = columns
         self.options = options

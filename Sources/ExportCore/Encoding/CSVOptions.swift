@@ -16,7 +16,9 @@ public struct CSVOptions: Hashable, Sendable, Codable {
         case lf
     }
 
-    /// The field separator, an ASCII byte other than a quote, CR, LF or NUL; `,` by default.
+    /// The field separator; `,` by default. ASCII punctuation, a space or a tab (`;`, `\t` and `|` are
+    /// common); not a letter or digit, nor `"`, `-`, `+`, `.`, `:`, CR, LF or NUL, because numbers, dates
+    /// and booleans are written unquoted and contain those.
     public var delimiter: UInt8
     /// When fields are quoted; minimal by default.
     public var quoting: Quoting
@@ -72,5 +74,19 @@ public struct CSVOptions: Hashable, Sendable, Codable {
         // One bit per trigger below 64 (tab, CR, `+`, `-`, `=`), and `@` (64) on its own.
         let triggersBelow64: UInt64 = 1 << 0x09 | 1 << 0x0D | 1 << 0x2B | 1 << 0x2D | 1 << 0x3D
         return byte < 64 ? (triggersBelow64 >> UInt64(byte)) & 1 == 1 : byte == UInt8(ascii: "@")
+    }
+
+    /// Whether `byte` can be a delimiter (see ``delimiter``).
+    ///
+    /// - Parameters:
+    ///   - byte: The candidate delimiter.
+    /// - Returns: `true` for ASCII punctuation, space and tab other than `"`, `-`, `+`, `.` and `:`.
+    public static func isValidDelimiter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x09, 0x20: true
+        case UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: ":"): false
+        case 0x21...0x2F, 0x3A...0x40, 0x5B...0x60, 0x7B...0x7E: true
+        default: false
+        }
     }
 }

@@ -109,9 +109,15 @@ struct CSVEncoderTests {
         #expect(error.message.contains("row 7") && error.message.contains("\"ended_at\""))
     }
 
-    @Test("bad delimiters are a configuration error", arguments: [UInt8(ascii: "\""), 0x0D, 0x0A, 0, 0xC3])
+    @Test("delimiters that typed values or the syntax use are a configuration error", arguments: Array("\"\r\n-+.:0aTZe".utf8) + [0, 0xC3, 0x7F])
     func badDelimiter(_ delimiter: UInt8) {
-        #expect(throws: ExportError.self) { try CSVEncoder(columns: [.membershipID], options: CSVOptions(delimiter: delimiter)) }
+        let error = #expect(throws: ExportError.self) { try CSVEncoder(columns: [.membershipID], options: CSVOptions(delimiter: delimiter)) }
+        #expect(error?.code == .configuration)
+    }
+
+    @Test("punctuation, space and tab are fine delimiters", arguments: Array(",;|\t '!#$%&()*/<=>?@[\\]^_`{}~".utf8))
+    func goodDelimiter(_ delimiter: UInt8) throws {
+        _ = try CSVEncoder(columns: [.membershipID], options: CSVOptions(delimiter: delimiter))
     }
 
     @Test("every standard field is encoded as ExportColumn.value(in:) says")
