@@ -12,9 +12,12 @@ let package = Package(
         .library(name: "ExportHTTPAPI", targets: ["ExportHTTPAPI"]),
         .executable(name: "membership-export-demo", targets: ["MembershipExportDemo"]),
         .executable(name: "export-aws-worker", targets: ["AWSExportWorker"]),
+        .executable(name: "export-benchmarks", targets: ["ExportBenchmarks"]),
     ],
     targets: [
-        .target(name: "ExportCore"),
+        // zlib, linked from the system (`zlib1g-dev` on Debian/Ubuntu), for the `.csv.gz` format.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .target(name: "ExportCore", dependencies: ["CZlib"]),
         .target(name: "ExportAdapters", dependencies: ["ExportCore"]),
         .target(name: "ExportConformance", dependencies: ["ExportCore"]),
         .target(name: "ExportHTTPAPI", dependencies: ["ExportCore"]),
@@ -28,6 +31,7 @@ let package = Package(
             dependencies: ["ExportCore", "ExportAdapters"],
             path: "Examples/AWSExportWorker"
         ),
+        .executableTarget(name: "ExportBenchmarks", dependencies: ["ExportCore"], path: "Benchmarks/ExportBenchmarks"),
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters"]),
         .testTarget(
             name: "ExportAdaptersTests",

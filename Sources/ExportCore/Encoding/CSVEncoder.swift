@@ -1,44 +1,79 @@
+import Foundation
+
 /// A streaming RFC 4180 CSV encoder.
 ///
-/// - A header row with the column names, then one record per row.
+/// - An optional UTF-8 byte-order mark, an optional header row with the column names, then one record
+///   per row, each ending with CRLF (or LF).
 /// - Fields are quoted only when they contain the delimiter, a double quote, CR or LF (or always, with
 ///   ``CSVOptions/Quoting/all``); quotes inside are doubled.
-/// - Records end with CRLF (or LF).
+/// - Values: text as it is; integers and exact decimals in plain decimal notation (never through
+///   floating point); dates as ISO-8601 UTC (`2024-03-01T09:30:00Z`, `.mmm` when there are
+///   milliseconds); booleans as `true`/`false`.
+/// - Empty text is `""` and a missing value is an empty field, so the two stay distinguishable in
+///   both quoting modes. In a single-column file a missing value is written `""` too, because an empty
+///   line is read as no record at all.
 /// - Text cells that a spreadsheet would run as a formula are neutralised (see
 ///   ``CSVOptions/neutralizeFormulas``); typed cells (dates, decimals, numbers) are written as they are.
-/// - Empty text is `""` and a missing value is an empty field, so the two stay distinguishable when
-///   quoting is minimal.
+///
+/// What cannot be written: text containing U+0000 (NUL), which spreadsheets and many CSV readers cut
+/// the cell at or reject the file for, and dates outside the years 0000…9999. Both throw
+/// ``ExportError/Code/encoding`` naming the row and the column rather than writing a damaged file.
+/// Every other Swift `String` is valid Unicode and is written byte for byte.
 public struct CSVEncoder: RowEncoder {
     /// The columns, in order.
     public let columns: [ExportColumn]
     /// The dialect.
     public let options: CSVOptions
 
+    private let plan: ColumnPlan
+    private let delimiter: UInt8
+    private let quoteAll: Bool
+    private let neutralize: Bool
+    private let crlf: Bool
+    private let quoteMissing: Bool
+
     /// Creates an encoder.
     ///
     /// - Parameters:
     ///   - columns: The columns, in order.
     ///   - options: The dialect.
-    /// - Throws: ``ExportError/Code/configuration`` when the delimiter is a quote, CR, LF or not ASCII.
+    /// - Throws: ``ExportError/Code/configuration`` when the delimiter is not an ASCII byte that can
+    ///   separate fields unambiguously (see ``CSVOptions/delimiter``).
     public init(columns: [ExportColumn], options: CSVOptions = CSVOptions()) throws(ExportError) {
         let delimiter = options.delimiter
-        guard delimiter < 0x80, delimiter != UInt8(ascii: "\""), delimiter != 0x0D, delimiter != 0x0A else {
-            throw ExportError(.configuration, "the CSV delimiter must be an ASCII character other than a quote, CR or LF")
+        guard CSVOptions.isValidDelimiter(delimiter) else {
+            throw ExportError(
+                .configuration,
+                "the CSV delimiter must be ASCII punctuation, a space or a tab; not a letter, a digit, or one of \" - + . : CR LF NUL")
         }
         self.columns = columns
         self.options = options
+        self.plan = ColumnPlan(columns)
+        self.delimiter = delimiter
+        quoteAll = options.quoting == .all
+        neutralize = options.neutralizeFormulas
+        crlf = options.lineEnding == .crlf
+        quoteMissing = columns.count == 1
     }
 
     /// Appends the byte-order mark (if enabled) and the header row (if enabled).
     ///
     /// - Parameters:
     ///   - buffer: The output buffer.
-    public mutating func writeHeader(into buffer: inout [UInt8]) throws(ExportError) {
-        if options.byteOrderMark { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
+    /// - Throws: ``ExportError/Code/encoding`` when a column name contains NUL.
+    public mutating func writeHeader(into buffer: inout OutputBuffer) throws(ExportError) {
+        buffer.makeUnique()
+        if options.byteOrderMark {
+            buffer.appendAssumingUnique(0xEF)
+            buffer.appendAssumingUnique(0xBB)
+            buffer.appendAssumingUnique(0xBF)
+        }
         guard options.includeHeader else { return }
         for (index, column) in columns.enumerated() {
-            if index > 0 { buffer.append(options.delimiter) }
-            appendText(column.name, neutralize: false, to: &buffer)
+            if index > 0 { buffer.appendAssumingUnique(delimiter) }
+            guard appendText(column.name, into: &buffer) else {
+                throw ExportError(.encoding, "the name of CSV column \(index + 1) contains U+0000 (NUL), which CSV files cannot carry safely")
+            }
         }
         appendLineEnding(to: &buffer)
     }
@@ -47,119 +82,162 @@ public struct CSVEncoder: RowEncoder {
     ///
     /// - Parameters:
     ///   - row: The row.
-    ///   - rowNumber: The row's number (unused: every value fits in CSV).
+    ///   - rowNumber: The row's number, counted from 1, for error messages.
     ///   - buffer: The output buffer.
-    public mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout [UInt8]) throws(ExportError) {
-        let quoteAll = options.quoting == .all
-        for (index, column) in columns.enumerated() {
-            if index > 0 { buffer.append(options.delimiter) }
-            let value = column.value(in: row)
-            if case .text(let text) = value {
-                appendText(text, neutralize: options.neutralizeFormulas, to: &buffer)
-                continue
-            }
-            if quoteAll { buffer.append(0x22) }
-            switch value {
-            case .text: break
-            case .integer(let number): buffer.append(contentsOf: String(number).utf8)
-            case .decimal(let decimal): decimal.appendASCII(to: &buffer)
-            case .date(let date): ISO8601.append(date, to: &buffer)
-            case .bool(let flag): buffer.append(contentsOf: (flag ? "true" : "false").utf8)
-            case .null: break
-            }
-            if quoteAll { buffer.append(0x22) }
+    /// - Throws: ``ExportError/Code/encoding`` naming the row and column for text containing NUL or a
+    ///   date outside the years 0000…9999.
+    public mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError) {
+        buffer.makeUnique()
+        do {
+            try plan.forEachCell(of: row, to: self, into: &buffer)
+        } catch {
+            throw Self.unwritable(row: rowNumber, column: columns[error.column], error.what)
         }
         appendLineEnding(to: &buffer)
     }
 
-    private func appendText(_ text: String, neutralize: Bool, to buffer: inout [UInt8]) {
-        let utf8 = text.utf8
-        let guardFormula = neutralize && utf8.first.map(CSVOptions.isFormulaTrigger) == true
-        var needsQuotes = options.quoting == .all || utf8.isEmpty || guardFormula
-        if !needsQuotes {
-            let delimiter = options.delimiter
-            needsQuotes = utf8.contains { $0 == delimiter || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }
+    /// Appends one record of already-typed cells, one per column (for hosts that build their own rows).
+    ///
+    /// - Parameters:
+    ///   - cells: The cells, in column order; extra cells are ignored, missing ones are empty.
+    ///   - rowNumber: The row's number, counted from 1, for error messages.
+    ///   - buffer: The output buffer.
+    /// - Throws: ``ExportError/Code/encoding`` naming the row and column for text containing NUL or a
+    ///   date outside the years 0000…9999.
+    public func write(cells: [CellValue], rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError) {
+        buffer.makeUnique()
+        for index in columns.indices {
+            do {
+                switch index < cells.count ? cells[index] : .null {
+                case .text(let text): try self.text(text, column: index, into: &buffer)
+                case .date(let date): try self.date(date, column: index, into: &buffer)
+                case .decimal(let decimal): self.decimal(decimal, column: index, into: &buffer)
+                case .null: null(column: index, into: &buffer)
+                case .integer(let number):
+                    startTyped(column: index, into: &buffer)
+                    buffer.appendInteger(number)
+                    endTyped(into: &buffer)
+                case .bool(let flag):
+                    startTyped(column: index, into: &buffer)
+                    buffer.append(contentsOf: (flag ? "true" : "false").utf8)
+                    endTyped(into: &buffer)
+                }
+            } catch {
+                throw Self.unwritable(row: rowNumber, column: columns[error.column], error.what)
+            }
         }
-        guard needsQuotes else {
-            buffer.append(contentsOf: utf8)
-            return
-        }
-        buffer.append(0x22)
-        if guardFormula { buffer.append(UInt8(ascii: "'")) }
-        for byte in utf8 {
-            if byte == 0x22 { buffer.append(0x22) }
-            buffer.append(byte)
-        }
-        buffer.append(0x22)
+        appendLineEnding(to: &buffer)
     }
 
-    private func appendLineEnding(to buffer: inout [UInt8]) {
-        if options.lineEnding == .crlf { buffer.append(0x0D) }
-        buffer.append(0x0A)
+    static func unwritable(row: Int64, column: ExportColumn, _ what: String, format: String = "CSV") -> ExportError {
+        ExportError(.encoding, "row \(row), column \(String(reflecting: String(column.name.prefix(64)))): \(format) cannot carry \(what)")
+    }
+
+    @inline(__always)
+    private func appendLineEnding(to buffer: inout OutputBuffer) {
+        if crlf {
+            let out = buffer.reserveAssumingUnique(2)
+            out[0] = 0x0D
+            out[1] = 0x0A
+            buffer.count &+= 2
+        } else {
+            buffer.appendAssumingUnique(0x0A)
+        }
+    }
+
+    @inline(__always)
+    private func startTyped(column: Int, into buffer: inout OutputBuffer) {
+        if column > 0 { buffer.appendAssumingUnique(delimiter) }
+        if quoteAll { buffer.appendAssumingUnique(0x22) }
+    }
+
+    @inline(__always)
+    private func endTyped(into buffer: inout OutputBuffer) {
+        if quoteAll { buffer.appendAssumingUnique(0x22) }
+    }
+
+    /// Appends a text field, quoted and neutralised as needed; `false` (appending nothing) for NUL.
+    @inline(__always)
+    private func appendText(_ text: String, into buffer: inout OutputBuffer) -> Bool {
+        if let written = text.utf8.withContiguousStorageIfAvailable({ appendText($0, into: &buffer) }) {
+            return written
+        }
+        var copy = text
+        copy.makeContiguousUTF8()
+        return copy.utf8.withContiguousStorageIfAvailable { appendText($0, into: &buffer) } ?? false
+    }
+
+    @inline(__always)
+    private func appendText(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: inout OutputBuffer) -> Bool {
+        guard let first = bytes.first else {
+            let out = buffer.reserveAssumingUnique(2)
+            out[0] = 0x22
+            out[1] = 0x22
+            buffer.count &+= 2
+            return true
+        }
+        let guardFormula = neutralize && CSVOptions.isFormulaTrigger(first)
+        if !quoteAll && !guardFormula && !CSVScanner.needsQuoting(bytes, delimiter: delimiter) {
+            buffer.appendAssumingUnique(bytes)
+            return true
+        }
+        return appendQuoted(bytes, apostrophe: guardFormula, into: &buffer)
+    }
+
+    private func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, apostrophe: Bool, into buffer: inout OutputBuffer) -> Bool {
+        let out = buffer.reserveAssumingUnique(bytes.count * 2 + 3)
+        var length = 0
+        out[length] = 0x22
+        length &+= 1
+        if apostrophe {
+            out[length] = UInt8(ascii: "'")
+            length &+= 1
+        }
+        for byte in bytes {
+            if byte <= 0x22 {
+                if byte == 0 { return false }
+                if byte == 0x22 {
+                    out[length] = 0x22
+                    length &+= 1
+                }
+            }
+            out[length] = byte
+            length &+= 1
+        }
+        out[length] = 0x22
+        length &+= 1
+        buffer.count &+= length
+        return true
     }
 }
 
-/// The CSV dialect.
-public struct CSVOptions: Hashable, Sendable, Codable {
-    /// When fields are quoted.
-    public enum Quoting: String, Hashable, Sendable, Codable {
-        /// Only fields that need it (delimiter, quote, CR, LF, empty text, neutralised formulas).
-        case minimal
-        /// Every field.
-        case all
+extension CSVEncoder: CellWriter {
+    @inline(__always)
+    func text(_ text: String, column: Int, into buffer: inout OutputBuffer) throws(CellFailure) {
+        if column > 0 { buffer.appendAssumingUnique(delimiter) }
+        guard appendText(text, into: &buffer) else { throw CellFailure(column: column, what: "text containing U+0000 (NUL)") }
     }
 
-    /// How records end.
-    public enum LineEnding: String, Hashable, Sendable, Codable {
-        /// `\r\n`, as RFC 4180 says.
-        case crlf
-        /// `\n`.
-        case lf
+    @inline(__always)
+    func date(_ date: Date, column: Int, into buffer: inout OutputBuffer) throws(CellFailure) {
+        startTyped(column: column, into: &buffer)
+        guard buffer.appendDate(date) else { throw CellFailure.date(date, column: column) }
+        endTyped(into: &buffer)
     }
 
-    /// The field separator, an ASCII byte; `,` by default.
-    public var delimiter: UInt8
-    /// When fields are quoted; minimal by default.
-    public var quoting: Quoting
-    /// How records end; CRLF by default.
-    public var lineEnding: LineEnding
-    /// Whether the file starts with a UTF-8 byte-order mark, which makes Excel read it as UTF-8.
-    public var byteOrderMark: Bool
-    /// Whether the first record is the header.
-    public var includeHeader: Bool
-    /// Whether text cells that start with `=`, `+`, `-`, `@`, tab or CR are written as `"'…"`, so
-    /// spreadsheet programs show them as text instead of running them (OWASP's CSV-injection advice).
-    /// On by default. Text that merely looks like a negative number, such as `-5`, is also prefixed;
-    /// typed numbers and decimals never are.
-    public var neutralizeFormulas: Bool
-
-    /// Creates a dialect.
-    ///
-    /// - Parameters:
-    ///   - delimiter: The field separator.
-    ///   - quoting: When fields are quoted.
-    ///   - lineEnding: How records end.
-    ///   - byteOrderMark: Whether to start with a UTF-8 BOM.
-    ///   - includeHeader: Whether to write the header record.
-    ///   - neutralizeFormulas: Whether to neutralise formula-like text cells.
-    public init(
-        delimiter: UInt8 = UInt8(ascii: ","),
-        quoting: Quoting = .minimal,
-        lineEnding: LineEnding = .crlf,
-        byteOrderMark: Bool = false,
-        includeHeader: Bool = true,
-        neutralizeFormulas: Bool = true
-    ) {
-        self.delimiter = delimiter
-        self.quoting = quoting
-        self.lineEnding = lineEnding
-        self.byteOrderMark = byteOrderMark
-        self.includeHeader = includeHeader
-        self.neutralizeFormulas = neutralizeFormulas
+    @inline(__always)
+    func decimal(_ decimal: ExactDecimal, column: Int, into buffer: inout OutputBuffer) {
+        startTyped(column: column, into: &buffer)
+        buffer.appendDecimal(decimal)
+        endTyped(into: &buffer)
     }
 
-    static func isFormulaTrigger(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "=") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "@")
-            || byte == 0x09 || byte == 0x0D
+    @inline(__always)
+    func null(column: Int, into buffer: inout OutputBuffer) {
+        if column > 0 { buffer.appendAssumingUnique(delimiter) }
+        if quoteMissing {
+            buffer.appendAssumingUnique(0x22)
+            buffer.appendAssumingUnique(0x22)
+        }
     }
 }

@@ -1,13 +1,25 @@
 /// Drives a ``RowEncoder`` and hands its output out in fixed-size chunks, never the whole file.
 ///
-/// The encoder appends into one reused buffer; whenever the buffer holds at least ``chunkSize``
-/// bytes, ``takeChunk()`` returns exactly ``chunkSize`` of them. Memory is bounded by the chunk size
-/// plus the largest single row, whatever the export's length.
+/// The encoder appends into one reused ``OutputBuffer``; whenever the buffer holds at least
+/// ``chunkSize`` bytes, ``takeChunk()`` returns exactly ``chunkSize`` of them. Memory is bounded by
+/// about twice the chunk size plus the largest single row, whatever the export's length.
+///
+/// One value drives one file: it holds the encoder's state (for `.csv.gz`, the compressor), so do
+/// not copy it and keep using both copies.
+///
+/// ```swift
+/// var chunks = ChunkedEncoder(try ExportFormat.csv.makeEncoder(columns: columns))
+/// for row in page {
+///     try chunks.write(row)
+///     while let chunk = chunks.takeChunk() { try await writer.append(chunk) }
+/// }
+/// for chunk in try chunks.finish() { try await writer.append(chunk) }
+/// ```
 public struct ChunkedEncoder {
     /// The size of every chunk but the last.
     public let chunkSize: Int
     private var encoder: any RowEncoder
-    private var buffer: [UInt8]
+    private var buffer: OutputBuffer
     private var start = 0
     private var rows: Int64 = 0
     private var started = false
@@ -20,22 +32,33 @@ public struct ChunkedEncoder {
     public init(_ encoder: any RowEncoder, chunkSize: Int = 64 * 1024) {
         self.encoder = encoder
         self.chunkSize = max(1, chunkSize)
-        self.buffer = []
-        self.buffer.reserveCapacity(self.chunkSize * 2)
+        self.buffer = OutputBuffer(minimumCapacity: self.chunkSize * 2)
     }
 
     /// The number of rows written so far.
     public var rowCount: Int64 { rows }
 
+    /// The number of encoded bytes waiting to be taken.
+    public var pendingByteCount: Int { buffer.count - start }
+
     /// Writes one row (and, before the first, the header).
+    ///
+    /// When the encoder throws, the partial row is discarded from the output, so the bytes handed out
+    /// so far end on a row boundary (for uncompressed formats); the file should still be abandoned.
     ///
     /// - Parameters:
     ///   - row: The row.
     /// - Throws: ``ExportError/Code/encoding`` from the encoder.
     public mutating func write(_ row: Membership) throws(ExportError) {
         try startIfNeeded()
+        let mark = buffer.count
+        do {
+            try encoder.write(row, rowNumber: rows + 1, into: &buffer)
+        } catch {
+            buffer.count = mark
+            throw error
+        }
         rows += 1
-        try encoder.write(row, rowNumber: rows, into: &buffer)
     }
 
     /// Takes one full chunk if one is ready. Call it until it returns `nil` after each write.
@@ -46,14 +69,14 @@ public struct ChunkedEncoder {
             compact()
             return nil
         }
-        let chunk = Array(buffer[start..<(start + chunkSize)])
+        let chunk = buffer.bytes(in: start..<(start + chunkSize))
         start += chunkSize
         return chunk
     }
 
     /// Writes the trailer (and the header, if no row was written) and returns everything left.
     ///
-    /// - Returns: The remaining chunks, each at most ``chunkSize`` bytes.
+    /// - Returns: The remaining chunks, each at most ``chunkSize`` bytes; empty when nothing is left.
     /// - Throws: ``ExportError/Code/encoding`` from the encoder.
     public mutating func finish() throws(ExportError) -> [[UInt8]] {
         try startIfNeeded()
@@ -61,10 +84,10 @@ public struct ChunkedEncoder {
         var chunks: [[UInt8]] = []
         while start < buffer.count {
             let end = min(buffer.count, start + chunkSize)
-            chunks.append(Array(buffer[start..<end]))
+            chunks.append(buffer.bytes(in: start..<end))
             start = end
         }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
         start = 0
         return chunks
     }
@@ -77,7 +100,7 @@ public struct ChunkedEncoder {
 
     private mutating func compact() {
         guard start > 0 else { return }
-        buffer.removeSubrange(0..<start)
+        buffer.removeFirst(start)
         start = 0
     }
 }

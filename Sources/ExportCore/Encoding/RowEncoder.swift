@@ -1,14 +1,16 @@
-/// Turns rows into bytes, appending to a caller-owned, reused buffer.
+/// Turns rows into bytes, appending to a caller-owned, reused ``OutputBuffer``.
 ///
 /// Encoders are synchronous and do no I/O; ``ChunkedEncoder`` drives one and cuts its output into
-/// fixed-size chunks for a ``BlobWriter``.
+/// fixed-size chunks for a ``BlobWriter``. ``ExportFormat/makeEncoder(columns:csv:compressionLevel:)``
+/// builds the encoder for a format. An encoder is used for one file: it may keep state between calls
+/// (a compressor does), so do not copy one and use both copies.
 public protocol RowEncoder {
     /// Appends what comes before the first row (a byte-order mark, a header line).
     ///
     /// - Parameters:
     ///   - buffer: The output buffer.
     /// - Throws: ``ExportError/Code/encoding`` when the header cannot be written in this format.
-    mutating func writeHeader(into buffer: inout [UInt8]) throws(ExportError)
+    mutating func writeHeader(into buffer: inout OutputBuffer) throws(ExportError)
 
     /// Appends one row.
     ///
@@ -17,14 +19,14 @@ public protocol RowEncoder {
     ///   - rowNumber: The row's number, counted from 1, for error messages.
     ///   - buffer: The output buffer.
     /// - Throws: ``ExportError/Code/encoding`` naming the row and column when a value cannot be carried.
-    mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout [UInt8]) throws(ExportError)
+    mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError)
 
     /// Appends what comes after the last row.
     ///
     /// - Parameters:
     ///   - buffer: The output buffer.
     /// - Throws: ``ExportError/Code/encoding`` when the trailer cannot be written.
-    mutating func writeTrailer(into buffer: inout [UInt8]) throws(ExportError)
+    mutating func writeTrailer(into buffer: inout OutputBuffer) throws(ExportError)
 }
 
 extension RowEncoder {
@@ -32,5 +34,5 @@ extension RowEncoder {
     ///
     /// - Parameters:
     ///   - buffer: The output buffer.
-    public mutating func writeTrailer(into buffer: inout [UInt8]) throws(ExportError) {}
+    public mutating func writeTrailer(into buffer: inout OutputBuffer) throws(ExportError) {}
 }

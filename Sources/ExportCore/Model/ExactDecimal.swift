@@ -41,8 +41,10 @@ public struct ExactDecimal: Hashable, Sendable, Codable, CustomStringConvertible
                     guard scale < 18 else { return nil }
                     scale += 1
                 }
+                // Accumulate with the sign applied, so Int64.min (which has no positive twin) parses.
+                let digit = Int64(byte - UInt8(ascii: "0"))
                 let (times10, overflow1) = units.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times10.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+                let (sum, overflow2) = negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
                 guard !overflow1, !overflow2 else { return nil }
                 units = sum
             default:
@@ -50,7 +52,7 @@ public struct ExactDecimal: Hashable, Sendable, Codable, CustomStringConvertible
             }
         }
         guard seenDigit else { return nil }
-        self.init(units: negative ? -units : units, scale: scale)
+        self.init(units: units, scale: scale)
     }
 
     /// The canonical text: `-` for negatives, at least one integer digit, exactly `scale` fraction digits.
@@ -66,25 +68,11 @@ public struct ExactDecimal: Hashable, Sendable, Codable, CustomStringConvertible
     /// - Parameters:
     ///   - bytes: The buffer to append ASCII digits to.
     public func appendASCII(to bytes: inout [UInt8]) {
-        var magnitude = units.magnitude
-        if units < 0 { bytes.append(UInt8(ascii: "-")) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0 || count <= Int(scale)
-            var index = count - 1
-            while index >= 0 {
-                if index == Int(scale) - 1 { bytes.append(UInt8(ascii: ".")) }
-                bytes.append(buffer[index])
-                index -= 1
-            }
-        }
+        // Shares the encoders' formatter, which also copes with a `scale` set above 18 directly.
+        var buffer = OutputBuffer(minimumCapacity: 64)
+        buffer.makeUnique()
+        buffer.appendDecimal(self)
+        buffer.withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 
     /// Compares two decimals by value, whatever their scales.

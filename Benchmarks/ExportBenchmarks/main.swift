@@ -1,0 +1,127 @@
+import ExportCore
+import Foundation
+
+// export-benchmarks: encoder throughput and peak memory on a deterministic in-memory workload.
+//
+//     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
+//     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
+//
+// Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
+// medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
+// through /proc/self/clear_refs where the kernel allows it. `--baselines` also times Python's csv module
+// writing the same rows and gzip(1) compressing the same CSV, in the same run.
+
+var rows = 1_000_000
+var runs = 5
+var level = 6
+var only: Set<String>?
+var baselines = false
+var sample: String?
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--rows": rows = arguments.popFirst().flatMap { Int($0.replacingOccurrences(of: "_", with: "")) } ?? rows
+    case "--runs": runs = max(1, arguments.popFirst().flatMap { Int($0) } ?? runs)
+    case "--level": level = arguments.popFirst().flatMap { Int($0) } ?? level
+    case "--only": only = Set((arguments.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--baselines": baselines = true
+    case "--write-csv": sample = arguments.popFirst()
+    case "-h", "--help":
+        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines] [--write-csv PATH]")
+        exit(0)
+    default:
+        FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
+        exit(2)
+    }
+}
+
+struct Result: Codable {
+    var scenario: String
+    var rows: Int
+    var runs: Int
+    var seconds: Double
+    var cpuSeconds: Double
+    var rowsPerSecond: Double
+    var rowsPerCPUSecond: Double
+    var megabytesPerSecond: Double
+    var outputBytes: Int
+    var peakRSSMiB: Double
+}
+
+if let sample {
+    // Writes the workload's CSV to a file and stops, to look at what is being measured.
+    var workload = Workload()
+    var chunks = ChunkedEncoder(try ExportFormat.csv.makeEncoder(columns: Workload.columns))
+    var output = Data()
+    for number in 1...max(1, rows) {
+        workload.produce(number)
+        try chunks.write(workload.row)
+        while let chunk = chunks.takeChunk() { output.append(contentsOf: chunk) }
+    }
+    for chunk in try chunks.finish() { output.append(contentsOf: chunk) }
+    try output.write(to: URL(fileURLWithPath: sample))
+    print("wrote \(rows) rows, \(output.count) bytes to \(sample)")
+    exit(0)
+}
+
+let resetWorks = PeakMemory.reset()
+print("export-benchmarks: \(rows) rows x \(Workload.columns.count) columns, median of \(runs) runs, gzip level \(level)"
+    + (resetWorks ? "" : " (peak RSS cannot be reset here: figures are the process's peak so far)"))
+var results: [Result] = []
+for scenario in Scenario.all where only?.contains(scenario.name) ?? true {
+    _ = PeakMemory.reset()
+    var timings: [Double] = []
+    var cpuTimings: [Double] = []
+    var bytes = 0
+    for _ in 0..<runs {
+        let (seconds, cpuSeconds, size) = try scenario.run(rows: rows, compressionLevel: level)
+        timings.append(seconds)
+        cpuTimings.append(cpuSeconds)
+        bytes = size
+    }
+    timings.sort()
+    cpuTimings.sort()
+    let median = timings[timings.count / 2]
+    let cpuMedian = cpuTimings[cpuTimings.count / 2]
+    results.append(
+        Result(
+            scenario: scenario.name, rows: rows, runs: runs, seconds: median, cpuSeconds: cpuMedian,
+            rowsPerSecond: Double(rows) / median, rowsPerCPUSecond: Double(rows) / cpuMedian,
+            megabytesPerSecond: Double(bytes) / median / 1_000_000, outputBytes: bytes,
+            peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024))
+}
+
+func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+print(
+    pad("scenario", 10) + pad("rows/s", 12) + pad("MB/s", 9) + pad("output bytes", 14) + pad("median s", 10)
+        + pad("rows/CPU-s", 12) + pad("peak RSS MiB", 14))
+for result in results {
+    print(
+        pad(result.scenario, 10) + pad(String(format: "%.0f", result.rowsPerSecond), 12)
+            + pad(String(format: "%.1f", result.megabytesPerSecond), 9) + pad(String(result.outputBytes), 14)
+            + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.0f", result.rowsPerCPUSecond), 12)
+            + pad(String(format: "%.1f", result.peakRSSMiB), 14))
+}
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+for result in results {
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}
+
+if baselines {
+    let figures = try Baselines.measure(rows: rows, runs: runs, level: level)
+    let csvRate = results.first { $0.scenario == "csv" }?.rowsPerSecond
+    let gzipRate = results.first { $0.scenario == "csv.gz" }?.rowsPerSecond
+    for figure in figures {
+        let ours = figure.name.hasPrefix("gzip") ? gzipRate : csvRate
+        let ratio = ours.map { String(format: "%.1fx", $0 / figure.rowsPerSecond) } ?? "-"
+        print(
+            "baseline \(figure.name): \(String(format: "%.0f", figure.rowsPerSecond)) rows/s, "
+                + "\(String(format: "%.1f", figure.megabytesPerSecond)) MB/s; ours/baseline \(ratio)")
+        let object: [String: Any] = [
+            "baseline": figure.name, "rowsPerSecond": figure.rowsPerSecond, "megabytesPerSecond": figure.megabytesPerSecond,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
