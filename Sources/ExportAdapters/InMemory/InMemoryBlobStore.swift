@@ -1,0 +1,199 @@
+import ExportCore
+import Foundation
+
+/// A ``BlobStore`` kept in memory, with S3-like multipart semantics.
+///
+/// A writer buffers its parts privately; the blob becomes readable, whole, only when
+/// ``BlobWriter/finish()`` returns, replacing any blob under the same key. Aborted writers leave
+/// nothing; writers that are never finished are removed by ``abortIncompleteWrites(startedBefore:)``.
+/// Download links look like `memory://blobs/<key>?expires=<unix seconds>&filename=<name>&signature=<hex>`
+/// and can be followed with ``download(_:)``, which checks their expiry on ``clock`` and their signature.
+///
+/// Inspect what was stored with ``contents(of:)``, ``keys`` and ``openWriterCount``; make calls fail
+/// through ``faults``.
+public actor InMemoryBlobStore: BlobStore {
+    struct Blob {
+        var bytes: [UInt8]
+        var contentType: String
+    }
+
+    struct Upload {
+        let key: BlobKey
+        let contentType: String
+        let startedAt: Date
+        var bytes: [UInt8] = []
+    }
+
+    private var blobs: [BlobKey: Blob] = [:]
+    private var uploads: [UInt64: Upload] = [:]
+    private var nextUploadID: UInt64 = 0
+    private let linkSecret: [UInt8]
+
+    /// The clock writes are stamped with and links expire on.
+    public nonisolated let clock: any ExportClock
+    /// Makes chosen operations fail; see ``FaultInjector``.
+    public nonisolated let faults: FaultInjector
+    /// The longest lifetime ``downloadLink(for:filename:expiresIn:)`` accepts.
+    public nonisolated let maximumLinkLifetime: Duration
+    /// The size of the chunks ``read(_:)`` yields.
+    public nonisolated let readChunkSize: Int
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - clock: The clock for write start times and link expiry; the system clock by default.
+    ///   - faults: The fault injector to consult; a fresh one by default.
+    ///   - maximumLinkLifetime: The longest link lifetime accepted; seven days (as S3) by default.
+    ///   - readChunkSize: The chunk size of reads; 64 KiB by default (at least 1).
+    public init(
+        clock: any ExportClock = SystemClock(),
+        faults: FaultInjector = FaultInjector(),
+        maximumLinkLifetime: Duration = .seconds(7 * 24 * 3600),
+        readChunkSize: Int = 64 * 1024
+    ) {
+        self.clock = clock
+        self.faults = faults
+        self.maximumLinkLifetime = maximumLinkLifetime
+        self.readChunkSize = max(1, readChunkSize)
+        var generator = SystemRandomNumberGenerator()
+        linkSecret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// Starts writing a blob.
+    ///
+    /// - Parameters:
+    ///   - key: Where the blob will be stored.
+    ///   - contentType: Its MIME type.
+    /// - Returns: A writer; nothing is visible until it finishes.
+    /// - Throws: An injected ``ExportError``.
+    public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        try faults.check(.beginWrite)
+        nextUploadID += 1
+        uploads[nextUploadID] = Upload(key: key, contentType: contentType, startedAt: clock.now())
+        return InMemoryBlobWriter(store: self, uploadID: nextUploadID)
+    }
+
+    /// Reads a blob as chunks of ``readChunkSize`` bytes (a snapshot taken at the call).
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Returns: The chunks.
+    /// - Throws: ``ExportError/Code/notFound`` when there is no such blob, or an injected error.
+    public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        try faults.check(.read)
+        guard let blob = blobs[key] else { throw ExportError(.notFound, "no blob \(key)") }
+        let chunkSize = readChunkSize
+        return AsyncThrowingStream { continuation in
+            var offset = 0
+            while offset < blob.bytes.count {
+                let end = min(blob.bytes.count, offset + chunkSize)
+                continuation.yield(Array(blob.bytes[offset..<end]))
+                offset = end
+            }
+            continuation.finish()
+        }
+    }
+
+    /// Describes a blob.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Returns: Its metadata, or `nil`.
+    /// - Throws: An injected ``ExportError``.
+    public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
+        try faults.check(.metadata)
+        return blobs[key].map { BlobMetadata(key: key, size: Int64($0.bytes.count), contentType: $0.contentType) }
+    }
+
+    /// Deletes a blob; a missing one is fine.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Throws: An injected ``ExportError``.
+    public func delete(_ key: BlobKey) async throws {
+        try faults.check(.delete)
+        blobs[key] = nil
+    }
+
+    /// Makes a signed link that ``download(_:)`` accepts until `expiresIn` has passed on ``clock``.
+    ///
+    /// The returned expiry is exactly `clock.now() + expiresIn`; the URL carries it in whole seconds.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    ///   - filename: The file name to save as.
+    ///   - expiresIn: The link's lifetime (positive, at most ``maximumLinkLifetime``).
+    /// - Returns: The link and its expiry.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a lifetime out of range,
+    ///   ``ExportError/Code/notFound`` when there is no such blob, or an injected error.
+    public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        try faults.check(.downloadLink)
+        guard expiresIn > .zero, expiresIn <= maximumLinkLifetime else {
+            throw ExportError(.invalidRequest, "a link lifetime must be positive and at most \(maximumLinkLifetime)")
+        }
+        guard blobs[key] != nil else { throw ExportError(.notFound, "no blob \(key)") }
+        let expiresAt = clock.now().adding(expiresIn)
+        let expires = String(Int64(expiresAt.timeIntervalSince1970.rounded(.down)))
+        var components = URLComponents()
+        components.scheme = "memory"
+        components.host = "blobs"
+        components.path = "/" + key.rawValue
+        components.queryItems = [
+            URLQueryItem(name: "expires", value: expires),
+            URLQueryItem(name: "filename", value: filename),
+            URLQueryItem(name: "signature", value: signature(key: key.rawValue, expires: expires, filename: filename)),
+        ]
+        guard let url = components.url else {
+            throw ExportError(.invalidRequest, "cannot make a link for file name \(String(reflecting: filename))")
+        }
+        return DownloadLink(url: url, expiresAt: expiresAt)
+    }
+
+    /// Removes writers started before `date` that were never finished or aborted.
+    ///
+    /// - Parameters:
+    ///   - date: The cut-off.
+    /// - Returns: How many were removed.
+    /// - Throws: An injected ``ExportError``.
+    @discardableResult
+    public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
+        try faults.check(.abortIncompleteWrites)
+        let old = uploads.filter { $0.value.startedAt < date }.map(\.key)
+        for id in old { uploads[id] = nil }
+        return old.count
+    }
+
+    // MARK: Writer operations
+
+    func append(_ bytes: [UInt8], to uploadID: UInt64) throws(ExportError) {
+        try faults.check(.append)
+        guard uploads[uploadID] != nil else {
+            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        }
+        uploads[uploadID]?.bytes.append(contentsOf: bytes)
+    }
+
+    func finish(_ uploadID: UInt64) throws(ExportError) -> BlobMetadata {
+        try faults.check(.finish)
+        guard let upload = uploads.removeValue(forKey: uploadID) else {
+            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        }
+        blobs[upload.key] = Blob(bytes: upload.bytes, contentType: upload.contentType)
+        return BlobMetadata(key: upload.key, size: Int64(upload.bytes.count), contentType: upload.contentType)
+    }
+
+    func abort(_ uploadID: UInt64) throws(ExportError) {
+        try faults.check(.abort)
+        uploads[uploadID] = nil
+    }
+
+    // MARK: Links
+
+    func signature(key: String, expires: String, filename: String) -> String {
+        let message = Array("\(key)\n\(expires)\n\(filename)".utf8)
+        return HMACSHA256.authenticationCode(for: message, key: linkSecret).hexString
+    }
+
+    var storedBlobs: [BlobKey: Blob] { blobs }
+    var openUploads: Int { uploads.count }
+}

@@ -1,0 +1,19 @@
+import ExportCore
+
+/// A writer of ``InMemoryBlobStore``: forwards each call to the store, which keeps the parts.
+struct InMemoryBlobWriter: BlobWriter {
+    let store: InMemoryBlobStore
+    let uploadID: UInt64
+
+    func append(_ bytes: [UInt8]) async throws {
+        try await store.append(bytes, to: uploadID)
+    }
+
+    func finish() async throws -> BlobMetadata {
+        try await store.finish(uploadID)
+    }
+
+    func abort() async throws {
+        try await store.abort(uploadID)
+    }
+}

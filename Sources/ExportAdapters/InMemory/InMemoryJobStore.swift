@@ -1,0 +1,195 @@
+import ExportCore
+import Foundation
+
+/// A ``JobStore`` kept in memory: for tests, demos and single-process hosts that can lose their jobs.
+///
+/// It keeps every promise of the port: idempotent create by id and by unique key (the key is released
+/// when its job becomes terminal), compare-and-swap updates by version, newest-first owner listings
+/// with an opaque cursor, and expiry. Failures can be injected through ``faults``; what is stored can be
+/// inspected with ``allJobs`` and ``job(_:)``.
+public actor InMemoryJobStore: JobStore {
+    private var jobs: [JobID: ExportJob] = [:]
+    /// The unique keys held by non-terminal jobs.
+    private var activeKeys: [String: JobID] = [:]
+
+    /// Makes chosen operations fail; see ``FaultInjector``.
+    public nonisolated let faults: FaultInjector
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - faults: The fault injector to consult; a fresh one by default.
+    public init(faults: FaultInjector = FaultInjector()) {
+        self.faults = faults
+    }
+
+    /// Stores a new job, or returns the job that already holds its id or unique key.
+    ///
+    /// - Parameters:
+    ///   - job: The job; its version is ignored and stored as 1.
+    /// - Returns: `.created` with the stored job or `.existing` with the job that won.
+    /// - Throws: An injected ``ExportError``.
+    public func create(_ job: ExportJob) async throws -> JobCreation {
+        try faults.check(.create)
+        if let stored = jobs[job.id] { return .existing(stored) }
+        if let key = job.uniqueKey, let holderID = activeKeys[key], let holder = jobs[holderID] {
+            return .existing(holder)
+        }
+        var stored = job
+        stored.version = 1
+        jobs[stored.id] = stored
+        if let key = stored.uniqueKey, !stored.state.isTerminal { activeKeys[key] = stored.id }
+        return .created(stored)
+    }
+
+    /// Reads a job.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    /// - Returns: The job, or `nil`.
+    /// - Throws: An injected ``ExportError``.
+    public func get(_ id: JobID) async throws -> ExportJob? {
+        try faults.check(.get)
+        return jobs[id]
+    }
+
+    /// Replaces a job if its stored version equals `job.version`.
+    ///
+    /// The owner, id and creation time of the stored job are kept whatever `job` says.
+    ///
+    /// - Parameters:
+    ///   - job: The new content, carrying the version that was read.
+    /// - Returns: The stored job with its version incremented.
+    /// - Throws: ``ExportError/Code/notFound`` for a missing job, ``ExportError/Code/versionConflict``
+    ///   for a stale version, or an injected ``ExportError``.
+    public func update(_ job: ExportJob) async throws -> ExportJob {
+        try faults.check(.update)
+        guard let stored = jobs[job.id] else {
+            throw ExportError(.notFound, "no job \(job.id)")
+        }
+        guard stored.version == job.version else {
+            throw ExportError(
+                .versionConflict,
+                "job \(job.id) is at version \(stored.version), the update was based on version \(job.version)"
+            )
+        }
+        var updated = job
+        updated.owner = stored.owner
+        updated.createdAt = stored.createdAt
+        updated.version = stored.version + 1
+        if let oldKey = stored.uniqueKey, activeKeys[oldKey] == stored.id,
+            updated.state.isTerminal || updated.uniqueKey != oldKey
+        {
+            activeKeys[oldKey] = nil
+        }
+        if let newKey = updated.uniqueKey, !updated.state.isTerminal, activeKeys[newKey] == nil {
+            activeKeys[newKey] = updated.id
+        }
+        jobs[updated.id] = updated
+        return updated
+    }
+
+    /// Lists one owner's jobs, newest first (by creation time, then id, both descending).
+    ///
+    /// - Parameters:
+    ///   - owner: The owner.
+    ///   - cursor: The previous page's cursor, or `nil`.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor, or an injected error.
+    public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        try faults.check(.list)
+        guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
+        let sorted = jobs.values.filter { $0.owner == owner }.sorted(by: Self.newestFirst)
+        var start = sorted.startIndex
+        if let cursor {
+            let position = try Self.position(of: cursor)
+            start = sorted.firstIndex { Self.isAfter($0, position) } ?? sorted.endIndex
+        }
+        let end = min(sorted.endIndex, start + limit)
+        let items = Array(sorted[start..<end])
+        let next = end < sorted.endIndex ? items.last.map(Self.cursor(for:)) : nil
+        return Page(items: items, next: next)
+    }
+
+    /// Finds jobs in `states` last updated before `updatedBefore`.
+    ///
+    /// - Parameters:
+    ///   - states: The states to look for.
+    ///   - updatedBefore: The cut-off.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The oldest matching jobs first.
+    /// - Throws: An injected ``ExportError``.
+    public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try faults.check(.stale)
+        let matching = jobs.values.filter { states.contains($0.state) && $0.updatedAt < updatedBefore }
+        return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
+    }
+
+    /// Deletes jobs whose expiry is at or before `now`.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to delete.
+    /// - Returns: The deleted jobs.
+    /// - Throws: An injected ``ExportError``.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+        try faults.check(.deleteExpired)
+        let expired = jobs.values
+            .filter { job in job.expiresAt.map { $0 <= now } ?? false }
+            .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
+            .prefix(max(0, limit))
+        for job in expired {
+            jobs[job.id] = nil
+            if let key = job.uniqueKey, activeKeys[key] == job.id { activeKeys[key] = nil }
+        }
+        return Array(expired)
+    }
+
+    // MARK: Inspection
+
+    /// Every stored job, oldest first: for assertions in tests.
+    public var allJobs: [ExportJob] {
+        jobs.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    /// The stored job with this id, without consulting ``faults``.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    /// - Returns: The job, or `nil`.
+    public func job(_ id: JobID) -> ExportJob? { jobs[id] }
+
+    /// The number of stored jobs.
+    public var count: Int { jobs.count }
+
+    /// Removes every job, as if the store were new (the fault injector is left alone).
+    public func removeAll() {
+        jobs = [:]
+        activeKeys = [:]
+    }
+
+    // MARK: Cursor
+
+    private static func newestFirst(_ lhs: ExportJob, _ rhs: ExportJob) -> Bool {
+        if lhs.createdAt != rhs.createdAt { return lhs.createdAt > rhs.createdAt }
+        return lhs.id > rhs.id
+    }
+
+    private static func isAfter(_ job: ExportJob, _ position: (createdAt: Date, id: String)) -> Bool {
+        if job.createdAt != position.createdAt { return job.createdAt < position.createdAt }
+        return job.id.rawValue < position.id
+    }
+
+    private static func cursor(for job: ExportJob) -> PageCursor {
+        PageCursor("\(job.createdAt.timeIntervalSinceReferenceDate.bitPattern).\(job.id.rawValue)")
+    }
+
+    private static func position(of cursor: PageCursor) throws(ExportError) -> (createdAt: Date, id: String) {
+        let parts = cursor.token.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let bits = UInt64(parts[0]) else {
+            throw ExportError(.invalidRequest, "malformed job list cursor")
+        }
+        return (Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits)), String(parts[1]))
+    }
+}

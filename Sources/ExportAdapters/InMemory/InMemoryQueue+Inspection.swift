@@ -1,0 +1,44 @@
+import ExportCore
+import Foundation
+
+extension InMemoryQueue {
+    /// The number of messages a `receive` would return now (ignoring its `max`).
+    public var visibleCount: Int {
+        let now = clock.now()
+        return entries.values.count(where: { $0.visibleAt <= now })
+    }
+
+    /// The number of messages under a lease that has not run out.
+    public var inFlightCount: Int {
+        let now = clock.now()
+        return entries.values.count(where: { $0.receipt != nil && $0.visibleAt > now })
+    }
+
+    /// The number of messages waiting for a delay (enqueued or released with one) to pass.
+    public var delayedCount: Int {
+        let now = clock.now()
+        return entries.values.count(where: { $0.receipt == nil && $0.visibleAt > now })
+    }
+
+    /// Every message still in the queue (visible, delayed or leased), oldest first.
+    public var pendingMessages: [QueueMessage] {
+        entries.values.sorted { $0.sequence < $1.sequence }.map(\.message)
+    }
+
+    /// Every dead letter, oldest first, without consulting ``faults``.
+    public var allDeadLetters: [DeadLetter] { dead }
+
+    /// How many times a message still in the queue has been received.
+    ///
+    /// - Parameters:
+    ///   - id: The message's id.
+    /// - Returns: Its receive count, or `nil` when it is not in the queue (acknowledged or dead-lettered).
+    public func receiveCount(of id: MessageID) -> Int? { entries[id]?.receiveCount }
+
+    /// When a message still in the queue becomes visible: the end of its lease or delay.
+    ///
+    /// - Parameters:
+    ///   - id: The message's id.
+    /// - Returns: The moment, or `nil` when it is not in the queue.
+    public func visibleAt(_ id: MessageID) -> Date? { entries[id]?.visibleAt }
+}

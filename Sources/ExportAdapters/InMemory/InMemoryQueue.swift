@@ -1,0 +1,263 @@
+import ExportCore
+import Foundation
+
+/// A ``Queue`` kept in memory, with leases that expire on an injected clock.
+///
+/// Semantics match the durable adapters: at-least-once delivery, leases with receive counts, receipts
+/// that change on every delivery (an old receipt throws ``ExportError/Code/leaseLost``), delays, release
+/// with a delay, lease extension, dead letters and redrive. A receipt is valid only while its lease has
+/// not run out on ``clock``. `receive` long-polls: with a positive `waitTime` and nothing visible it
+/// waits on the clock, and returns as soon as a message becomes visible or is enqueued.
+///
+/// Use ``ManualClock`` in tests so that leases expire when the test advances the clock.
+public actor InMemoryQueue: Queue {
+    struct Entry {
+        let id: MessageID
+        let message: QueueMessage
+        let sequence: UInt64
+        var visibleAt: Date
+        var receiveCount = 0
+        var receipt: LeaseReceipt?
+    }
+
+    var entries: [MessageID: Entry] = [:]
+    var leases: [LeaseReceipt: MessageID] = [:]
+    var dead: [DeadLetter] = []
+    private var sequence: UInt64 = 0
+    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID: UInt64 = 0
+
+    /// The clock leases and delays are measured on.
+    public nonisolated let clock: any ExportClock
+    /// Makes chosen operations fail; see ``FaultInjector``.
+    public nonisolated let faults: FaultInjector
+
+    /// Creates an empty queue.
+    ///
+    /// - Parameters:
+    ///   - clock: The clock for leases and delays; the system clock by default, a ``ManualClock`` in tests.
+    ///   - faults: The fault injector to consult; a fresh one by default.
+    public init(clock: any ExportClock = SystemClock(), faults: FaultInjector = FaultInjector()) {
+        self.clock = clock
+        self.faults = faults
+    }
+
+    /// Adds a message, visible after `delay`.
+    ///
+    /// - Parameters:
+    ///   - message: The message.
+    ///   - delay: How long before it may be delivered.
+    /// - Returns: Its id.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a negative delay, or an injected error.
+    @discardableResult
+    public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
+        try faults.check(.enqueue)
+        try Self.requireNonNegative(delay, "delay")
+        return insert(message, visibleAt: clock.now().adding(delay))
+    }
+
+    /// Leases up to `max` visible messages, oldest first, waiting up to `waitTime` when none is visible.
+    ///
+    /// A cancelled task stops waiting and gets what is visible at that moment (often nothing).
+    ///
+    /// - Parameters:
+    ///   - max: The most messages to return (1 to 10).
+    ///   - visibilityTimeout: The lease length (positive).
+    ///   - waitTime: How long to wait on the clock for a message; zero returns at once.
+    /// - Returns: The leased deliveries.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for arguments out of range, or an injected error.
+    public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
+        try faults.check(.receive)
+        guard (1...10).contains(max) else {
+            throw ExportError(.invalidRequest, "receive takes 1 to 10 messages at a time, not \(max)")
+        }
+        guard visibilityTimeout > .zero else {
+            throw ExportError(.invalidRequest, "the visibility timeout must be positive")
+        }
+        try Self.requireNonNegative(waitTime, "wait time")
+        let deadline = clock.now().adding(waitTime)
+        while true {
+            let deliveries = lease(max: max, visibilityTimeout: visibilityTimeout)
+            let now = clock.now()
+            if !deliveries.isEmpty || now >= deadline || Task.isCancelled { return deliveries }
+            var wakeAt = deadline
+            if let next = entries.values.lazy.map(\.visibleAt).filter({ $0 > now }).min() { wakeAt = min(wakeAt, next) }
+            await waitForChange(upTo: .milliseconds(Int64((wakeAt.timeIntervalSince(now) * 1000).rounded(.up))))
+        }
+    }
+
+    /// Deletes a delivered message.
+    ///
+    /// - Parameters:
+    ///   - receipt: The delivery's receipt.
+    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    public func acknowledge(_ receipt: LeaseReceipt) async throws {
+        try faults.check(.acknowledge)
+        let entry = try held(receipt)
+        entries[entry.id] = nil
+        leases[receipt] = nil
+    }
+
+    /// Gives a delivered message back, visible again after `delay`.
+    ///
+    /// - Parameters:
+    ///   - receipt: The delivery's receipt.
+    ///   - delay: How long it stays invisible.
+    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
+        try faults.check(.release)
+        try Self.requireNonNegative(delay, "delay")
+        var entry = try held(receipt)
+        leases[receipt] = nil
+        entry.receipt = nil
+        entry.visibleAt = clock.now().adding(delay)
+        entries[entry.id] = entry
+        wakeWaiters()
+    }
+
+    /// Extends a lease to `visibilityTimeout` from now.
+    ///
+    /// - Parameters:
+    ///   - receipt: The delivery's receipt.
+    ///   - visibilityTimeout: The new lease length, from now (positive).
+    /// - Returns: When the lease now expires.
+    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    @discardableResult
+    public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
+        try faults.check(.extendLease)
+        guard visibilityTimeout > .zero else {
+            throw ExportError(.invalidRequest, "the visibility timeout must be positive")
+        }
+        var entry = try held(receipt)
+        entry.visibleAt = clock.now().adding(visibilityTimeout)
+        entries[entry.id] = entry
+        return entry.visibleAt
+    }
+
+    /// Moves a delivered message to the dead letters.
+    ///
+    /// - Parameters:
+    ///   - receipt: The delivery's receipt.
+    ///   - reason: Why.
+    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
+        try faults.check(.deadLetter)
+        let entry = try held(receipt)
+        entries[entry.id] = nil
+        leases[receipt] = nil
+        dead.append(
+            DeadLetter(
+                id: entry.id, message: entry.message, reason: reason,
+                receiveCount: entry.receiveCount, deadLetteredAt: clock.now()
+            )
+        )
+    }
+
+    /// Lists dead letters, oldest first.
+    ///
+    /// - Parameters:
+    ///   - limit: The most to return.
+    /// - Returns: The dead letters.
+    /// - Throws: An injected ``ExportError``.
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        try faults.check(.deadLetters)
+        return Array(dead.prefix(max(0, limit)))
+    }
+
+    /// Moves dead letters back as fresh messages (new ids, receive count 0), visible at once.
+    ///
+    /// - Parameters:
+    ///   - ids: The dead letters to move, or `nil` for all.
+    /// - Returns: How many were moved.
+    /// - Throws: An injected ``ExportError``.
+    @discardableResult
+    public func redrive(_ ids: [MessageID]?) async throws -> Int {
+        try faults.check(.redrive)
+        let wanted = ids.map(Set.init)
+        let moving = dead.filter { wanted?.contains($0.id) ?? true }
+        dead.removeAll { wanted?.contains($0.id) ?? true }
+        let now = clock.now()
+        for letter in moving { insert(letter.message, visibleAt: now) }
+        return moving.count
+    }
+
+    // MARK: Internals
+
+    @discardableResult
+    private func insert(_ message: QueueMessage, visibleAt: Date) -> MessageID {
+        sequence += 1
+        let id = MessageID("msg-\(sequence)")
+        entries[id] = Entry(id: id, message: message, sequence: sequence, visibleAt: visibleAt)
+        wakeWaiters()
+        return id
+    }
+
+    private func lease(max: Int, visibilityTimeout: Duration) -> [Delivery] {
+        let now = clock.now()
+        let visible = entries.values.filter { $0.visibleAt <= now }.sorted { $0.sequence < $1.sequence }.prefix(max)
+        return visible.map { original in
+            var entry = original
+            if let old = entry.receipt { leases[old] = nil }
+            sequence += 1
+            let receipt = LeaseReceipt("\(entry.id.rawValue)/\(sequence)")
+            entry.receiveCount += 1
+            entry.receipt = receipt
+            entry.visibleAt = now.adding(visibilityTimeout)
+            entries[entry.id] = entry
+            leases[receipt] = entry.id
+            return Delivery(
+                id: entry.id, message: entry.message, receipt: receipt,
+                receiveCount: entry.receiveCount, leaseExpiresAt: entry.visibleAt
+            )
+        }
+    }
+
+    /// The entry leased under `receipt`, if that lease is current and has not run out.
+    private func held(_ receipt: LeaseReceipt) throws(ExportError) -> Entry {
+        guard let id = leases[receipt], let entry = entries[id], entry.receipt == receipt else {
+            throw ExportError(.leaseLost, "receipt \(receipt) does not hold a lease")
+        }
+        guard entry.visibleAt > clock.now() else {
+            throw ExportError(.leaseLost, "the lease of receipt \(receipt) ran out at \(entry.visibleAt)")
+        }
+        return entry
+    }
+
+    private static func requireNonNegative(_ duration: Duration, _ what: String) throws(ExportError) {
+        guard duration >= .zero else { throw ExportError(.invalidRequest, "the \(what) must not be negative") }
+    }
+
+    /// Suspends until a message is added or released, `duration` passes on the clock, or the task is
+    /// cancelled, whichever comes first.
+    private func waitForChange(upTo duration: Duration) async {
+        nextWaiterID += 1
+        let id = nextWaiterID
+        let clock = self.clock
+        let timer = Task { [weak self] in
+            try? await clock.sleep(for: duration)
+            await self?.wake(id)
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                if Task.isCancelled {
+                    continuation.resume()
+                } else {
+                    waiters[id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { [weak self] in await self?.wake(id) }
+        }
+        timer.cancel()
+    }
+
+    private func wake(_ id: UInt64) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeWaiters() {
+        let woken = waiters
+        waiters = [:]
+        for continuation in woken.values { continuation.resume() }
+    }
+}

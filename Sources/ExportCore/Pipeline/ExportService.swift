@@ -1,0 +1,208 @@
+import Foundation
+
+/// The API side: accepts export requests, answers status, cancel and list calls.
+///
+/// A request returns as soon as the job is recorded and queued; the export itself runs in an
+/// ``ExportWorker``. Every call takes the requesting user, and a user who is not a job's owner gets
+/// ``ExportError/Code/notFound`` for it, exactly as for a job that does not exist.
+public struct ExportService: Sendable {
+    private let jobStore: any JobStore
+    private let queue: any Queue
+    private let blobStore: (any BlobStore)?
+    private let clock: any ExportClock
+    private let observer: any ExportObserver
+    /// The configuration.
+    public let configuration: Configuration
+
+    /// Creates a service.
+    ///
+    /// - Parameters:
+    ///   - jobStore: Where jobs are recorded.
+    ///   - queue: Where jobs are queued for the workers.
+    ///   - blobStore: Where files are stored, for ``downloadLink(for:requester:expiresIn:)``; optional.
+    ///   - clock: The clock; the system clock by default.
+    ///   - configuration: Validation and limits.
+    ///   - observer: Receives ``ExportEvent``s.
+    public init(
+        jobStore: any JobStore,
+        queue: any Queue,
+        blobStore: (any BlobStore)? = nil,
+        clock: any ExportClock = SystemClock(),
+        configuration: Configuration = Configuration(),
+        observer: any ExportObserver = NoObserver()
+    ) {
+        self.jobStore = jobStore
+        self.queue = queue
+        self.blobStore = blobStore
+        self.clock = clock
+        self.configuration = configuration
+        self.observer = observer
+    }
+
+    /// Accepts a request: validates it, returns the owner's active export if there is one, applies the
+    /// rate limit, records the job and queues it.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    /// - Returns: The ticket of the new or existing job.
+    /// - Throws: ``ExportError`` with ``ExportError/Code/invalidRecipient``,
+    ///   ``ExportError/Code/unsupportedFormat`` or ``ExportError/Code/unknownColumn`` for bad input;
+    ///   ``ExportError/Code/rateLimited`` with ``ExportError/retryAt``; or a port's error. When queueing
+    ///   fails after the job was recorded, the error is thrown and the ``Reconciler`` queues the job later.
+    public func request(_ request: ExportRequest) async throws -> ExportTicket {
+        let options = try validate(request)
+        guard let recipient = EmailAddress(request.recipient) else {
+            throw ExportError(.invalidRecipient, "recipient is not a valid e-mail address")
+        }
+        let now = clock.now()
+        let recent = try await jobStore.list(owner: request.owner, after: nil, limit: max(1, configuration.rateLimit?.maxRequests ?? 1))
+        if let active = recent.items.first(where: { !$0.state.isTerminal }) {
+            observer.observe(.deduplicated(active.id, owner: request.owner))
+            return ExportTicket(job: active, deduplicated: true)
+        }
+        if let limit = configuration.rateLimit {
+            let windowStart = now.adding(.zero - limit.window)
+            let inWindow = recent.items.filter { $0.createdAt > windowStart }
+            if inWindow.count >= limit.maxRequests, let oldest = inWindow.map(\.createdAt).min() {
+                let retryAt = oldest.adding(limit.window)
+                throw ExportError(
+                    .rateLimited,
+                    "at most \(limit.maxRequests) exports per \(limit.window); try again at \(ISO8601.string(retryAt))",
+                    isRetryable: true,
+                    retryAt: retryAt
+                )
+            }
+        }
+        let job = ExportJob(
+            id: configuration.makeJobID(),
+            owner: request.owner,
+            recipient: recipient,
+            options: options,
+            createdAt: now,
+            uniqueKey: "active-export:\(request.owner.rawValue)"
+        )
+        switch try await jobStore.create(job) {
+        case .existing(let existing):
+            observer.observe(.deduplicated(existing.id, owner: request.owner))
+            return ExportTicket(job: existing, deduplicated: true)
+        case .created(let created):
+            try await queue.enqueue(QueueMessage(jobID: created.id))
+            observer.observe(.accepted(created.id, owner: created.owner, format: options.format))
+            return ExportTicket(job: created, deduplicated: false)
+        }
+    }
+
+    /// Reads one of the requester's jobs.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - requester: The authenticated user asking.
+    /// - Returns: The job.
+    /// - Throws: ``ExportError/Code/notFound`` when there is no such job or it is someone else's.
+    public func status(of id: JobID, requester: UserID) async throws -> ExportJob {
+        guard let job = try await jobStore.get(id), job.owner == requester else { throw Self.notFound(id) }
+        return job
+    }
+
+    /// Cancels one of the requester's jobs: at once when it is not running, at the worker's next
+    /// checkpoint when it is.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - requester: The authenticated user asking.
+    /// - Returns: The job after the request and what happened.
+    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job;
+    ///   ``ExportError/Code/illegalTransition`` when it already succeeded or failed.
+    public func cancel(_ id: JobID, requester: UserID) async throws -> CancelOutcome {
+        for _ in 0..<8 {
+            var job = try await status(of: id, requester: requester)
+            let action = try job.lifecycle.requestCancel()
+            if action == .alreadyCancelled { return CancelOutcome(job: job, action: action) }
+            let now = clock.now()
+            job.updatedAt = now
+            if action == .cancelled { job.expiresAt = now.adding(configuration.retention) }
+            do {
+                let stored = try await jobStore.update(job)
+                if action == .cancelled { observer.observe(.cancelled(id)) }
+                return CancelOutcome(job: stored, action: action)
+            } catch let error as ExportError where error.code == .versionConflict {
+                continue  // a worker moved the job on meanwhile; decide again on the fresh state
+            }
+        }
+        throw ExportError(.versionConflict, "the job kept changing while it was being cancelled; try again")
+    }
+
+    /// Lists the requester's jobs, newest first.
+    ///
+    /// - Parameters:
+    ///   - requester: The authenticated user asking.
+    ///   - cursor: Where the previous page ended, or `nil`.
+    ///   - limit: The most jobs per page (1 to 100).
+    /// - Returns: The page.
+    /// - Throws: A port's error.
+    public func list(requester: UserID, after cursor: PageCursor? = nil, limit: Int = 20) async throws -> Page<ExportJob> {
+        try await jobStore.list(owner: requester, after: cursor, limit: min(100, max(1, limit)))
+    }
+
+    /// Mints a fresh short-lived download link for one of the requester's finished exports, so
+    /// e-mails can carry a stable URL and every click gets a new link.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - requester: The authenticated user asking.
+    ///   - expiresIn: How long the link works; 5 minutes by default.
+    /// - Returns: The link.
+    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job or one without a file;
+    ///   ``ExportError/Code/configuration`` when the service has no blob store.
+    public func downloadLink(for id: JobID, requester: UserID, expiresIn: Duration = .seconds(300)) async throws -> DownloadLink {
+        guard let blobStore else { throw ExportError(.configuration, "the export service was created without a blob store") }
+        let job = try await status(of: id, requester: requester)
+        guard job.state == .succeeded, let result = job.result else {
+            throw ExportError(.notFound, "export \(id) has no file (it is \(job.state.rawValue))")
+        }
+        if let expiresAt = job.expiresAt, expiresAt <= clock.now() {
+            throw ExportError(.notFound, "export \(id) has expired")
+        }
+        return try await blobStore.downloadLink(for: result.blobKey, filename: Self.filename(for: job), expiresIn: expiresIn)
+    }
+
+    /// The file name a job's download is saved as, such as `memberships-2026-01-31.csv`.
+    ///
+    /// - Parameters:
+    ///   - job: The job.
+    /// - Returns: The file name.
+    public static func filename(for job: ExportJob) -> String {
+        "memberships-\(ISO8601.string(job.createdAt).prefix(10)).\(job.options.format.fileExtension)"
+    }
+
+    private func validate(_ request: ExportRequest) throws(ExportError) -> ExportOptions {
+        let format: ExportFormat
+        if let identifier = request.format {
+            guard let known = ExportFormat(identifier: identifier), known.isSupported else {
+                let supported = ExportFormat.all.filter(\.isSupported).map(\.identifier).joined(separator: ", ")
+                throw ExportError(.unsupportedFormat, "format \(String(reflecting: String(identifier.prefix(40)))) is not supported; use one of: \(supported)")
+            }
+            format = known
+        } else {
+            format = .csv
+        }
+        guard let names = request.columns else { return ExportOptions(format: format, columns: configuration.defaultColumns) }
+        guard !names.isEmpty else { throw ExportError(.unknownColumn, "columns must name at least one column") }
+        var seen = Set<String>()
+        let columns = try names.map { name throws(ExportError) -> ExportColumn in
+            let column = ExportColumn(named: name)
+            if case .attribute = column.source, !configuration.attributeColumns.contains(name) {
+                throw ExportError(.unknownColumn, "unknown column \(String(reflecting: String(name.prefix(64))))")
+            }
+            guard seen.insert(name).inserted else {
+                throw ExportError(.unknownColumn, "column \(String(reflecting: String(name.prefix(64)))) is listed twice")
+            }
+            return column
+        }
+        return ExportOptions(format: format, columns: columns)
+    }
+
+    private static func notFound(_ id: JobID) -> ExportError {
+        ExportError(.notFound, "no export \(id)")
+    }
+}

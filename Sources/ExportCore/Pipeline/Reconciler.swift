@@ -1,0 +1,130 @@
+import Foundation
+
+/// Periodic repair: queues again the jobs nobody is working on, and deletes what has expired.
+///
+/// - A job **queued** (or due for retry) but untouched for ``Configuration/requeueAfter`` was recorded
+///   but never queued (the process died between the two, or the queue was down), or its message was
+///   lost: it is queued again.
+/// - A job **running** whose lease ran out more than ``Configuration/requeueAfter`` ago lost its worker
+///   and its message: it is queued again, and the next worker takes it over.
+/// - Jobs past their retention are deleted, with their files.
+/// - Blob writes abandoned by crashed workers are aborted.
+///
+/// Requeueing is always safe: the worker's claim turns a duplicate message into a no-op.
+public struct Reconciler: Sendable {
+    /// When the reconciler acts.
+    public struct Configuration: Sendable {
+        /// How long a job may sit untouched before it is queued again.
+        public var requeueAfter: Duration
+        /// How old an unfinished blob write must be before it is aborted; longer than any export.
+        public var abandonedWriteAge: Duration
+        /// The most jobs handled per kind of repair in one pass.
+        public var batchSize: Int
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - requeueAfter: How long a job may sit untouched; 10 minutes by default.
+        ///   - abandonedWriteAge: The age of an abandoned write; 24 hours by default.
+        ///   - batchSize: Jobs per repair per pass; 100 by default.
+        public init(requeueAfter: Duration = .seconds(600), abandonedWriteAge: Duration = .seconds(24 * 3600), batchSize: Int = 100) {
+            self.requeueAfter = requeueAfter
+            self.abandonedWriteAge = abandonedWriteAge
+            self.batchSize = max(1, batchSize)
+        }
+    }
+
+    /// What one pass did.
+    public struct Report: Hashable, Sendable {
+        /// Jobs queued again.
+        public var requeued: [JobID] = []
+        /// Jobs deleted after their retention.
+        public var expired: [JobID] = []
+        /// Abandoned blob writes aborted.
+        public var abortedWrites = 0
+    }
+
+    private let jobStore: any JobStore
+    private let queue: any Queue
+    private let blobStore: any BlobStore
+    private let clock: any ExportClock
+    private let observer: any ExportObserver
+    /// The configuration.
+    public let configuration: Configuration
+
+    /// Creates a reconciler.
+    ///
+    /// - Parameters:
+    ///   - jobStore: Where jobs are recorded.
+    ///   - queue: Where jobs are queued.
+    ///   - blobStore: Where files are stored.
+    ///   - clock: The clock; the system clock by default.
+    ///   - configuration: When to act.
+    ///   - observer: Receives ``ExportEvent/requeued(_:state:)`` events.
+    public init(
+        jobStore: any JobStore,
+        queue: any Queue,
+        blobStore: any BlobStore,
+        clock: any ExportClock = SystemClock(),
+        configuration: Configuration = Configuration(),
+        observer: any ExportObserver = NoObserver()
+    ) {
+        self.jobStore = jobStore
+        self.queue = queue
+        self.blobStore = blobStore
+        self.clock = clock
+        self.configuration = configuration
+        self.observer = observer
+    }
+
+    /// Runs one pass.
+    ///
+    /// - Returns: What it did.
+    /// - Throws: A port's error; the pass stops there and the next pass resumes.
+    @discardableResult
+    public func reconcile() async throws -> Report {
+        var report = Report()
+        let now = clock.now()
+        let threshold = now.adding(.zero - configuration.requeueAfter)
+        let candidates = try await jobStore.stale(
+            in: [.queued, .retryScheduled, .running], updatedBefore: threshold, limit: configuration.batchSize)
+        for job in candidates where needsRequeue(job, threshold: threshold) {
+            var touched = job
+            touched.updatedAt = now
+            do {
+                _ = try await jobStore.update(touched)  // so the next pass does not queue it again at once
+            } catch let error as ExportError where error.code == .versionConflict {
+                continue  // somebody is working on it after all
+            }
+            try await queue.enqueue(QueueMessage(jobID: job.id))
+            observer.observe(.requeued(job.id, state: job.state))
+            report.requeued.append(job.id)
+        }
+        for job in try await jobStore.deleteExpired(now: now, limit: configuration.batchSize) {
+            if let key = job.result?.blobKey { try await blobStore.delete(key) }
+            report.expired.append(job.id)
+        }
+        report.abortedWrites = try await blobStore.abortIncompleteWrites(startedBefore: now.adding(.zero - configuration.abandonedWriteAge))
+        return report
+    }
+
+    /// Runs a pass every `interval` until the task is cancelled; a failed pass is retried next time.
+    ///
+    /// - Parameters:
+    ///   - interval: The time between passes.
+    public func run(every interval: Duration) async {
+        while !Task.isCancelled {
+            _ = try? await reconcile()
+            do { try await clock.sleep(for: interval) } catch { return }
+        }
+    }
+
+    private func needsRequeue(_ job: ExportJob, threshold: Date) -> Bool {
+        switch job.state {
+        case .queued: true
+        case .retryScheduled: (job.lifecycle.nextAttemptAt ?? .distantPast) < threshold
+        case .running: (job.lifecycle.leaseExpiresAt ?? .distantPast) < threshold
+        case .succeeded, .failed, .cancelled: false
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Testing
+
+@Suite("Cancellation, shutdown and reconciliation")
+struct CancelAndRecoveryTests {
+    @Test("cancel while queued: cancelled at once; the worker later just acknowledges the message")
+    func cancelQueued() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let outcome = try await harness.service.cancel(ticket.jobID, requester: "u1")
+        #expect(outcome.action == .cancelled)
+        #expect(outcome.job.state == .cancelled)
+        #expect(try await harness.service.cancel(ticket.jobID, requester: "u1").action == .alreadyCancelled)
+        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).state == .cancelled)
+        #expect(harness.source.faults.callCount(.page) == 0)
+        #expect(await harness.notifier.sent.isEmpty)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+    }
+
+    @Test("cancel while running: the worker stops at its next heartbeat and removes the partial file")
+    func cancelRunning() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let gated = GatedSource(harness.source)
+        let worker = harness.worker(source: gated)
+        let run = Task { _ = await worker.processAvailable() }
+        await gated.waitForArrival()
+        let outcome = try await harness.service.cancel(ticket.jobID, requester: "u1")
+        #expect(outcome.action == .stopping)
+        harness.clock.advance(by: .seconds(21))  // past the heartbeat interval (a third of the lease)
+        gated.open()
+        await run.value
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .cancelled)
+        #expect(await harness.blobs.keys.isEmpty)
+        #expect(await harness.blobs.openWriterCount == 0)
+        #expect(await harness.notifier.sent.isEmpty)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+        #expect(harness.events.names.last == "export.cancelled")
+        // A finished job cannot be cancelled.
+        let done = try await harness.request("u2")
+        await harness.worker().processAvailable()
+        let error = await #expect(throws: ExportError.self) { try await harness.service.cancel(done.jobID, requester: "u2") }
+        #expect(error?.code == .illegalTransition)
+    }
+
+    @Test("heartbeats keep a long export's lease alive")
+    func heartbeats() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let gated = GatedSource(harness.source)
+        let run = Task { _ = await harness.worker(source: gated).processAvailable() }
+        await gated.waitForArrival()
+        harness.clock.advance(by: .seconds(50))
+        gated.open()
+        await run.value
+        // The first page's checkpoint renewed both leases before the original 60 s ran out.
+        #expect(try await harness.job(ticket.jobID).state == .succeeded)
+        #expect(harness.events.all.contains(.progress(ticket.jobID, rows: 2)))
+    }
+
+    @Test("graceful shutdown: running exports finish within the grace period")
+    func shutdownLetsExportsFinish() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let gated = GatedSource(harness.source)
+        let worker = harness.worker(source: gated)
+        let run = Task { await worker.run() }
+        await gated.waitForArrival()
+        worker.shutdown()
+        gated.open()
+        await run.value
+        #expect(try await harness.job(ticket.jobID).state == .succeeded)
+        #expect(await harness.notifier.sent.count == 1)
+    }
+
+    @Test("graceful shutdown: exports still running after the grace period are handed back, not counted")
+    func shutdownHandsBack() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let gated = GatedSource(harness.source)
+        let worker = harness.worker(source: gated)
+        let run = Task { await worker.run() }
+        await gated.waitForArrival()
+        worker.shutdown()
+        while harness.clock.sleeperCount == 0 { await Task.yield() }  // the grace timer is armed
+        harness.clock.advance(by: .seconds(30))
+        await run.value
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .queued)
+        #expect(job.attempt == 0)
+        #expect(await harness.queue.visibleCount == 1)
+        #expect(await harness.blobs.openWriterCount == 0)
+        await harness.worker().processAvailable()
+        #expect(try await harness.job(ticket.jobID).state == .succeeded)
+    }
+
+    @Test("guarantee 2: a job recorded but never queued is found by the reconciler and finished")
+    func recordedNeverQueued() async throws {
+        let harness = Harness()
+        harness.queue.faults.failNext(.enqueue, with: ExportError(.unavailable, "queue down"))
+        await #expect(throws: ExportError.self) { try await harness.request() }
+        let job = try #require(await harness.jobs.allJobs.first)
+        #expect(job.state == .queued)
+        #expect(await harness.queue.pendingMessages.isEmpty)
+
+        #expect(try await harness.reconciler().reconcile().requeued.isEmpty)  // too early to tell
+        harness.clock.advance(by: .seconds(601))
+        #expect(try await harness.reconciler().reconcile().requeued == [job.id])
+        #expect(try await harness.reconciler().reconcile().requeued.isEmpty)  // not twice in a row
+        await harness.worker().processAvailable()
+        #expect(try await harness.job(job.id).state == .succeeded)
+        #expect(await harness.notifier.sent.count == 1)
+    }
+
+    @Test("the reconciler deletes expired jobs with their files, and abandoned writes")
+    func expiry() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        await harness.worker().processAvailable()
+        let key = try #require(try await harness.job(ticket.jobID).result?.blobKey)
+        _ = try await harness.blobs.beginWrite(key: try BlobKey(validating: "exports/abandoned.csv"), contentType: "text/csv")
+        harness.clock.advance(by: .seconds(7 * 24 * 3600))
+        let report = try await harness.reconciler().reconcile()
+        #expect(report.expired == [ticket.jobID])
+        #expect(report.abortedWrites == 1)
+        #expect(await harness.jobs.count == 0)
+        #expect(await harness.blobs.contents(of: key) == nil)
+        let error = await #expect(throws: ExportError.self) { try await harness.service.status(of: ticket.jobID, requester: "u1") }
+        #expect(error?.code == .notFound)
+    }
+}

@@ -1,0 +1,152 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Synchronization
+import Testing
+
+/// Guarantees 2 and 3: no job is lost when a worker dies, and one e-mail per export whatever happens.
+@Suite("Crashes and duplicates")
+struct CrashTests {
+    @Test("guarantee 2: a worker that dies holding the lease → another worker finishes after the lease runs out")
+    func workerDiesHoldingLease() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let stuck = GatedSource(harness.source)
+        let doomed = harness.worker(source: stuck)
+        let zombie = Task { _ = await doomed.processAvailable() }
+        await stuck.waitForArrival()
+        #expect(try await harness.job(ticket.jobID).state == .running)
+
+        // Nobody else may take the job while the lease is live.
+        let rescuer = harness.worker()
+        #expect(await rescuer.processAvailable() == 0)
+        harness.clock.advance(by: .seconds(30))
+        #expect(await rescuer.processAvailable() == 0)
+
+        harness.clock.advance(by: .seconds(31))
+        #expect(await rescuer.processAvailable() == 1)
+        var job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(job.attempt == 2)
+
+        // The stalled worker wakes up late: it must neither overwrite the result nor e-mail again.
+        stuck.open()
+        await zombie.value
+        job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(job.attempt == 2)
+        #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(await harness.blobs.openWriterCount == 0)
+    }
+
+    @Test("guarantee 3: a duplicate delivery of a finished job is acknowledged without work or a second e-mail")
+    func duplicateDelivery() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID))  // delivered twice
+        let worker = harness.worker(concurrency: 1)
+        #expect(await worker.processAvailable() == 1)
+        #expect(await worker.processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).attempt == 1)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(harness.source.faults.callCount(.page) == 2)  // one export: two pages of two rows
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+    }
+
+    @Test("guarantee 3: both copies of a message delivered at once still run the export once")
+    func simultaneousDuplicates() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID))
+        let stuck = GatedSource(harness.source)
+        let worker = harness.worker(source: stuck, concurrency: 2)
+        let both = Task { await worker.processAvailable() }
+        await stuck.waitForArrival()
+        stuck.open()
+        #expect(await both.value == 2)
+        // The second copy found the job running under a live lease and was released for later.
+        #expect(try await harness.job(ticket.jobID).attempt == 1)
+        harness.clock.advance(by: .seconds(61))
+        await harness.worker().processAvailable()
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+    }
+
+    @Test("guarantee 3: a worker that dies after e-mailing, before recording it, does not cause a second e-mail")
+    func diesAfterNotifying() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let crashing = CrashAfterNotifyStore(harness.jobs)
+        await harness.worker(jobStore: crashing).processAvailable()
+        #expect(await harness.notifier.sent.count == 1)
+        var job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(!job.lifecycle.notified)
+
+        harness.clock.advance(by: .seconds(61))
+        #expect(await harness.worker().processAvailable() == 1)
+        job = try await harness.job(ticket.jobID)
+        #expect(job.lifecycle.notified)
+        #expect(job.attempt == 1)  // the export was not redone
+        #expect(await harness.notifier.sendAttempts(for: "\(ticket.jobID).ready") == 2)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+    }
+
+    @Test("a job that keeps killing its workers ends failed after the last attempt, with one e-mail")
+    func poisonJob() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        // Each worker stalls holding the job until its lease runs out and the next one takes over; only
+        // then does the stalled one wake up (and find it has lost the job).
+        var previous: (GatedSource, Task<Void, Never>)?
+        for _ in 0..<3 {
+            let stuck = GatedSource(harness.source)
+            let doomed = harness.worker(source: stuck)
+            let task = Task { _ = await doomed.processAvailable() }
+            await stuck.waitForArrival()
+            if let (source, zombie) = previous {
+                source.fail(with: ExportError(.io, "woke up too late"))
+                await zombie.value
+            }
+            previous = (stuck, task)
+            harness.clock.advance(by: .seconds(61))
+        }
+        await harness.worker().processAvailable()
+        if let (source, zombie) = previous {
+            source.fail(with: ExportError(.io, "woke up too late"))
+            await zombie.value
+        }
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .failed)
+        #expect(job.failure?.code == "attemptsExhausted")
+        #expect(await harness.notifier.sent.map(\.kind) == [.failed])
+        #expect(await harness.queue.allDeadLetters.count == 1)
+    }
+}
+
+/// A job store that fails the update recording a sent notification once, as if the process had died
+/// right after the e-mail went out.
+final class CrashAfterNotifyStore: JobStore {
+    private let inner: InMemoryJobStore
+    private let crashed = Mutex(false)
+
+    init(_ inner: InMemoryJobStore) { self.inner = inner }
+
+    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
+    func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
+    func update(_ job: ExportJob) async throws -> ExportJob {
+        if job.lifecycle.notified, crashed.withLock({ crashed in defer { crashed = true }; return !crashed }) {
+            throw ExportError(.unavailable, "process died")
+        }
+        return try await inner.update(job)
+    }
+    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        try await inner.list(owner: owner, after: cursor, limit: limit)
+    }
+    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
+    }
+    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.deleteExpired(now: now, limit: limit) }
+}

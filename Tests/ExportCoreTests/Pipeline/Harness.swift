@@ -1,0 +1,177 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Synchronization
+import Testing
+
+/// Every port in memory on one manual clock, plus a service, a reconciler and worker factories.
+struct Harness {
+    static let t0 = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
+    static let lease = Duration.seconds(60)
+
+    let clock = ManualClock(now: Harness.t0)
+    let jobs = InMemoryJobStore()
+    let queue: InMemoryQueue
+    let blobs: InMemoryBlobStore
+    let notifier = InMemoryNotifier()
+    let source: InMemoryMembershipSource
+    let events = EventLog()
+    let service: ExportService
+    let policy: RetryPolicy
+
+    init(
+        memberships: [Membership] = Harness.sampleMemberships,
+        rateLimit: ExportService.RateLimit? = nil,
+        policy: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelay: .seconds(10), maxDelay: .seconds(60), jitter: .none),
+        attributeColumns: [String] = ["seats"]
+    ) {
+        queue = InMemoryQueue(clock: clock)
+        blobs = InMemoryBlobStore(clock: clock)
+        source = InMemoryMembershipSource(memberships)
+        self.policy = policy
+        let ids = SeededIDs()
+        service = ExportService(
+            jobStore: jobs, queue: queue, blobStore: blobs, clock: clock,
+            configuration: .init(
+                attributeColumns: attributeColumns, rateLimit: rateLimit,
+                makeJobID: { ids.next() }),
+            observer: events)
+    }
+
+    func worker(source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, concurrency: Int = 2, pageSize: Int = 2) -> ExportWorker {
+        ExportWorker(
+            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier, source: source ?? self.source,
+            clock: clock,
+            configuration: .init(
+                concurrency: concurrency, visibilityTimeout: Harness.lease, receiveWaitTime: .zero, idleDelay: .seconds(1),
+                retryPolicy: policy, linkExpiry: .seconds(3600), pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7),
+            observer: events)
+    }
+
+    func reconciler() -> Reconciler {
+        Reconciler(jobStore: jobs, queue: queue, blobStore: blobs, clock: clock, configuration: .init(requeueAfter: .seconds(600)), observer: events)
+    }
+
+    func request(_ owner: UserID = "u1", format: String? = nil, columns: [String]? = nil) async throws -> ExportTicket {
+        try await service.request(ExportRequest(owner: owner, recipient: "\(owner)@example.com", format: format, columns: columns))
+    }
+
+    func job(_ id: JobID) async throws -> ExportJob {
+        try #require(await jobs.job(id))
+    }
+
+    func file(of id: JobID) async throws -> String? {
+        guard let key = try await job(id).result?.blobKey, let bytes = await blobs.contents(of: key) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func date(_ text: String) -> Date {
+        try! Date(text + "T00:00:00Z", strategy: .iso8601)
+    }
+
+    static let sampleMemberships: [Membership] = [
+        Membership(
+            membershipID: "m1", userID: "u1", organizationID: "o1", organizationName: "Acme, Inc.", plan: "pro", role: "admin",
+            status: "active", startedAt: date("2024-02-29"), renewsAt: date("2026-02-28"),
+            amount: ExactDecimal("19.90"), currency: "EUR", attributes: ["seats": "5"]),
+        Membership(
+            membershipID: "m2", userID: "u1", organizationID: "o2", organizationName: "The \"Quoted\" Club", plan: "free", role: "member",
+            status: "cancelled", startedAt: date("2020-01-01"), endedAt: date("2021-06-30")),
+        Membership(
+            membershipID: "m3", userID: "u1", organizationID: "o3", organizationName: "=HYPERLINK(\"http://evil\")", plan: "team",
+            role: "owner", status: "active", startedAt: Date(timeIntervalSince1970: 1_700_000_000.25),
+            amount: ExactDecimal("-5"), currency: "USD"),
+        Membership(
+            membershipID: "m9", userID: "u2", organizationID: "o9", organizationName: "Someone else's", plan: "pro", role: "admin",
+            status: "active", startedAt: date("2023-01-01")),
+    ]
+
+    /// The CSV of u1's sample memberships with the standard columns, byte for byte.
+    static let expectedCSV =
+        "membership_id,user_id,organization_id,organization_name,plan,role,status,started_at,ended_at,renews_at,amount,currency\r\n"
+        + "m1,u1,o1,\"Acme, Inc.\",pro,admin,active,2024-02-29T00:00:00Z,,2026-02-28T00:00:00Z,19.90,EUR\r\n"
+        + "m2,u1,o2,\"The \"\"Quoted\"\" Club\",free,member,cancelled,2020-01-01T00:00:00Z,2021-06-30T00:00:00Z,,,\r\n"
+        + "m3,u1,o3,\"'=HYPERLINK(\"\"http://evil\"\")\",team,owner,active,2023-11-14T22:13:20.250Z,,,-5,USD\r\n"
+}
+
+/// Records observer events for assertions.
+final class EventLog: ExportObserver {
+    private let events = Mutex<[ExportEvent]>([])
+    func observe(_ event: ExportEvent) { events.withLock { $0.append(event) } }
+    var all: [ExportEvent] { events.withLock { $0 } }
+    var names: [String] { all.filter { $0.name != "export.progress" }.map(\.name) }
+}
+
+/// A membership source that holds every page call at a gate until the test opens it, so a test can
+/// act while an export is in the middle of running. Waiting honours task cancellation.
+final class GatedSource: MembershipSource {
+    private struct State {
+        var open = false
+        var waiting: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var arrivals = 0
+        var nextID: UInt64 = 0
+    }
+
+    private let inner: any MembershipSource
+    private let state = Mutex(State())
+    private let arrived: AsyncStream<Void>.Continuation
+    private let arrivals: AsyncStream<Void>
+
+    init(_ inner: any MembershipSource) {
+        self.inner = inner
+        (arrivals, arrived) = AsyncStream<Void>.makeStream()
+    }
+
+    func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let passNow = state.withLock { state -> Bool in
+                    if state.open { return true }
+                    state.waiting[id] = continuation
+                    state.arrivals += 1
+                    return false
+                }
+                if passNow { continuation.resume() } else { arrived.yield() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { $0.waiting.removeValue(forKey: id) }
+            continuation?.resume(throwing: CancellationError())
+        }
+        return try await inner.memberships(of: owner, after: cursor, limit: limit)
+    }
+
+    /// Waits until a page call is held at the gate.
+    func waitForArrival() async {
+        var iterator = arrivals.makeAsyncIterator()
+        _ = await iterator.next()
+    }
+
+    /// Lets every held and future call through.
+    func open() {
+        let waiting = state.withLock { state in
+            state.open = true
+            defer { state.waiting.removeAll() }
+            return Array(state.waiting.values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    /// Makes every held call fail, as if the worker's process had died there.
+    func fail(with error: any Error) {
+        let waiting = state.withLock { state in
+            defer { state.waiting.removeAll() }
+            return Array(state.waiting.values)
+        }
+        for continuation in waiting { continuation.resume(throwing: error) }
+    }
+}
+
+/// Deterministic job ids, so test output is reproducible.
+final class SeededIDs: Sendable {
+    private let generator = Mutex(SplitMix64(seed: 99))
+    func next() -> JobID { generator.withLock { JobID.random(using: &$0) } }
+}

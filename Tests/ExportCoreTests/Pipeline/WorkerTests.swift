@@ -1,0 +1,154 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Testing
+
+@Suite("ExportWorker")
+struct WorkerTests {
+    @Test("happy path: request → worker → CSV stored byte for byte → one 'ready' e-mail with a working link → acknowledged")
+    func happyPath() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        #expect(await harness.worker().processAvailable() == 1)
+
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(job.attempt == 1)
+        #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
+        let result = try #require(job.result)
+        let bytes = Array(Harness.expectedCSV.utf8)
+        #expect(result.rows == 3)
+        #expect(result.bytes == Int64(bytes.count))
+        #expect(result.sha256 == SHA256.hash(bytes).hexString)
+        #expect(result.blobKey.rawValue == "exports/\(ticket.jobID).csv")
+        #expect(job.rowsWritten == 3)
+        #expect(job.expiresAt == Harness.t0.addingTimeInterval(7 * 24 * 3600))
+
+        let sent = await harness.notifier.sent
+        #expect(sent.count == 1)
+        guard case .ready(let details) = sent.first?.content else {
+            Issue.record("expected a ready notification")
+            return
+        }
+        #expect(sent.first?.recipient.rawValue == "u1@example.com")
+        #expect(details.rows == 3)
+        #expect(details.expiresAt == Harness.t0.addingTimeInterval(3600))
+        #expect(try await harness.blobs.download(details.link) == bytes)
+        #expect(await harness.queue.visibleCount == 0)
+        #expect(await harness.queue.inFlightCount == 0)
+        #expect(harness.events.names == ["export.accepted", "export.started", "export.succeeded", "export.notified"])
+
+        let link = try await harness.service.downloadLink(for: ticket.jobID, requester: "u1")
+        #expect(try await harness.blobs.download(link.url) == bytes)
+    }
+
+    @Test("an export with no memberships is a header-only file")
+    func emptyExport() async throws {
+        let harness = Harness(memberships: [])
+        let ticket = try await harness.request(columns: ["membership_id", "plan"])
+        await harness.worker().processAvailable()
+        #expect(try await harness.file(of: ticket.jobID) == "membership_id,plan\r\n")
+        #expect(try await harness.job(ticket.jobID).result?.rows == 0)
+    }
+
+    @Test("a transient failure is retried after the backoff delay, then succeeds with one e-mail")
+    func retryThenSuccess() async throws {
+        let harness = Harness()
+        harness.source.faults.failNext(.page, with: ExportError(.unavailable, "database restarting"))
+        let ticket = try await harness.request()
+        let worker = harness.worker()
+        await worker.processAvailable()
+
+        var job = try await harness.job(ticket.jobID)
+        #expect(job.state == .retryScheduled)
+        #expect(job.failure?.reason == "database restarting")
+        #expect(job.lifecycle.nextAttemptAt == Harness.t0.addingTimeInterval(10))
+        #expect(await harness.notifier.sent.isEmpty)
+        #expect(await harness.blobs.openWriterCount == 0)
+        #expect(await worker.processAvailable() == 0)  // not due yet
+
+        harness.clock.advance(by: .seconds(10))
+        #expect(await worker.processAvailable() == 1)
+        job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(job.attempt == 2)
+        #expect(job.failure == nil)
+        #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(harness.events.names == ["export.accepted", "export.started", "export.retried", "export.started", "export.succeeded", "export.notified"])
+    }
+
+    @Test("guarantee 6: retries exhausted → failed with a reason, dead-lettered, exactly one 'failed' e-mail")
+    func retriesExhausted() async throws {
+        let harness = Harness()
+        harness.source.faults.failAlways(.page, with: ExportError(.timeout, "the database did not answer"))
+        let ticket = try await harness.request()
+        let worker = harness.worker()
+        for delay in [10, 20, 0] {
+            #expect(await worker.processAvailable() == 1)
+            harness.clock.advance(by: .seconds(Int64(delay)))
+        }
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .failed)
+        #expect(job.attempt == 3)
+        #expect(job.failure?.reason == "the database did not answer")
+        #expect(job.lifecycle.notified)
+        let dead = await harness.queue.allDeadLetters
+        #expect(dead.map(\.message.jobID) == [ticket.jobID])
+        #expect(dead.first?.reason == "the database did not answer")
+        let sent = await harness.notifier.sent
+        #expect(sent.count == 1)
+        #expect(sent.first?.content == .failed(reason: "the database did not answer"))
+        #expect(await harness.blobs.keys.isEmpty)
+        #expect(await harness.blobs.openWriterCount == 0)
+
+        // Redriving the dead letter neither re-runs the export nor e-mails again.
+        try await harness.queue.redrive(nil)
+        await worker.processAvailable()
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(await harness.queue.allDeadLetters.count == 1)
+    }
+
+    @Test("a permanent error fails the job at once")
+    func permanentError() async throws {
+        let harness = Harness()
+        harness.blobs.faults.failNext(.beginWrite, with: ExportError(.permissionDenied, "bucket policy denies writes"))
+        let ticket = try await harness.request()
+        await harness.worker().processAvailable()
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .failed)
+        #expect(job.attempt == 1)
+        #expect(job.failure?.code == "permissionDenied")
+        #expect(await harness.notifier.sent.map(\.kind) == [.failed])
+    }
+
+    @Test("a source that returns another user's rows stops the export: nobody sees foreign data")
+    func foreignRows() async throws {
+        let foreign = Membership(
+            membershipID: "x", userID: "u2", organizationID: "o", organizationName: "n", plan: "p", role: "r", status: "s",
+            startedAt: Harness.t0)
+        struct LeakySource: MembershipSource {
+            let row: Membership
+            func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+                Page(items: [row], next: nil)
+            }
+        }
+        let harness = Harness()
+        let ticket = try await harness.request()
+        await harness.worker(source: LeakySource(row: foreign)).processAvailable()
+        #expect(try await harness.job(ticket.jobID).state == .failed)
+        #expect(await harness.blobs.keys.isEmpty)
+    }
+
+    @Test("workers run exports concurrently up to their limit")
+    func concurrency() async throws {
+        let harness = Harness()
+        var tickets: [ExportTicket] = []
+        for user in ["u1", "u2", "u3"] { tickets.append(try await harness.request(UserID(user))) }
+        let worker = harness.worker(concurrency: 2)
+        #expect(await worker.processAvailable() == 2)
+        #expect(await worker.processAvailable() == 1)
+        for ticket in tickets { #expect(try await harness.job(ticket.jobID).state == .succeeded) }
+        #expect(await harness.notifier.sent.count == 3)
+    }
+}

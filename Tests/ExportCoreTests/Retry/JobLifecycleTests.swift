@@ -1,0 +1,237 @@
+import ExportCore
+import Foundation
+import Testing
+
+/// Every state of the job lifecycle, every event, and what the machine answers.
+@Suite("JobLifecycle")
+struct JobLifecycleTests {
+    static let t0 = Date(timeIntervalSince1970: 1_767_225_600)
+    static let lease = Duration.seconds(60)
+    static let policy = RetryPolicy(maxAttempts: 3, baseDelay: .seconds(10), maxDelay: .seconds(100), jitter: .none)
+
+    enum Start: String, CaseIterable, CustomTestStringConvertible {
+        case queued, running, runningCancelRequested, retryScheduled, succeeded, failed, cancelled
+        var testDescription: String { rawValue }
+    }
+
+    static func make(_ start: Start) throws -> JobLifecycle {
+        var machine = JobLifecycle()
+        var generator = SplitMix64(seed: 1)
+        switch start {
+        case .queued: break
+        case .running: _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+        case .runningCancelRequested:
+            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = try machine.requestCancel()
+        case .retryScheduled:
+            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = try machine.fail(retryable: true, reason: "x", policy: policy, now: t0, using: &generator)
+        case .succeeded:
+            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            try machine.succeed()
+        case .failed:
+            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = try machine.fail(retryable: false, reason: "x", policy: policy, now: t0, using: &generator)
+        case .cancelled: _ = try machine.requestCancel()
+        }
+        return machine
+    }
+
+    private func expectIllegal(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try body()
+            Issue.record("expected an illegal transition", sourceLocation: sourceLocation)
+        } catch {
+            #expect((error as? ExportError)?.code == .illegalTransition, sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: claim
+
+    @Test("claim in every state")
+    func claimTable() throws {
+        let later = Self.t0.addingTimeInterval(30)
+        let expired = Self.t0.addingTimeInterval(61)
+        let dueLater = Self.t0.addingTimeInterval(5)
+        let due = Self.t0.addingTimeInterval(11)
+        let cases: [(Start, Date, JobLifecycle.ClaimAction, JobState)] = [
+            (.queued, Self.t0, .run(attempt: 1), .running),
+            (.running, later, .redeliverLater(after: .seconds(30)), .running),
+            (.running, expired, .run(attempt: 2), .running),
+            (.runningCancelRequested, later, .redeliverLater(after: .seconds(30)), .running),
+            (.runningCancelRequested, expired, .finish(notify: nil, disposal: .acknowledge), .cancelled),
+            (.retryScheduled, dueLater, .redeliverLater(after: .seconds(5)), .retryScheduled),
+            (.retryScheduled, due, .run(attempt: 2), .running),
+            (.succeeded, later, .finish(notify: .ready, disposal: .acknowledge), .succeeded),
+            (.failed, later, .finish(notify: .failed, disposal: .deadLetter(reason: "export failed")), .failed),
+            (.cancelled, later, .finish(notify: nil, disposal: .acknowledge), .cancelled),
+        ]
+        for (start, now, action, state) in cases {
+            var machine = try Self.make(start)
+            #expect(machine.claim(now: now, lease: Self.lease, maxAttempts: 3) == action, "claim while \(start)")
+            #expect(machine.state == state, "state after claim while \(start)")
+        }
+    }
+
+    @Test("a claim sets the job lease; a takeover counts an attempt; too many takeovers fail the job")
+    func takeovers() {
+        var machine = JobLifecycle()
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 2) == .run(attempt: 1))
+        #expect(machine.leaseExpiresAt == Self.t0.addingTimeInterval(60))
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(61), lease: Self.lease, maxAttempts: 2) == .run(attempt: 2))
+        let action = machine.claim(now: Self.t0.addingTimeInterval(200), lease: Self.lease, maxAttempts: 2)
+        #expect(action == .finish(notify: .failed, disposal: .deadLetter(reason: "attempts exhausted (2 of 2)")))
+        #expect(machine.state == .failed)
+        #expect(machine.leaseExpiresAt == nil)
+    }
+
+    @Test("succeeded and failed jobs that were notified are only acknowledged or dead-lettered")
+    func notifiedTerminalClaims() throws {
+        var succeeded = try Self.make(.succeeded)
+        try succeeded.markNotified()
+        #expect(succeeded.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+        var failed = try Self.make(.failed)
+        try failed.markNotified()
+        #expect(failed.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .deadLetter(reason: "export failed")))
+    }
+
+    // MARK: running events
+
+    @Test("extendLease: only while running")
+    func extendLease() throws {
+        var running = try Self.make(.running)
+        try running.extendLease(until: Self.t0.addingTimeInterval(500))
+        #expect(running.leaseExpiresAt == Self.t0.addingTimeInterval(500))
+        for start in Start.allCases where start != .running && start != .runningCancelRequested {
+            var machine = try Self.make(start)
+            expectIllegal { try machine.extendLease(until: Self.t0) }
+        }
+    }
+
+    @Test("succeed: running → succeeded; refused after a cancel request and in every other state")
+    func succeed() throws {
+        var running = try Self.make(.running)
+        try running.succeed()
+        #expect(running.state == .succeeded)
+        #expect(running.leaseExpiresAt == nil)
+        var cancelling = try Self.make(.runningCancelRequested)
+        #expect(throws: ExportError.self) { try cancelling.succeed() }
+        #expect(cancelling.state == .running)
+        for start in Start.allCases where start != .running && start != .runningCancelRequested {
+            var machine = try Self.make(start)
+            expectIllegal { try machine.succeed() }
+        }
+    }
+
+    @Test("fail: retryable with attempts left → retryScheduled with the backoff delay")
+    func failRetry() throws {
+        var machine = try Self.make(.running)
+        var generator = SplitMix64(seed: 1)
+        let action = try machine.fail(retryable: true, reason: "db timeout", policy: Self.policy, now: Self.t0, using: &generator)
+        #expect(action == .retry(after: .seconds(10)))
+        #expect(machine.state == .retryScheduled)
+        #expect(machine.nextAttemptAt == Self.t0.addingTimeInterval(10))
+        #expect(machine.lastRetryDelay == .seconds(10))
+    }
+
+    @Test("fail: permanent → failed at once; retryable on the last attempt → failed")
+    func failGiveUp() throws {
+        var generator = SplitMix64(seed: 1)
+        var permanent = try Self.make(.running)
+        let first = try permanent.fail(retryable: false, reason: "bad column", policy: Self.policy, now: Self.t0, using: &generator)
+        #expect(first == .giveUp(reason: "bad column (permanent error after attempt 1 of 3)"))
+        #expect(permanent.state == .failed)
+
+        var machine = JobLifecycle()
+        for attempt in 1...3 {
+            let now = Self.t0.addingTimeInterval(Double(attempt) * 1000)
+            #expect(machine.claim(now: now, lease: Self.lease, maxAttempts: 3) == .run(attempt: attempt))
+            let action = try machine.fail(retryable: true, reason: "down", policy: Self.policy, now: now, using: &generator)
+            if attempt < 3 {
+                #expect(action == .retry(after: .seconds(10 << (attempt - 1))))
+            } else {
+                #expect(action == .giveUp(reason: "down (attempts exhausted after attempt 3 of 3)"))
+            }
+        }
+        #expect(machine.state == .failed)
+    }
+
+    @Test("fail: illegal unless running")
+    func failIllegal() throws {
+        for start in Start.allCases where start != .running && start != .runningCancelRequested {
+            var machine = try Self.make(start)
+            var generator = SplitMix64(seed: 1)
+            expectIllegal { _ = try machine.fail(retryable: true, reason: "x", policy: Self.policy, now: Self.t0, using: &generator) }
+        }
+    }
+
+    @Test("relinquish: running → queued without counting the attempt")
+    func relinquish() throws {
+        var machine = try Self.make(.running)
+        try machine.relinquish()
+        #expect(machine.state == .queued)
+        #expect(machine.attempt == 0)
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .run(attempt: 1))
+        for start in Start.allCases where start != .running && start != .runningCancelRequested {
+            var other = try Self.make(start)
+            expectIllegal { try other.relinquish() }
+        }
+    }
+
+    // MARK: cancellation
+
+    @Test("requestCancel in every state")
+    func cancelTable() throws {
+        let cases: [(Start, JobLifecycle.CancelAction?, JobState)] = [
+            (.queued, .cancelled, .cancelled),
+            (.retryScheduled, .cancelled, .cancelled),
+            (.running, .stopping, .running),
+            (.runningCancelRequested, .stopping, .running),
+            (.cancelled, .alreadyCancelled, .cancelled),
+            (.succeeded, nil, .succeeded),
+            (.failed, nil, .failed),
+        ]
+        for (start, expected, state) in cases {
+            var machine = try Self.make(start)
+            if let expected {
+                #expect(try machine.requestCancel() == expected, "cancel while \(start)")
+            } else {
+                expectIllegal { _ = try machine.requestCancel() }
+            }
+            #expect(machine.state == state)
+        }
+    }
+
+    @Test("confirmCancelled: only running with a cancel request")
+    func confirmCancelled() throws {
+        var machine = try Self.make(.runningCancelRequested)
+        try machine.confirmCancelled()
+        #expect(machine.state == .cancelled)
+        for start in Start.allCases where start != .runningCancelRequested {
+            var other = try Self.make(start)
+            expectIllegal { try other.confirmCancelled() }
+        }
+    }
+
+    @Test("markNotified: only succeeded or failed")
+    func markNotified() throws {
+        for start in Start.allCases {
+            var machine = try Self.make(start)
+            if start == .succeeded || start == .failed {
+                try machine.markNotified()
+                #expect(machine.notified)
+            } else {
+                expectIllegal { try machine.markNotified() }
+            }
+        }
+    }
+
+    @Test("the lifecycle survives a JSON round trip, so durable stores keep every field")
+    func codable() throws {
+        var generator = SplitMix64(seed: 9)
+        var machine = try Self.make(.running)
+        _ = try machine.fail(retryable: true, reason: "x", policy: Self.policy, now: Self.t0, using: &generator)
+        let decoded = try JSONDecoder().decode(JobLifecycle.self, from: JSONEncoder().encode(machine))
+        #expect(decoded == machine)
+    }
+}
