@@ -41,7 +41,9 @@ struct DemoBackend {
             owners = synthetic.owners
         }
         let source: any MembershipSource =
-            options.failureRate > 0 ? FlakyMembershipSource(base: base, failureRate: options.failureRate, seed: options.seed &+ UInt64(getpid())) : base
+            options.failureRate > 0 || options.pageDelay > .zero
+            ? FlakyMembershipSource(base: base, failureRate: options.failureRate, pageDelay: options.pageDelay, seed: options.seed &+ UInt64(getpid()))
+            : base
         switch options.backend {
         case .memory:
             let notifier = InMemoryNotifier()

@@ -17,6 +17,9 @@ struct DemoOptions {
     var user: String?
     var seed: UInt64 = 42
     var visibilityTimeout: Duration = .seconds(15)
+    var maxAttempts = 4
+    var pageSize = 1000
+    var pageDelay: Duration = .zero
     var workerMode = false
     var quiet = false
 
@@ -38,6 +41,9 @@ struct DemoOptions {
           --user ID            with --input: export only this user (default: every user in the file)
           --seed N             seed of the synthetic data and injected failures (default 42)
           --visibility S       queue lease in seconds (default 15); a killed run's jobs resume after it
+          --max-attempts N     attempts per job before it fails (default 4)
+          --page-size N        memberships read per page (default 1000)
+          --page-delay MS      simulate a slow database: wait this long for every page (default 0)
           --quiet              no progress output
           --help               this text
 
@@ -65,6 +71,9 @@ struct DemoOptions {
             case "--input": options.inputFile = try value(flag)
             case "--user": options.user = try value(flag)
             case "--quiet": options.quiet = true
+            case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
+            case "--page-size": options.pageSize = try positive(try value(flag), flag)
+            case "--page-delay": options.pageDelay = .milliseconds(try positive(try value(flag), flag))
             case "--seed":
                 guard let seed = UInt64(try value(flag)) else { throw DemoError("--seed needs a whole number") }
                 options.seed = seed

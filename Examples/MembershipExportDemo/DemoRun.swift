@@ -14,8 +14,8 @@ struct DemoRun {
     var workerConfiguration: ExportWorker.Configuration {
         ExportWorker.Configuration(
             concurrency: 1, visibilityTimeout: options.visibilityTimeout, receiveWaitTime: .milliseconds(250),
-            idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
-            pageSize: 1000, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
+            idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: options.maxAttempts, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
+            pageSize: options.pageSize, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
     }
 
     func makeWorkers() -> [ExportWorker] {

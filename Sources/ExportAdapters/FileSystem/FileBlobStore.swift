@@ -47,6 +47,8 @@ public final class FileBlobStore: BlobStore {
         self.clock = clock
         signer = DownloadLinkSigner(secret: configuration.linkSecret, baseURL: configuration.linkBaseURL)
         for path in [blobsDirectory, metaDirectory, temporaryDirectory] { try POSIXFile.makeDirectories(path) }
+        // Temp files of metadata writes by killed processes (blob writes are aborted by date instead).
+        POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 
     /// Starts writing a blob into a temp file.

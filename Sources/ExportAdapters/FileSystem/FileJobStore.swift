@@ -41,6 +41,8 @@ public final class FileJobStore: JobStore {
         for path in [jobsDirectory, ownersDirectory, keysDirectory, corruptDirectory, temporaryDirectory] {
             try POSIXFile.makeDirectories(path)
         }
+        // Temp files of processes killed in the middle of an atomic write.
+        POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 
     /// Stores a new job, or returns the job that already holds its id or unique key.

@@ -47,6 +47,8 @@ public final class FileQueue: Queue {
         for path in [readyDirectory, leasedDirectory, deadDirectory, corruptDirectory, temporaryDirectory] {
             try POSIXFile.makeDirectories(path)
         }
+        // Temp files of processes killed in the middle of an atomic write.
+        POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 
     /// Adds a message, atomically: it appears in `ready/` whole or not at all.

@@ -45,6 +45,7 @@ public final class OutboxNotifier: Notifier {
         self.fromName = fromName
         self.clock = clock
         try POSIXFile.makeDirectories(temporaryDirectory)
+        POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 
     /// Writes the message unless one with the same idempotency key is already in the outbox.
@@ -57,7 +58,7 @@ public final class OutboxNotifier: Notifier {
         let destination = root + "/" + Self.fileName(forKey: notification.idempotencyKey)
         if access(destination, F_OK) == 0 { return }
         let message = render(notification)
-        let temporary = temporaryDirectory + "/" + POSIXFile.uniqueName() + ".part"
+        let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + POSIXFile.uniqueName() + ".tmp"
         let fd = try POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do throws(ExportError) {
             try POSIXFile.writeAll(fd, Array(message.utf8), path: temporary)

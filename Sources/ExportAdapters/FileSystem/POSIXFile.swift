@@ -123,7 +123,7 @@ enum POSIXFile {
     /// Writes `bytes` to `path` atomically: a temp file in `temporaryDirectory` (same file system),
     /// write, fsync, rename over `path`, fsync of `path`'s directory.
     static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String) throws(ExportError) {
-        let temporary = temporaryDirectory + "/" + uniqueName() + ".tmp"
+        let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + uniqueName() + ".tmp"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do {
             try writeAll(fd, bytes, path: temporary)
@@ -135,6 +135,21 @@ enum POSIXFile {
         }
         close(fd)
         try renameDurably(temporary, to: path)
+    }
+
+    /// Removes the `<pid>-<random>.tmp` files of ``writeAtomically(_:to:temporaryDirectory:)`` whose
+    /// writing process no longer exists (it was killed between creating and renaming them). Files of
+    /// live processes are left alone, so this is safe while other processes share the directory.
+    ///
+    /// - Returns: How many files were removed.
+    @discardableResult
+    static func removeOrphanedTemporaryFiles(in directory: String) -> Int {
+        var removed = 0
+        for name in (try? list(directory)) ?? [] where name.hasSuffix(".tmp") {
+            guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH, unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// Renames a file, then syncs the destination's directory.
