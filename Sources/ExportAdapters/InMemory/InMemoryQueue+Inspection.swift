@@ -5,19 +5,19 @@ extension InMemoryQueue {
     /// The number of messages a `receive` would return now (ignoring its `max`).
     public var visibleCount: Int {
         let now = clock.now()
-        return entries.values.count(where: { $0.visibleAt <= now })
+        return entries.values.count(where: { Self.isDue($0.visibleAt, now) })
     }
 
     /// The number of messages under a lease that has not run out.
     public var inFlightCount: Int {
         let now = clock.now()
-        return entries.values.count(where: { $0.receipt != nil && $0.visibleAt > now })
+        return entries.values.count(where: { $0.receipt != nil && !Self.isDue($0.visibleAt, now) })
     }
 
     /// The number of messages waiting for a delay (enqueued or released with one) to pass.
     public var delayedCount: Int {
         let now = clock.now()
-        return entries.values.count(where: { $0.receipt == nil && $0.visibleAt > now })
+        return entries.values.count(where: { $0.receipt == nil && !Self.isDue($0.visibleAt, now) })
     }
 
     /// Every message still in the queue (visible, delayed or leased), oldest first.

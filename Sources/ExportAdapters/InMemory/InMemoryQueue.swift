@@ -79,10 +79,15 @@ public actor InMemoryQueue: Queue {
         while true {
             let deliveries = lease(max: max, visibilityTimeout: visibilityTimeout)
             let now = clock.now()
-            if !deliveries.isEmpty || now >= deadline || Task.isCancelled { return deliveries }
+            if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return deliveries }
             var wakeAt = deadline
-            if let next = entries.values.lazy.map(\.visibleAt).filter({ $0 > now }).min() { wakeAt = min(wakeAt, next) }
-            await waitForChange(upTo: .milliseconds(Int64((wakeAt.timeIntervalSince(now) * 1000).rounded(.up))))
+            if let next = entries.values.lazy.map(\.visibleAt).filter({ !Self.isDue($0, now) }).min() {
+                wakeAt = min(wakeAt, next)
+            }
+            // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
+            // test that advanced a manual clock exactly to the deadline waiting forever.
+            let milliseconds = Swift.max(1, Int64((wakeAt.timeIntervalSince(now) * 1000).rounded(.down)))
+            await waitForChange(upTo: .milliseconds(milliseconds))
         }
     }
 
@@ -194,7 +199,7 @@ public actor InMemoryQueue: Queue {
 
     private func lease(max: Int, visibilityTimeout: Duration) -> [Delivery] {
         let now = clock.now()
-        let visible = entries.values.filter { $0.visibleAt <= now }.sorted { $0.sequence < $1.sequence }.prefix(max)
+        let visible = entries.values.filter { Self.isDue($0.visibleAt, now) }.sorted { $0.sequence < $1.sequence }.prefix(max)
         return visible.map { original in
             var entry = original
             if let old = entry.receipt { leases[old] = nil }
@@ -217,10 +222,16 @@ public actor InMemoryQueue: Queue {
         guard let id = leases[receipt], let entry = entries[id], entry.receipt == receipt else {
             throw ExportError(.leaseLost, "receipt \(receipt) does not hold a lease")
         }
-        guard entry.visibleAt > clock.now() else {
+        guard !Self.isDue(entry.visibleAt, clock.now()) else {
             throw ExportError(.leaseLost, "the lease of receipt \(receipt) ran out at \(entry.visibleAt)")
         }
         return entry
+    }
+
+    /// Whether `date` has come at `now`, give or take a millisecond: the tolerance absorbs the rounding
+    /// of `Date` arithmetic, so a message delayed by exactly the time a test advanced its clock is due.
+    static func isDue(_ date: Date, _ now: Date) -> Bool {
+        date.timeIntervalSince(now) <= 0.001
     }
 
     private static func requireNonNegative(_ duration: Duration, _ what: String) throws(ExportError) {

@@ -96,7 +96,7 @@ public final class ExportWorker: Sendable {
                     _ = await freed.next()
                     continue
                 }
-                for delivery in await poll(max: free) {
+                for delivery in await poll(max: min(free, 10)) {
                     state.withLock { $0.active += 1 }
                     group.addTask {
                         await self.process(delivery)
@@ -127,7 +127,7 @@ public final class ExportWorker: Sendable {
     @discardableResult
     public func processAvailable() async -> Int {
         let deliveries = (try? await queue.receive(
-            max: configuration.concurrency, visibilityTimeout: configuration.visibilityTimeout, waitTime: .zero)) ?? []
+            max: min(configuration.concurrency, 10), visibilityTimeout: configuration.visibilityTimeout, waitTime: .zero)) ?? []
         await withDiscardingTaskGroup { group in
             for delivery in deliveries { group.addTask { await self.process(delivery) } }
         }
