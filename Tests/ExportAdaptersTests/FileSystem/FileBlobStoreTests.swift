@@ -29,7 +29,7 @@ struct FileBlobStoreTests {
         defer { directory.remove() }
         let store = try Self.makeStore(directory)
         let key = BlobKey("exports/u1/job.csv")!
-        let content = Fixtures.bytes(10_500)
+        let content = FSFixtures.bytes(10_500)
         let writer = try await store.beginWrite(key: key, contentType: "text/csv")
         try await writer.append(Array(content[0..<4000]))
         try await writer.append(Array(content[4000...]))
@@ -50,10 +50,10 @@ struct FileBlobStoreTests {
         let key = BlobKey("a/b.jsonl")!
         for (size, type) in [(5000, "application/jsonl"), (7, "text/plain")] {
             let writer = try await store.beginWrite(key: key, contentType: type)
-            try await writer.append(Fixtures.bytes(size, seed: UInt8(size % 256)))
+            try await writer.append(FSFixtures.bytes(size, seed: UInt8(size % 256)))
             _ = try await writer.finish()
         }
-        #expect(try await Self.readAll(store, key) == Fixtures.bytes(7, seed: 7))
+        #expect(try await Self.readAll(store, key) == FSFixtures.bytes(7, seed: 7))
         #expect(try await store.metadata(key)?.contentType == "text/plain")
         try await store.delete(key)
         try await store.delete(key)
@@ -67,7 +67,7 @@ struct FileBlobStoreTests {
         let store = try Self.makeStore(directory)
         let key = BlobKey("x.csv")!
         let writer = try await store.beginWrite(key: key, contentType: "text/csv")
-        try await writer.append(Fixtures.bytes(100))
+        try await writer.append(FSFixtures.bytes(100))
         #expect(directory.list("blobs-root/tmp").count == 1)
         try await writer.abort()
         try await writer.abort()
@@ -83,10 +83,10 @@ struct FileBlobStoreTests {
         let clock = ManualClock()
         let store = try Self.makeStore(directory, clock: clock)
         let abandoned = try await store.beginWrite(key: BlobKey("old.csv")!, contentType: "text/csv")
-        try await abandoned.append(Fixtures.bytes(64))
+        try await abandoned.append(FSFixtures.bytes(64))
         clock.advance(by: .seconds(3600))
         let live = try await store.beginWrite(key: BlobKey("new.csv")!, contentType: "text/csv")
-        try await live.append(Fixtures.bytes(64))
+        try await live.append(FSFixtures.bytes(64))
         let removed = try await store.abortIncompleteWrites(startedBefore: clock.now().addingTimeInterval(-1800))
         #expect(removed == 1)
         #expect(directory.list("blobs-root/tmp").count == 1)
@@ -132,7 +132,7 @@ struct FileBlobStoreTests {
         let temporary = store.temporaryDirectory + "/0_full.part"
         try directory.write("", to: "blobs-root/tmp/0_full.part")
         let writer = FileBlobWriter(store: store, key: BlobKey("full.csv")!, contentType: "text/csv", temporaryPath: temporary, fd: fd)
-        let error = await expectExportError(.storageFull) { try await writer.append(Fixtures.bytes(10)) }
+        let error = await expectExportError(.storageFull) { try await writer.append(FSFixtures.bytes(10)) }
         #expect(error?.isRetryable == true)
         try await writer.abort()
         #expect(try await store.metadata(BlobKey("full.csv")!) == nil)

@@ -10,10 +10,10 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        let created = try await store.create(Fixtures.job("a"))
+        let created = try await store.create(FSFixtures.job("a"))
         guard case .created(let stored) = created else { Issue.record("expected .created"); return }
         #expect(stored.version == 1)
-        let again = try await store.create(Fixtures.job("a", createdAt: Fixtures.start.addingTimeInterval(5)))
+        let again = try await store.create(FSFixtures.job("a", createdAt: FSFixtures.start.addingTimeInterval(5)))
         #expect(again == .existing(stored))
 
         var changed = stored
@@ -25,7 +25,7 @@ struct FileJobStoreTests {
         // A writer holding the old version loses, and nothing changes.
         await expectExportError(.versionConflict) { try await store.update(changed) }
         #expect(try await store.get(stored.id)?.rowsWritten == 42)
-        await expectExportError(.notFound) { try await store.update(Fixtures.job("missing")) }
+        await expectExportError(.notFound) { try await store.update(FSFixtures.job("missing")) }
         #expect(try await store.get(JobID("missing")!) == nil)
     }
 
@@ -34,19 +34,19 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        var job = try await store.create(Fixtures.job("a")).job
+        var job = try await store.create(FSFixtures.job("a")).job
         job.owner = "mallory"
-        job.createdAt = Fixtures.start.addingTimeInterval(999)
+        job.createdAt = FSFixtures.start.addingTimeInterval(999)
         let updated = try await store.update(job)
         #expect(updated.owner == "u1")
-        #expect(updated.createdAt == Fixtures.start)
+        #expect(updated.createdAt == FSFixtures.start)
     }
 
     @Test("compare-and-swap holds across store instances racing on one directory")
     func racingInstances() async throws {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
-        let base = try await FileJobStore(directory: directory.url).create(Fixtures.job("race")).job
+        let base = try await FileJobStore(directory: directory.url).create(FSFixtures.job("race")).job
         // Separate instances open separate lock descriptions, exactly like separate processes do.
         let stores = try (0..<8).map { _ in try FileJobStore(directory: directory.url) }
         let winners = await withTaskGroup(of: Bool.self) { group in
@@ -68,11 +68,11 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        let first = try await store.create(Fixtures.job("first", uniqueKey: "owner:u1")).job
+        let first = try await store.create(FSFixtures.job("first", uniqueKey: "owner:u1")).job
         let stores = try (0..<6).map { _ in try FileJobStore(directory: directory.url) }
         let outcomes = await withTaskGroup(of: JobCreation?.self) { group in
             for (index, other) in stores.enumerated() {
-                group.addTask { try? await other.create(Fixtures.job("dup\(index)", uniqueKey: "owner:u1")) }
+                group.addTask { try? await other.create(FSFixtures.job("dup\(index)", uniqueKey: "owner:u1")) }
             }
             return await group.reduce(into: [JobCreation?]()) { $0.append($1) }
         }
@@ -81,7 +81,7 @@ struct FileJobStoreTests {
         var cancelled = first
         _ = try cancelled.lifecycle.requestCancel()
         _ = try await store.update(cancelled)
-        let next = try await store.create(Fixtures.job("second", uniqueKey: "owner:u1"))
+        let next = try await store.create(FSFixtures.job("second", uniqueKey: "owner:u1"))
         guard case .created = next else { Issue.record("the key was not released: \(next)"); return }
     }
 
@@ -93,11 +93,11 @@ struct FileJobStoreTests {
         var expected: [JobID] = []
         for index in 0..<13 {
             // Pairs share a creation time so the id breaks the tie.
-            let job = Fixtures.job(String(format: "job-%02d", index), createdAt: Fixtures.start.addingTimeInterval(Double(index / 2)))
+            let job = FSFixtures.job(String(format: "job-%02d", index), createdAt: FSFixtures.start.addingTimeInterval(Double(index / 2)))
             _ = try await store.create(job)
             expected.append(job.id)
         }
-        _ = try await store.create(Fixtures.job("other-owner", owner: "u2", createdAt: Fixtures.start.addingTimeInterval(100)))
+        _ = try await store.create(FSFixtures.job("other-owner", owner: "u2", createdAt: FSFixtures.start.addingTimeInterval(100)))
         expected.reverse()
         var seen: [JobID] = []
         var cursor: PageCursor?
@@ -116,8 +116,8 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        _ = try await store.create(Fixtures.job("good"))
-        _ = try await store.create(Fixtures.job("bad", createdAt: Fixtures.start.addingTimeInterval(1)))
+        _ = try await store.create(FSFixtures.job("good"))
+        _ = try await store.create(FSFixtures.job("bad", createdAt: FSFixtures.start.addingTimeInterval(1)))
         try directory.write("{\"id\": \"bad\", truncated", to: "jobs/bad.json")
 
         let page = try await store.list(owner: "u1", after: nil, limit: 10)
@@ -126,11 +126,11 @@ struct FileJobStoreTests {
         #expect(try await store.get(JobID("bad")!) == nil)
         #expect(try await store.get(JobID("good")!) != nil)
 
-        _ = try await store.create(Fixtures.job("bad2"))
+        _ = try await store.create(FSFixtures.job("bad2"))
         try directory.write("not json", to: "jobs/bad2.json")
         await expectExportError(.corruptData) { try await store.get(JobID("bad2")!) }
         #expect(directory.list("corrupt").count == 2)
-        #expect(try await store.stale(in: [.queued], updatedBefore: Fixtures.start.addingTimeInterval(10), limit: 10).map(\.id.rawValue) == ["good"])
+        #expect(try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(10), limit: 10).map(\.id.rawValue) == ["good"])
     }
 
     @Test("a create interrupted between index entry and record leaves nothing visible")
@@ -138,7 +138,7 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        let job = try await store.create(Fixtures.job("real")).job
+        let job = try await store.create(FSFixtures.job("real")).job
         // Simulate a crash after the index entry of "ghost" was written but before its record.
         let ownerDirectory = try #require(directory.list("owners").first)
         let ghostEntry = try #require(directory.list("owners/\(ownerDirectory)").first).replacingOccurrences(of: "_real", with: "_ghost")
@@ -153,20 +153,20 @@ struct FileJobStoreTests {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
         let store = try FileJobStore(directory: directory.url)
-        let old = try await store.create(Fixtures.job("old")).job
-        var recent = Fixtures.job("recent")
-        recent.updatedAt = Fixtures.start.addingTimeInterval(600)
+        let old = try await store.create(FSFixtures.job("old")).job
+        var recent = FSFixtures.job("recent")
+        recent.updatedAt = FSFixtures.start.addingTimeInterval(600)
         _ = try await store.create(recent)
-        let stale = try await store.stale(in: [.queued], updatedBefore: Fixtures.start.addingTimeInterval(300), limit: 10)
+        let stale = try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(300), limit: 10)
         #expect(stale.map(\.id) == [old.id])
-        #expect(try await store.stale(in: [.running], updatedBefore: Fixtures.start.addingTimeInterval(300), limit: 10).isEmpty)
+        #expect(try await store.stale(in: [.running], updatedBefore: FSFixtures.start.addingTimeInterval(300), limit: 10).isEmpty)
 
         var expiring = old
         _ = try expiring.lifecycle.requestCancel()
-        expiring.expiresAt = Fixtures.start.addingTimeInterval(3600)
+        expiring.expiresAt = FSFixtures.start.addingTimeInterval(3600)
         _ = try await store.update(expiring)
-        #expect(try await store.deleteExpired(now: Fixtures.start.addingTimeInterval(3599), limit: 10).isEmpty)
-        let deleted = try await store.deleteExpired(now: Fixtures.start.addingTimeInterval(3600), limit: 10)
+        #expect(try await store.deleteExpired(now: FSFixtures.start.addingTimeInterval(3599), limit: 10).isEmpty)
+        let deleted = try await store.deleteExpired(now: FSFixtures.start.addingTimeInterval(3600), limit: 10)
         #expect(deleted.map(\.id) == [old.id])
         #expect(try await store.get(old.id) == nil)
         #expect(try await store.list(owner: "u1", after: nil, limit: 10).items.map(\.id.rawValue) == ["recent"])
@@ -176,7 +176,7 @@ struct FileJobStoreTests {
     func durability() async throws {
         let directory = try TestDirectory("jobs")
         defer { directory.remove() }
-        let job = try await FileJobStore(directory: directory.url).create(Fixtures.job("kept")).job
+        let job = try await FileJobStore(directory: directory.url).create(FSFixtures.job("kept")).job
         #expect(try await FileJobStore(directory: directory.url).get(job.id) == job)
         #expect(directory.list("tmp").isEmpty, "no temp files are left behind")
     }

@@ -6,7 +6,7 @@ import Testing
 @Suite("OutboxNotifier")
 struct OutboxNotifierTests {
     static let ready = ExportNotification(
-        jobID: JobID("job-1")!, owner: "u1", recipient: Fixtures.recipient,
+        jobID: JobID("job-1")!, owner: "u1", recipient: FSFixtures.recipient,
         content: .ready(.init(
             link: URL(string: "https://files.example.com/downloads/a.csv?expires=1&filename=a.csv&signature=ab")!,
             expiresAt: Date(timeIntervalSince1970: 1_767_830_400), rows: 1234, bytes: 56_789, format: .csv)))
@@ -77,7 +77,7 @@ struct OutboxNotifierTests {
             directory: directory.url, from: EmailAddress("exports@example.com")!, fromName: "Exports\r\nBcc: victim@example.org",
             clock: ManualClock())
         let failed = ExportNotification(
-            jobID: JobID("job-2")!, owner: "u1", recipient: Fixtures.recipient,
+            jobID: JobID("job-2")!, owner: "u1", recipient: FSFixtures.recipient,
             content: .failed(reason: "<script>alert(1)</script> & the source\r\nBcc: x@y.z timed out"),
             idempotencyKey: "job-2.failed\r\nBcc: evil@example.org")
         try await notifier.send(failed)

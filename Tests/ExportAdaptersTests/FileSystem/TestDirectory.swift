@@ -46,7 +46,7 @@ func unwritableDirectory(in directory: TestDirectory) throws -> URL {
     return locked.appendingPathComponent("store")
 }
 
-enum Fixtures {
+enum FSFixtures {
     static let recipient = EmailAddress("ada@example.com")!
     static let start = Date(timeIntervalSince1970: 1_767_225_600)
 
