@@ -95,7 +95,7 @@ public final class FileBlobStore: BlobStore {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         var contentType = "application/octet-stream"
-        if let bytes = try POSIXFile.readAll(metaPath(key)),
+        if let bytes = try? POSIXFile.readAll(try metaPath(key)),
             let stored = try? JSONDecoder().decode(StoredMeta.self, from: Data(bytes))
         {
             contentType = stored.contentType
@@ -114,9 +114,10 @@ public final class FileBlobStore: BlobStore {
             let code = errno
             if code != ENOENT && code != ENOTDIR { throw POSIXFile.error(code, "deleting", path) }
         }
-        if unlink(metaPath(key)) != 0 {
+        let meta = try metaPath(key)
+        if unlink(meta) != 0 {
             let code = errno
-            if code != ENOENT && code != ENOTDIR { throw POSIXFile.error(code, "deleting", metaPath(key)) }
+            if code != ENOENT && code != ENOTDIR { throw POSIXFile.error(code, "deleting", meta) }
         }
     }
 
@@ -163,7 +164,14 @@ public final class FileBlobStore: BlobStore {
 
     static func openForReading(_ path: String, key: BlobKey) throws(ExportError) -> Int32 {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd >= 0 { return fd }
+        if fd >= 0 {
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+                close(fd)
+                throw ExportError(.notFound, "no blob \(key)")
+            }
+            return fd
+        }
         let code = errno
         if code == ENOENT || code == ENOTDIR { throw ExportError(.notFound, "no blob \(key)") }
         throw POSIXFile.error(code, "opening", path)
@@ -174,7 +182,12 @@ public final class FileBlobStore: BlobStore {
         try Self.checkedPath(base: blobsDirectory, segments: key.segments.map(String.init), key: key)
     }
 
-    func metaPath(_ key: BlobKey) -> String { metaDirectory + "/" + key.rawValue + ".json" }
+    /// The path of a blob's metadata file, checked like ``blobPath(_:)``.
+    func metaPath(_ key: BlobKey) throws(ExportError) -> String {
+        var segments = key.segments.map(String.init)
+        segments[segments.count - 1] += ".json"
+        return try Self.checkedPath(base: metaDirectory, segments: segments, key: key)
+    }
 
     /// Joins validated segments under `base`, refusing `.`/`..`/empty segments, and any existing
     /// component that is a symbolic link.

@@ -86,7 +86,7 @@ final class FileBlobWriter: BlobWriter {
             throw ExportError(.encoding, "cannot encode the metadata of \(key)", cause: error)
         }
         try store.makeParentDirectories(of: key, under: store.metaDirectory)
-        try POSIXFile.writeAtomically(meta, to: store.metaPath(key), temporaryDirectory: store.temporaryDirectory)
+        try POSIXFile.writeAtomically(meta, to: try store.metaPath(key), temporaryDirectory: store.temporaryDirectory)
         try store.makeParentDirectories(of: key, under: store.blobsDirectory)
         let destination = try store.blobPath(key)
         var info = stat()

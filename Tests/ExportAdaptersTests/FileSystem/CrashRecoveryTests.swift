@@ -85,7 +85,7 @@ struct CrashRecoveryTests {
         var workers = try (0..<3).map { _ in try spawnWorker(dataDirectory: directory.path, input: input) }
         var started = workers.map { _ in Date() }
         var kills = 0
-        let deadline = Date().addingTimeInterval(55)
+        let deadline = Date().addingTimeInterval(100)
         func allFinished() async throws -> Bool {
             for id in ids {
                 guard let job = try await jobs.get(id), job.state.isTerminal, job.lifecycle.notified else { return false }

@@ -119,6 +119,30 @@ struct FileBlobStoreTests {
         await expectExportError(.invalidKey) { try await store.beginWrite(key: key, contentType: "text/csv") }
         await expectExportError(.invalidKey) { try await store.read(BlobKey("leak.csv")!) }
         #expect(try directory.read("outside/data.csv") == "secret")
+
+        // A link planted in the metadata tree cannot make a delete remove a file outside the root.
+        try directory.write("{}", to: "outside/victim.json")
+        symlink(outside.path, directory.path + "/blobs-root/meta/evil2")
+        await expectExportError(.invalidKey) { try await store.delete(BlobKey("evil2/victim")!) }
+        #expect(try directory.read("outside/victim.json") == "{}")
+    }
+
+    @Test("a key cannot be both a file and a directory of another key")
+    func prefixConflict() async throws {
+        let directory = try TestDirectory("blobs")
+        defer { directory.remove() }
+        let store = try Self.makeStore(directory)
+        let writer = try await store.beginWrite(key: BlobKey("a/b")!, contentType: "text/plain")
+        try await writer.append([1, 2, 3])
+        _ = try await writer.finish()
+        await expectExportError(.notFound) { try await store.read(BlobKey("a")!) }
+        #expect(try await store.metadata(BlobKey("a")!) == nil)
+        let clash = try await store.beginWrite(key: BlobKey("a")!, contentType: "text/plain")
+        try await clash.append([4])
+        await expectExportError(.invalidKey) { try await clash.finish() }
+        try await clash.abort()
+        #expect(try await Self.readAll(store, BlobKey("a/b")!) == [1, 2, 3])
+        #expect(directory.list("blobs-root/tmp").isEmpty)
     }
 
     @Test("a full disk is a retryable storageFull; abort leaves nothing behind")
