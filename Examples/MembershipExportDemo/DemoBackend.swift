@@ -70,7 +70,7 @@ struct DemoBackend {
         let file = root.appendingPathComponent("dataset.json")
         if let data = try? Data(contentsOf: file) {
             let stored = try JSONDecoder().decode(Dataset.self, from: data)
-            if stored != wanted && !options.workerMode {
+            if stored != wanted && options.datasetFlagsGiven && !options.workerMode {
                 notes.append("resuming the data set stored in \(file.path) (\(stored.users) users, seed \(stored.seed)); flags for a new data set need a new --data-dir")
             }
             return stored

@@ -22,6 +22,8 @@ struct DemoOptions {
     var pageDelay: Duration = .zero
     var workerMode = false
     var quiet = false
+    /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
+    var datasetFlagsGiven = false
 
     static let usage = """
         membership-export-demo: runs the whole export flow on one machine.
@@ -65,7 +67,9 @@ struct DemoOptions {
         while let flag = rest.popFirst() {
             switch flag {
             case "--help", "-h": throw DemoError.help
-            case "--users": options.users = try positive(try value(flag), flag)
+            case "--users":
+                options.users = try positive(try value(flag), flag)
+                options.datasetFlagsGiven = true
             case "--workers": options.workers = try positive(try value(flag), flag)
             case "--data-dir": options.dataDirectory = try value(flag)
             case "--input": options.inputFile = try value(flag)
@@ -77,12 +81,14 @@ struct DemoOptions {
             case "--seed":
                 guard let seed = UInt64(try value(flag)) else { throw DemoError("--seed needs a whole number") }
                 options.seed = seed
+                options.datasetFlagsGiven = true
             case "--visibility":
                 options.visibilityTimeout = .seconds(try positive(try value(flag), flag))
             case "--rows":
                 let parts = try value(flag).split(separator: "-").compactMap { Int($0) }
                 guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else { throw DemoError("--rows needs MIN-MAX, such as 10-5000") }
                 (options.minimumRows, options.maximumRows) = (parts[0], parts[1])
+                options.datasetFlagsGiven = true
             case "--format":
                 let text = try value(flag)
                 guard let format = ExportFormat(identifier: text) else { throw DemoError("unknown format \(text); use csv, csv.gz or jsonl") }

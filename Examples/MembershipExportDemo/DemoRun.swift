@@ -85,7 +85,9 @@ struct DemoRun {
                 display.progress(done: finished, total: jobIDs.count, rows: rows, retried: statistics.counts.withLock { $0.retried })
                 if finished == jobIDs.count {
                     display.finish()
-                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, elapsed: ContinuousClock.now - started)
+                    let elapsed = ContinuousClock.now - started
+                    let deadLetters = (try? await backend.queue.deadLetters(limit: 10_000).count) ?? 0
+                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed)
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }

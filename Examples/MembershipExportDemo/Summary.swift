@@ -5,6 +5,7 @@ import Foundation
 struct Summary {
     let jobs: [ExportJob]
     let retried: Int
+    let deadLetters: Int
     let elapsed: Duration
 
     func print(backend: DemoBackend) {
@@ -17,6 +18,7 @@ struct Summary {
             ("succeeded", "\(succeeded.count)"),
             ("failed", "\(failed.count)"),
             ("retried attempts", "\(retried)"),
+            ("dead letters", "\(deadLetters)"),
             ("rows", Self.grouped(rows)),
             ("bytes", Self.grouped(bytes) + " (" + String(format: "%.1f MiB", Double(bytes) / 1_048_576) + ")"),
             ("wall time", String(format: "%.2f s", seconds)),

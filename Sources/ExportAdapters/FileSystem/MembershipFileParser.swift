@@ -175,7 +175,9 @@ enum MembershipFileParser {
     }
 }
 
-/// ISO-8601 parsing with and without fractional seconds. Used during init only, on one thread.
+/// ISO-8601 parsing: a fast path for UTC `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (what the encoders write), and
+/// Foundation's formatter (with and without fractional seconds) for anything else, such as offsets.
+/// Used during init only, on one thread.
 final class DateParser: @unchecked Sendable {
     private let plain = ISO8601DateFormatter()
     private let fractional: ISO8601DateFormatter = {
@@ -185,6 +187,45 @@ final class DateParser: @unchecked Sendable {
     }()
 
     func parse(_ text: String) -> Date? {
-        plain.date(from: text) ?? fractional.date(from: text)
+        Self.parseUTC(text) ?? plain.date(from: text) ?? fractional.date(from: text)
+    }
+
+    /// The fast path; `nil` for any other shape.
+    static func parseUTC(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let byte = bytes[index]
+                guard (0x30...0x39).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day),
+            hour < 24, minute < 60, second < 60
+        else { return nil }
+        var fraction = 0.0
+        if bytes.count > 20 {
+            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, bytes.count - 21 <= 9, let digits = number(20..<(bytes.count - 1)) else {
+                return nil
+            }
+            var scale = 1.0
+            for _ in 20..<(bytes.count - 1) { scale *= 10 }
+            fraction = Double(digits) / scale
+        }
+        // Howard Hinnant's days_from_civil.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second)
+        return Date(timeIntervalSince1970: seconds + fraction)
     }
 }
