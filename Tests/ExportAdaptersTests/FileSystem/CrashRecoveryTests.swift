@@ -100,8 +100,8 @@ struct CrashRecoveryTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 200...800, using: &random)))
             // Only workers past their start-up (loading the input file) are killed, so kills land mid-export.
             // and only while some job is running, so a kill has a fair chance to interrupt an export.
-            let busy = workers.indices.filter { workers[$0].isRunning && Date().timeIntervalSince(started[$0]) > 2.0 }
-            if kills < 8, try await anyRunning(), let index = busy.randomElement(using: &random) {
+            let busy = workers.indices.filter { workers[$0].isRunning && Date().timeIntervalSince(started[$0]) > 0.6 }
+            if kills < 12, try await anyRunning(), let index = busy.randomElement(using: &random) {
                 kill(workers[index].processIdentifier, SIGKILL)
                 workers[index].waitUntilExit()
                 kills += 1
