@@ -17,6 +17,7 @@ final class ProgressDisplay: @unchecked Sendable {
         if barShown { Swift.print("") }
         barShown = false
         Swift.print(text)
+        fflush(nil)
     }
 
     func progress(done: Int, total: Int, rows: Int64, retried: Int) {
@@ -34,6 +35,7 @@ final class ProgressDisplay: @unchecked Sendable {
             if decile != lastDecile {
                 lastDecile = decile
                 Swift.print("progress: \(done)/\(total) jobs finished, \(rows) rows, \(retried) retries")
+                fflush(nil)
             }
         }
     }
