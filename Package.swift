@@ -9,12 +9,14 @@ let package = Package(
         .library(name: "ExportCore", targets: ["ExportCore"]),
         .library(name: "ExportAdapters", targets: ["ExportAdapters"]),
         .library(name: "ExportConformance", targets: ["ExportConformance"]),
+        .library(name: "ExportHTTPAPI", targets: ["ExportHTTPAPI"]),
         .executable(name: "membership-export-demo", targets: ["MembershipExportDemo"]),
     ],
     targets: [
         .target(name: "ExportCore"),
         .target(name: "ExportAdapters", dependencies: ["ExportCore"]),
         .target(name: "ExportConformance", dependencies: ["ExportCore"]),
+        .target(name: "ExportHTTPAPI", dependencies: ["ExportCore"]),
         .executableTarget(
             name: "MembershipExportDemo",
             dependencies: ["ExportCore", "ExportAdapters"],
@@ -25,6 +27,7 @@ let package = Package(
             name: "ExportAdaptersTests",
             dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"]
         ),
+        .testTarget(name: "ExportHTTPAPITests", dependencies: ["ExportHTTPAPI", "ExportCore", "ExportAdapters"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,53 @@
+/// The routes the handler serves, matched from a path below the base path.
+enum APIRoute: Hashable, Sendable {
+    /// `/exports`
+    case exports
+    /// `/exports/{id}`, with the raw, unvalidated id segment.
+    case export(String)
+    /// `/exports/{id}/download`
+    case exportDownload(String)
+    /// `{downloadPath}/{link}`: the rest of the path, starting with `/`, or empty.
+    case signedDownload(String)
+
+    /// The methods each route answers, for `Allow`.
+    var allowedMethods: [String] {
+        switch self {
+        case .exports: ["GET", "POST"]
+        case .export: ["DELETE", "GET"]
+        case .exportDownload, .signedDownload: ["GET"]
+        }
+    }
+
+    /// The route's template as the OpenAPI document spells it.
+    func template(downloadPath: String) -> String {
+        switch self {
+        case .exports: "/exports"
+        case .export: "/exports/{id}"
+        case .exportDownload: "/exports/{id}/download"
+        case .signedDownload: downloadPath + "/{link}"
+        }
+    }
+
+    /// Every (method, template) pair the handler serves, for the contract test.
+    static func served(downloadPath: String, signedDownloads: Bool) -> [(method: String, template: String)] {
+        var routes: [APIRoute] = [.exports, .export(""), .exportDownload("")]
+        if signedDownloads { routes.append(.signedDownload("")) }
+        return routes.flatMap { route in route.allowedMethods.map { ($0, route.template(downloadPath: downloadPath)) } }
+    }
+
+    /// Matches a path relative to the base path (starting with `/`).
+    static func match(_ path: Substring, downloadPath: String, signedDownloads: Bool) -> APIRoute? {
+        if signedDownloads, !downloadPath.isEmpty, path.hasPrefix(downloadPath) {
+            let rest = path.dropFirst(downloadPath.count)
+            if rest.isEmpty || rest.hasPrefix("/") { return .signedDownload(String(rest)) }
+        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.first == "", segments.count >= 2, segments[1] == "exports" else { return nil }
+        switch segments.count {
+        case 2: return .exports
+        case 3 where !segments[2].isEmpty: return .export(String(segments[2]))
+        case 4 where !segments[2].isEmpty && segments[3] == "download": return .exportDownload(String(segments[2]))
+        default: return nil
+        }
+    }
+}

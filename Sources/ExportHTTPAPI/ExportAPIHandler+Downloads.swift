@@ -1,0 +1,73 @@
+import ExportCore
+import Foundation
+
+extension ExportAPIHandler {
+    /// `GET {downloadPath}/{link}`: verifies the link and streams the file it grants.
+    func serveSignedDownload(_ link: String, query: [URLQueryItem]) async throws -> APIResponse {
+        guard let resolver, let downloadStore else { return problem(.notFound, "no route for this path") }
+        switch try await resolver.verify(path: link, query: query) {
+        case .badSignature:
+            return problem(.badSignature, "the link was altered or is not a download link")
+        case .expired:
+            return problem(.linkExpired, "the link has expired; open the export's download address again for a new one")
+        case .valid(let key, let filename):
+            guard let metadata = try await downloadStore.metadata(key) else {
+                return problem(.linkExpired, "the file is no longer stored")
+            }
+            let stream: AsyncThrowingStream<[UInt8], any Error>
+            do {
+                stream = try await downloadStore.read(key)
+            } catch let error as ExportError where error.code == .notFound {
+                return problem(.linkExpired, "the file is no longer stored")
+            }
+            let contentType = Self.hasControlBreak(metadata.contentType) ? "application/octet-stream" : metadata.contentType
+            return APIResponse(
+                status: 200,
+                headers: [
+                    ("Content-Type", contentType),
+                    ("Content-Length", String(metadata.size)),
+                    ("Content-Disposition", Self.contentDisposition(filename: filename)),
+                    ("Cache-Control", "private, no-store"),
+                    ("X-Content-Type-Options", "nosniff"),
+                ],
+                body: .stream(stream, length: metadata.size))
+        }
+    }
+
+    /// `attachment; filename="…"` per RFC 6266, adding `filename*=UTF-8''…` (RFC 8187) when the name
+    /// is not plain printable ASCII. The quoted fallback replaces anything unsafe with `_`.
+    ///
+    /// - Parameters:
+    ///   - filename: The name to save the file as.
+    /// - Returns: The header value.
+    static func contentDisposition(filename: String) -> String {
+        let name = filename.isEmpty ? "download" : filename
+        var fallback = ""
+        var plain = true
+        for scalar in name.unicodeScalars {
+            switch scalar.value {
+            case 0x20...0x7E where scalar != "\"" && scalar != "\\" && scalar != "%":
+                fallback.unicodeScalars.append(scalar)
+            case 0x20...0x7E:
+                fallback.append("_")
+                if scalar == "%" { plain = false }
+            default:
+                fallback.append("_")
+                plain = false
+            }
+        }
+        guard !plain else { return "attachment; filename=\"\(fallback)\"" }
+        var encoded = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "+"), UInt8(ascii: "-"),
+                UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                encoded += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0x0F, radix: 16, uppercase: true)
+            }
+        }
+        return "attachment; filename=\"\(fallback)\"; filename*=UTF-8''\(encoded)"
+    }
+}

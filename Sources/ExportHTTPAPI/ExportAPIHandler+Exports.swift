@@ -1,0 +1,104 @@
+import ExportCore
+import Foundation
+
+extension ExportAPIHandler {
+    /// `POST /exports`.
+    func create(_ request: APIRequest, user: UserID) async throws -> APIResponse {
+        let hasBody = !request.body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        if hasBody, !Self.isJSON(request.header("Content-Type")) {
+            return problem(.unsupportedMediaType, "the body must be application/json")
+        }
+        let body: CreateExportBody
+        do {
+            body = try CreateExportBody.parse(request.body)
+        } catch {
+            return problem(.invalidBody, error.reason, field: error.field ?? "body")
+        }
+        let address = try await recipient(user)
+        let ticket: ExportTicket
+        do {
+            ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns))
+        } catch let error as ExportError where error.code == .unsupportedFormat {
+            return problem(.unsupportedFormat, error.message, field: "format")
+        } catch let error as ExportError where error.code == .unknownColumn {
+            return problem(.unknownColumn, error.message, field: "columns")
+        } catch let error as ExportError where error.code == .invalidRecipient {
+            return problem(.invalidRecipient, "the account's e-mail address cannot receive exports")
+        }
+        let resource = ExportResource(ticket.job, basePath: basePath)
+        var response = json(202, resource)
+        response.headers.append(("Location", resource.links.`self`))
+        return response
+    }
+
+    /// `GET /exports`.
+    func list(_ query: [URLQueryItem], user: UserID) async throws -> APIResponse {
+        var limit = configuration.defaultPageSize
+        if let text = query.first(where: { $0.name == "limit" })?.value {
+            guard let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
+                return problem(.invalidQuery, "limit must be a whole number from 1 to \(configuration.maxPageSize)", field: "limit")
+            }
+            limit = value
+        }
+        var cursor: PageCursor?
+        if let item = query.first(where: { $0.name == "cursor" }) {
+            guard let token = item.value, !token.isEmpty, token.utf8.count <= 512, !token.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            else { return problem(.invalidQuery, "cursor must be a value from nextCursor", field: "cursor") }
+            cursor = PageCursor(token)
+        }
+        let page: Page<ExportJob>
+        do {
+            page = try await service.list(requester: user, after: cursor, limit: limit)
+        } catch let error as ExportError where error.code == .invalidRequest && cursor != nil {
+            return problem(.invalidQuery, "cursor must be a value from nextCursor", field: "cursor")
+        }
+        return json(200, ExportListResource(items: page.items.map { ExportResource($0, basePath: basePath) }, nextCursor: page.next?.token))
+    }
+
+    /// `GET /exports/{id}`.
+    func show(_ raw: String, user: UserID) async throws -> APIResponse {
+        guard let id = JobID(raw) else { return problem(.notFound, "no such export") }
+        let job = try await service.status(of: id, requester: user)
+        return json(200, ExportResource(job, basePath: basePath))
+    }
+
+    /// `DELETE /exports/{id}`.
+    func cancel(_ raw: String, user: UserID) async throws -> APIResponse {
+        guard let id = JobID(raw) else { return problem(.notFound, "no such export") }
+        let outcome: CancelOutcome
+        do {
+            outcome = try await service.cancel(id, requester: user)
+        } catch let error as ExportError where error.code == .illegalTransition {
+            return problem(.alreadyFinished, "the export has already finished and cannot be cancelled")
+        }
+        switch outcome.action {
+        case .stopping: return json(202, ExportResource(outcome.job, basePath: basePath))
+        case .cancelled, .alreadyCancelled: return APIResponse(status: 204)
+        }
+    }
+
+    /// `GET /exports/{id}/download`.
+    func redirectToDownload(_ raw: String, user: UserID) async throws -> APIResponse {
+        guard let id = JobID(raw) else { return problem(.notFound, "no such export") }
+        let job = try await service.status(of: id, requester: user)
+        guard job.state == .succeeded, job.result != nil else {
+            return problem(.notReady, "the export is \(job.state.rawValue); only a succeeded export has a file")
+        }
+        if let expiresAt = job.expiresAt, expiresAt <= clock.now() {
+            return problem(.expired, "the export's file has been removed; request a new export")
+        }
+        let link: DownloadLink
+        do {
+            link = try await service.downloadLink(for: id, requester: user, expiresIn: configuration.downloadLinkLifetime)
+        } catch let error as ExportError where error.code == .notFound {
+            return problem(.expired, "the export's file has been removed; request a new export")
+        }
+        return APIResponse(status: 302, headers: [("Location", link.url.absoluteString), ("Cache-Control", "no-store")])
+    }
+
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+}

@@ -1,0 +1,126 @@
+import ExportCore
+import Foundation
+
+/// The user-facing HTTP API of exports, independent of any server framework.
+///
+/// A host converts its framework's request into an ``APIRequest`` (with the principal its own
+/// authentication established), calls ``handle(_:)``, and writes the ``APIResponse`` back. Routes,
+/// relative to ``Configuration/basePath``:
+///
+/// | Route | Answers |
+/// |---|---|
+/// | `POST /exports` | 202 + `Location` (also for the caller's existing active export), 400, 413, 415, 422, 429 + `Retry-After` |
+/// | `GET /exports` | 200, newest first, `?cursor=&limit=` |
+/// | `GET /exports/{id}` | 200, 404 (unknown, another user's, or not a job id) |
+/// | `DELETE /exports/{id}` | 202 while stopping, 204 when stopped, 409 when finished, 404 |
+/// | `GET /exports/{id}/download` | 302 to a fresh short-lived link, 409 without a file yet, 410 expired, 404 |
+/// | `GET {downloadPath}/{link}` | the file (200, streamed), 403 bad signature, 410 expired |
+///
+/// Every error body is RFC 9457 `application/problem+json`. Unauthenticated calls get 401 (the signed
+/// download route authenticates by its signature instead); unknown paths 404; other methods 405 with
+/// `Allow`; header fields containing CR, LF or NUL 400. The handler never logs and never echoes a
+/// header value, so a bearer token cannot leak through it.
+public struct ExportAPIHandler: Sendable {
+    let service: ExportService
+    let clock: any ExportClock
+    let recipient: @Sendable (UserID) async throws -> String
+    let resolver: (any SignedDownloadResolver)?
+    let downloadStore: (any BlobStore)?
+    let basePath: String
+    let downloadPath: String
+    /// The configuration.
+    public let configuration: Configuration
+
+    /// Creates a handler.
+    ///
+    /// - Parameters:
+    ///   - service: The export service that records and queues jobs.
+    ///   - clock: The clock for `Retry-After` and expiry decisions; use the service's clock.
+    ///   - recipient: Looks up the e-mail address of the authenticated user (the address is never
+    ///     taken from the request). It may throw; that is answered with 503 or 500.
+    ///   - signedDownloads: The verifier of links served by this host (a file-system blob store's), or
+    ///     `nil` to not serve the signed-download route.
+    ///   - downloadStore: The blob store the signed-download route streams from; required with
+    ///     `signedDownloads`.
+    ///   - configuration: Mount path and limits.
+    public init(
+        service: ExportService,
+        clock: any ExportClock = SystemClock(),
+        recipient: @escaping @Sendable (UserID) async throws -> String,
+        signedDownloads: (any SignedDownloadResolver)? = nil,
+        downloadStore: (any BlobStore)? = nil,
+        configuration: Configuration = Configuration()
+    ) {
+        self.service = service
+        self.clock = clock
+        self.recipient = recipient
+        self.resolver = downloadStore == nil ? nil : signedDownloads
+        self.downloadStore = signedDownloads == nil ? nil : downloadStore
+        self.basePath = Configuration.normalized(configuration.basePath)  // the vars may have been set after init
+        self.downloadPath = Configuration.normalized(configuration.downloadPath)
+        self.configuration = configuration
+    }
+
+    /// Answers one request. Never throws: every failure is an HTTP status with a problem document.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    /// - Returns: The response.
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        if request.headers.contains(where: { Self.hasControlBreak($0.name) || Self.hasControlBreak($0.value) }) {
+            // Neither the field's name nor its value is echoed: the value could be a credential.
+            return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
+        }
+        guard let relative = relativePath(request.path),
+            let route = APIRoute.match(relative, downloadPath: downloadPath, signedDownloads: resolver != nil)
+        else {
+            return problem(.notFound, "no route for this path")
+        }
+        guard route.allowedMethods.contains(request.method) else {
+            var response = problem(.methodNotAllowed, "this route answers \(route.allowedMethods.joined(separator: ", "))")
+            response.headers.append(("Allow", route.allowedMethods.joined(separator: ", ")))
+            return response
+        }
+        if request.body.count > configuration.maxBodyBytes
+            || (request.header("Content-Length").flatMap { Int($0) } ?? 0) > configuration.maxBodyBytes
+        {
+            return problem(.bodyTooLarge, "request bodies are limited to \(configuration.maxBodyBytes) bytes")
+        }
+        do {
+            if case .signedDownload(let link) = route { return try await serveSignedDownload(link, query: request.query) }
+            guard let user = request.principal else {
+                var response = problem(.unauthenticated, "sign in to use exports")
+                response.headers.append(("WWW-Authenticate", "Bearer"))
+                return response
+            }
+            switch (route, request.method) {
+            case (.exports, "POST"): return try await create(request, user: user)
+            case (.exports, _): return try await list(request.query, user: user)
+            case (.export(let raw), "GET"): return try await show(raw, user: user)
+            case (.export(let raw), _): return try await cancel(raw, user: user)
+            case (.exportDownload(let raw), _): return try await redirectToDownload(raw, user: user)
+            case (.signedDownload, _): return problem(.notFound, "no route for this path")
+            }
+        } catch let error as ExportError {
+            return problem(for: error)
+        } catch {
+            return problem(.internalError, "the request could not be completed")
+        }
+    }
+
+    /// Every (method, path template) pair this handler serves, templates relative to the base path as
+    /// `Docs/openapi.yaml` spells them.
+    public var servedRoutes: [(method: String, template: String)] {
+        APIRoute.served(downloadPath: downloadPath, signedDownloads: resolver != nil)
+    }
+
+    private func relativePath(_ path: String) -> Substring? {
+        guard path.hasPrefix(basePath) else { return nil }
+        let rest = path.dropFirst(basePath.count)
+        return rest.hasPrefix("/") ? rest : nil
+    }
+
+    static func hasControlBreak(_ text: String) -> Bool {
+        text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
+    }
+}

@@ -1,0 +1,100 @@
+import ExportCore
+import Foundation
+
+/// The JSON form of an export job (`#/components/schemas/Export` in `Docs/openapi.yaml`).
+struct ExportResource: Encodable, Sendable {
+    struct Progress: Encodable, Sendable {
+        var rowsWritten: Int64
+    }
+
+    struct Result: Encodable, Sendable {
+        var rows: Int64
+        var bytes: Int64
+        var sha256: String
+        var format: String
+        var expiresAt: Date
+        var downloadUrl: String
+    }
+
+    struct Failure: Encodable, Sendable {
+        var code: String
+        var reason: String
+    }
+
+    struct Links: Encodable, Sendable {
+        var `self`: String
+        var download: String?
+    }
+
+    var id: String
+    var state: String
+    var format: String
+    var columns: [String]?
+    var attempt: Int
+    var cancelRequested: Bool
+    var progress: Progress
+    var createdAt: Date
+    var updatedAt: Date
+    var expiresAt: Date?
+    var result: Result?
+    var failure: Failure?
+    var links: Links
+
+    init(_ job: ExportJob, basePath: String) {
+        let location = "\(basePath)/exports/\(job.id.rawValue)"
+        let download = job.state == .succeeded && job.result != nil ? location + "/download" : nil
+        id = job.id.rawValue
+        state = job.state.rawValue
+        format = job.options.format.identifier
+        columns = job.options.columns?.map(\.name)
+        attempt = job.attempt
+        cancelRequested = job.lifecycle.cancelRequested
+        progress = Progress(rowsWritten: job.rowsWritten)
+        createdAt = job.createdAt
+        updatedAt = job.updatedAt
+        expiresAt = job.expiresAt
+        result = job.result.map { result in
+            Result(
+                rows: result.rows, bytes: result.bytes, sha256: result.sha256, format: result.format.identifier,
+                expiresAt: job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
+        }
+        failure = job.failure.map { Failure(code: $0.code, reason: $0.reason) }
+        links = Links(self: location, download: download)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(state, forKey: .state)
+        try container.encode(format, forKey: .format)
+        try container.encode(columns, forKey: .columns)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encode(cancelRequested, forKey: .cancelRequested)
+        try container.encode(progress, forKey: .progress)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(expiresAt, forKey: .expiresAt)  // explicit null: the field is always present
+        try container.encode(result, forKey: .result)
+        try container.encode(failure, forKey: .failure)
+        try container.encode(links, forKey: .links)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, result,
+            failure, links
+    }
+}
+
+/// One page of `GET /exports` (`#/components/schemas/ExportList`).
+struct ExportListResource: Encodable, Sendable {
+    var items: [ExportResource]
+    var nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+
+    enum CodingKeys: String, CodingKey { case items, nextCursor }
+}

@@ -1,0 +1,123 @@
+import ExportAdapters
+import ExportCore
+import ExportHTTPAPI
+import Foundation
+import Testing
+
+@Suite("HTTP API: bad input")
+struct BadInputTests {
+    struct BadBody: CustomTestStringConvertible, Sendable {
+        let body: String
+        let status: Int
+        let field: String
+        let type: String
+        var testDescription: String { "\(status) \(field): \(body.prefix(40))" }
+    }
+
+    static let bodies: [BadBody] = [
+        BadBody(body: #"{"format":"csv""#, status: 400, field: "body", type: "invalid-body"),
+        BadBody(body: "not json", status: 400, field: "body", type: "invalid-body"),
+        BadBody(body: #"["csv"]"#, status: 400, field: "body", type: "invalid-body"),
+        BadBody(body: #""csv""#, status: 400, field: "body", type: "invalid-body"),
+        BadBody(body: #"{"format":42}"#, status: 400, field: "format", type: "invalid-body"),
+        BadBody(body: #"{"format":true}"#, status: 400, field: "format", type: "invalid-body"),
+        BadBody(body: #"{"columns":"plan"}"#, status: 400, field: "columns", type: "invalid-body"),
+        BadBody(body: #"{"columns":["plan",7]}"#, status: 400, field: "columns", type: "invalid-body"),
+        BadBody(body: #"{"columns":["plan",null]}"#, status: 400, field: "columns", type: "invalid-body"),
+        BadBody(body: #"{"format":"csv","owner":"u2"}"#, status: 400, field: "owner", type: "invalid-body"),
+        BadBody(body: #"{"recipient":"evil@example.com"}"#, status: 400, field: "recipient", type: "invalid-body"),
+        BadBody(body: #"{"format":"xlsx"}"#, status: 400, field: "format", type: "unsupported-format"),
+        BadBody(body: #"{"columns":["plan","password_hash"]}"#, status: 400, field: "columns", type: "unknown-column"),
+        BadBody(body: #"{"columns":[]}"#, status: 400, field: "columns", type: "unknown-column"),
+        BadBody(body: #"{"columns":["plan","plan"]}"#, status: 400, field: "columns", type: "unknown-column"),
+        BadBody(body: String(repeating: "[", count: 5000), status: 400, field: "body", type: "invalid-body"),
+    ]
+
+    @Test("POST /exports with a bad body: 400 problem+json naming the field, nothing recorded or queued", arguments: bodies)
+    func badBody(_ bad: BadBody) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("POST", "/exports", body: bad.body)
+        #expect(exchange.status == bad.status)
+        #expect(exchange.header("Content-Type") == "application/problem+json")
+        let object = try exchange.object()
+        #expect(object["type"] as? String == "https://membership-export.dev/problems/\(bad.type)")
+        #expect(object["status"] as? Int == bad.status)
+        #expect(try exchange.invalidParams() == [bad.field])
+        #expect(await api.jobs.count == 0)
+        #expect(await api.queue.visibleCount == 0)
+    }
+
+    @Test("A body over the configured limit is 413, by length and by Content-Length; nothing enqueued")
+    func oversized() async throws {
+        let api = APIHarness(maxBodyBytes: 64)
+        let big = #"{"columns":["# + String(repeating: #""plan","#, count: 20) + #""plan"]}"#
+        let exchange = try await api.send("POST", "/exports", body: big)
+        #expect(exchange.status == 413)
+        #expect(try exchange.object()["type"] as? String == "https://membership-export.dev/problems/body-too-large")
+        let declared = try await api.send("POST", "/exports", headers: [("Content-Length", "1000000")], body: "{}")
+        #expect(declared.status == 413)
+        #expect(try await api.send("POST", "/exports", body: #"{"format":"csv"}"#).status == 202)
+        #expect(await api.jobs.count == 1)
+    }
+
+    @Test("A body that is not declared as JSON is 415")
+    func wrongMediaType() async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("POST", "/exports", headers: [("Content-Type", "text/plain")], body: #"{"format":"csv"}"#)
+        #expect(exchange.status == 415)
+        #expect(try await api.send("POST", "/exports", headers: [("content-type", "application/merge-patch+json; charset=utf-8")], body: "{}").status == 202)
+    }
+
+    @Test("Header fields with CR, LF or NUL are 400 and the value (a token) is never echoed", arguments: [
+        ("Authorization", "Bearer s3cr3t-t0ken\r\nX-Injected: 1"), ("X-Trace\n", "s3cr3t-t0ken"), ("Authorization", "Bearer s3cr3t-t0ken\0"),
+    ])
+    func headerInjection(_ field: (String, String)) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("POST", "/exports", headers: [field], body: "{}")
+        #expect(exchange.status == 400)
+        #expect(try exchange.object()["type"] as? String == "https://membership-export.dev/problems/invalid-header")
+        #expect(try exchange.invalidParams() == ["headers"])
+        #expect(!exchange.text.contains("s3cr3t"))
+        #expect(!exchange.response.headers.contains { $0.value.contains("s3cr3t") })
+        #expect(await api.jobs.count == 0)
+    }
+
+    @Test("No response ever contains the caller's token")
+    func tokenNeverEchoed() async throws {
+        let api = APIHarness()
+        let auth = [("Authorization", "Bearer s3cr3t-t0ken")]
+        var exchanges: [Exchange] = []
+        for body in [#"{"format":"s3cr3t-t0ken"}"#, #"{"s3cr3t-t0ken":1}"#, "{", #"{"columns":["s3cr3t-t0ken"]}"#] {
+            exchanges.append(try await api.send("POST", "/exports", headers: auth, body: body))
+        }
+        exchanges.append(try await api.send("GET", "/exports/s3cr3t-t0ken", headers: auth))
+        exchanges.append(try await api.send("GET", "/nowhere", headers: auth))
+        exchanges.append(try await api.send("GET", "/exports", headers: auth, user: nil))
+        for exchange in exchanges {
+            #expect(exchange.status >= 400)
+            let echoed = exchange.text.contains("Bearer s3cr3t") || exchange.response.headers.contains { $0.value.contains("s3cr3t") }
+            #expect(!echoed)
+        }
+    }
+
+    @Test("Path ids that are not job ids are 404, like unknown ones", arguments: [
+        "..", "job%2F1", String(repeating: "a", count: 65), "job.1", "%00", "j%C3%B6b",
+    ])
+    func badPathID(_ raw: String) async throws {
+        let api = APIHarness()
+        #expect(try await api.send("GET", "/exports/\(raw)").status == 404)
+        #expect(try await api.send("DELETE", "/exports/\(raw)").status == 404)
+        #expect(try await api.send("GET", "/exports/\(raw)/download").status == 404)
+    }
+
+    @Test("GET /exports with a bad limit or cursor: 400 naming the parameter", arguments: [
+        ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("limit", "-1"), ("cursor", "garbage"), ("cursor", ""),
+        ("cursor", "a\u{1}b"),
+    ])
+    func badQuery(_ item: (String, String)) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("GET", "/exports", query: [URLQueryItem(name: item.0, value: item.1)])
+        #expect(exchange.status == 400)
+        #expect(try exchange.invalidParams() == [item.0])
+    }
+}

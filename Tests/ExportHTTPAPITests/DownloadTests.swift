@@ -1,0 +1,114 @@
+import ExportAdapters
+import ExportCore
+@testable import ExportHTTPAPI
+import Foundation
+import Testing
+
+@Suite("HTTP API: downloads")
+struct DownloadTests {
+    @Test("GET /exports/{id}/download: 302 to a fresh short-lived link each time, which serves the file")
+    func redirectThenServe() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let first = try await api.send("GET", "/exports/\(id)/download")
+        #expect(first.status == 302)
+        #expect(first.header("Cache-Control") == "no-store")
+        let location = try #require(first.header("Location"))
+        #expect(location.hasPrefix("http://files.test/api/v1/downloads/"))
+        api.clock.advance(by: .seconds(1))
+        let second = try #require(try await api.send("GET", "/exports/\(id)/download").header("Location"))
+        #expect(second != location)
+
+        let url = try #require(URLComponents(string: location))
+        let file = try await api.send(
+            "GET", String(url.path.dropFirst(APIHarness.base.count)), query: url.queryItems ?? [], user: nil)
+        #expect(file.status == 200)
+        #expect(file.header("Content-Type") == "text/csv; charset=utf-8")
+        #expect(file.header("Content-Disposition") == "attachment; filename=\"memberships-2026-01-01.csv\"")
+        #expect(file.header("Content-Length") == String(file.body.count))
+        #expect(file.text.hasPrefix("membership_id,"))
+        #expect(file.text.contains("m2,u1"))
+        #expect(!file.text.contains("m9"))
+        guard case .stream = file.response.body else {
+            Issue.record("the file is not streamed")
+            return
+        }
+    }
+
+    @Test("The minted link stops working after its lifetime (410) and an altered link is 403")
+    func signedLinkChecks() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, items) = try await api.mintedLink(id)
+        let altered = items.map { $0.name == "filename" ? URLQueryItem(name: "filename", value: "other.csv") : $0 }
+        let forged = try await api.send("GET", path, query: altered, user: nil)
+        #expect(forged.status == 403)
+        #expect(try forged.object()["type"] as? String == "https://membership-export.dev/problems/bad-signature")
+        #expect(try await api.send("GET", "/downloads/exports/../secret", query: items, user: nil).status == 403)
+        #expect(try await api.send("GET", "/downloads", user: nil).status == 403)
+        api.clock.advance(by: .seconds(301))
+        let expired = try await api.send("GET", path, query: items, user: nil)
+        #expect(expired.status == 410)
+        #expect(try expired.object()["type"] as? String == "https://membership-export.dev/problems/link-expired")
+    }
+
+    @Test("A valid link to a deleted file is 410")
+    func deletedFile() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, items) = try await api.mintedLink(id)
+        let key = try #require(await api.jobs.job(JobID(id)!)?.result?.blobKey)
+        try await api.memory.delete(key)
+        let exchange = try await api.send("GET", path, query: items, user: nil)
+        #expect(exchange.status == 410)
+    }
+
+    @Test("GET /exports/{id}/download: 409 before the file exists, 410 once the export expired")
+    func notReadyThenExpired() async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        let early = try await api.send("GET", "/exports/\(id)/download")
+        #expect(early.status == 409)
+        #expect(try early.object()["type"] as? String == "https://membership-export.dev/problems/not-ready")
+        await api.runWorker()
+        #expect(try await api.send("GET", "/exports/\(id)/download").status == 302)
+        api.clock.advance(by: .seconds(7 * 24 * 3600))
+        let late = try await api.send("GET", "/exports/\(id)/download")
+        #expect(late.status == 410)
+        #expect(try late.object()["type"] as? String == "https://membership-export.dev/problems/expired")
+    }
+
+    @Test("Content-Disposition: quoted ASCII, and filename* (RFC 8187) for other names", arguments: [
+        ("memberships-2026-01-01.csv", #"attachment; filename="memberships-2026-01-01.csv""#),
+        ("Mitgliedschaften-Ü.csv", #"attachment; filename="Mitgliedschaften-_.csv"; filename*=UTF-8''Mitgliedschaften-%C3%9C.csv"#),
+        (#"a"b\c.csv"#, #"attachment; filename="a_b_c.csv""#),
+        ("50%.csv", #"attachment; filename="50_.csv"; filename*=UTF-8''50%25.csv"#),
+        ("x\r\ny.csv", #"attachment; filename="x__y.csv"; filename*=UTF-8''x%0D%0Ay.csv"#),
+        ("", #"attachment; filename="download""#),
+    ])
+    func contentDisposition(_ pair: (String, String)) {
+        #expect(ExportAPIHandler.contentDisposition(filename: pair.0) == pair.1)
+    }
+
+    @Test("The signed route streams a non-ASCII file name through the header")
+    func nonASCIIName() async throws {
+        let api = APIHarness()
+        let key = try BlobKey(validating: "exports/u1/x.csv")
+        let writer = try await api.files.beginWrite(key: key, contentType: "text/csv; charset=utf-8")
+        try await writer.append(Array("a,b\r\n".utf8))
+        _ = try await writer.finish()
+        let link = try await api.files.downloadLink(for: key, filename: "Übersicht.csv", expiresIn: .seconds(60))
+        let url = try #require(URLComponents(url: link.url, resolvingAgainstBaseURL: false))
+        let exchange = try await api.send("GET", String(url.path.dropFirst(APIHarness.base.count)), query: url.queryItems ?? [], user: nil)
+        #expect(exchange.status == 200)
+        #expect(exchange.header("Content-Disposition") == #"attachment; filename="_bersicht.csv"; filename*=UTF-8''%C3%9Cbersicht.csv"#)
+        #expect(exchange.text == "a,b\r\n")
+    }
+
+    @Test("Without a resolver the signed route is not served")
+    func notServedWithoutResolver() async throws {
+        let api = APIHarness(signedDownloads: false)
+        #expect(try await api.send("GET", "/downloads/x", user: nil).status == 404)
+        #expect(!api.handler.servedRoutes.contains { $0.template.hasPrefix("/downloads") })
+    }
+}
