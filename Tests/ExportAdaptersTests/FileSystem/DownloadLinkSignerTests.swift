@@ -94,3 +94,26 @@ struct DownloadLinkSignerTests {
         #expect(DownloadLinkSigner.sanitizedFilename(input) == expected)
     }
 }
+
+@Suite("FileBlobStore as the HTTP API's signed-download resolver")
+struct FileBlobStoreResolverTests {
+    @Test("valid, tampered, foreign, malformed and expired links")
+    func verdicts() async throws {
+        let directory = try TestDirectory("resolver")
+        defer { directory.remove() }
+        let (store, clock, _) = try DownloadLinkSignerTests.setUp(directory)
+        let key = BlobKey("exports/job-1.csv")!
+        let link = try await store.downloadLink(for: key, filename: "m.csv", expiresIn: .seconds(60))
+        let components = try #require(URLComponents(url: link.url, resolvingAgainstBaseURL: false))
+        let path = String(components.path.dropFirst("/downloads".count))
+        let query = components.queryItems ?? []
+        #expect(path == "/exports/job-1.csv")
+        #expect(try await store.verify(path: path, query: query) == .valid(key: key, filename: "m.csv"))
+        #expect(try await store.verify(path: "/exports/job-2.csv", query: query) == .badSignature)
+        #expect(try await store.verify(path: path, query: query + [URLQueryItem(name: "expires", value: "1")]) == .badSignature)
+        #expect(try await store.verify(path: "/../etc/passwd", query: query) == .badSignature)
+        #expect(try await store.verify(path: "", query: []) == .badSignature)
+        clock.advance(by: .seconds(60))
+        #expect(try await store.verify(path: path, query: query) == .expired)
+    }
+}
