@@ -51,15 +51,10 @@ struct DemoBackend {
                 jobs: InMemoryJobStore(), queue: InMemoryQueue(), blobs: InMemoryBlobStore(), notifier: notifier, source: source,
                 owners: owners, memoryNotifier: notifier, notes: notes)
         case .file:
-            let secret = try linkSecret(root: root)
-            let files = root.appendingPathComponent("files")
-            let outbox = root.appendingPathComponent("outbox")
+            let files = try FileSystemBackend(directory: root, linkSecret: try linkSecret(root: root), from: EmailAddress("exports@example.com")!)
             return DemoBackend(
-                jobs: try FileJobStore(directory: root.appendingPathComponent("jobs")),
-                queue: try FileQueue(directory: root.appendingPathComponent("queue"), pollInterval: .milliseconds(50)),
-                blobs: try FileBlobStore(configuration: .init(directory: files, linkSecret: secret)),
-                notifier: try OutboxNotifier(directory: outbox, from: EmailAddress("exports@example.com")!),
-                source: source, owners: owners, filesDirectory: files.appendingPathComponent("blobs"), outboxDirectory: outbox, notes: notes)
+                jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
+                filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)
         }
     }
 

@@ -53,7 +53,7 @@ extension FileQueue {
             guard let expiry = record.leaseExpiresAt, expiry > now else {
                 var returned = record
                 returned.leaseExpiresAt = nil
-                try moveLocked(from: path, record: returned, to: readyPath(id: record.id, visibleAt: now))
+                try moveLocked(from: path, record: returned, to: readyPath(id: record.id, visibleAt: now, delayed: false))
                 continue
             }
         }
@@ -102,7 +102,7 @@ extension FileQueue {
                 let fresh = SpoolRecord(
                     id: record.id, jobID: record.jobID, receiveCount: 0, enqueuedAt: now,
                     leaseExpiresAt: nil, reason: nil, deadLetteredAt: nil)
-                try moveLocked(from: path, record: fresh, to: readyPath(id: record.id, visibleAt: now))
+                try moveLocked(from: path, record: fresh, to: readyPath(id: record.id, visibleAt: now, delayed: false))
                 moved += 1
             }
             return moved

@@ -66,7 +66,7 @@ public final class FileQueue: Queue {
             id: id.rawValue, jobID: message.jobID, receiveCount: 0, enqueuedAt: now,
             leaseExpiresAt: nil, reason: nil, deadLetteredAt: nil)
         let visibleAt = delay > .zero ? now.adding(delay) : now
-        try write(record, to: readyPath(id: id.rawValue, visibleAt: visibleAt))
+        try write(record, to: readyPath(id: id.rawValue, visibleAt: visibleAt, delayed: delay > .zero))
         return id
     }
 
@@ -118,7 +118,7 @@ public final class FileQueue: Queue {
             let (path, record) = try heldLeaseLocked(receipt)
             var released = record
             released.leaseExpiresAt = nil
-            try moveLocked(from: path, record: released, to: readyPath(id: record.id, visibleAt: now.adding(delay)))
+            try moveLocked(from: path, record: released, to: readyPath(id: record.id, visibleAt: now.adding(delay), delayed: delay > .zero))
         }
     }
 
@@ -161,8 +161,9 @@ public final class FileQueue: Queue {
 
     // MARK: - Internals
 
-    func readyPath(id: String, visibleAt: Date) -> String {
-        readyDirectory + "/" + POSIXFile.sortableMilliseconds(visibleAt) + "_" + id + ".msg"
+    /// A `ready/` path; a message visible now (no delay) is not rounded up into the next millisecond.
+    func readyPath(id: String, visibleAt: Date, delayed: Bool = true) -> String {
+        readyDirectory + "/" + POSIXFile.sortableMilliseconds(visibleAt, roundingUp: delayed) + "_" + id + ".msg"
     }
 
     func write(_ record: SpoolRecord, to path: String) throws(ExportError) {

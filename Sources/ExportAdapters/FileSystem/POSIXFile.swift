@@ -230,9 +230,10 @@ enum POSIXFile {
         return String(cString: resolved)
     }
 
-    /// Milliseconds since 1970, rounded up, as a fixed-width sortable decimal.
-    static func sortableMilliseconds(_ date: Date) -> String {
-        let milliseconds = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(.up)))
+    /// Milliseconds since 1970 as a fixed-width sortable decimal; rounded up by default, so a time
+    /// used as "not before" is never early.
+    static func sortableMilliseconds(_ date: Date, roundingUp: Bool = true) -> String {
+        let milliseconds = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down)))
         let digits = String(milliseconds)
         return String(repeating: "0", count: max(0, 15 - digits.count)) + digits
     }

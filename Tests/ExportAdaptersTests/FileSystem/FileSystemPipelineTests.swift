@@ -125,3 +125,20 @@ final class FullDiskOnce: BlobStore {
     }
     func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await store.abortIncompleteWrites(startedBefore: date) }
 }
+
+@Suite("FileSystemBackend")
+struct FileSystemBackendTests {
+    @Test("one directory, the conventional layout, shared by every opener")
+    func layout() async throws {
+        let directory = try TestDirectory("backend")
+        defer { directory.remove() }
+        let from = EmailAddress("exports@example.com")!
+        let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
+        let second = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
+        #expect(directory.list("") == ["files", "jobs", "outbox", "queue"])
+        let job = try await first.jobStore.create(FSFixtures.job("shared")).job
+        #expect(try await second.jobStore.get(job.id) == job)
+        try await first.queue.enqueue(QueueMessage(jobID: job.id))
+        #expect(try await second.queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first?.message.jobID == job.id)
+    }
+}
