@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ExportConformance", targets: ["ExportConformance"]),
         .library(name: "ExportHTTPAPI", targets: ["ExportHTTPAPI"]),
         .executable(name: "membership-export-demo", targets: ["MembershipExportDemo"]),
+        .executable(name: "export-aws-worker", targets: ["AWSExportWorker"]),
     ],
     targets: [
         .target(name: "ExportCore"),
@@ -22,10 +23,16 @@ let package = Package(
             dependencies: ["ExportCore", "ExportAdapters"],
             path: "Examples/MembershipExportDemo"
         ),
+        .executableTarget(
+            name: "AWSExportWorker",
+            dependencies: ["ExportCore", "ExportAdapters"],
+            path: "Examples/AWSExportWorker"
+        ),
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters"]),
         .testTarget(
             name: "ExportAdaptersTests",
-            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"]
+            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"],
+            exclude: ["HTTP/Fixtures"]
         ),
         .testTarget(name: "ExportHTTPAPITests", dependencies: ["ExportHTTPAPI", "ExportCore", "ExportAdapters"]),
     ],

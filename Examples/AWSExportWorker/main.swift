@@ -1,0 +1,68 @@
+// An export worker on AWS: SQS for jobs, DynamoDB for records, S3 for files, SES for e-mails, and the
+// host's memberships API over HTTP. Run as many copies as you like; they share the work.
+//
+// Configuration comes from the environment:
+//   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, [AWS_SESSION_TOKEN], AWS_REGION, [AWS_ENDPOINT_URL]
+//   EXPORT_TABLE, EXPORT_BUCKET, EXPORT_QUEUE_URL, EXPORT_DLQ_URL, EXPORT_SENDER
+//   MEMBERSHIPS_URL_TEMPLATE (with {owner}), [MEMBERSHIPS_TOKEN]
+//   [EXPORT_IDLE_EXIT_SECONDS]  exit after this long without work (for batch runs and tests);
+//                               without it the worker runs until SIGTERM or SIGINT.
+import Dispatch
+import ExportAdapters
+import ExportCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let environment = ProcessInfo.processInfo.environment
+
+func setting(_ name: String) -> String {
+    guard let value = environment[name], !value.isEmpty else {
+        FileHandle.standardError.write(Data("export-aws-worker: set \(name)\n".utf8))
+        exit(64)
+    }
+    return value
+}
+
+do {
+    let aws = try AWSConfiguration.fromEnvironment(environment)
+    let table = setting("EXPORT_TABLE")
+    let jobs = DynamoDBJobStore(tableName: table, aws: aws)
+    let queue = SQSQueue(
+        configuration: .init(queueURL: setting("EXPORT_QUEUE_URL"), deadLetterQueueURL: setting("EXPORT_DLQ_URL")), aws: aws)
+    let blobs = try S3BlobStore(configuration: .init(bucket: setting("EXPORT_BUCKET")), aws: aws)
+    let mail = SESNotifier(
+        fromAddress: setting("EXPORT_SENDER"), ledger: DynamoDBNotificationLedger(tableName: table, aws: aws), aws: aws)
+    let source = try HTTPMembershipSource(configuration: .init(
+        urlTemplate: setting("MEMBERSHIPS_URL_TEMPLATE"), bearerToken: environment["MEMBERSHIPS_TOKEN"]))
+    let worker = ExportWorker(
+        jobStore: jobs, queue: queue, blobStore: blobs, notifier: mail, source: source,
+        configuration: .init(concurrency: 2, receiveWaitTime: .seconds(1)))
+
+    if let idle = environment["EXPORT_IDLE_EXIT_SECONDS"].flatMap(Double.init) {
+        var handled = 0
+        var lastWork = Date()
+        while Date().timeIntervalSince(lastWork) < idle {
+            let count = await worker.processAvailable()
+            handled += count
+            if count > 0 { lastWork = Date() } else { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        print("export-aws-worker: handled \(handled) deliveries")
+    } else {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let stop = { worker.shutdown() }
+        let term = DispatchSource.makeSignalSource(signal: SIGTERM)
+        term.setEventHandler { stop() }
+        term.resume()
+        let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
+        interrupt.setEventHandler { stop() }
+        interrupt.resume()
+        await worker.run()
+    }
+} catch {
+    FileHandle.standardError.write(Data("export-aws-worker: \(error)\n".utf8))
+    exit(1)
+}

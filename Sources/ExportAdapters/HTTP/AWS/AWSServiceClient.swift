@@ -1,0 +1,107 @@
+import ExportCore
+import Foundation
+
+/// Signs, sends and maps errors for one AWS service. Internal plumbing shared by the adapters.
+struct AWSServiceClient: Sendable {
+    let configuration: AWSConfiguration
+    let signer: AWSSigner
+    let endpoint: URL
+    let transport: any HTTPTransport
+    let clock: any ExportClock
+
+    init(
+        configuration: AWSConfiguration,
+        service: String,
+        hostPrefix: String,
+        transport: any HTTPTransport,
+        clock: any ExportClock
+    ) {
+        self.configuration = configuration
+        self.signer = AWSSigner(credentials: configuration.credentials, region: configuration.region, service: service)
+        self.endpoint = configuration.endpoint(hostPrefix: hostPrefix)
+        self.transport = transport
+        self.clock = clock
+    }
+
+    /// Signs and sends a request; returns the response whatever its status.
+    func send(
+        method: String,
+        endpoint: URL? = nil,
+        path: String,
+        query: [(String, String)] = [],
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [],
+        payload: AWSSigner.Payload? = nil,
+        contentHashHeader: Bool = false,
+        timeout: Duration? = nil
+    ) async throws -> HTTPResponse {
+        let signed = signer.sign(
+            method: method, endpoint: endpoint ?? self.endpoint, path: path, query: query, headers: headers,
+            payload: payload ?? .bytes(body), contentHashHeader: contentHashHeader, date: clock.now()
+        )
+        let request = HTTPRequest(
+            method: method, url: signed.url, headers: signed.headers, body: body, timeout: timeout ?? configuration.timeout
+        )
+        return try await transport.send(request)
+    }
+
+    /// Calls an operation of the AWS JSON protocol (`X-Amz-Target`), returning the response document.
+    /// Like the AWS SDKs' standard retry mode, throttling, timeouts and 5xx are retried here a few
+    /// times with a short exponential backoff (real time: this is network back-pressure, not the
+    /// pipeline's logical time) before the error reaches the caller.
+    func json(
+        target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0", timeout: Duration? = nil
+    ) async throws -> JSONValue {
+        var attempt = 1
+        while true {
+            do {
+                return try await jsonOnce(target: target, body, contentType: contentType, timeout: timeout)
+            } catch let error as ExportError
+                where attempt < 3 && [.throttled, .unavailable, .timeout].contains(error.code) {
+                try await Task.sleep(for: .milliseconds(50 << attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    private func jsonOnce(target: String, _ body: JSONValue, contentType: String, timeout: Duration?) async throws -> JSONValue {
+        let response = try await send(
+            method: "POST", path: "/",
+            headers: [("Content-Type", contentType), ("X-Amz-Target", target)],
+            body: body.serialized(), timeout: timeout
+        )
+        let operation = target.split(separator: ".").last.map(String.init) ?? target
+        guard response.isSuccess else { throw jsonError(response, operation: operation) }
+        if response.body.isEmpty { return .object([:]) }
+        return try JSONValue.parse(response.body)
+    }
+
+    /// The error of a failed JSON-protocol response.
+    func jsonError(_ response: HTTPResponse, operation: String) -> ExportError {
+        let document = try? JSONValue.parse(response.body)
+        var code = document?["__type"]?.stringValue ?? document?["code"]?.stringValue
+            ?? response.header("x-amzn-errortype")
+        if let queryError = response.header("x-amzn-query-error") { code = queryError }
+        var message = document?["message"]?.stringValue ?? document?["Message"]?.stringValue
+        if document == nil, let xml = XMLNode.parse(response.body) {
+            // Some failures (signature checks in front of the service) answer in XML whatever the protocol.
+            code = code ?? xml.first("Code")?.text
+            message = message ?? xml.first("Message")?.text
+        }
+        return HTTPErrorMapping.error(
+            status: response.status, serviceCode: code, message: message, operation: operation,
+            retryAfter: response.header("retry-after"), now: clock.now()
+        )
+    }
+
+    /// The error of a failed XML-protocol (S3, query) response.
+    func xmlError(_ response: HTTPResponse, operation: String) -> ExportError {
+        let document = XMLNode.parse(response.body)
+        let error = document?.first("Error") ?? document
+        return HTTPErrorMapping.error(
+            status: response.status, serviceCode: error?.first("Code")?.text,
+            message: error?.first("Message")?.text, operation: operation,
+            retryAfter: response.header("retry-after"), now: clock.now()
+        )
+    }
+}

@@ -1,0 +1,217 @@
+import ExportCore
+import Foundation
+
+/// A ``JobStore`` on Amazon DynamoDB: one table, conditional writes, and an owner index.
+///
+/// ## Table design
+/// The table has a string hash key `pk` and no sort key (``createTable()`` creates it):
+/// - a **job** item: `pk = "job#<id>"`, `kind = "job"`, `job` (the job as JSON), `version` (N),
+///   `owner` (S), `createdKey` (S, the creation time in an order-preserving hex form, `#`, the id),
+///   `state` (S), `updatedAt` (N, epoch seconds), `expiresAt` (N) and `ttl` (N) once the job ends,
+///   `uniqueKey` (S) when it has one;
+/// - a **unique-key** item: `pk = "unique#<key>"`, `jobID`: written in the same `TransactWriteItems`
+///   as the job, so two processes creating at once cannot both hold a key; deleted (conditionally on
+///   `jobID`) when the job becomes terminal. A key whose holder is terminal or gone is taken over.
+/// - the global secondary index `owner-created` (hash `owner`, range `createdKey`, all attributes
+///   projected) lists an owner's jobs newest first with one `Query`; only job items carry `owner`.
+///
+/// Every update is a `PutItem` conditioned on the stored `version`, which is the compare-and-swap.
+/// DynamoDB's TTL deletes items on its own some time after `ttl`, which is set ``ttlGrace`` after
+/// `expiresAt`, so ``deleteExpired(now:limit:)`` normally sees a job first and its file is deleted too.
+///
+/// ``stale(in:updatedBefore:limit:)`` and ``deleteExpired(now:limit:)`` are `Scan`s with a filter: they
+/// read (and are billed for) the whole table on each call. They run in the reconciler every few
+/// minutes, which is cheap for thousands of jobs; for millions, add a sparse index on a
+/// "needs attention" attribute instead.
+public struct DynamoDBJobStore: JobStore {
+    /// The table's name.
+    public let tableName: String
+    /// How long after `expiresAt` DynamoDB's own TTL may delete a job.
+    public var ttlGrace: Duration
+    /// The owner index's name.
+    public static let ownerIndex = "owner-created"
+    let client: AWSServiceClient
+
+    /// Creates the store.
+    ///
+    /// - Parameters:
+    ///   - tableName: The table.
+    ///   - aws: Credentials, region and endpoint.
+    ///   - ttlGrace: Time between a job's expiry and DynamoDB's TTL deletion; 7 days by default.
+    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - clock: The clock for signing.
+    public init(
+        tableName: String,
+        aws: AWSConfiguration,
+        ttlGrace: Duration = .seconds(7 * 86_400),
+        transport: any HTTPTransport = URLSessionTransport(),
+        clock: any ExportClock = SystemClock()
+    ) {
+        self.tableName = tableName
+        self.ttlGrace = ttlGrace
+        self.client = AWSServiceClient(configuration: aws, service: "dynamodb", hostPrefix: "dynamodb", transport: transport, clock: clock)
+    }
+
+    /// Creates the table, its owner index and its TTL setting (for tests and development); an existing
+    /// table is left alone.
+    ///
+    /// - Throws: ``ExportError`` when DynamoDB refuses.
+    public func createTable() async throws {
+        do {
+            _ = try await call("CreateTable", [
+                "TableName": .string(tableName),
+                "AttributeDefinitions": [
+                    ["AttributeName": "pk", "AttributeType": "S"],
+                    ["AttributeName": "owner", "AttributeType": "S"],
+                    ["AttributeName": "createdKey", "AttributeType": "S"],
+                ],
+                "KeySchema": [["AttributeName": "pk", "KeyType": "HASH"]],
+                "BillingMode": "PAY_PER_REQUEST",
+                "GlobalSecondaryIndexes": [[
+                    "IndexName": .string(Self.ownerIndex),
+                    "KeySchema": [["AttributeName": "owner", "KeyType": "HASH"], ["AttributeName": "createdKey", "KeyType": "RANGE"]],
+                    "Projection": ["ProjectionType": "ALL"],
+                ]],
+            ])
+        } catch let error as ExportError where error.code == .alreadyExists {
+            return
+        }
+        _ = try await call("UpdateTimeToLive", [
+            "TableName": .string(tableName),
+            "TimeToLiveSpecification": ["Enabled": true, "AttributeName": "ttl"],
+        ])
+    }
+
+    /// Stores a new job (version 1), or returns the job holding its id or unique key.
+    ///
+    /// - Parameters:
+    ///   - job: The job.
+    /// - Returns: `.created` or `.existing`.
+    /// - Throws: ``ExportError`` when DynamoDB fails.
+    public func create(_ job: ExportJob) async throws -> JobCreation {
+        var stored = job
+        stored.version = 1
+        let item = try jobItem(stored)
+        let putJob: JSONValue = ["Put": [
+            "TableName": .string(tableName), "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
+        ]]
+        guard let key = stored.uniqueKey, !stored.state.isTerminal else {
+            do {
+                _ = try await call("PutItem", [
+                    "TableName": .string(tableName), "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
+                ])
+                return .created(stored)
+            } catch let error as ExportError where error.code == .versionConflict {
+                if let existing = try await get(job.id) { return .existing(existing) }
+                throw error
+            }
+        }
+        var keyCondition: (expression: String, values: JSONValue?) = ("attribute_not_exists(pk)", nil)
+        for _ in 0..<4 {
+            var putKey: [String: JSONValue] = [
+                "TableName": .string(tableName),
+                "Item": ["pk": .s("unique#\(key)"), "kind": .s("unique"), "jobID": .s(stored.id.rawValue)],
+                "ConditionExpression": .string(keyCondition.expression),
+            ]
+            if let values = keyCondition.values { putKey["ExpressionAttributeValues"] = values }
+            do {
+                _ = try await call("TransactWriteItems", ["TransactItems": [putJob, ["Put": .object(putKey)]]])
+                return .created(stored)
+            } catch let error as ExportError where error.code == .versionConflict {
+                if let existing = try await get(job.id) { return .existing(existing) }
+                let holderID = try await uniqueKeyHolder(key)
+                if let holderID, let holder = try await get(holderID), !holder.state.isTerminal {
+                    return .existing(holder)
+                }
+                // The key is free, or held by a job that ended or vanished without releasing it.
+                keyCondition = holderID.map { ("jobID = :stale", [":stale": .s($0.rawValue)]) } ?? ("attribute_not_exists(pk)", nil)
+            }
+        }
+        throw ExportError(.versionConflict, "Creating job \(job.id) kept racing for unique key \(key)")
+    }
+
+    /// Reads a job with a strongly consistent read.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    /// - Returns: The job, or `nil`.
+    /// - Throws: ``ExportError/Code/corruptData`` when the item cannot be decoded.
+    public func get(_ id: JobID) async throws -> ExportJob? {
+        let result = try await call("GetItem", [
+            "TableName": .string(tableName), "Key": ["pk": .s("job#\(id)")], "ConsistentRead": true,
+        ])
+        guard let item = result["Item"] else { return nil }
+        return try Self.decodeJob(item)
+    }
+
+    /// Replaces a job if its stored version matches (a conditional `PutItem`).
+    ///
+    /// - Parameters:
+    ///   - job: The new content with the version that was read.
+    /// - Returns: The stored job with its new version.
+    /// - Throws: ``ExportError/Code/versionConflict`` or ``ExportError/Code/notFound``.
+    public func update(_ job: ExportJob) async throws -> ExportJob {
+        var updated = job
+        updated.version = job.version + 1
+        for _ in 0..<2 {
+            let item = try jobItem(updated)
+            do {
+                _ = try await call("PutItem", [
+                    "TableName": .string(tableName), "Item": item,
+                    "ConditionExpression": "#v = :v AND #o = :o AND #c = :c",
+                    "ExpressionAttributeNames": ["#v": "version", "#o": "owner", "#c": "createdKey"],
+                    "ExpressionAttributeValues": [
+                        ":v": .n(String(job.version)), ":o": .s(updated.owner.rawValue), ":c": .s(Self.createdKey(updated)),
+                    ],
+                ])
+                try await releaseKeyIfDone(previous: job, updated: updated)
+                return updated
+            } catch let error as ExportError where error.code == .versionConflict {
+                guard let stored = try await get(job.id) else { throw ExportError(.notFound, "No job \(job.id)") }
+                guard stored.version == job.version else {
+                    throw ExportError(.versionConflict, "Job \(job.id) is at version \(stored.version), the update was based on \(job.version)")
+                }
+                // Owner and creation time never change: keep the stored ones and try once more.
+                updated.owner = stored.owner
+                updated.createdAt = stored.createdAt
+            }
+        }
+        throw ExportError(.versionConflict, "Job \(job.id) changed during the update")
+    }
+
+    private func releaseKeyIfDone(previous: ExportJob, updated: ExportJob) async throws {
+        guard let key = previous.uniqueKey ?? updated.uniqueKey else { return }
+        if updated.state.isTerminal || updated.uniqueKey != key {
+            try await releaseKey(key, heldBy: updated.id)
+        }
+    }
+
+    func releaseKey(_ key: String, heldBy id: JobID) async throws {
+        do {
+            _ = try await call("DeleteItem", [
+                "TableName": .string(tableName), "Key": ["pk": .s("unique#\(key)")],
+                "ConditionExpression": "jobID = :id", "ExpressionAttributeValues": [":id": .s(id.rawValue)],
+            ])
+        } catch let error as ExportError where error.code == .versionConflict {
+            return // held by another job (or already released): not ours to delete
+        }
+    }
+
+    func uniqueKeyHolder(_ key: String) async throws -> JobID? {
+        let result = try await call("GetItem", [
+            "TableName": .string(tableName), "Key": ["pk": .s("unique#\(key)")], "ConsistentRead": true,
+        ])
+        return result["Item"]?["jobID"]?["S"]?.stringValue.flatMap(JobID.init)
+    }
+
+    func call(_ operation: String, _ body: JSONValue) async throws -> JSONValue {
+        try await client.json(target: "DynamoDB_20120810.\(operation)", body)
+    }
+}
+
+extension JSONValue {
+    /// A DynamoDB string attribute.
+    static func s(_ value: String) -> JSONValue { ["S": .string(value)] }
+    /// A DynamoDB number attribute.
+    static func n(_ value: String) -> JSONValue { ["N": .string(value)] }
+}

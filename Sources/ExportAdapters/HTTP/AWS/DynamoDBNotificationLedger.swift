@@ -1,0 +1,105 @@
+import ExportCore
+import Foundation
+
+/// A ``NotificationLedger`` in a DynamoDB table (the job table works: items `pk = "notification#<key>"`).
+///
+/// Reservation is a conditional `PutItem` (absent, or reserved and lapsed), so it is atomic across
+/// processes. Items carry a `ttl` ``retention`` after sending so the table cleans itself.
+public struct DynamoDBNotificationLedger: NotificationLedger {
+    /// The table's name.
+    public let tableName: String
+    /// How long a sent key is remembered.
+    public var retention: Duration
+    let client: AWSServiceClient
+
+    /// Creates the ledger.
+    ///
+    /// - Parameters:
+    ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable()`` makes one).
+    ///   - aws: Credentials, region and endpoint.
+    ///   - retention: How long sent keys are remembered; 30 days by default.
+    ///   - transport: The HTTP transport.
+    ///   - clock: The clock for signing.
+    public init(
+        tableName: String,
+        aws: AWSConfiguration,
+        retention: Duration = .seconds(30 * 86_400),
+        transport: any HTTPTransport = URLSessionTransport(),
+        clock: any ExportClock = SystemClock()
+    ) {
+        self.tableName = tableName
+        self.retention = retention
+        self.client = AWSServiceClient(configuration: aws, service: "dynamodb", hostPrefix: "dynamodb", transport: transport, clock: clock)
+    }
+
+    /// Reserves a key with a conditional put.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    ///   - now: The current time.
+    ///   - holdFor: How long the reservation lasts.
+    /// - Returns: The reservation outcome.
+    /// - Throws: ``ExportError`` when DynamoDB fails.
+    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+        let until = now.adding(holdFor)
+        do {
+            _ = try await call("PutItem", [
+                "TableName": .string(tableName),
+                "Item": [
+                    "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("reserved"),
+                    "until": .n(String(until.timeIntervalSince1970)),
+                    "ttl": .n(String(Int64(until.timeIntervalSince1970 + DurationSeconds.of(retention)))),
+                ],
+                "ConditionExpression": "attribute_not_exists(pk) OR (#s = :reserved AND #u <= :now)",
+                "ExpressionAttributeNames": ["#s": "status", "#u": "until"],
+                "ExpressionAttributeValues": [":reserved": .s("reserved"), ":now": .n(String(now.timeIntervalSince1970))],
+            ])
+            return .reserved
+        } catch let error as ExportError where error.code == .versionConflict {
+            let result = try await call("GetItem", [
+                "TableName": .string(tableName), "Key": ["pk": .s("notification#\(key)")], "ConsistentRead": true,
+            ])
+            if result["Item"]?["status"]?["S"]?.stringValue == "sent" { return .alreadySent }
+            let held = result["Item"]?["until"]?["N"]?.stringValue.flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
+            return .inProgress(until: held ?? until)
+        }
+    }
+
+    /// Marks a key sent.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    ///   - at: When it was sent.
+    /// - Throws: ``ExportError`` when DynamoDB fails.
+    public func markSent(_ key: String, at: Date) async throws {
+        _ = try await call("PutItem", [
+            "TableName": .string(tableName),
+            "Item": [
+                "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("sent"),
+                "sentAt": .n(String(at.timeIntervalSince1970)),
+                "ttl": .n(String(Int64(at.timeIntervalSince1970 + DurationSeconds.of(retention)))),
+            ],
+        ])
+    }
+
+    /// Deletes a reservation that was not confirmed.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    /// - Throws: ``ExportError`` when DynamoDB fails.
+    public func cancelReservation(_ key: String) async throws {
+        do {
+            _ = try await call("DeleteItem", [
+                "TableName": .string(tableName), "Key": ["pk": .s("notification#\(key)")],
+                "ConditionExpression": "#s = :reserved", "ExpressionAttributeNames": ["#s": "status"],
+                "ExpressionAttributeValues": [":reserved": .s("reserved")],
+            ])
+        } catch let error as ExportError where error.code == .versionConflict {
+            return
+        }
+    }
+
+    private func call(_ operation: String, _ body: JSONValue) async throws -> JSONValue {
+        try await client.json(target: "DynamoDB_20120810.\(operation)", body)
+    }
+}

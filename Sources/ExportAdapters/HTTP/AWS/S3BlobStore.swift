@@ -1,0 +1,239 @@
+import ExportCore
+import Foundation
+
+/// A ``BlobStore`` on Amazon S3 or an S3-compatible service (MinIO, moto, LocalStack).
+///
+/// Writes are multipart uploads started lazily: a blob smaller than one part is a single `PutObject`,
+/// a larger one uploads `partSize` parts with at most `partsInFlight` in flight, so memory stays below
+/// `partSize × (partsInFlight + 1)` (plus the HTTP layer's copy of each part being sent) whatever the
+/// size. A failed write aborts its upload, and ``abortIncompleteWrites(startedBefore:)`` aborts this
+/// store's unfinished writes and the uploads left by dead processes (also configure a
+/// bucket lifecycle rule `AbortIncompleteMultipartUpload` as a second net). Reads are ranged GETs
+/// pinned to the object's ETag, so a reader never mixes two versions. Download links are presigned
+/// GETs (at most 7 days) that ask the browser to save the file under the given name.
+public struct S3BlobStore: BlobStore {
+    /// The store's configuration.
+    public let configuration: Configuration
+    let client: AWSServiceClient
+    let registry = S3WriteRegistry()
+
+    /// Creates a store.
+    ///
+    /// - Parameters:
+    ///   - configuration: Bucket, prefix, part size and encryption.
+    ///   - aws: Credentials, region and endpoint.
+    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - clock: The clock used for signing and link expiry.
+    /// - Throws: ``ExportError/Code/configuration`` for an invalid configuration.
+    public init(
+        configuration: Configuration,
+        aws: AWSConfiguration,
+        transport: any HTTPTransport = URLSessionTransport(),
+        clock: any ExportClock = SystemClock()
+    ) throws(ExportError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.client = AWSServiceClient(configuration: aws, service: "s3", hostPrefix: "s3", transport: transport, clock: clock)
+    }
+
+    /// Creates the bucket (for tests and development); succeeds when it already exists and is yours.
+    ///
+    /// - Throws: ``ExportError`` when S3 refuses.
+    public func createBucket() async throws {
+        var body: [UInt8] = []
+        if client.configuration.region != "us-east-1" {
+            body = Array(("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                + "<LocationConstraint>\(client.configuration.region)</LocationConstraint></CreateBucketConfiguration>").utf8)
+        }
+        let (endpoint, path) = location(nil)
+        let response = try await client.send(
+            method: "PUT", endpoint: endpoint, path: path, headers: [("Content-Type", "application/xml")], body: body,
+            contentHashHeader: true
+        )
+        if response.isSuccess { return }
+        let error = client.xmlError(response, operation: "CreateBucket")
+        if error.code == .alreadyExists, response.bodyText.contains("BucketAlreadyOwnedByYou") { return }
+        throw error
+    }
+
+    /// Starts a write; nothing is sent until the first part is full or the writer finishes.
+    ///
+    /// - Parameters:
+    ///   - key: Where the blob will be stored.
+    ///   - contentType: Its MIME type.
+    /// - Returns: The writer.
+    /// - Throws: Never in practice; failures surface from the writer.
+    public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        let writer = S3BlobWriter(store: self, key: key, contentType: contentType)
+        registry.register(writer.id, startedAt: client.clock.now(), writer: writer)
+        return writer
+    }
+
+    /// Reads a blob in ranged GETs of ``Configuration/readChunkSize`` bytes, pinned to its ETag.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Returns: The chunks, fetched as the consumer asks for them.
+    /// - Throws: ``ExportError/Code/notFound`` when there is no such blob.
+    public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
+        guard let head = try await head(key) else {
+            throw ExportError(.notFound, "No blob at \(key)")
+        }
+        let reader = S3RangeReader(store: self, key: key, size: head.metadata.size, etag: head.etag)
+        return AsyncThrowingStream(unfolding: { try await reader.next() })
+    }
+
+    /// Describes a blob with a HEAD request.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Returns: Its metadata, or `nil` when absent.
+    /// - Throws: ``ExportError`` when S3 fails.
+    public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
+        try await head(key)?.metadata
+    }
+
+    /// Deletes a blob; a missing one is fine.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    /// - Throws: ``ExportError`` when S3 fails.
+    public func delete(_ key: BlobKey) async throws {
+        let (endpoint, path) = location(key)
+        let response = try await client.send(method: "DELETE", endpoint: endpoint, path: path, contentHashHeader: true)
+        if response.isSuccess { return }
+        let error = client.xmlError(response, operation: "DeleteObject")
+        if error.code == .notFound, !response.bodyText.contains("NoSuchBucket") { return }
+        throw error
+    }
+
+    /// Presigns a GET that downloads the blob as `filename`.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    ///   - filename: The name the browser saves it as (unsafe characters are replaced).
+    ///   - expiresIn: The lifetime, 1 second to 7 days.
+    /// - Returns: The link and its expiry.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a lifetime outside S3's limits.
+    public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        let seconds = Int(DurationSeconds.of(expiresIn).rounded(.up))
+        guard seconds >= 1, expiresIn <= Configuration.maximumLinkLifetime else {
+            throw ExportError(.invalidRequest, "S3 download links last from 1 second to 7 days, not \(expiresIn)")
+        }
+        let safeName = String(filename.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        let now = client.clock.now()
+        let (endpoint, path) = location(key)
+        let signed = client.signer.presign(
+            method: "GET", endpoint: endpoint, path: path,
+            query: [("response-content-disposition", "attachment; filename=\"\(safeName)\"")],
+            expires: seconds, date: now
+        )
+        return DownloadLink(url: signed.url, expiresAt: now.addingTimeInterval(TimeInterval(seconds)))
+    }
+
+    /// Aborts writes started before `date`: this store's own unfinished writers (by their start time,
+    /// even before their first part), then multipart uploads under the prefix that S3 reports as
+    /// initiated before `date` (those of other, dead processes).
+    ///
+    /// - Parameters:
+    ///   - date: Only uploads initiated before this moment are aborted.
+    /// - Returns: How many were aborted.
+    /// - Throws: ``ExportError`` when S3 fails.
+    @discardableResult
+    public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
+        var aborted = 0
+        var handled: Set<String> = []
+        for local in registry.takeStarted(before: date) {
+            try await local.writer.abortForSweep()
+            if let uploadID = local.uploadID { handled.insert(uploadID) }
+            aborted += 1
+        }
+        handled.formUnion(registry.liveUploadIDs)
+        var keyMarker: String?
+        var uploadMarker: String?
+        repeat {
+            var query: [(String, String)] = [("uploads", ""), ("prefix", configuration.keyPrefix)]
+            if let keyMarker { query.append(("key-marker", keyMarker)) }
+            if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
+            let (endpoint, path) = location(nil)
+            let response = try await client.send(method: "GET", endpoint: endpoint, path: path, query: query, contentHashHeader: true)
+            guard response.isSuccess else { throw client.xmlError(response, operation: "ListMultipartUploads") }
+            guard let document = XMLNode.parse(response.body) else {
+                throw ExportError(.corruptData, "ListMultipartUploads answered with unreadable XML")
+            }
+            for upload in document.children("Upload") {
+                guard let objectKey = upload.value("Key"), let uploadID = upload.value("UploadId"),
+                      !handled.contains(uploadID),
+                      let initiated = upload.value("Initiated").flatMap(Self.parseDate), initiated < date
+                else { continue }
+                try await abortUpload(objectKey: objectKey, uploadID: uploadID)
+                aborted += 1
+            }
+            let truncated = document.value("IsTruncated") == "true"
+            keyMarker = truncated ? document.value("NextKeyMarker") : nil
+            uploadMarker = truncated ? document.value("NextUploadIdMarker") : nil
+        } while keyMarker != nil
+        return aborted
+    }
+
+    // MARK: - Internals shared with the writer and the reader
+
+    /// The endpoint and decoded path of an object (or of the bucket for `nil`).
+    func location(_ key: BlobKey?) -> (URL, String) {
+        location(objectKey: key.map { configuration.keyPrefix + $0.rawValue })
+    }
+
+    func location(objectKey: String?) -> (URL, String) {
+        let base = client.endpoint
+        let keyPath = objectKey.map { "/" + $0 } ?? "/"
+        if client.configuration.s3PathStyle {
+            return (base, "/\(configuration.bucket)" + (objectKey.map { "/" + $0 } ?? ""))
+        }
+        var components = URLComponents(url: base, resolvingAgainstBaseURL: false)
+        components?.host = "\(configuration.bucket).\(base.host ?? "")"
+        return (components?.url ?? base, keyPath)
+    }
+
+    func head(_ key: BlobKey) async throws -> (metadata: BlobMetadata, etag: String?)? {
+        let (endpoint, path) = location(key)
+        let response = try await client.send(method: "HEAD", endpoint: endpoint, path: path, contentHashHeader: true)
+        if response.status == 404 { return nil }
+        guard response.isSuccess else {
+            throw HTTPErrorMapping.error(status: response.status, serviceCode: nil, message: nil, operation: "HeadObject")
+        }
+        let size = response.header("content-length").flatMap { Int64($0) } ?? 0
+        let metadata = BlobMetadata(key: key, size: size, contentType: response.header("content-type") ?? "application/octet-stream")
+        return (metadata, response.header("etag"))
+    }
+
+    func abortUpload(objectKey: String, uploadID: String) async throws {
+        let (endpoint, path) = location(objectKey: objectKey)
+        let response = try await client.send(
+            method: "DELETE", endpoint: endpoint, path: path, query: [("uploadId", uploadID)], contentHashHeader: true
+        )
+        if response.isSuccess || response.status == 404 { return }
+        throw client.xmlError(response, operation: "AbortMultipartUpload")
+    }
+
+    /// Headers that ask for server-side encryption, when configured.
+    var encryptionHeaders: [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        if let sse = configuration.serverSideEncryption { headers.append(("x-amz-server-side-encryption", sse)) }
+        if let key = configuration.kmsKeyID { headers.append(("x-amz-server-side-encryption-aws-kms-key-id", key)) }
+        return headers
+    }
+
+    /// Parses an ISO 8601 date-time with or without fractional seconds.
+    static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+    }
+}
+
+/// Seconds in a `Duration`, as a `TimeInterval`.
+enum DurationSeconds {
+    static func of(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,176 @@
+import ExportCore
+import Foundation
+
+/// One S3 write: a single PutObject for small blobs, a multipart upload for the rest.
+actor S3BlobWriter: BlobWriter {
+    private enum State { case open, finished, aborted }
+
+    nonisolated let id = UUID()
+    private let store: S3BlobStore
+    private let key: BlobKey
+    private let objectKey: String
+    private let contentType: String
+    private var buffer: [UInt8] = []
+    private var uploadID: String?
+    private var nextPartNumber = 1
+    private var inFlight: [(number: Int, task: Task<String, any Error>)] = []
+    private var completed: [(number: Int, etag: String)] = []
+    private var size: Int64 = 0
+    private var state = State.open
+
+    init(store: S3BlobStore, key: BlobKey, contentType: String) {
+        self.store = store
+        self.key = key
+        self.objectKey = store.configuration.keyPrefix + key.rawValue
+        self.contentType = contentType
+    }
+
+    func append(_ bytes: [UInt8]) async throws {
+        try checkOpen()
+        buffer += bytes
+        size += Int64(bytes.count)
+        let partSize = store.configuration.partSize
+        do {
+            while buffer.count >= partSize {
+                let part = Array(buffer[..<partSize])
+                buffer.removeFirst(partSize)
+                try await upload(part)
+            }
+        } catch {
+            await abortQuietly()
+            throw error
+        }
+    }
+
+    func finish() async throws -> BlobMetadata {
+        try checkOpen()
+        do {
+            if uploadID == nil {
+                try await putObject()
+            } else {
+                if !buffer.isEmpty {
+                    let last = buffer
+                    buffer = []
+                    try await upload(last)
+                }
+                try await drain(keeping: 0)
+                try await complete()
+            }
+        } catch {
+            await abortQuietly()
+            throw error
+        }
+        state = .finished
+        buffer = []
+        store.registry.remove(id)
+        return BlobMetadata(key: key, size: size, contentType: contentType)
+    }
+
+    func abort() async throws {
+        guard state == .open else { return }
+        store.registry.remove(id)
+        try await abortForSweep()
+    }
+
+    /// Aborts on behalf of ``S3BlobStore/abortIncompleteWrites(startedBefore:)``.
+    func abortForSweep() async throws {
+        guard state == .open else { return }
+        state = .aborted
+        buffer = []
+        for part in inFlight { part.task.cancel() }
+        for part in inFlight { _ = try? await part.task.value }
+        inFlight = []
+        if let uploadID { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }
+    }
+
+    private func checkOpen() throws {
+        guard state == .open else {
+            throw ExportError(.invalidRequest, "The write of \(key) is already \(state == .finished ? "finished" : "aborted")")
+        }
+    }
+
+    private func abortQuietly() async {
+        try? await abort()
+    }
+
+    private func putObject() async throws {
+        let (endpoint, path) = store.location(key)
+        let response = try await store.client.send(
+            method: "PUT", endpoint: endpoint, path: path,
+            headers: [("Content-Type", contentType)] + store.encryptionHeaders, body: buffer, contentHashHeader: true
+        )
+        guard response.isSuccess else { throw store.client.xmlError(response, operation: "PutObject") }
+    }
+
+    private func upload(_ part: [UInt8]) async throws {
+        let uploadID = try await startedUploadID()
+        try await drain(keeping: store.configuration.partsInFlight - 1)
+        let number = nextPartNumber
+        nextPartNumber += 1
+        let store = self.store
+        let objectKey = self.objectKey
+        let task = Task<String, any Error> {
+            let (endpoint, path) = store.location(objectKey: objectKey)
+            let response = try await store.client.send(
+                method: "PUT", endpoint: endpoint, path: path,
+                query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                headers: [("Content-Type", "application/octet-stream")], body: part,
+                payload: store.configuration.unsignedPartPayloads ? .unsigned : nil, contentHashHeader: true
+            )
+            guard response.isSuccess else { throw store.client.xmlError(response, operation: "UploadPart") }
+            guard let etag = response.header("etag") else {
+                throw ExportError(.io, "UploadPart of part \(number) returned no ETag", isRetryable: true)
+            }
+            return etag
+        }
+        inFlight.append((number, task))
+    }
+
+    /// Waits for the oldest uploads until at most `limit` are in flight.
+    private func drain(keeping limit: Int) async throws {
+        while inFlight.count > max(0, limit) {
+            let oldest = inFlight.removeFirst()
+            completed.append((oldest.number, try await oldest.task.value))
+        }
+    }
+
+    private func startedUploadID() async throws -> String {
+        if let uploadID { return uploadID }
+        let (endpoint, path) = store.location(key)
+        let response = try await store.client.send(
+            method: "POST", endpoint: endpoint, path: path, query: [("uploads", "")],
+            headers: [("Content-Type", contentType)] + store.encryptionHeaders, contentHashHeader: true
+        )
+        guard response.isSuccess else { throw store.client.xmlError(response, operation: "CreateMultipartUpload") }
+        guard let id = XMLNode.parse(response.body)?.first("UploadId")?.text, !id.isEmpty else {
+            throw ExportError(.corruptData, "CreateMultipartUpload answered without an UploadId", isRetryable: true)
+        }
+        uploadID = id
+        store.registry.setUpload(self.id, uploadID: id)
+        return id
+    }
+
+    private func complete() async throws {
+        guard let uploadID else { return }
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in completed.sorted(by: { $0.number < $1.number }) {
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let (endpoint, path) = store.location(key)
+        let response = try await store.client.send(
+            method: "POST", endpoint: endpoint, path: path, query: [("uploadId", uploadID)],
+            headers: [("Content-Type", "application/xml")], body: Array(xml.utf8), contentHashHeader: true
+        )
+        // S3 may answer 200 and put the error in the body.
+        let document = XMLNode.parse(response.body)
+        guard response.isSuccess, document?.name != "Error" else {
+            throw store.client.xmlError(response, operation: "CompleteMultipartUpload")
+        }
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}

@@ -1,0 +1,45 @@
+import ExportCore
+import Foundation
+import Synchronization
+
+/// The writes this store started and has not finished or aborted, with when they started.
+///
+/// ``S3BlobStore/abortIncompleteWrites(startedBefore:)`` uses it to abort this process's own abandoned
+/// writes by their real start time (including those that have not sent a part yet, and so exist only
+/// here), and to leave alone uploads that belong to live local writes, whatever the `Initiated` time
+/// S3 reports for them (S3-compatible servers do not all report it faithfully).
+final class S3WriteRegistry: Sendable {
+    private struct Entry {
+        var startedAt: Date
+        var writer: S3BlobWriter
+        var uploadID: String?
+    }
+
+    private let entries = Mutex<[UUID: Entry]>([:])
+
+    func register(_ id: UUID, startedAt: Date, writer: S3BlobWriter) {
+        entries.withLock { $0[id] = Entry(startedAt: startedAt, writer: writer) }
+    }
+
+    func setUpload(_ id: UUID, uploadID: String) {
+        entries.withLock { $0[id]?.uploadID = uploadID }
+    }
+
+    func remove(_ id: UUID) {
+        entries.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    /// Removes and returns the writers started before `date`, with their upload ids.
+    func takeStarted(before date: Date) -> [(writer: S3BlobWriter, uploadID: String?)] {
+        entries.withLock { entries in
+            let due = entries.filter { $0.value.startedAt < date }
+            for id in due.keys { entries.removeValue(forKey: id) }
+            return due.values.map { ($0.writer, $0.uploadID) }
+        }
+    }
+
+    /// The upload ids of live local writers.
+    var liveUploadIDs: Set<String> {
+        entries.withLock { Set($0.values.compactMap(\.uploadID)) }
+    }
+}

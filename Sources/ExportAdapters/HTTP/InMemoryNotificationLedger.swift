@@ -1,0 +1,51 @@
+import ExportCore
+import Foundation
+import Synchronization
+
+/// A ``NotificationLedger`` in process memory: enough for one process; use
+/// ``DynamoDBNotificationLedger`` when several workers share the work.
+public final class InMemoryNotificationLedger: NotificationLedger {
+    private enum Entry { case sent, reserved(until: Date) }
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// Creates an empty ledger.
+    public init() {}
+
+    /// Reserves a key unless it was sent or is held.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    ///   - now: The current time.
+    ///   - holdFor: How long the reservation lasts.
+    /// - Returns: The reservation outcome.
+    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+        entries.withLock { entries in
+            switch entries[key] {
+            case .sent: return .alreadySent
+            case .reserved(let until) where until > now: return .inProgress(until: until)
+            default:
+                entries[key] = .reserved(until: now.adding(holdFor))
+                return .reserved
+            }
+        }
+    }
+
+    /// Records a sent key.
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    ///   - at: When it was sent.
+    public func markSent(_ key: String, at: Date) async throws {
+        entries.withLock { $0[key] = .sent }
+    }
+
+    /// Drops a reservation (a sent key stays sent).
+    ///
+    /// - Parameters:
+    ///   - key: The idempotency key.
+    public func cancelReservation(_ key: String) async throws {
+        entries.withLock { entries in
+            if case .reserved = entries[key] { entries[key] = nil }
+        }
+    }
+}

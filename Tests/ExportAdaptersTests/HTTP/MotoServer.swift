@@ -1,0 +1,86 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Synchronization
+
+/// The moto_server shared by the AWS adapter tests: one process for the whole test run.
+///
+/// Each test uses its own bucket, queue or table names, so tests run in parallel without resetting
+/// moto between them. moto must be installed (`pip install 'moto[server]'`); outside CI
+/// (`CI != "true"`) the suites are skipped with a message when it is not.
+enum MotoServer {
+    static let isInstalled: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import moto.server"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// Whether the moto suites run: moto is installed, or we are in CI where a missing moto must fail.
+    static let enabled: Bool = {
+        let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+        if !isInstalled && !isCI {
+            print("⚠️  SKIPPING the moto-backed AWS adapter tests: moto is not installed. Run: pip install 'moto[server]'")
+        }
+        return isInstalled || isCI
+    }()
+
+    private static let shared = Mutex<Task<PeerProcess, any Error>?>(nil)
+
+    /// The shared server, started on first use.
+    static func peer() async throws -> PeerProcess {
+        let task = shared.withLock { task in
+            if let task { return task }
+            let started = Task { try await start() }
+            task = started
+            return started
+        }
+        return try await task.value
+    }
+
+    /// Starts a dedicated server (for tests that need different moto settings).
+    static func start(environment: [String: String] = [:]) async throws -> PeerProcess {
+        guard isInstalled else {
+            throw PeerUnavailable(message: "moto is not installed: pip install 'moto[server]'")
+        }
+        return try await PeerProcess.start(script: "moto_runner.py", environment: environment)
+    }
+
+    static let credentials = AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")
+
+    static func configuration(_ peer: PeerProcess, credentials: AWSCredentials = credentials) -> AWSConfiguration {
+        AWSConfiguration(credentials: credentials, region: "us-east-1", endpoint: peer.baseURL, timeout: .seconds(30))
+    }
+
+    /// A name no other test uses.
+    static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.lowercased().prefix(12))"
+    }
+}
+
+extension MotoServer {
+    /// The e-mails moto recorded for one recipient, from `/moto-api/data.json`.
+    ///
+    /// moto serialises every backend for that page, which can fail (500) while other tests change
+    /// state, so it is read again a few times before giving up.
+    static func sentEmails(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
+        var lastError: (any Error)?
+        for _ in 0..<10 {
+            do {
+                let response = try await URLSessionTransport().send(
+                    HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
+                )
+                guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
+                let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
+                return messages.filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? PeerUnavailable(message: "data.json unreadable")
+    }
+}
