@@ -135,7 +135,8 @@ struct CrashRecoveryTests {
         }
 
         // Every job succeeded and was notified, once.
-        let finished = try await ids.asyncMap { try #require(try await jobs.get($0)) }
+        var finished: [ExportJob] = []
+        for id in ids { finished.append(try #require(try await jobs.get(id))) }
         #expect(finished.allSatisfy { $0.state == .succeeded && $0.lifecycle.notified }, "\(finished.map { "\($0.id): \($0.state)" })")
         let emails = directory.list("outbox").filter { $0.hasSuffix(".eml") }
         #expect(emails == ids.map { "\($0).ready.eml" }.sorted())
@@ -170,10 +171,3 @@ struct CrashRecoveryTests {
     }
 }
 
-extension Array {
-    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var out: [T] = []
-        for element in self { out.append(try await transform(element)) }
-        return out
-    }
-}
