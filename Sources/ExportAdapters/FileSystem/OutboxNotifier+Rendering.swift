@@ -20,7 +20,8 @@ extension OutboxNotifier {
             ("X-Export-Idempotency-Key", notification.idempotencyKey),
         ]
         headers.append(("Content-Type", "multipart/alternative; boundary=\"" + boundary + "\""))
-        var lines: [String] = headers.map { name, value in name + ": " + Self.headerSafe(value) }
+        // RFC 5322 caps a line at 998 characters; only the idempotency key could come near it.
+        var lines: [String] = headers.map { name, value in name + ": " + String(Self.headerSafe(value).prefix(900)) }
         lines.append("")
         lines.append("This is a multi-part message in MIME format.")
         for (type, body) in [("text/plain", text), ("text/html", html)] {
