@@ -107,17 +107,19 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
+    /// Processes one 64-byte block. The message schedule lives in a stack buffer, so hashing
+    /// allocates nothing per block (the worker hashes every exported byte).
     private mutating func compress(_ block: UnsafeRawBufferPointer) {
-        var w = (0..<64).map { _ in UInt32(0) }
-        w.withUnsafeMutableBufferPointer { w in
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for i in 0..<16 {
-                w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8
-                    | UInt32(block[i * 4 + 3])
+                w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
             }
             for i in 16..<64 {
-                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+                let w15 = w[i &- 15]
+                let w2 = w[i &- 2]
+                let s0 = rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)
+                let s1 = rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)
+                w[i] = w[i &- 16] &+ s0 &+ w[i &- 7] &+ s1
             }
             var (a, b, c, d, e, f, g, h) = state
             Self.k.withUnsafeBufferPointer { k in
@@ -153,7 +155,7 @@ public struct SHA256: Sendable {
 }
 
 @inline(__always)
-private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
 
 /// Lower-case hexadecimal encoding.
 public enum Hex {

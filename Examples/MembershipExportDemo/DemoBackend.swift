@@ -1,0 +1,90 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+
+/// The five ports the demo runs on, and where their data lives.
+struct DemoBackend {
+    var jobs: any JobStore
+    var queue: any Queue
+    var blobs: any BlobStore
+    var notifier: any Notifier
+    var source: any MembershipSource
+    var owners: [UserID]
+    var filesDirectory: URL?
+    var outboxDirectory: URL?
+    var memoryNotifier: InMemoryNotifier?
+    var notes: [String] = []
+
+    /// The synthetic data set's parameters, stored in the data directory so a resumed run (and every
+    /// worker process) exports the same data.
+    struct Dataset: Codable, Equatable {
+        var users: Int
+        var minimumRows: Int
+        var maximumRows: Int
+        var seed: UInt64
+    }
+
+    static func make(_ options: DemoOptions) throws -> DemoBackend {
+        let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)
+        var notes: [String] = []
+        let (base, owners): (any MembershipSource, [UserID])
+        if let input = options.inputFile {
+            let file = try FileMembershipSource(fileURL: URL(fileURLWithPath: input))
+            base = file
+            owners = options.user.map { [UserID($0)] } ?? file.owners
+            notes.append("source: \(input) (\(file.count) memberships, \(file.owners.count) users)")
+        } else {
+            let dataset = try loadOrCreateDataset(options, root: options.backend == .file ? root : nil, notes: &notes)
+            let synthetic = SyntheticMembershipSource(
+                seed: dataset.seed, users: dataset.users, minimumRows: dataset.minimumRows, maximumRows: dataset.maximumRows)
+            base = synthetic
+            owners = synthetic.owners
+        }
+        let source: any MembershipSource =
+            options.failureRate > 0 || options.pageDelay > .zero
+            ? FlakyMembershipSource(base: base, failureRate: options.failureRate, pageDelay: options.pageDelay, seed: options.seed &+ UInt64(getpid()))
+            : base
+        switch options.backend {
+        case .memory:
+            let notifier = InMemoryNotifier()
+            return DemoBackend(
+                jobs: InMemoryJobStore(), queue: InMemoryQueue(), blobs: InMemoryBlobStore(), notifier: notifier, source: source,
+                owners: owners, memoryNotifier: notifier, notes: notes)
+        case .file:
+            let files = try FileSystemBackend(directory: root, linkSecret: try linkSecret(root: root), from: EmailAddress("exports@example.com")!)
+            return DemoBackend(
+                jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
+                filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)
+        }
+    }
+
+    private static func loadOrCreateDataset(_ options: DemoOptions, root: URL?, notes: inout [String]) throws -> Dataset {
+        let wanted = Dataset(users: options.users, minimumRows: options.minimumRows, maximumRows: options.maximumRows, seed: options.seed)
+        guard let root else { return wanted }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let file = root.appendingPathComponent("dataset.json")
+        if let data = try? Data(contentsOf: file) {
+            let stored = try JSONDecoder().decode(Dataset.self, from: data)
+            if stored != wanted && options.datasetFlagsGiven && !options.workerMode {
+                notes.append("resuming the data set stored in \(file.path) (\(stored.users) users, seed \(stored.seed)); flags for a new data set need a new --data-dir")
+            }
+            return stored
+        }
+        try JSONEncoder().encode(wanted).write(to: file, options: .atomic)
+        return wanted
+    }
+
+    private static func linkSecret(root: URL) throws -> [UInt8] {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let file = root.appendingPathComponent("link-secret")
+        if let text = try? String(contentsOf: file, encoding: .utf8), let secret = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            secret.count >= 16
+        {
+            return secret
+        }
+        var generator = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        try Hex.encode(secret).write(to: file, atomically: true, encoding: .utf8)
+        return secret
+    }
+}

@@ -1,0 +1,122 @@
+import ExportCore
+import Foundation
+
+/// The command line of the demo.
+struct DemoOptions {
+    enum Backend: String { case file, memory }
+
+    var users = 200
+    var minimumRows = 10
+    var maximumRows = 5000
+    var workers = 4
+    var dataDirectory = "./membership-export-data"
+    var format = ExportFormat.csv
+    var failureRate = 0.0
+    var backend = Backend.file
+    var inputFile: String?
+    var user: String?
+    var seed: UInt64 = 42
+    var visibilityTimeout: Duration = .seconds(15)
+    var maxAttempts = 4
+    var pageSize = 1000
+    var pageDelay: Duration = .zero
+    var workerMode = false
+    var quiet = false
+    /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
+    var datasetFlagsGiven = false
+
+    static let usage = """
+        membership-export-demo: runs the whole export flow on one machine.
+
+        USAGE: swift run membership-export-demo [options]
+               swift run membership-export-demo worker --data-dir DIR [--seed N --users N ...]
+
+        OPTIONS:
+          --users N            synthetic users (default 200)
+          --rows MIN-MAX       memberships per synthetic user (default 10-5000)
+          --workers N          exports running in parallel (default 4)
+          --data-dir DIR       where jobs, queue, files and e-mails live (default ./membership-export-data)
+          --format F           csv | csv.gz | jsonl (default csv)
+          --fail-rate R        probability (0-1) that an attempt fails transiently (default 0)
+          --backend B          file | memory (default file)
+          --input FILE         export memberships from a CSV or JSON Lines file instead of synthetic data
+          --user ID            with --input: export only this user (default: every user in the file)
+          --seed N             seed of the synthetic data and injected failures (default 42)
+          --visibility S       queue lease in seconds (default 15); a killed run's jobs resume after it
+          --max-attempts N     attempts per job before it fails (default 4)
+          --page-size N        memberships read per page (default 1000)
+          --page-delay MS      simulate a slow database: wait this long for every page (default 0)
+          --quiet              no progress output
+          --help               this text
+
+        Running again with the same --data-dir resumes: unfinished jobs are finished, none is run twice.
+        The `worker` subcommand only runs workers on an existing data directory until its queue is empty.
+        """
+
+    static func parse(_ arguments: [String]) throws -> DemoOptions {
+        var options = DemoOptions()
+        var rest = arguments[...]
+        if rest.first == "worker" {
+            options.workerMode = true
+            rest = rest.dropFirst()
+        }
+        func value(_ flag: String) throws -> String {
+            guard let next = rest.popFirst() else { throw DemoError("\(flag) needs a value") }
+            return next
+        }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--help", "-h": throw DemoError.help
+            case "--users":
+                options.users = try positive(try value(flag), flag)
+                options.datasetFlagsGiven = true
+            case "--workers": options.workers = try positive(try value(flag), flag)
+            case "--data-dir": options.dataDirectory = try value(flag)
+            case "--input": options.inputFile = try value(flag)
+            case "--user": options.user = try value(flag)
+            case "--quiet": options.quiet = true
+            case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
+            case "--page-size": options.pageSize = try positive(try value(flag), flag)
+            case "--page-delay": options.pageDelay = .milliseconds(try positive(try value(flag), flag))
+            case "--seed":
+                guard let seed = UInt64(try value(flag)) else { throw DemoError("--seed needs a whole number") }
+                options.seed = seed
+                options.datasetFlagsGiven = true
+            case "--visibility":
+                options.visibilityTimeout = .seconds(try positive(try value(flag), flag))
+            case "--rows":
+                let parts = try value(flag).split(separator: "-").compactMap { Int($0) }
+                guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else { throw DemoError("--rows needs MIN-MAX, such as 10-5000") }
+                (options.minimumRows, options.maximumRows) = (parts[0], parts[1])
+                options.datasetFlagsGiven = true
+            case "--format":
+                let text = try value(flag)
+                guard let format = ExportFormat(identifier: text) else { throw DemoError("unknown format \(text); use csv, csv.gz or jsonl") }
+                options.format = format
+            case "--fail-rate":
+                guard let rate = Double(try value(flag)), (0...1).contains(rate) else { throw DemoError("--fail-rate needs a number from 0 to 1") }
+                options.failureRate = rate
+            case "--backend":
+                let text = try value(flag)
+                guard let backend = Backend(rawValue: text) else { throw DemoError("unknown backend \(text); use file or memory") }
+                options.backend = backend
+            default:
+                throw DemoError("unknown option \(flag); see --help")
+            }
+        }
+        if options.user != nil && options.inputFile == nil { throw DemoError("--user needs --input") }
+        return options
+    }
+
+    private static func positive(_ text: String, _ flag: String) throws -> Int {
+        guard let number = Int(text), number > 0 else { throw DemoError("\(flag) needs a positive whole number") }
+        return number
+    }
+}
+
+/// A command-line error with a message for the user.
+struct DemoError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+    static let help = DemoError("help")
+}

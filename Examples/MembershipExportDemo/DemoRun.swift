@@ -1,0 +1,129 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole flow: request one export per user, run workers until every job is finished, report.
+struct DemoRun {
+    let options: DemoOptions
+    let backend: DemoBackend
+    let statistics = DemoStatistics()
+
+    var workerConfiguration: ExportWorker.Configuration {
+        ExportWorker.Configuration(
+            concurrency: 1, visibilityTimeout: options.visibilityTimeout, receiveWaitTime: .milliseconds(250),
+            idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: options.maxAttempts, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
+            pageSize: options.pageSize, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
+    }
+
+    func makeWorkers() -> [ExportWorker] {
+        (0..<options.workers).map { _ in
+            ExportWorker(
+                jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs, notifier: backend.notifier,
+                source: backend.source, configuration: workerConfiguration, observer: statistics)
+        }
+    }
+
+    /// Requests (or, on a resumed data directory, finds) one job per user.
+    func requestJobs(log: (String) -> Void) async throws -> (jobs: [JobID], resumed: Int) {
+        let service = ExportService(
+            jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs,
+            configuration: .init(defaultColumns: ExportColumn.standard + [.attribute("seat_count")], attributeColumns: ["seat_count"], rateLimit: nil),
+            observer: statistics)
+        var jobs: [JobID] = []
+        var resumed = 0
+        for owner in backend.owners {
+            if let existing = try await backend.jobs.list(owner: owner, after: nil, limit: 1).items.first {
+                jobs.append(existing.id)
+                resumed += 1
+                continue
+            }
+            let ticket = try await service.request(
+                ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com", format: options.format.identifier))
+            jobs.append(ticket.jobID)
+        }
+        if resumed > 0 { log("resuming: \(resumed) of \(jobs.count) jobs were requested by an earlier run") }
+        return (jobs, resumed)
+    }
+
+    /// Whether a job needs nothing more (terminal, and its e-mail sent when it needs one).
+    static func isFinished(_ job: ExportJob) -> Bool {
+        switch job.state {
+        case .succeeded, .failed: job.lifecycle.notified
+        case .cancelled: true
+        default: false
+        }
+    }
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        let display = ProgressDisplay(quiet: options.quiet)
+        for note in backend.notes { display.line(note) }
+        let reconciler = Reconciler(
+            jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs,
+            configuration: .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: options.visibilityTimeout * 4))
+        // Jobs recorded by a killed run but never queued, and files it left half-written.
+        _ = try? await reconciler.reconcile()
+        let (jobIDs, _) = try await requestJobs(log: display.line)
+        display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(options.format))")
+
+        let workers = makeWorkers()
+        let reconcilerTask = Task { await reconciler.run(every: options.visibilityTimeout) }
+        let summary = try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await worker.run() } }
+            defer {
+                for worker in workers { worker.shutdown() }
+                reconcilerTask.cancel()
+            }
+            while true {
+                let jobs = try await currentJobs(jobIDs)
+                let finished = jobs.filter(Self.isFinished).count
+                let rows = jobs.reduce(Int64(0)) { $0 + ($1.result?.rows ?? 0) }
+                    + statistics.counts.withLock { $0.rowsInProgress.values.reduce(0, +) }
+                display.progress(done: finished, total: jobIDs.count, rows: rows, retried: statistics.counts.withLock { $0.retried })
+                if finished == jobIDs.count {
+                    display.finish()
+                    let elapsed = ContinuousClock.now - started
+                    let deadLetters = (try? await backend.queue.deadLetters(limit: 10_000).count) ?? 0
+                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed)
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        summary.print(backend: backend)
+        try await printSampleMessage()
+    }
+
+    func currentJobs(_ ids: [JobID]) async throws -> [ExportJob] {
+        var jobs: [ExportJob] = []
+        for id in ids { if let job = try await backend.jobs.get(id) { jobs.append(job) } }
+        return jobs
+    }
+
+    func printSampleMessage() async throws {
+        if let outbox = backend.outboxDirectory {
+            let messages = ((try? FileManager.default.contentsOfDirectory(atPath: outbox.path)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
+            guard let first = messages.first else { return }
+            let text = try String(contentsOf: outbox.appendingPathComponent(first), encoding: .utf8)
+            Swift.print("\nSample e-mail (\(first)), headers and the decoded text part:\n")
+            Swift.print(Self.readable(text))
+        } else if let notifier = backend.memoryNotifier, let first = await notifier.sent.first {
+            Swift.print("\nSample notification (in memory): to \(first.recipient), \(first.kind.rawValue)")
+            if case .ready(let details) = first.content { Swift.print("  link: \(details.link)\n  expires: \(details.expiresAt)") }
+            if case .failed(let reason) = first.content { Swift.print("  reason: \(reason)") }
+        }
+    }
+
+    /// The headers of an .eml file plus its text/plain part, base64-decoded.
+    static func readable(_ eml: String) -> String {
+        let sections = eml.components(separatedBy: "\r\n\r\n")
+        var out = (sections.first ?? "").replacingOccurrences(of: "\r\n", with: "\n") + "\n"
+        if let index = sections.firstIndex(where: { $0.contains("text/plain") && $0.contains("base64") }), index + 1 < sections.count {
+            let body = sections[index + 1].components(separatedBy: "\r\n").prefix { !$0.hasPrefix("--") }.joined()
+            if let data = Data(base64Encoded: body) { out += "\n" + String(decoding: data, as: UTF8.self) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,72 @@
+import ExportCore
+import Foundation
+
+/// A deterministic, generated data set: the same seed gives the same rows in every process, computed
+/// on the fly (constant memory), so workers in several processes export identical files.
+struct SyntheticMembershipSource: MembershipSource {
+    let seed: UInt64
+    let users: Int
+    let minimumRows: Int
+    let maximumRows: Int
+
+    /// The user ids of the data set: `user-0001`, `user-0002`, …
+    var owners: [UserID] { (1...max(1, users)).map { UserID(String(format: "user-%04d", $0)) } }
+
+    /// How many memberships a user has (between the minimum and maximum, fixed by the seed).
+    func rowCount(of owner: UserID) -> Int {
+        guard owners.contains(owner) else { return 0 }
+        var random = SplitMix64(seed: seed ^ Self.hash(owner.rawValue))
+        return minimumRows + Int(random.next() % UInt64(max(1, maximumRows - minimumRows + 1)))
+    }
+
+    func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+        let count = rowCount(of: owner)
+        var start = 0
+        if let cursor {
+            guard let last = Int(cursor.token.dropFirst(2)), cursor.token.hasPrefix("m-") else {
+                throw ExportError(.invalidRequest, "not a cursor of this source: \(cursor.token.prefix(40))")
+            }
+            start = last + 1
+        }
+        let end = min(count, start + max(1, limit))
+        let rows = start < end ? (start..<end).map { row(owner, $0) } : []
+        return Page(items: rows, next: end < count ? rows.last.map { PageCursor($0.membershipID) } : nil)
+    }
+
+    private static let plans = ["free", "pro", "team", "enterprise"]
+    private static let roles = ["member", "admin", "owner", "billing", "guest"]
+    private static let statuses = ["active", "active", "active", "cancelled", "past_due"]
+    private static let names = ["Acme, Inc.", "Globex", "Initech", "Umbrella \"Labs\"", "=cmd|' /C calc'!A0", "Société Générale", "北京 Tech", "Hooli"]
+
+    private func row(_ owner: UserID, _ index: Int) -> Membership {
+        var random = SplitMix64(seed: seed ^ Self.hash(owner.rawValue) ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        let organization = Int(random.next() % 5000)
+        let started = Date(timeIntervalSince1970: 1_500_000_000 + Double(random.next() % 250_000_000))
+        let ended = random.next() % 4 == 0 ? started.addingTimeInterval(Double(random.next() % 50_000_000)) : nil
+        let amount = random.next() % 3 == 0 ? nil : ExactDecimal(units: Int64(random.next() % 100_000), scale: 2)
+        return Membership(
+            membershipID: String(format: "m-%07d", index), userID: owner, organizationID: "org-\(organization)",
+            organizationName: Self.names[organization % Self.names.count], plan: Self.plans[Int(random.next() % 4)],
+            role: Self.roles[Int(random.next() % 5)], status: Self.statuses[Int(random.next() % 5)], startedAt: started,
+            endedAt: ended, renewsAt: ended == nil ? started.addingTimeInterval(31_536_000) : nil, amount: amount,
+            currency: amount == nil ? nil : "EUR", attributes: ["seat_count": String(random.next() % 50 + 1)])
+    }
+
+    /// FNV-1a, stable across processes (unlike `Hasher`).
+    static func hash(_ text: String) -> UInt64 {
+        text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}
+
+/// SplitMix64: a tiny, seedable generator.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

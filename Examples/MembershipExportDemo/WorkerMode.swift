@@ -1,0 +1,31 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+
+/// `membership-export-demo worker`: only runs workers on an existing data directory, and exits once
+/// every user's job is finished. Used by the multi-process crash test, which kills these processes
+/// at random moments and starts new ones.
+struct WorkerMode {
+    let options: DemoOptions
+    let backend: DemoBackend
+
+    func run() async throws {
+        let demo = DemoRun(options: options, backend: backend)
+        let workers = demo.makeWorkers()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await worker.run() } }
+            defer { for worker in workers { worker.shutdown() } }
+            while true {
+                var finished = true
+                for owner in backend.owners {
+                    guard let job = try await backend.jobs.list(owner: owner, after: nil, limit: 1).items.first, DemoRun.isFinished(job) else {
+                        finished = false
+                        break
+                    }
+                }
+                if finished { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ExportCore
+import Foundation
+
+/// Signs and verifies the download links of ``FileBlobStore``: the piece a host's download route calls.
+///
+/// A link is `<base>/<key>?expires=<unix seconds>&filename=<name>&signature=<hex>`, where the
+/// signature is HMAC-SHA256, under the configured secret, of `v1\n<key>\n<expires>\n<filename>`.
+/// Changing the key, the expiry or the file name invalidates the signature.
+///
+/// ```swift
+/// let verified = try signer.verify(key: pathRemainder, query: queryItems, now: Date())
+/// // stream FileBlobStore.read(verified.key) with Content-Disposition: attachment; filename=verified.filename
+/// ```
+public struct DownloadLinkSigner: Sendable {
+    private let secret: [UInt8]
+    /// The URL downloads are served under.
+    public let baseURL: URL
+
+    /// Creates a signer.
+    ///
+    /// - Parameters:
+    ///   - secret: The HMAC-SHA256 secret shared with the store that made the links.
+    ///   - baseURL: The URL downloads are served under.
+    public init(secret: [UInt8], baseURL: URL) {
+        self.secret = secret
+        self.baseURL = baseURL
+    }
+
+    /// Makes a signed link.
+    ///
+    /// - Parameters:
+    ///   - key: The blob's key.
+    ///   - filename: The suggested file name; reduced to `A-Z a-z 0-9 . _ -` (others become `_`), at most
+    ///     100 bytes, `download` when nothing is left.
+    ///   - expiresAt: When the link stops working; rounded down to a whole second.
+    /// - Returns: The link and its (rounded) expiry.
+    public func link(for key: BlobKey, filename: String, expiresAt: Date) -> DownloadLink {
+        let expires = Int64(expiresAt.timeIntervalSince1970.rounded(.down))
+        let name = Self.sanitizedFilename(filename)
+        let signature = sign(key: key.rawValue, expires: String(expires), filename: name)
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        let text = "\(base)/\(key.rawValue)?expires=\(expires)&filename=\(name)&signature=\(signature)"
+        // Every part is URL-safe by construction (key and file name alphabets, digits, hex).
+        let url = URL(string: text) ?? baseURL
+        return DownloadLink(url: url, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
+    }
+
+    /// Verifies a link's parts as a download route receives them.
+    ///
+    /// - Parameters:
+    ///   - key: The path after the base URL's path, such as `exports/u1/job.csv`.
+    ///   - query: The query parameters (`expires`, `filename`, `signature`).
+    ///   - now: The current time.
+    /// - Returns: The key and file name to serve.
+    /// - Throws: ``DownloadLinkRejection/malformed(_:)`` when a part is missing or invalid,
+    ///   ``DownloadLinkRejection/badSignature`` when the link was altered or signed with another secret,
+    ///   ``DownloadLinkRejection/expired(at:)`` when it was valid but has expired.
+    public func verify(key: String, query: [String: String], now: Date) throws(DownloadLinkRejection) -> VerifiedDownload {
+        guard let blobKey = BlobKey(key) else { throw .malformed("the key is not a valid blob key") }
+        guard let expiresText = query["expires"], let expires = Int64(expiresText), expiresText == String(expires) else {
+            throw .malformed("the expires parameter is missing or not a whole number")
+        }
+        guard let filename = query["filename"], filename == Self.sanitizedFilename(filename) else {
+            throw .malformed("the filename parameter is missing or not a safe file name")
+        }
+        guard let signatureText = query["signature"], let given = Hex.decode(signatureText), given.count == 32 else {
+            throw .malformed("the signature parameter is missing or not 64 hex digits")
+        }
+        let expected = HMACSHA256.authenticationCode(for: message(key: key, expires: expiresText, filename: filename), key: secret)
+        guard HMACSHA256.constantTimeEquals(expected.bytes, given) else { throw .badSignature }
+        let expiresAt = Date(timeIntervalSince1970: TimeInterval(expires))
+        guard now < expiresAt else { throw .expired(at: expiresAt) }
+        return VerifiedDownload(key: blobKey, filename: filename, expiresAt: expiresAt)
+    }
+
+    /// Verifies a whole link URL (it must start with the base URL's path).
+    ///
+    /// - Parameters:
+    ///   - url: The requested URL.
+    ///   - now: The current time.
+    /// - Returns: The key and file name to serve.
+    /// - Throws: ``DownloadLinkRejection`` as ``verify(key:query:now:)`` does.
+    public func verify(_ url: URL, now: Date) throws(DownloadLinkRejection) -> VerifiedDownload {
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
+            throw .malformed("the URL cannot be parsed")
+        }
+        var basePath = baseURL.path
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        let path = components.percentEncodedPath
+        guard path.hasPrefix(basePath + "/") else { throw .malformed("the URL is not under the download base path") }
+        var query: [String: String] = [:]
+        for item in components.queryItems ?? [] {
+            guard query[item.name] == nil else { throw .malformed("the parameter \(item.name) is repeated") }
+            query[item.name] = item.value ?? ""
+        }
+        return try verify(key: String(path.dropFirst(basePath.count + 1)), query: query, now: now)
+    }
+
+    /// Reduces a file name to `A-Z a-z 0-9 . _ -`, at most 100 bytes, never empty or a dot name.
+    ///
+    /// - Parameters:
+    ///   - filename: The requested name.
+    /// - Returns: The safe name.
+    public static func sanitizedFilename(_ filename: String) -> String {
+        var bytes: [UInt8] = filename.utf8.prefix(100).map { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                byte
+            default:
+                UInt8(ascii: "_")
+            }
+        }
+        while bytes.first == UInt8(ascii: ".") { bytes.removeFirst() }
+        return bytes.isEmpty ? "download" : String(decoding: bytes, as: UTF8.self)
+    }
+
+    private func message(key: String, expires: String, filename: String) -> [UInt8] {
+        Array("v1\n\(key)\n\(expires)\n\(filename)".utf8)
+    }
+
+    private func sign(key: String, expires: String, filename: String) -> String {
+        HMACSHA256.authenticationCode(for: message(key: key, expires: expires, filename: filename), key: secret).hexString
+    }
+}

@@ -1,0 +1,40 @@
+import ExportCore
+import Foundation
+
+extension FileBlobStore {
+    /// Where a ``FileBlobStore`` keeps its files and how it signs download links.
+    public struct Configuration: Sendable {
+        /// The root directory; blobs live in `blobs/`, content types in `meta/`, writes in progress in `tmp/`.
+        public var directory: URL
+        /// The URL the host serves downloads under; a link is `<base>/<key>?expires=…&filename=…&signature=…`.
+        public var linkBaseURL: URL
+        /// The HMAC-SHA256 secret that signs links (at least 16 bytes; 32 random bytes recommended).
+        public var linkSecret: [UInt8]
+        /// The longest lifetime a link may have.
+        public var maximumLinkLifetime: Duration
+        /// The size of the chunks ``FileBlobStore/read(_:)`` yields.
+        public var readChunkSize: Int
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - directory: The root directory.
+        ///   - linkSecret: The secret that signs download links.
+        ///   - linkBaseURL: Where the host serves downloads; `http://localhost:8080/downloads` by default.
+        ///   - maximumLinkLifetime: The longest link lifetime; 7 days by default.
+        ///   - readChunkSize: The read chunk size; 64 KiB by default.
+        public init(
+            directory: URL,
+            linkSecret: [UInt8],
+            linkBaseURL: URL = URL(string: "http://localhost:8080/downloads")!,
+            maximumLinkLifetime: Duration = .seconds(7 * 24 * 3600),
+            readChunkSize: Int = 65_536
+        ) {
+            self.directory = directory
+            self.linkSecret = linkSecret
+            self.linkBaseURL = linkBaseURL
+            self.maximumLinkLifetime = maximumLinkLifetime
+            self.readChunkSize = readChunkSize
+        }
+    }
+}

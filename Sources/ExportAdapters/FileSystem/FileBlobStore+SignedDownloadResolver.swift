@@ -1,0 +1,32 @@
+import ExportCore
+import Foundation
+
+extension FileBlobStore: SignedDownloadResolver {
+    /// Verifies one of this store's download links for the HTTP API's signed-download route.
+    ///
+    /// Configure the store's ``Configuration/linkBaseURL`` as the public URL of that route (for example
+    /// `https://exports.example.com/downloads` with the handler's download path `/downloads`).
+    ///
+    /// - Parameters:
+    ///   - path: The request path after the route's prefix, starting with `/` (the blob key follows).
+    ///   - query: The query items (`expires`, `filename`, `signature`), percent-decoded.
+    /// - Returns: `.valid` with the key and file name, `.badSignature` for an altered, foreign or
+    ///   unparsable link, `.expired` for a genuine link whose time is up (on the store's clock).
+    /// - Throws: Never; verification needs no I/O.
+    public func verify(path: String, query: [URLQueryItem]) async throws -> SignedDownloadVerdict {
+        var parameters: [String: String] = [:]
+        for item in query {
+            guard parameters[item.name] == nil else { return .badSignature }
+            parameters[item.name] = item.value ?? ""
+        }
+        guard path.hasPrefix("/") else { return .badSignature }
+        do {
+            let verified = try signer.verify(key: String(path.dropFirst()), query: parameters, now: clock.now())
+            return .valid(key: verified.key, filename: verified.filename)
+        } catch .expired {
+            return .expired
+        } catch {
+            return .badSignature
+        }
+    }
+}

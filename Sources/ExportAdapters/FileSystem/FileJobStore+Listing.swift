@@ -1,0 +1,127 @@
+import ExportCore
+import Foundation
+
+extension FileJobStore {
+    /// Lists one owner's jobs, newest first (by creation time, then by id, both descending).
+    ///
+    /// Reads the owner's index directory and one record per returned job. Index entries whose record
+    /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
+    /// skipped and moved to `corrupt/`.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner.
+    ///   - cursor: Where the previous page ended, or `nil` for the first page.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page and the cursor of the next page, if any.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor this store did not make, or another
+    ///   ``ExportError`` when storage fails.
+    public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        let limit = max(1, limit)
+        if let cursor, Self.jobID(ofIndexEntry: cursor.token) == nil {
+            throw ExportError(.invalidRequest, "the listing cursor is not one this job store made")
+        }
+        let directory = ownerIndexDirectory(owner)
+        var entries = try POSIXFile.list(directory).filter { Self.jobID(ofIndexEntry: $0) != nil }
+        entries.sort(by: >)
+        if let cursor {
+            entries = entries.filter { $0 < cursor.token }
+        }
+        var items: [ExportJob] = []
+        var dangling: [String] = []
+        var consumed = 0
+        for entry in entries {
+            guard items.count < limit else { break }
+            consumed += 1
+            guard let id = Self.jobID(ofIndexEntry: entry) else { continue }
+            let job: ExportJob?
+            do {
+                job = try await get(id)
+            } catch let error as ExportError where error.code == .corruptData {
+                continue
+            }
+            guard let job else {
+                dangling.append(entry)
+                continue
+            }
+            guard job.owner == owner else { continue }
+            items.append(job)
+        }
+        if !dangling.isEmpty { try removeDanglingEntries(dangling, in: directory) }
+        let next = consumed < entries.count && consumed > 0 ? PageCursor(entries[consumed - 1]) : nil
+        return Page(items: items, next: next)
+    }
+
+    /// Finds jobs in the given states not updated since `updatedBefore`, scanning every record.
+    ///
+    /// - Parameters:
+    ///   - states: The states to look for.
+    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - limit: The most jobs to return.
+    /// - Returns: Matching jobs, in no particular order.
+    /// - Throws: ``ExportError`` when storage fails.
+    public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        var found: [ExportJob] = []
+        for job in try scan() where found.count < limit {
+            if states.contains(job.state) && job.updatedAt < updatedBefore { found.append(job) }
+        }
+        return found
+    }
+
+    /// Deletes jobs whose ``ExportJob/expiresAt`` is at or before `now`, with their index entries and
+    /// unique keys, scanning every record.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to delete in this call.
+    /// - Returns: The deleted jobs, so the caller can delete their files.
+    /// - Throws: ``ExportError`` when storage fails.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+        let candidates = try scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
+        guard !candidates.isEmpty, limit > 0 else { return [] }
+        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> [ExportJob] in
+            var deleted: [ExportJob] = []
+            for candidate in candidates where deleted.count < limit {
+                // Re-read under the lock: the job may have changed since the scan.
+                let current: ExportJob?
+                do {
+                    current = try readLocked(candidate.id)
+                } catch {
+                    continue
+                }
+                guard let job = current, let expiry = job.expiresAt, expiry <= now else { continue }
+                try POSIXFile.remove(recordPath(job.id))
+                try POSIXFile.remove(ownerIndexDirectory(job.owner) + "/" + Self.indexEntry(job))
+                if let key = job.uniqueKey { try releaseKeyLocked(key, heldBy: job.id) }
+                deleted.append(job)
+            }
+            try POSIXFile.syncDirectory(jobsDirectory)
+            return deleted
+        }
+    }
+
+    /// Every decodable record; corrupt ones are moved aside and skipped.
+    func scan() throws(ExportError) -> [ExportJob] {
+        var jobs: [ExportJob] = []
+        for name in try POSIXFile.list(jobsDirectory) where name.hasSuffix(".json") {
+            guard let id = JobID(String(name.dropLast(5))), let bytes = try POSIXFile.readAll(recordPath(id)) else {
+                continue
+            }
+            do {
+                jobs.append(try decode(bytes, expecting: id))
+            } catch {
+                try POSIXFile.withLock(lockPath) { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes) }
+            }
+        }
+        return jobs
+    }
+
+    private func removeDanglingEntries(_ entries: [String], in directory: String) throws {
+        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+            for entry in entries {
+                guard let id = Self.jobID(ofIndexEntry: entry) else { continue }
+                // Under the lock no create is half-way, so a missing record really is gone.
+                if try POSIXFile.readAll(recordPath(id)) == nil { try POSIXFile.remove(directory + "/" + entry) }
+            }
+        }
+    }
+}

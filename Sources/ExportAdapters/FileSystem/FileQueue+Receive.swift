@@ -1,0 +1,111 @@
+import ExportCore
+import Foundation
+
+extension FileQueue {
+    /// One pass: sweep expired leases back to `ready/`, then lease the earliest visible messages.
+    func receiveOnce(max: Int, visibilityTimeout: Duration) throws(ExportError) -> [Delivery] {
+        let now = clock.now()
+        let nowMilliseconds = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> [Delivery] in
+            try sweepExpiredLeasesLocked(now: now)
+            var candidates: [(milliseconds: Int64, name: String)] = []
+            for name in try POSIXFile.list(readyDirectory) {
+                if name.hasSuffix(".tmp") { continue }
+                guard let parsed = Self.parseTimedName(name) else {
+                    try moveAside(readyDirectory + "/" + name)
+                    continue
+                }
+                if parsed.milliseconds <= nowMilliseconds { candidates.append((parsed.milliseconds, name)) }
+            }
+            candidates.sort { ($0.milliseconds, $0.name) < ($1.milliseconds, $1.name) }
+            var deliveries: [Delivery] = []
+            for candidate in candidates where deliveries.count < max {
+                let source = readyDirectory + "/" + candidate.name
+                guard let bytes = try POSIXFile.readAll(source) else { continue }
+                guard let record = SpoolRecord(decoding: bytes), Self.parseTimedName(candidate.name)?.id == record.id else {
+                    try moveAside(source)
+                    continue
+                }
+                var leased = record
+                leased.receiveCount += 1
+                let expiry = now.adding(visibilityTimeout)
+                leased.leaseExpiresAt = expiry
+                let receipt = record.id + "_" + POSIXFile.uniqueName()
+                try moveLocked(from: source, record: leased, to: leasedDirectory + "/" + receipt + ".msg")
+                deliveries.append(
+                    Delivery(
+                        id: MessageID(record.id), message: QueueMessage(jobID: record.jobID),
+                        receipt: LeaseReceipt(receipt), receiveCount: leased.receiveCount, leaseExpiresAt: expiry))
+            }
+            return deliveries
+        }
+    }
+
+    /// Moves every lease that has run out back to `ready/`, visible now.
+    func sweepExpiredLeasesLocked(now: Date) throws(ExportError) {
+        for name in try POSIXFile.list(leasedDirectory) where name.hasSuffix(".msg") {
+            let path = leasedDirectory + "/" + name
+            guard let bytes = try POSIXFile.readAll(path) else { continue }
+            guard let record = SpoolRecord(decoding: bytes) else {
+                try moveAside(path)
+                continue
+            }
+            guard let expiry = record.leaseExpiresAt, expiry > now else {
+                var returned = record
+                returned.leaseExpiresAt = nil
+                try moveLocked(from: path, record: returned, to: readyPath(id: record.id, visibleAt: now, delayed: false))
+                continue
+            }
+        }
+    }
+
+    /// Lists dead letters, oldest first.
+    ///
+    /// - Parameters:
+    ///   - limit: The most to return.
+    /// - Returns: The dead letters.
+    /// - Throws: ``ExportError`` when the spool cannot be read.
+    public func deadLetters(limit: Int) async throws -> [DeadLetter] {
+        var letters: [DeadLetter] = []
+        for name in try POSIXFile.list(deadDirectory).sorted() where letters.count < limit {
+            guard Self.parseTimedName(name) != nil, let bytes = try POSIXFile.readAll(deadDirectory + "/" + name),
+                let record = SpoolRecord(decoding: bytes)
+            else { continue }
+            letters.append(
+                DeadLetter(
+                    id: MessageID(record.id), message: QueueMessage(jobID: record.jobID), reason: record.reason ?? "",
+                    receiveCount: record.receiveCount, deadLetteredAt: record.deadLetteredAt ?? record.enqueuedAt))
+        }
+        return letters
+    }
+
+    /// Moves dead letters back to `ready/` as fresh messages (receive count 0), visible now.
+    ///
+    /// - Parameters:
+    ///   - ids: The dead letters to move; `nil` for all of them.
+    /// - Returns: How many were moved.
+    /// - Throws: ``ExportError`` when the spool cannot be written.
+    @discardableResult
+    public func redrive(_ ids: [MessageID]?) async throws -> Int {
+        let wanted = ids.map { Set($0.map(\.rawValue)) }
+        let now = clock.now()
+        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> Int in
+            var moved = 0
+            for name in try POSIXFile.list(deadDirectory).sorted() {
+                guard let parsed = Self.parseTimedName(name) else { continue }
+                if let wanted, !wanted.contains(parsed.id) { continue }
+                let path = deadDirectory + "/" + name
+                guard let bytes = try POSIXFile.readAll(path), let record = SpoolRecord(decoding: bytes) else {
+                    try moveAside(path)
+                    continue
+                }
+                let fresh = SpoolRecord(
+                    id: record.id, jobID: record.jobID, receiveCount: 0, enqueuedAt: now,
+                    leaseExpiresAt: nil, reason: nil, deadLetteredAt: nil)
+                try moveLocked(from: path, record: fresh, to: readyPath(id: record.id, visibleAt: now, delayed: false))
+                moved += 1
+            }
+            return moved
+        }
+    }
+}

@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ExportCore
+import Foundation
+
+/// Small, blocking POSIX file helpers shared by the file-system adapters.
+///
+/// Every helper maps `errno` onto ``ExportError`` (see ``error(_:_:_:)``) and retries `EINTR`.
+/// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short.
+enum POSIXFile {
+    /// Maps an `errno` value onto the library's error codes.
+    ///
+    /// `ENOSPC`/`EDQUOT` become a retryable ``ExportError/Code/storageFull``; `EACCES`, `EPERM` and `EROFS`
+    /// a permanent ``ExportError/Code/permissionDenied``; `ENOENT` ``ExportError/Code/notFound``;
+    /// anything else a retryable ``ExportError/Code/io``.
+    static func error(_ code: Int32, _ operation: String, _ path: String) -> ExportError {
+        let reason = String(cString: strerror(code))
+        let message = "\(operation) \(path) failed: \(reason) (errno \(code))"
+        switch code {
+        case ENOSPC, EDQUOT: return ExportError(.storageFull, message, isRetryable: true)
+        case EACCES, EPERM, EROFS: return ExportError(.permissionDenied, message, isRetryable: false)
+        case ENOENT: return ExportError(.notFound, message, isRetryable: false)
+        default: return ExportError(.io, message, isRetryable: true)
+        }
+    }
+
+    /// Creates a directory and its parents (like `mkdir -p`).
+    static func makeDirectories(_ path: String) throws(ExportError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 {
+                let code = errno
+                guard code == EEXIST else { throw error(code, "creating directory", current) }
+                var info = stat()
+                guard stat(current, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                    throw ExportError(.io, "\(current) exists and is not a directory", isRetryable: false)
+                }
+            }
+        }
+    }
+
+    /// Opens a file, retrying `EINTR`.
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644) throws(ExportError) -> Int32 {
+        while true {
+            let fd = systemOpen(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            let code = errno
+            if code != EINTR { throw error(code, "opening", path) }
+        }
+    }
+
+    /// Writes every byte, retrying short writes and `EINTR`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(ExportError) {
+        var offset = 0
+        while offset < bytes.count {
+            guard let base = bytes.baseAddress else { return }
+            let written = systemWrite(fd, base + offset, bytes.count - offset)
+            if written < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw error(code, "writing", path)
+            }
+            offset += written
+        }
+    }
+
+    /// Writes every byte of an array.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(ExportError) {
+        do {
+            try bytes.withUnsafeBytes { buffer in try writeAll(fd, buffer, path: path) }
+        } catch let failure as ExportError {
+            throw failure
+        } catch {
+            throw ExportError(.io, "writing \(path) failed: \(error)")
+        }
+    }
+
+    /// Flushes a file's data to the device.
+    static func sync(_ fd: Int32, path: String) throws(ExportError) {
+        if fsync(fd) != 0 {
+            let code = errno
+            // Some file systems cannot fsync a directory; that is not a failure of the write.
+            if code == EINVAL || code == EBADF { return }
+            throw error(code, "syncing", path)
+        }
+    }
+
+    /// Flushes a directory's entries (after a rename or unlink inside it).
+    static func syncDirectory(_ path: String) throws(ExportError) {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try sync(fd, path: path)
+    }
+
+    /// Reads a whole (small) file; `nil` when it does not exist.
+    static func readAll(_ path: String) throws(ExportError) -> [UInt8]? {
+        let fd: Int32
+        do {
+            fd = try open(path, O_RDONLY | O_NOFOLLOW)
+        } catch let failure {
+            if failure.code == .notFound { return nil }
+            throw failure
+        }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw error(code, "reading", path)
+            }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temp file in `temporaryDirectory` (same file system),
+    /// write, fsync, rename over `path`, fsync of `path`'s directory.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String) throws(ExportError) {
+        let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + uniqueName() + ".tmp"
+        let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        do {
+            try writeAll(fd, bytes, path: temporary)
+            try sync(fd, path: temporary)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        try renameDurably(temporary, to: path)
+    }
+
+    /// Removes the `<pid>-<random>.tmp` files of ``writeAtomically(_:to:temporaryDirectory:)`` whose
+    /// writing process no longer exists (it was killed between creating and renaming them). Files of
+    /// live processes are left alone, so this is safe while other processes share the directory.
+    ///
+    /// - Returns: How many files were removed.
+    @discardableResult
+    static func removeOrphanedTemporaryFiles(in directory: String) -> Int {
+        var removed = 0
+        for name in (try? list(directory)) ?? [] where name.hasSuffix(".tmp") {
+            guard let dash = name.firstIndex(of: "-"), let pid = Int32(name[..<dash]), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH, unlink(directory + "/" + name) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// Renames a file, then syncs the destination's directory.
+    static func renameDurably(_ source: String, to destination: String) throws(ExportError) {
+        if rename(source, destination) != 0 {
+            let code = errno
+            unlink(source)
+            throw error(code, "renaming into", destination)
+        }
+        try syncDirectory(directoryName(destination))
+    }
+
+    /// Renames a file; `false` when the source is gone (someone else moved it first).
+    static func renameIfPresent(_ source: String, to destination: String) throws(ExportError) -> Bool {
+        if rename(source, destination) == 0 { return true }
+        let code = errno
+        if code == ENOENT { return false }
+        throw error(code, "renaming", source)
+    }
+
+    /// Deletes a file; a missing file is not an error.
+    static func remove(_ path: String) throws(ExportError) {
+        if unlink(path) != 0 {
+            let code = errno
+            if code != ENOENT { throw error(code, "deleting", path) }
+        }
+    }
+
+    /// The names in a directory (not `.` or `..`); empty when it does not exist.
+    static func list(_ path: String) throws(ExportError) -> [String] {
+        guard let directory = opendir(path) else {
+            let code = errno
+            if code == ENOENT { return [] }
+            throw error(code, "listing", path)
+        }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Runs `body` holding an exclusive `flock` on `lockPath`, which excludes other processes and other
+    /// open descriptions in this process. `body` must not suspend.
+    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+        let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            let code = errno
+            if code != EINTR { throw error(code, "locking", lockPath) }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// The directory part of a path.
+    static func directoryName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// A name no other writer will pick: 32 random hex digits.
+    static func uniqueName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    /// Resolves a directory to its absolute, symlink-free path, creating it first.
+    static func prepareRoot(_ url: URL) throws(ExportError) -> String {
+        let path = url.path
+        try makeDirectories(path)
+        guard let resolved = realpath(path, nil) else { throw error(errno, "resolving", path) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Milliseconds since 1970 as a fixed-width sortable decimal; rounded up by default, so a time
+    /// used as "not before" is never early.
+    static func sortableMilliseconds(_ date: Date, roundingUp: Bool = true) -> String {
+        let milliseconds = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down)))
+        let digits = String(milliseconds)
+        return String(repeating: "0", count: max(0, 15 - digits.count)) + digits
+    }
+}
+
+private func systemOpen(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 { open(path, flags, mode) }
+
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+
+func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }

@@ -1,0 +1,173 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Worker processes on one data directory, killed with SIGKILL at random moments and replaced, must
+/// still finish every job exactly once: one e-mail per job, no temp files or partial blobs, and every
+/// file byte-identical to an export made in memory.
+///
+/// The workers are real processes (the demo executable's `worker` subcommand), so this test waits on
+/// real time while they run: that is the one place where a peer process makes sleeping unavoidable.
+@Suite("Crash recovery across processes", .serialized)
+struct CrashRecoveryTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let demo = packageRoot.appendingPathComponent(".build/debug/membership-export-demo")
+    static let columns = ExportColumn.standard + [.attribute("seat_count")]
+
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// A membership CSV with awkward values (quotes, commas, newlines, formulas, non-ASCII).
+    static func membershipFile(users: Int, using random: inout Generator) -> String {
+        let names = ["Acme, Inc.", "The \"Best\" Org", "=HYPERLINK(\"x\")", "Multi\nline", "Société", "北京", "+plus", "plain"]
+        var lines = ["membership_id,user_id,organization_id,organization_name,plan,role,status,started_at,ended_at,renews_at,amount,currency,seat_count"]
+        func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for user in 1...users {
+            for index in 0..<Int.random(in: 300...3000, using: &random) {
+                let name = names[Int.random(in: 0..<names.count, using: &random)]
+                let started = 1_500_000_000 + Int.random(in: 0...200_000_000, using: &random)
+                let date = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(started)))
+                let amount = Bool.random(using: &random) ? "\(Int.random(in: 0...99_999, using: &random)).\(Int.random(in: 10...99, using: &random))" : ""
+                lines.append(
+                    "m-\(String(format: "%06d", index)),user-\(user),org-\(index % 97),\(quoted(name)),pro,member,active,\(date),,,\(amount),\(amount.isEmpty ? "" : "EUR"),\(index % 13)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func spawnWorker(dataDirectory: String, input: String) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.demo
+        process.arguments = [
+            "worker", "--data-dir", dataDirectory, "--input", input, "--workers", "1", "--visibility", "2", "--max-attempts", "50",
+            "--page-size", "200", "--page-delay", "60", "--quiet",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    @Test("SIGKILLed workers: every job succeeds once, one e-mail each, files identical to the in-memory reference", arguments: [UInt64(11), 2026, 7])
+    func killedWorkers(seed: UInt64) async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.demo.path), "build the demo first: swift build --build-tests")
+        let directory = try TestDirectory("crash")
+        defer { directory.remove() }
+        var random = Generator(state: seed)
+        let input = directory.path + "/members.csv"
+        try directory.write(Self.membershipFile(users: 12, using: &random), to: "members.csv")
+        let source = try FileMembershipSource(fileURL: URL(fileURLWithPath: input))
+
+        let jobs = try FileJobStore(directory: directory.sub("jobs"))
+        let queue = try FileQueue(directory: directory.sub("queue"))
+        let service = ExportService(
+            jobStore: jobs, queue: queue,
+            configuration: .init(defaultColumns: Self.columns, attributeColumns: ["seat_count"], rateLimit: nil))
+        var ids: [JobID] = []
+        for owner in source.owners {
+            ids.append(try await service.request(ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com")).jobID)
+        }
+
+        // Three workers; every 200-800 ms one of them (past start-up) is killed mid-flight and replaced.
+        var workers = try (0..<3).map { _ in try spawnWorker(dataDirectory: directory.path, input: input) }
+        var started = workers.map { _ in Date() }
+        var kills = 0
+        let deadline = Date().addingTimeInterval(100)
+        func allFinished() async throws -> Bool {
+            for id in ids {
+                guard let job = try await jobs.get(id), job.state.isTerminal, job.lifecycle.notified else { return false }
+            }
+            return true
+        }
+        func anyRunning() async throws -> Bool {
+            for id in ids where try await jobs.get(id)?.state == .running { return true }
+            return false
+        }
+        while try await !allFinished(), Date() < deadline {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...800, using: &random)))
+            // Only workers past their start-up (loading the input file) are killed, so kills land mid-export.
+            // and only while some job is running, so a kill has a fair chance to interrupt an export.
+            let busy = workers.indices.filter { workers[$0].isRunning && Date().timeIntervalSince(started[$0]) > 0.6 }
+            if kills < 12, try await anyRunning(), let index = busy.randomElement(using: &random) {
+                kill(workers[index].processIdentifier, SIGKILL)
+                workers[index].waitUntilExit()
+                kills += 1
+            }
+            for index in workers.indices where !workers[index].isRunning {
+                workers[index] = try spawnWorker(dataDirectory: directory.path, input: input)
+                started[index] = Date()
+            }
+        }
+        for worker in workers {
+            let exitBy = Date().addingTimeInterval(10)
+            while worker.isRunning && Date() < exitBy { try await Task.sleep(for: .milliseconds(50)) }
+            if worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
+            worker.waitUntilExit()
+        }
+        #expect(kills >= 3, "the run ended before enough workers were killed to mean anything")
+
+        // Messages whose worker was killed after finishing the job but before acknowledging are still
+        // leased; a later worker (here in-process, on a clock past every lease) only acknowledges them.
+        let later = ManualClock(now: Date().addingTimeInterval(60))
+        let blobs = try FileBlobStore(configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 7, count: 32)))
+        let drain = ExportWorker(
+            jobStore: jobs, queue: try FileQueue(directory: directory.sub("queue"), clock: later), blobStore: blobs,
+            notifier: try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("x@example.com")!, clock: later),
+            source: source, clock: later)
+        var leftovers = 0
+        while true {
+            let handled = await drain.processAvailable()
+            if handled == 0 { break }
+            leftovers += handled
+        }
+
+        // Every job succeeded and was notified, once.
+        var finished: [ExportJob] = []
+        for id in ids { finished.append(try #require(try await jobs.get(id))) }
+        #expect(finished.allSatisfy { $0.state == .succeeded && $0.lifecycle.notified }, "\(finished.map { "\($0.id): \($0.state)" })")
+        let emails = directory.list("outbox").filter { $0.hasSuffix(".eml") }
+        #expect(emails == ids.map { "\($0).ready.eml" }.sorted())
+
+        // Nothing left in flight: the queue is empty, no dead letters, no temp files once the
+        // reconciler's clean-up of abandoned writes has run.
+        #expect(directory.list("queue/ready").isEmpty && directory.list("queue/leased").isEmpty && directory.list("queue/dead").isEmpty)
+        let abandoned = try await blobs.abortIncompleteWrites(startedBefore: Date())
+        // Reopening the stores (as any restarted process does) removes temp files of killed writers.
+        _ = try FileJobStore(directory: directory.sub("jobs"))
+        _ = try FileQueue(directory: directory.sub("queue"))
+        _ = try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("x@example.com")!)
+        for temporary in ["files/tmp", "jobs/tmp", "queue/tmp", "outbox/.tmp"] {
+            #expect(directory.list(temporary).isEmpty, "\(temporary): \(directory.list(temporary))")
+        }
+
+        // Every file is complete and identical to an in-memory export of the same job.
+        for job in finished {
+            let result = try #require(job.result)
+            var stored: [UInt8] = []
+            for try await chunk in try await blobs.read(result.blobKey) { stored += chunk }
+            let memory = InMemoryBlobStore()
+            _ = try await ExportRunner(source: source, blobStore: memory).run(job, into: result.blobKey) { _ in }
+            let reference = try #require(await memory.contents(of: result.blobKey))
+            #expect(stored == reference, "job \(job.id): \(stored.count) bytes stored, \(reference.count) expected")
+            #expect(Int64(stored.count) == result.bytes)
+            #expect(SHA256.hash(stored).hexString == result.sha256)
+        }
+        let attempts = finished.reduce(0) { $0 + $1.attempt }
+        #expect(attempts > ids.count, "no kill interrupted an export, so no takeover was exercised")
+        print("seed \(seed): \(kills) workers killed, \(attempts) attempts for \(ids.count) jobs, \(abandoned) abandoned writes cleaned, \(leftovers) leftover deliveries")
+    }
+}
+

@@ -1,0 +1,144 @@
+@testable import ExportAdapters
+import ExportCore
+import Foundation
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The pipeline on the file-system adapters when the disk fails: a full disk is retried, an unwritable
+/// directory fails the job with a readable reason, and nothing half-written is ever visible.
+@Suite("Pipeline on failing file systems")
+struct FileSystemPipelineTests {
+    struct Setup {
+        let directory: TestDirectory
+        let clock = ManualClock()
+        let jobs: FileJobStore
+        let queue: FileQueue
+        let blobs: FileBlobStore
+        let outbox: OutboxNotifier
+        let source: InMemoryMembershipSource
+
+        init() throws {
+            directory = try TestDirectory("pipeline")
+            jobs = try FileJobStore(directory: directory.sub("jobs"))
+            queue = try FileQueue(directory: directory.sub("queue"), clock: clock)
+            blobs = try FileBlobStore(
+                configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 9, count: 32)), clock: clock)
+            outbox = try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("exports@example.com")!, clock: clock)
+            source = InMemoryMembershipSource(
+                (0..<2500).map { index in
+                    Membership(
+                        membershipID: String(format: "m%05d", index), userID: "u1", organizationID: "o", organizationName: "Org",
+                        plan: "pro", role: "member", status: "active", startedAt: Date(timeIntervalSince1970: 1_700_000_000))
+                })
+        }
+
+        func request() async throws -> JobID {
+            let service = ExportService(jobStore: jobs, queue: queue, clock: clock, configuration: .init(rateLimit: nil))
+            return try await service.request(ExportRequest(owner: "u1", recipient: "ada@example.com")).jobID
+        }
+
+        func worker(blobs: any BlobStore) -> ExportWorker {
+            ExportWorker(
+                jobStore: jobs, queue: queue, blobStore: blobs, notifier: outbox, source: source, clock: clock,
+                configuration: .init(
+                    concurrency: 1, retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none),
+                    pageSize: 100, chunkSize: 4096, randomSeed: 1))
+        }
+
+        var emails: [String] { directory.list("outbox").filter { $0.hasSuffix(".eml") } }
+    }
+
+    @Test("a full disk: the attempt is retried, nothing half-written is visible, the retry succeeds")
+    func fullDisk() async throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let id = try await setup.request()
+        let worker = setup.worker(blobs: FullDiskOnce(store: setup.blobs))
+        #expect(await worker.processAvailable() == 1)
+        let retrying = try #require(try await setup.jobs.get(id))
+        #expect(retrying.state == .retryScheduled)
+        #expect(retrying.failure?.code == "storageFull")
+        #expect(setup.directory.list("files/blobs").isEmpty && setup.directory.list("files/tmp").isEmpty)
+        #expect(setup.emails.isEmpty)
+
+        setup.clock.advance(by: .seconds(2))
+        #expect(await worker.processAvailable() == 1)
+        let done = try #require(try await setup.jobs.get(id))
+        #expect(done.state == .succeeded)
+        #expect(done.result?.rows == 2500)
+        #expect(try await setup.blobs.metadata(try #require(done.result?.blobKey))?.size == done.result?.bytes)
+        #expect(setup.emails == ["\(id).ready.eml"])
+    }
+
+    @Test("an unwritable directory: the job fails with a readable reason and one e-mail, nothing visible")
+    func unwritableDirectory() async throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let id = try await setup.request()
+        // Writes in progress go to files/tmp: make it a place this process cannot create files in
+        // (root ignores permission bits, but /sys refuses new files to everyone).
+        let temporary = setup.directory.path + "/files/tmp"
+        try FileManager.default.removeItem(atPath: temporary)
+        if geteuid() == 0 {
+            symlink("/sys", temporary)
+        } else {
+            mkdir(temporary, 0o500)
+        }
+        #expect(await setup.worker(blobs: setup.blobs).processAvailable() == 1)
+        let failed = try #require(try await setup.jobs.get(id))
+        #expect(failed.state == .failed)
+        #expect(failed.failure?.code == "permissionDenied")
+        #expect(failed.failure?.reason.contains("files/tmp") == true, "\(String(describing: failed.failure))")
+        #expect(setup.directory.list("files/blobs").isEmpty)
+        #expect(setup.emails == ["\(id).failed.eml"])
+        #expect(try await setup.queue.deadLetters(limit: 10).count == 1)
+    }
+}
+
+/// A ``FileBlobStore`` whose first write lands on `/dev/full` (every write fails with ENOSPC), through
+/// the store's real writer.
+final class FullDiskOnce: BlobStore {
+    let store: FileBlobStore
+    private let first = Mutex(true)
+
+    init(store: FileBlobStore) { self.store = store }
+
+    func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        guard first.withLock({ state in defer { state = false }; return state }) else {
+            return try await store.beginWrite(key: key, contentType: contentType)
+        }
+        let temporary = store.temporaryDirectory + "/0_devfull.part"
+        _ = FileManager.default.createFile(atPath: temporary, contents: nil)
+        let fd = open("/dev/full", O_WRONLY)
+        guard fd >= 0 else { throw ExportError(.io, "cannot open /dev/full") }
+        return FileBlobWriter(store: store, key: key, contentType: contentType, temporaryPath: temporary, fd: fd)
+    }
+
+    func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await store.read(key) }
+    func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await store.metadata(key) }
+    func delete(_ key: BlobKey) async throws { try await store.delete(key) }
+    func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        try await store.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+    }
+    func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await store.abortIncompleteWrites(startedBefore: date) }
+}
+
+@Suite("FileSystemBackend")
+struct FileSystemBackendTests {
+    @Test("one directory, the conventional layout, shared by every opener")
+    func layout() async throws {
+        let directory = try TestDirectory("backend")
+        defer { directory.remove() }
+        let from = EmailAddress("exports@example.com")!
+        let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
+        let second = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
+        #expect(directory.list("") == ["files", "jobs", "outbox", "queue"])
+        let job = try await first.jobStore.create(FSFixtures.job("shared")).job
+        #expect(try await second.jobStore.get(job.id) == job)
+        try await first.queue.enqueue(QueueMessage(jobID: job.id))
+        #expect(try await second.queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first?.message.jobID == job.id)
+    }
+}
