@@ -110,7 +110,10 @@ public struct DynamoDBJobStore: JobStore {
         for _ in 0..<4 {
             var putKey: [String: JSONValue] = [
                 "TableName": .string(tableName),
-                "Item": ["pk": .s("unique#\(key)"), "kind": .s("unique"), "jobID": .s(stored.id.rawValue)],
+                "Item": [
+                    "pk": .s("unique#\(key)"), "kind": .s("unique"), "jobID": .s(stored.id.rawValue),
+                    "claimedAt": .n(Self.number(stored.createdAt.timeIntervalSince1970.rounded(.down))),
+                ],
                 "ConditionExpression": .string(keyCondition.expression),
             ]
             if let values = keyCondition.values { putKey["ExpressionAttributeValues"] = values }
@@ -119,12 +122,20 @@ public struct DynamoDBJobStore: JobStore {
                 return .created(stored)
             } catch let error as ExportError where error.code == .versionConflict {
                 if let existing = try await get(job.id) { return .existing(existing) }
-                let holderID = try await uniqueKeyHolder(key)
-                if let holderID, let holder = try await get(holderID), !holder.state.isTerminal {
-                    return .existing(holder)
+                let holderKey = try await uniqueKeyHolder(key)
+                guard let (holderID, claimedAt) = holderKey else {
+                    keyCondition = ("attribute_not_exists(pk)", nil)  // released meanwhile
+                    continue
                 }
-                // The key is free, or held by a job that ended or vanished without releasing it.
-                keyCondition = holderID.map { ("jobID = :stale", [":stale": .s($0.rawValue)]) } ?? ("attribute_not_exists(pk)", nil)
+                if let holder = try await get(holderID) {
+                    if !holder.state.isTerminal { return .existing(holder) }
+                } else if claimedAt > stored.createdAt.addingTimeInterval(-Self.vanishedHolderGrace) {
+                    // A fresh key whose job is not readable yet: another create is in flight (or
+                    // a store showed the transaction's key item before its job item). Not ours.
+                    continue
+                }
+                // The key is held by a job that ended, or that vanished long ago without releasing it.
+                keyCondition = ("jobID = :stale", [":stale": .s(holderID.rawValue)])
             }
         }
         throw ExportError(.versionConflict, "Creating job \(job.id) kept racing for unique key \(key)")
@@ -197,11 +208,17 @@ public struct DynamoDBJobStore: JobStore {
         }
     }
 
-    func uniqueKeyHolder(_ key: String) async throws -> JobID? {
+    /// How old a unique key must be before a holder that cannot be read is taken as vanished.
+    static let vanishedHolderGrace: TimeInterval = 60
+
+    /// The job holding a unique key, and when it claimed it.
+    func uniqueKeyHolder(_ key: String) async throws -> (JobID, Date)? {
         let result = try await call("GetItem", [
             "TableName": .string(tableName), "Key": ["pk": .s("unique#\(key)")], "ConsistentRead": true,
         ])
-        return result["Item"]?["jobID"]?["S"]?.stringValue.flatMap(JobID.init)
+        guard let item = result["Item"], let id = item["jobID"]?["S"]?.stringValue.flatMap(JobID.init) else { return nil }
+        let claimed = item["claimedAt"]?["N"]?.stringValue.flatMap(Double.init) ?? 0
+        return (id, Date(timeIntervalSince1970: claimed))
     }
 
     func call(_ operation: String, _ body: JSONValue) async throws -> JSONValue {

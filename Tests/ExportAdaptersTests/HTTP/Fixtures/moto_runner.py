@@ -8,11 +8,35 @@ import os
 import socket
 import sys
 
+import threading
+
 try:
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
 except ImportError:
     print("MISSING moto: pip install 'moto[server]'", flush=True)
     sys.exit(3)
+
+
+class AtomicDynamoDB:
+    """Serialises DynamoDB calls.
+
+    moto serves requests on threads and does not lock its DynamoDB tables, so two concurrent
+    conditional writes can both pass their condition, which real DynamoDB never allows. The tests
+    check exactly that guarantee (one winner among concurrent creates and notification
+    reservations), so DynamoDB requests run one at a time; SQS long polls and S3 stay concurrent.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with self.lock:
+                # Consume the response inside the lock: moto does its work lazily for some calls.
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
 
 
 def free_port():
@@ -22,11 +46,11 @@ def free_port():
 
 
 port = free_port()
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-server.start()
+server = make_server("127.0.0.1", port, AtomicDynamoDB(DomainDispatcherApplication(create_backend_app)), threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
 print(port, flush=True)
 try:
     sys.stdin.read()
 finally:
-    server.stop()
+    server.shutdown()
     os._exit(0)
