@@ -24,7 +24,7 @@ struct DemoBackend {
         var seed: UInt64
     }
 
-    static func make(_ options: DemoOptions) throws -> DemoBackend {
+    static func make(_ options: DemoOptions) async throws -> DemoBackend {
         let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)
         var notes: [String] = []
         let (base, owners): (any MembershipSource, [UserID])
@@ -55,6 +55,8 @@ struct DemoBackend {
             return DemoBackend(
                 jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
                 filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)
+        case .aws:
+            return try await makeAWS(options.aws, source: source, owners: owners, notes: notes)
         }
     }
 

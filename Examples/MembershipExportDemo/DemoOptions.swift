@@ -3,7 +3,7 @@ import Foundation
 
 /// The command line of the demo.
 struct DemoOptions {
-    enum Backend: String { case file, memory }
+    enum Backend: String { case file, memory, aws }
 
     var users = 200
     var minimumRows = 10
@@ -13,6 +13,7 @@ struct DemoOptions {
     var format = ExportFormat.csv
     var failureRate = 0.0
     var backend = Backend.file
+    var aws = AWSDemoSettings()
     var inputFile: String?
     var user: String?
     var seed: UInt64 = 42
@@ -38,7 +39,13 @@ struct DemoOptions {
           --data-dir DIR       where jobs, queue, files and e-mails live (default ./membership-export-data)
           --format F           csv | csv.gz | jsonl (default csv)
           --fail-rate R        probability (0-1) that an attempt fails transiently (default 0)
-          --backend B          file | memory (default file)
+          --backend B          file | memory | aws (default file)
+          --endpoint URL       aws: the service endpoint, e.g. a local moto_server (default: AWS itself)
+          --region R           aws: the region (default $AWS_REGION or us-east-1)
+          --bucket B           aws: the S3 bucket (default membership-exports)
+          --queue Q            aws: the SQS queue name; Q-dlq is its dead-letter queue (default membership-exports)
+          --table T            aws: the DynamoDB table (default membership-exports)
+          --sender ADDR        aws: the SES sender address (default exports@example.com)
           --input FILE         export memberships from a CSV or JSON Lines file instead of synthetic data
           --user ID            with --input: export only this user (default: every user in the file)
           --seed N             seed of the synthetic data and injected failures (default 42)
@@ -98,8 +105,14 @@ struct DemoOptions {
                 options.failureRate = rate
             case "--backend":
                 let text = try value(flag)
-                guard let backend = Backend(rawValue: text) else { throw DemoError("unknown backend \(text); use file or memory") }
+                guard let backend = Backend(rawValue: text) else { throw DemoError("unknown backend \(text); use file, memory or aws") }
                 options.backend = backend
+            case "--endpoint": options.aws.endpoint = try value(flag)
+            case "--region": options.aws.region = try value(flag)
+            case "--bucket": options.aws.bucket = try value(flag)
+            case "--queue": options.aws.queue = try value(flag)
+            case "--table": options.aws.table = try value(flag)
+            case "--sender": options.aws.sender = try value(flag)
             default:
                 throw DemoError("unknown option \(flag); see --help")
             }

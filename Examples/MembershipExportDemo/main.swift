@@ -16,7 +16,7 @@ do {
 }
 
 do {
-    let backend = try DemoBackend.make(options)
+    let backend = try await DemoBackend.make(options)
     if options.workerMode {
         try await WorkerMode(options: options, backend: backend).run()
     } else {
