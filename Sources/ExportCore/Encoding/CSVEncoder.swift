@@ -58,11 +58,14 @@ public struct CSVEncoder: RowEncoder {
 
     /// Appends the byte-order mark (if enabled) and the header row (if enabled).
     ///
+    /// On failure nothing is appended: the buffer is left as it was before the call.
+    ///
     /// - Parameters:
     ///   - buffer: The output buffer.
     /// - Throws: ``ExportError/Code/encoding`` when a column name contains NUL.
     public mutating func writeHeader(into buffer: inout OutputBuffer) throws(ExportError) {
         buffer.makeUnique()
+        let mark = buffer.count
         if options.byteOrderMark {
             buffer.appendAssumingUnique(0xEF)
             buffer.appendAssumingUnique(0xBB)
@@ -72,6 +75,7 @@ public struct CSVEncoder: RowEncoder {
         for (index, column) in columns.enumerated() {
             if index > 0 { buffer.appendAssumingUnique(delimiter) }
             guard appendText(column.name, into: &buffer) else {
+                buffer.count = mark
                 throw ExportError(.encoding, "the name of CSV column \(index + 1) contains U+0000 (NUL), which CSV files cannot carry safely")
             }
         }
@@ -79,6 +83,9 @@ public struct CSVEncoder: RowEncoder {
     }
 
     /// Appends one record.
+    ///
+    /// On failure nothing is appended: the buffer is left as it was before the call, with no part of
+    /// the record.
     ///
     /// - Parameters:
     ///   - row: The row.
@@ -88,15 +95,20 @@ public struct CSVEncoder: RowEncoder {
     ///   date outside the years 0000…9999.
     public mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError) {
         buffer.makeUnique()
+        let mark = buffer.count
         do {
             try plan.forEachCell(of: row, to: self, into: &buffer)
         } catch {
+            buffer.count = mark
             throw Self.unwritable(row: rowNumber, column: columns[error.column], error.what)
         }
         appendLineEnding(to: &buffer)
     }
 
     /// Appends one record of already-typed cells, one per column (for hosts that build their own rows).
+    ///
+    /// On failure nothing is appended: the buffer is left as it was before the call, with no part of
+    /// the record.
     ///
     /// - Parameters:
     ///   - cells: The cells, in column order; extra cells are ignored, missing ones are empty.
@@ -106,6 +118,7 @@ public struct CSVEncoder: RowEncoder {
     ///   date outside the years 0000…9999.
     public func write(cells: [CellValue], rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError) {
         buffer.makeUnique()
+        let mark = buffer.count
         for index in columns.indices {
             do {
                 switch index < cells.count ? cells[index] : .null {
@@ -123,6 +136,7 @@ public struct CSVEncoder: RowEncoder {
                     endTyped(into: &buffer)
                 }
             } catch {
+                buffer.count = mark
                 throw Self.unwritable(row: rowNumber, column: columns[error.column], error.what)
             }
         }

@@ -45,6 +45,8 @@ public struct ChunkedEncoder {
     ///
     /// When the encoder throws, the partial row is discarded from the output, so the bytes handed out
     /// so far end on a row boundary (for uncompressed formats); the file should still be abandoned.
+    /// The same holds for the header: when it fails, nothing of it is kept and the next call tries it
+    /// again.
     ///
     /// - Parameters:
     ///   - row: The row.
@@ -92,10 +94,18 @@ public struct ChunkedEncoder {
         return chunks
     }
 
+    /// Writes the header once. A header that fails leaves nothing behind (no byte-order mark, no part of
+    /// the header) and is tried again by the next call, so no row is ever written without its header.
     private mutating func startIfNeeded() throws(ExportError) {
         guard !started else { return }
+        let mark = buffer.count
+        do {
+            try encoder.writeHeader(into: &buffer)
+        } catch {
+            buffer.count = mark
+            throw error
+        }
         started = true
-        try encoder.writeHeader(into: &buffer)
     }
 
     private mutating func compact() {

@@ -29,15 +29,26 @@ public struct GzipEncoder<Inner: RowEncoder>: RowEncoder {
 
     /// Writes the inner header into the compressed stream.
     ///
+    /// When the inner encoder throws, whatever part of the header it wrote is discarded, so nothing of
+    /// it reaches the compressed stream.
+    ///
     /// - Parameters:
     ///   - buffer: The output buffer, which receives compressed bytes.
     /// - Throws: ``ExportError/Code/encoding`` from the inner encoder or zlib.
     public mutating func writeHeader(into buffer: inout OutputBuffer) throws(ExportError) {
-        try inner.writeHeader(into: &pending)
+        let mark = pending.count
+        do {
+            try inner.writeHeader(into: &pending)
+        } catch {
+            pending.count = mark
+            throw error
+        }
         try flushIfFull(into: &buffer)
     }
 
     /// Writes one row into the compressed stream.
+    ///
+    /// When the inner encoder throws, the partial row is discarded before it is compressed.
     ///
     /// - Parameters:
     ///   - row: The row.

@@ -58,6 +58,9 @@ public struct JSONLinesEncoder: RowEncoder {
 
     /// Appends one object and a line feed.
     ///
+    /// On failure nothing is appended: the buffer is left as it was before the call, with no part of
+    /// the object.
+    ///
     /// - Parameters:
     ///   - row: The row.
     ///   - rowNumber: The row's number, counted from 1, for error messages.
@@ -65,10 +68,12 @@ public struct JSONLinesEncoder: RowEncoder {
     /// - Throws: ``ExportError/Code/encoding`` naming the row and column for a date outside the years 0000…9999.
     public mutating func write(_ row: Membership, rowNumber: Int64, into buffer: inout OutputBuffer) throws(ExportError) {
         buffer.makeUnique()
+        let mark = buffer.count
         if columns.isEmpty { buffer.appendAssumingUnique(UInt8(ascii: "{")) }
         do {
             try plan.forEachCell(of: row, to: self, into: &buffer)
         } catch {
+            buffer.count = mark
             throw CSVEncoder.unwritable(row: rowNumber, column: columns[error.column], error.what, format: "JSON Lines")
         }
         let out = buffer.reserveAssumingUnique(2)
