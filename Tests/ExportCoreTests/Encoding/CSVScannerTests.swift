@@ -30,6 +30,43 @@ struct CSVScannerTests {
         }
     }
 
+    @Test("a harmless control byte early in a field does not hide a special byte later", arguments: [
+        UInt8(ascii: ","), 0x09,
+    ])
+    func flaggedWordThenSpecial(_ delimiter: UInt8) {
+        // Tab, 0x01 and 0x1F make the eight-byte test flag their word although they need no quoting
+        // (tab does when it is the delimiter); the scan must check that word and go on to the rest.
+        var wrong: [[UInt8]] = []
+        for length in 2...48 {
+            for early in 0..<length {
+                for harmless: UInt8 in [0x09, 0x01, 0x1F] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes[early] = harmless
+                    if !Self.agrees(bytes, delimiter) { wrong.append(bytes) }
+                    for late in (early + 1)..<length {
+                        for special: UInt8 in [delimiter, 0x22, 0x0A, 0x0D, 0] {
+                            var marked = bytes
+                            marked[late] = special
+                            if !Self.agrees(marked, delimiter) { wrong.append(marked) }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) fields scanned wrongly, first: \(wrong.prefix(3))")
+        // A 1 MiB field with tabs spread through it and a quote at the very end.
+        var long = [UInt8](repeating: UInt8(ascii: "b"), count: 1 << 20)
+        for index in stride(from: 3, to: long.count, by: 4099) { long[index] = 0x09 }
+        let tabIsDelimiter = delimiter == 0x09
+        long.withUnsafeBufferPointer { #expect(CSVScanner.needsQuoting($0, delimiter: delimiter) == tabIsDelimiter) }
+        long[long.count - 1] = 0x22
+        long.withUnsafeBufferPointer { #expect(CSVScanner.needsQuoting($0, delimiter: delimiter)) }
+    }
+
+    static func agrees(_ bytes: [UInt8], _ delimiter: UInt8) -> Bool {
+        bytes.withUnsafeBufferPointer { CSVScanner.needsQuoting($0, delimiter: delimiter) } == naiveCSV(bytes, delimiter: delimiter)
+    }
+
     @Test("agrees with a byte-by-byte scan on random bytes")
     func randomBytes() {
         var random = SplitMix64(seed: 42)
