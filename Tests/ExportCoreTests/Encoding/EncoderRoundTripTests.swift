@@ -39,7 +39,7 @@ struct EncoderRoundTripTests {
 
         var pythonOptions: [String: String] {
             ["delimiter": String(delimiter), "bom": byteOrderMark ? "1" : "0", "crlf": lineEnding == .crlf ? "1" : "0",
-             "neutralize": neutralize ? "1" : "0"]
+             "neutralize": neutralize ? "1" : "0", "quoting": quoting == .all ? "all" : "minimal"]
         }
 
         var testDescription: String {
@@ -93,7 +93,7 @@ struct EncoderRoundTripTests {
 
         try PythonCheck.verify(
             "csv", data: compressed, columns: AdversarialRows.columns, rows: rows,
-            options: ["delimiter": ",", "bom": level == 9 ? "1" : "0", "crlf": "1", "neutralize": "1", "gzip": "1"])
+            options: ["delimiter": ",", "quoting": "minimal", "bom": level == 9 ? "1" : "0", "crlf": "1", "neutralize": "1", "gzip": "1"])
 
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-\(UUID().uuidString).csv.gz")
         try Data(compressed).write(to: file)
@@ -103,6 +103,72 @@ struct EncoderRoundTripTests {
         #expect(decompressed.output == plain, "gzip -d gives back the plain CSV")
     }
 
+    /// Typed cells for ``CSVEncoder/write(cells:rowNumber:into:)``: integers to both ends of `Int64`,
+    /// booleans, empty text next to missing values, and the other kinds for company.
+    static let typedCells: [[CellValue]] = [
+        [.integer(.min), .bool(true), .text(""), .null, .decimal(ExactDecimal(units: -1250, scale: 2))],
+        [.integer(.max), .bool(false), .null, .text(""), .date(Date(timeIntervalSince1970: 1_700_000_000.125))],
+        [.integer(0), .null, .text("-1"), .integer(-1), .text("a,b")],
+        [.null, .bool(true), .integer(42), .text("=SUM(A1)"), .null],
+    ]
+
+    @Test("integers and booleans written as cells parse back with Python's csv module", PythonCheck.enabled, arguments: dialects.indices)
+    func typedCellsRoundTrip(_ index: Int) throws {
+        let dialect = Self.dialects[index]
+        let header = ["int", "flag", "text", "mixed", "other"]
+        var encoder = try CSVEncoder(columns: header.map { .attribute($0) }, options: dialect.options)
+        var buffer = OutputBuffer()
+        try encoder.writeHeader(into: &buffer)
+        for (number, row) in Self.typedCells.enumerated() { try encoder.write(cells: row, rowNumber: Int64(number + 1), into: &buffer) }
+        try PythonCheck.verify("csv", data: buffer.bytes, header: header, cells: Self.typedCells, options: dialect.pythonOptions)
+    }
+
+    @Test("in a one-column file empty text and a missing value are both \"\"", PythonCheck.enabled, arguments: [CSVOptions.Quoting.minimal, .all])
+    func singleColumn(_ quoting: CSVOptions.Quoting) throws {
+        var encoder = try CSVEncoder(columns: [.attribute("only")], options: CSVOptions(quoting: quoting))
+        let cells: [[CellValue]] = [[.text("")], [.null], [.integer(3)], [.text("x")]]
+        var buffer = OutputBuffer()
+        try encoder.writeHeader(into: &buffer)
+        for (number, row) in cells.enumerated() { try encoder.write(cells: row, rowNumber: Int64(number + 1), into: &buffer) }
+        let quoted = quoting == .all
+        #expect(String(decoding: buffer.bytes, as: UTF8.self) == (quoted ? "\"only\"\r\n\"\"\r\n\"\"\r\n\"3\"\r\n\"x\"\r\n" : "only\r\n\"\"\r\n\"\"\r\n3\r\nx\r\n"))
+        try PythonCheck.verify(
+            "csv", data: buffer.bytes, header: ["only"], cells: cells,
+            options: ["delimiter": ",", "quoting": quoted ? "all" : "minimal", "bom": "0", "crlf": "1", "neutralize": "1"])
+    }
+
+    @Test("the Python check notices empty text written unquoted, a quoted missing value and a missing quote", PythonCheck.enabled)
+    func checkerCatchesQuotingDamage() throws {
+        try #require(PythonCheck.isAvailable, "python3 is required (CI=true)")
+        let header = ["id", "name", "ended", "count"]
+        let cells: [[CellValue]] = [[.text("m"), .text(""), .null, .integer(-7)], [.text("n"), .null, .text(""), .bool(true)]]
+        for quoting in [CSVOptions.Quoting.minimal, .all] {
+            var encoder = try CSVEncoder(columns: header.map { .attribute($0) }, options: CSVOptions(quoting: quoting))
+            var buffer = OutputBuffer()
+            try encoder.writeHeader(into: &buffer)
+            for (number, row) in cells.enumerated() { try encoder.write(cells: row, rowNumber: Int64(number + 1), into: &buffer) }
+            let options = ["delimiter": ",", "quoting": quoting == .all ? "all" : "minimal", "bom": "0", "crlf": "1", "neutralize": "1"]
+            let text = String(decoding: buffer.bytes, as: UTF8.self)
+            #expect(try PythonCheck.check("csv", data: buffer.bytes, header: header, cells: cells, options: options).status == 0, "\(text)")
+            let quote = quoting == .all ? "\"" : ""
+            var damages = [
+                text.replacingOccurrences(of: "\(quote)m\(quote),\"\",", with: "\(quote)m\(quote),,"),  // empty text unquoted
+                text.replacingOccurrences(of: "\(quote)n\(quote),,", with: "\(quote)n\(quote),\"\","),  // missing value quoted
+            ]
+            if quoting == .all {
+                damages.append(text.replacingOccurrences(of: "\"-7\"", with: "-7"))  // a typed value left unquoted
+                damages.append(text.replacingOccurrences(of: "\"m\"", with: "m"))  // a text value left unquoted
+            } else {
+                damages.append(text.replacingOccurrences(of: ",-7", with: ",\"-7\""))  // quoted without need
+            }
+            for damaged in damages {
+                #expect(damaged != text, "the damage did not apply to \(text.debugDescription)")
+                let result = try PythonCheck.check("csv", data: Array(damaged.utf8), header: header, cells: cells, options: options)
+                #expect(result.status != 0, "damage went unnoticed: \(damaged.debugDescription)")
+            }
+        }
+    }
+
     @Test("the Python check notices damaged output", PythonCheck.enabled)
     func checkerCatchesDamage() throws {
         try #require(PythonCheck.isAvailable, "python3 is required (CI=true)")
@@ -110,7 +176,7 @@ struct EncoderRoundTripTests {
         let row = Membership(
             membershipID: "-1", userID: "u", organizationID: "o", organizationName: "Zoë, \"quoted\"\r\nnext", plan: "p",
             role: "r", status: "s", startedAt: Date(timeIntervalSince1970: 1_700_000_000.25), amount: ExactDecimal(units: -1250, scale: 2))
-        let options = ["delimiter": ",", "bom": "0", "crlf": "1", "neutralize": "1"]
+        let options = ["delimiter": ",", "quoting": "minimal", "bom": "0", "crlf": "1", "neutralize": "1"]
         let good = try Self.encode(try CSVEncoder(columns: columns), [row])
         #expect(try PythonCheck.check("csv", data: good, columns: columns, rows: [row], options: options).status == 0)
 

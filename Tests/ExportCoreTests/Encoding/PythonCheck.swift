@@ -22,10 +22,15 @@ enum PythonCheck {
     }
 
     /// The cells Python should find, computed from ``ExportColumn/value(in:)`` (not from the encoders).
-    static func expectedCells(columns: [ExportColumn], rows: [Membership]) -> [[[String]]] {
-        rows.map { row in
-            columns.map { column -> [String] in
-                switch column.value(in: row) {
+    static func expectedCells(columns: [ExportColumn], rows: [Membership]) -> [[CellValue]] {
+        rows.map { row in columns.map { $0.value(in: row) } }
+    }
+
+    /// The cells in the script's notation: a kind letter and the value's parts as text.
+    static func describe(_ cells: [[CellValue]]) -> [[[String]]] {
+        cells.map { row in
+            row.map { cell -> [String] in
+                switch cell {
                 case .text(let text): return ["t", text]
                 case .date(let date): return ["d", String(Int64((date.timeIntervalSince1970 * 1000).rounded()))]
                 case .decimal(let decimal): return ["n", String(decimal.units), String(decimal.scale)]
@@ -44,16 +49,26 @@ enum PythonCheck {
     ///   - data: The encoded file.
     ///   - columns: The columns written.
     ///   - rows: The rows written.
-    ///   - options: Dialect details for the script (`delimiter`, `bom`, `crlf`, `neutralize`, `gzip`).
+    ///   - options: Dialect details for the script (`delimiter`, `quoting`, `bom`, `crlf`, `neutralize`, `gzip`).
     static func verify(
         _ mode: String, data: [UInt8], columns: [ExportColumn], rows: [Membership], options: [String: String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        try verify(
+            mode, data: data, header: columns.map(\.name), cells: expectedCells(columns: columns, rows: rows), options: options,
+            sourceLocation: sourceLocation)
+    }
+
+    /// Checks `data`, written from typed cells, with Python and records an issue for any difference.
+    static func verify(
+        _ mode: String, data: [UInt8], header: [String], cells: [[CellValue]], options: [String: String],
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         guard isAvailable else {
             Issue.record("python3 is required for the encoder round-trip tests (CI=true): install python3", sourceLocation: sourceLocation)
             return
         }
-        let result = try check(mode, data: data, columns: columns, rows: rows, options: options)
+        let result = try check(mode, data: data, header: header, cells: cells, options: options)
         #expect(result.status == 0 && result.output.hasPrefix("ok"), "Python \(mode) check: \(result.output)", sourceLocation: sourceLocation)
     }
 
@@ -62,6 +77,13 @@ enum PythonCheck {
     /// - Returns: The script's exit status (0 when everything matched) and its message.
     static func check(
         _ mode: String, data: [UInt8], columns: [ExportColumn], rows: [Membership], options: [String: String]
+    ) throws -> (status: Int32, output: String) {
+        try check(mode, data: data, header: columns.map(\.name), cells: expectedCells(columns: columns, rows: rows), options: options)
+    }
+
+    /// Runs the Python check on a file written from typed cells.
+    static func check(
+        _ mode: String, data: [UInt8], header: [String], cells: [[CellValue]], options: [String: String]
     ) throws -> (status: Int32, output: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("encoder-check-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -75,7 +97,7 @@ enum PythonCheck {
             let header: [String]
             let rows: [[[String]]]
         }
-        let expected = Expected(header: columns.map(\.name), rows: expectedCells(columns: columns, rows: rows))
+        let expected = Expected(header: header, rows: describe(cells))
         try JSONEncoder().encode(expected).write(to: expectedFile)
         let optionsJSON = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         return try run(["python3", script.path, mode, dataFile.path, expectedFile.path, optionsJSON])
@@ -165,8 +187,82 @@ enum PythonCheck {
                 if json_mode and not isinstance(got, str):
                     fail(f'{where}: decimals must be JSON strings, got {got!r}')
                 check_decimal(got, cell[1], cell[2], where)
+            elif kind == 'i' and not json_mode:
+                if got != cell[1] or int(got) != int(cell[1]) or got != str(int(got)):
+                    fail(f'{where}: integer {got!r}, expected {cell[1]!r}')
+            elif kind == 'b' and not json_mode:
+                if got != cell[1] or got not in ('true', 'false'):
+                    fail(f'{where}: boolean {got!r}, expected {cell[1]!r}')
             else:
                 fail(f'{where}: unexpected kind {kind}')
+
+        def tokenize(text, delimiter, terminator):
+            # An RFC 4180 reader written here, independent of the csv module, that also records whether
+            # each field was quoted (csv.reader gives '' for both "" and an empty field).
+            records, fields, i, n = [], [], 0, len(text)
+            while i < n:
+                if text[i] == '"':
+                    parts, j = [], i + 1
+                    while True:
+                        k = text.find('"', j)
+                        if k < 0:
+                            fail(f'record {len(records) + 1}: unterminated quoted field')
+                        parts.append(text[j:k])
+                        if text.startswith('""', k):
+                            parts.append('"')
+                            j = k + 2
+                        else:
+                            i = k + 1
+                            break
+                    fields.append((True, ''.join(parts)))
+                else:
+                    j = i
+                    while j < n and text[j] not in (delimiter, '\r', '\n'):
+                        if text[j] == '"':
+                            fail(f'record {len(records) + 1}: a quote inside an unquoted field')
+                        j += 1
+                    fields.append((False, text[i:j]))
+                    i = j
+                if text.startswith(terminator, i):
+                    records.append(fields)
+                    fields, i = [], i + len(terminator)
+                elif i < n and text[i] == delimiter:
+                    i += 1
+                    if i == n:
+                        fail('the file ends after a delimiter')
+                else:
+                    fail(f'record {len(records) + 1}: {text[i:i + 20]!r} after a field')
+            if fields:
+                fail('the last record has no line ending')
+            return records
+
+        def should_quote(cell, quote_all, delimiter, single_column):
+            kind = cell[0]
+            if kind == 'z':
+                # A missing value is an empty, unquoted field; alone on its line it is "" instead.
+                return single_column
+            if kind == 't':
+                text = cell[1]
+                if quote_all or text == '':
+                    return True
+                if neutralize and text.startswith(TRIGGERS):
+                    return True
+                return any(special in text for special in (delimiter, '"', '\r', '\n'))
+            return quote_all  # dates, decimals, integers and booleans
+
+        def check_quoting(records, parsed, quote_all, delimiter):
+            values = [[value for _, value in record] for record in records]
+            if values != parsed:
+                fail('the csv module and the quote-aware reader disagree on the values')
+            single = len(header) == 1
+            expected = [[['t', name] for name in header]] + rows
+            if len(records) != len(expected):
+                fail(f'{len(records) - 1} raw records, expected {len(rows)}')
+            for r, (record, cells) in enumerate(zip(records, expected)):
+                for c, ((quoted, value), cell) in enumerate(zip(record, cells)):
+                    where = ('header' if r == 0 else f'row {r}') + f' column {header[c]!r}'
+                    if quoted != should_quote(cell, quote_all, delimiter, single):
+                        fail(f'{where}: {cell[0]} value {value[:80]!r} was {"" if quoted else "not "}quoted')
 
         if mode == 'csv':
             bom = b'\xef\xbb\xbf'
@@ -186,6 +282,9 @@ enum PythonCheck {
             reader = csv.reader(io.StringIO(text, newline=''), delimiter=options['delimiter'], quotechar='"',
                                 doublequote=True, strict=True)
             parsed = list(reader)
+            if options.get('quoting') not in ('minimal', 'all'):
+                fail('the csv check needs quoting=minimal or quoting=all')
+            check_quoting(tokenize(text, options['delimiter'], terminator), parsed, options['quoting'] == 'all', options['delimiter'])
             if not parsed or parsed[0] != [neutral(name) for name in header]:
                 fail(f'header {parsed[:1]!r} != {[neutral(name) for name in header]!r}')
             body = parsed[1:]
