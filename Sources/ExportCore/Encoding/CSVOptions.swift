@@ -1,21 +1,5 @@
 /// The CSV dialect.
 public struct CSVOptions: Hashable, Sendable, Codable {
-    /// When fields are quoted.
-    public enum Quoting: String, Hashable, Sendable, Codable {
-        /// Only fields that need it (delimiter, quote, CR, LF, empty text, neutralised formulas).
-        case minimal
-        /// Every field that has a value; a missing value stays an empty, unquoted field.
-        case all
-    }
-
-    /// How records end.
-    public enum LineEnding: String, Hashable, Sendable, Codable {
-        /// `\r\n`, as RFC 4180 says.
-        case crlf
-        /// `\n`.
-        case lf
-    }
-
     /// The field separator; `,` by default. ASCII punctuation, a space or a tab (`;`, `\t` and `|` are
     /// common); not a letter or digit, nor `"`, `-`, `+`, `.`, `:`, CR, LF or NUL, because numbers, dates
     /// and booleans are written unquoted and contain those.

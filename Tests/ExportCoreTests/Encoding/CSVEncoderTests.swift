@@ -162,3 +162,25 @@ struct CSVEncoderTests {
         #expect(text == "wanted,missing,extra-0\r\nyes,,\(extra > 0 ? "0" : "")\r\n")
     }
 }
+
+@Suite("CSV options")
+struct CSVOptionsTests {
+    @Test("quoting modes and line endings encode as the strings the enums did, and unknown names are refused")
+    func codable() throws {
+        let options = CSVOptions(quoting: .all, lineEnding: .lf)
+        let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        #expect(json.contains(#""quoting":"all""#) && json.contains(#""lineEnding":"lf""#))
+        #expect(try JSONDecoder().decode(CSVOptions.self, from: Data(json.utf8)) == options)
+        let defaults = String(decoding: try JSONEncoder().encode(CSVOptions()), as: UTF8.self)
+        #expect(defaults.contains(#""quoting":"minimal""#) && defaults.contains(#""lineEnding":"crlf""#))
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(CSVOptions.Quoting.self, from: Data(#""sometimes""#.utf8))
+        }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(CSVOptions.LineEnding.self, from: Data(#""cr""#.utf8))
+        }
+        #expect(CSVOptions.Quoting(rawValue: "all") == .all && CSVOptions.Quoting(rawValue: "none") == nil)
+        #expect(CSVOptions.LineEnding(rawValue: "crlf") == .crlf && CSVOptions.LineEnding(rawValue: "") == nil)
+        #expect("\(CSVOptions.Quoting.minimal) \(CSVOptions.LineEnding.lf)" == "minimal lf")
+    }
+}
