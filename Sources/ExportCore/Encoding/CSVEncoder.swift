@@ -4,14 +4,17 @@ import Foundation
 ///
 /// - An optional UTF-8 byte-order mark, an optional header row with the column names, then one record
 ///   per row, each ending with CRLF (or LF).
-/// - Fields are quoted only when they contain the delimiter, a double quote, CR or LF (or always, with
-///   ``CSVOptions/Quoting/all``); quotes inside are doubled.
+/// - Fields are quoted only when they contain the delimiter, a double quote, CR or LF, or are empty text
+///   or a neutralised formula (every field with a value, with ``CSVOptions/Quoting/all``); quotes
+///   inside are doubled.
 /// - Values: text as it is; integers and exact decimals in plain decimal notation (never through
 ///   floating point); dates as ISO-8601 UTC (`2024-03-01T09:30:00Z`, `.mmm` when there are
 ///   milliseconds); booleans as `true`/`false`.
-/// - Empty text is `""` and a missing value is an empty field, so the two stay distinguishable in
-///   both quoting modes. In a single-column file a missing value is written `""` too, because an empty
-///   line is read as no record at all.
+/// - Empty text is always `""` (quoted, in both quoting modes) and a missing value is an empty,
+///   unquoted field, so a reader that looks at the quotes can tell them apart (Python's `csv` module
+///   cannot: it gives `''` for both).
+/// - In a one-column file the two **cannot** be told apart: a missing value is written `""` too,
+///   because an empty line is read as no record at all. Use JSON Lines when that matters.
 /// - Text cells that a spreadsheet would run as a formula are neutralised (see
 ///   ``CSVOptions/neutralizeFormulas``); typed cells (dates, decimals, numbers) are written as they are.
 ///
