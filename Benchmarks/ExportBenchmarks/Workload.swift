@@ -4,7 +4,8 @@ import Foundation
 /// The deterministic benchmark workload: rows are produced on the fly from the row number (no row is
 /// kept), so producing them is part of what is measured and memory does not grow with the row count.
 ///
-/// 10 columns: integer ids (membership, user, organization), Unicode given and family names (about 2%
+/// 10 columns: numeric text ids (membership, user, organization: digit strings in text cells, as
+/// `Membership` holds them), Unicode given and family names (about 2%
 /// of them containing a comma, a quote, LF or CRLF), status, ISO dates (started; ended, empty for about
 /// 20%), a decimal amount and a currency.
 struct Workload {

@@ -17,21 +17,46 @@ var level = 6
 var only: Set<String>?
 var baselines = false
 var sample: String?
+let usage = "usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines] [--write-csv PATH]"
+
+/// Prints what is wrong and the usage to standard error, and exits with status 2.
+func usageError(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("export-benchmarks: \(message)\n\(usage)\n".utf8))
+    exit(2)
+}
+
+/// The value after a flag, which must be present and not another flag.
+func value(after flag: String, _ arguments: inout ArraySlice<String>) -> String {
+    guard let value = arguments.popFirst(), !value.hasPrefix("--") else { usageError("\(flag) needs a value") }
+    return value
+}
+
+/// A whole number in `range` after a flag (`_` separators allowed, as in `1_000_000`).
+func number(after flag: String, in range: ClosedRange<Int>, _ arguments: inout ArraySlice<String>) -> Int {
+    let text = value(after: flag, &arguments)
+    guard let number = Int(text.replacingOccurrences(of: "_", with: "")), range.contains(number) else {
+        usageError("\(flag) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(String(reflecting: text))")
+    }
+    return number
+}
+
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
-    case "--rows": rows = arguments.popFirst().flatMap { Int($0.replacingOccurrences(of: "_", with: "")) } ?? rows
-    case "--runs": runs = max(1, arguments.popFirst().flatMap { Int($0) } ?? runs)
-    case "--level": level = arguments.popFirst().flatMap { Int($0) } ?? level
-    case "--only": only = Set((arguments.popFirst() ?? "").split(separator: ",").map(String.init))
+    case "--rows": rows = number(after: argument, in: 1...Int(Int32.max), &arguments)
+    case "--runs": runs = number(after: argument, in: 1...1000, &arguments)
+    case "--level": level = number(after: argument, in: 0...9, &arguments)
+    case "--only":
+        let names = Set(value(after: argument, &arguments).split(separator: ",").map(String.init))
+        let unknown = names.subtracting(Scenario.all.map(\.name))
+        guard !names.isEmpty, unknown.isEmpty else { usageError("unknown scenario(s) \(unknown.sorted().joined(separator: ","))") }
+        only = names
     case "--baselines": baselines = true
-    case "--write-csv": sample = arguments.popFirst()
+    case "--write-csv": sample = value(after: argument, &arguments)
     case "-h", "--help":
-        print("usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines] [--write-csv PATH]")
+        print(usage)
         exit(0)
-    default:
-        FileHandle.standardError.write("unknown argument \(argument)\n".data(using: .utf8)!)
-        exit(2)
+    default: usageError("unknown argument \(String(reflecting: argument))")
     }
 }
 
