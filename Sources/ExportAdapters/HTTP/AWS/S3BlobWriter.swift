@@ -80,7 +80,13 @@ actor S3BlobWriter: BlobWriter {
         for part in inFlight { part.task.cancel() }
         for part in inFlight { _ = try? await part.task.value }
         inFlight = []
-        if let uploadID { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }
+        guard let uploadID else { return }
+        // A write is often aborted because its task was cancelled, and URLSession will not start a
+        // request in a cancelled task: run the abort in an unstructured task, which does not inherit
+        // the cancellation, and wait for it, so the upload's parts do not stay behind (and billed).
+        let store = self.store
+        let objectKey = self.objectKey
+        try await Task { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }.value
     }
 
     private func checkOpen() throws {
