@@ -59,10 +59,15 @@ public struct DynamoDBJobStore: JobStore {
     }
 
     /// Creates the table, its owner index and its TTL setting (for tests and development); an existing
-    /// table is left alone.
+    /// table is left alone. Waits (on the store's clock, polling `DescribeTable` up to
+    /// `maxPolls` times a second apart) until the table and its index are `ACTIVE`, since DynamoDB
+    /// refuses `UpdateTimeToLive` and item writes on a table still being created.
     ///
-    /// - Throws: ``ExportError`` when DynamoDB refuses.
-    public func createTable() async throws {
+    /// - Parameters:
+    ///   - maxPolls: How many times to ask whether the table is active; 120 by default.
+    /// - Throws: ``ExportError`` when DynamoDB refuses, or ``ExportError/Code/timeout`` when the table
+    ///   is still not active after `maxPolls` polls.
+    public func createTable(maxPolls: Int = 120) async throws {
         do {
             _ = try await call("CreateTable", [
                 "TableName": .string(tableName),
@@ -82,10 +87,25 @@ public struct DynamoDBJobStore: JobStore {
         } catch let error as ExportError where error.code == .alreadyExists {
             return
         }
+        try await waitUntilActive(maxPolls: maxPolls)
         _ = try await call("UpdateTimeToLive", [
             "TableName": .string(tableName),
             "TimeToLiveSpecification": ["Enabled": true, "AttributeName": "ttl"],
         ])
+    }
+
+    /// Polls `DescribeTable` until the table and every global secondary index are `ACTIVE`.
+    func waitUntilActive(maxPolls: Int) async throws {
+        for poll in 0..<max(1, maxPolls) {
+            if poll > 0 { try await client.clock.sleep(for: .seconds(1)) }
+            let table = try await call("DescribeTable", ["TableName": .string(tableName)])["Table"]
+            let indexes = table?["GlobalSecondaryIndexes"]?.arrayValue ?? []
+            if table?["TableStatus"]?.stringValue == "ACTIVE",
+               indexes.allSatisfy({ $0["IndexStatus"]?.stringValue == "ACTIVE" }) {
+                return
+            }
+        }
+        throw ExportError(.timeout, "Table \(tableName) was not ACTIVE after \(maxPolls) polls")
     }
 
     /// Stores a new job (version 1), or returns the job holding its id or unique key.
