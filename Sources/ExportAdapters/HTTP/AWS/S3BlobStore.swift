@@ -123,7 +123,7 @@ public struct S3BlobStore: BlobStore {
         let safeName = String(filename.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
         let now = client.clock.now()
         let (endpoint, path) = location(key)
-        let signed = client.signer.presign(
+        let signed = try client.signer.presign(
             method: "GET", endpoint: endpoint, path: path,
             query: [("response-content-disposition", "attachment; filename=\"\(safeName)\"")],
             expires: seconds, date: now
