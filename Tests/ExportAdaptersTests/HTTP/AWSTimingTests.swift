@@ -82,3 +82,37 @@ struct AWSTimingTests {
         await #expect { try await queue.release(delivery.receipt, delay: .seconds(5)) } throws: { ($0 as? ExportError)?.code == .leaseLost }
     }
 }
+
+/// S3 calls retried in place on retryable errors.
+@Suite("S3 retries in place")
+struct S3RetryTests {
+    @Test("One 503 SlowDown on UploadPart, Complete and a ranged GET does not fail the transfer")
+    func slowDownOnce() async throws {
+        let slowDown = HTTPResponse(status: 503, body: Array("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>".utf8))
+        let seen = Mutex<Set<String>>([])
+        let transport = FaultTransport { request, _ in
+            let query = request.url.query ?? ""
+            let kind = query.contains("partNumber=") ? "part" : query.contains("uploadId=") ? "complete"
+                : request.method == "GET" ? "get" : query.contains("uploads") ? "create" : "other"
+            let first = seen.withLock { $0.insert(kind).inserted }
+            if first, ["part", "complete", "get"].contains(kind) { return .respond(slowDown) }
+            switch kind {
+            case "create": return .respond(HTTPResponse(status: 200, body: Array("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>".utf8)))
+            case "part": return .respond(HTTPResponse(status: 200, headers: ["ETag": "\"e\""]))
+            case "complete": return .respond(HTTPResponse(status: 200, body: Array("<CompleteMultipartUploadResult/>".utf8)))
+            case "get": return .respond(HTTPResponse(status: 206, body: [1, 2, 3]))
+            default: return .respond(HTTPResponse(status: 200, headers: ["Content-Length": "3", "ETag": "\"e\""]))
+            }
+        }
+        let store = try S3BlobStore(configuration: .init(bucket: "b", partSize: S3BlobStore.Configuration.minimumPartSize), aws: AWSTimingTests.aws, transport: transport)
+        let key = try BlobKey(validating: "big.bin")
+        let writer = try await store.beginWrite(key: key, contentType: "application/octet-stream")
+        try await writer.append([UInt8](repeating: 1, count: S3BlobStore.Configuration.minimumPartSize + 1))
+        _ = try await writer.finish()
+        var read: [UInt8] = []
+        for try await chunk in try await store.read(key) { read += chunk }
+        #expect(read == [1, 2, 3])
+        let puts = transport.requests.withLock { $0.filter { ($0.url.query ?? "").contains("partNumber=") } }
+        #expect(puts.count == 3, "two parts, the first sent again after SlowDown")
+    }
+}
