@@ -7,6 +7,10 @@
 //   MEMBERSHIPS_URL_TEMPLATE (with {owner}), [MEMBERSHIPS_TOKEN]
 //   [EXPORT_IDLE_EXIT_SECONDS]  exit after this long without work (for batch runs and tests);
 //                               without it the worker runs until SIGTERM or SIGINT.
+//   [EXPORT_RECONCILE_SECONDS]  how often this process runs the Reconciler (requeues jobs recorded but
+//                               never queued or whose worker died, deletes expired jobs and files,
+//                               aborts abandoned uploads); 300 by default, 0 turns it off (when
+//                               another process reconciles). Passes from several workers are safe.
 import Dispatch
 import ExportAdapters
 import ExportCore
@@ -40,6 +44,25 @@ do {
     let worker = ExportWorker(
         jobStore: jobs, queue: queue, blobStore: blobs, notifier: mail, source: source,
         configuration: .init(concurrency: 2, receiveWaitTime: .seconds(1)))
+
+    let reconcileEvery = environment["EXPORT_RECONCILE_SECONDS"].flatMap(Double.init) ?? 300
+    let reconciler = Reconciler(jobStore: jobs, queue: queue, blobStore: blobs)
+    let reconciling = Task {
+        guard reconcileEvery > 0, reconcileEvery.isFinite else { return }
+        while !Task.isCancelled {
+            do {
+                let report = try await reconciler.reconcile()
+                if !report.requeued.isEmpty || !report.expired.isEmpty || report.abortedWrites > 0 {
+                    print("export-aws-worker: reconciled: \(report.requeued.count) requeued, "
+                        + "\(report.expired.count) expired, \(report.abortedWrites) writes aborted")
+                }
+            } catch {
+                FileHandle.standardError.write(Data("export-aws-worker: reconcile failed: \(error)\n".utf8))
+            }
+            do { try await Task.sleep(for: .seconds(min(reconcileEvery, 86_400))) } catch { return }
+        }
+    }
+    defer { reconciling.cancel() }
 
     if let idle = environment["EXPORT_IDLE_EXIT_SECONDS"].flatMap(Double.init) {
         var handled = 0

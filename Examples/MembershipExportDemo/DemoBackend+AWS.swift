@@ -19,7 +19,7 @@ extension DemoBackend {
     static func makeAWS(_ settings: AWSDemoSettings, source: any MembershipSource, owners: [UserID], notes: [String]) async throws -> DemoBackend {
         let environment = ProcessInfo.processInfo.environment
         let endpoint = try settings.endpoint.map { text -> URL in
-            guard let url = URL(string: text), url.scheme != nil, url.host != nil else { throw DemoError("--endpoint needs a URL such as http://127.0.0.1:5000") }
+            guard let url = URL(string: text), url.scheme != nil, url.host != nil else { throw DemoError("--endpoint needs a URL such as http://127.0.0.1:4566") }
             return url
         }
         let region = settings.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1"

@@ -52,11 +52,15 @@ public enum HTTPErrorMapping {
         return formatter.date(from: trimmed)
     }
 
-    /// `com.amazonaws.sqs#QueueDoesNotExist` and `Sender.QueueDoesNotExist` become `QueueDoesNotExist`.
+    /// `com.amazonaws.sqs#QueueDoesNotExist`, `QueueDoesNotExist;Sender` and
+    /// `AWS.SimpleQueueService.MessageNotInflight;Sender` (SQS's `x-amzn-query-error`) become the bare
+    /// code (`QueueDoesNotExist`, `MessageNotInflight`).
     static func shortCode(_ raw: String) -> String {
         var code = Substring(raw)
         if let hash = code.lastIndex(of: "#") { code = code[code.index(after: hash)...] }
         if let colon = code.firstIndex(where: { $0 == ":" || $0 == ";" }) { code = code[..<colon] }
+        let sqsPrefix = "AWS.SimpleQueueService."
+        if code.hasPrefix(sqsPrefix) { code = code.dropFirst(sqsPrefix.count) }
         return String(code)
     }
 
@@ -65,7 +69,8 @@ public enum HTTPErrorMapping {
         case "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
              "RequestThrottledException", "SlowDown", "TooManyRequestsException",
              "ProvisionedThroughputExceededException", "RequestLimitExceeded", "LimitExceededException",
-             "TransactionInProgressException", "RequestThrottledError", "PriorRequestNotComplete":
+             "TransactionInProgressException", "RequestThrottledError", "PriorRequestNotComplete",
+             "OverLimit", "KmsThrottled", "KMS.ThrottlingException":
             return .throttled
         case "RequestTimeout", "RequestTimeoutException", "TimeoutError":
             return .timeout
@@ -81,7 +86,7 @@ public enum HTTPErrorMapping {
              "AuthFailure", "InvalidSignatureException", "RequestExpired", "RequestTimeTooSkewed":
             return .unauthorized
         case "NoSuchKey", "NoSuchBucket", "NoSuchUpload", "NotFound", "ResourceNotFoundException",
-             "QueueDoesNotExist", "NonExistentQueue", "AWS.SimpleQueueService.NonExistentQueue",
+             "QueueDoesNotExist", "NonExistentQueue",
              "NotFoundException", "TableNotFoundException":
             return .notFound
         case "ReceiptHandleIsInvalid", "InvalidReceiptHandle", "MessageNotInflight":
@@ -109,7 +114,11 @@ public enum HTTPErrorMapping {
     /// - Parameters:
     ///   - status: The HTTP status.
     /// - Returns: The code: 429 throttled, 408/504 timeout, 5xx unavailable, 401 unauthorized,
-    ///   403 permission denied, 404/410 not found, 409/412 version conflict, other 4xx invalid request.
+    ///   403 permission denied, 404/410 not found, other 4xx (409 and 412 included) invalid request.
+    ///
+    /// A bare 409 or 412 from a webhook receiver or a memberships API is permanent like any other 4xx:
+    /// only a service that says what it means is a version conflict (DynamoDB's
+    /// `ConditionalCheckFailedException` and transaction conflicts, mapped from the service code).
     public static func mappedCode(status: Int) -> ExportError.Code {
         switch status {
         case 429: .throttled
@@ -118,7 +127,6 @@ public enum HTTPErrorMapping {
         case 401: .unauthorized
         case 403: .permissionDenied
         case 404, 410: .notFound
-        case 409, 412: .versionConflict
         case 400...499: .invalidRequest
         default: .transient
         }

@@ -52,7 +52,7 @@ public final class URLSessionTransport: HTTPTransport {
             (data, response) = try await session.data(for: urlRequest)
         } catch let error as URLError {
             if Task.isCancelled { throw CancellationError() }
-            throw Self.map(error, request: request)
+            throw Self.map(Self.withoutURL(error), request: request)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw ExportError(.unavailable, "\(request.method) \(Self.redacted(request.url)) failed: \(error)", cause: error)
@@ -79,6 +79,12 @@ public final class URLSessionTransport: HTTPTransport {
         default:
             return ExportError(.unavailable, "\(target) failed: \(error.localizedDescription)", cause: error)
         }
+    }
+
+    /// The same error without its failing URL (whose query may hold a presigned signature or a token),
+    /// so an ``ExportError``'s description, which prints its cause, cannot leak it.
+    static func withoutURL(_ error: URLError) -> URLError {
+        URLError(error.code)
     }
 
     /// The URL without its query, which may hold a presigned signature or a token.

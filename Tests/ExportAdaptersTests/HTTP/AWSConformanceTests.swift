@@ -40,8 +40,10 @@ struct AWSConformanceTests {
         let peer = try await MotoServer.peer()
         let aws = MotoServer.configuration(peer)
         try await QueueConformance(
-            // A 2-second lease (SQS counts whole seconds) with a margin under half of it.
-            configuration: .init(visibilityTimeout: .seconds(2), margin: .milliseconds(600), receiveWaitTime: .seconds(1), receiveAttempts: 3),
+            // A 4-second lease (SQS counts whole seconds) with a margin under half of it: long enough
+            // for the new holder to outlive a dead-letter listing (which ends with a 1-second long poll)
+            // and leases counted from before each receive's long poll.
+            configuration: .init(visibilityTimeout: .seconds(4), margin: .seconds(1), receiveWaitTime: .seconds(1), receiveAttempts: 3),
             makeQueue: {
                 SQSQueue(configuration: try await SQSQueue.createQueues(named: MotoServer.uniqueName("conformance"), aws: aws), aws: aws)
             },

@@ -1,6 +1,7 @@
 import ExportAdapters
 import ExportCore
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -13,12 +14,15 @@ final class PeerProcess: @unchecked Sendable {
     let process: Process
     let input: Pipe
     let port: Int
+    /// The last few KiB the child wrote to stderr, for start-up error messages.
+    let stderrTail: StderrTail
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
-    private init(process: Process, input: Pipe, port: Int) {
+    private init(process: Process, input: Pipe, port: Int, stderrTail: StderrTail) {
         self.process = process
         self.input = input
         self.port = port
+        self.stderrTail = stderrTail
     }
 
     static var fixtures: URL {
@@ -37,8 +41,19 @@ final class PeerProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        let tail = StderrTail()
         try process.run()
+        // Keep draining stderr (a full pipe would block the child), remembering only its tail.
+        Thread.detachNewThread {
+            while true {
+                let data = errors.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                tail.append(data)
+            }
+            tail.ended.signal()
+        }
         let line: String = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 var bytes: [UInt8] = []
@@ -52,9 +67,11 @@ final class PeerProcess: @unchecked Sendable {
         }
         guard let port = Int(line) else {
             process.terminate()
-            throw PeerUnavailable(message: "\(script) did not start: \(line.isEmpty ? "no output" : line)")
+            process.waitUntilExit()
+            _ = tail.ended.wait(timeout: .now() + 2)
+            throw PeerUnavailable(message: "\(script) did not start: \(line.isEmpty ? "no output" : line)\(tail.forMessage)")
         }
-        let peer = PeerProcess(process: process, input: input, port: port)
+        let peer = PeerProcess(process: process, input: input, port: port, stderrTail: tail)
         try await peer.waitUntilAnswering()
         return peer
     }
@@ -66,12 +83,33 @@ final class PeerProcess: @unchecked Sendable {
             if (try? await transport.send(request)) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw PeerUnavailable(message: "the peer on port \(port) never answered")
+        throw PeerUnavailable(message: "the peer on port \(port) never answered\(stderrTail.forMessage)")
     }
 
     func stop() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
+    }
+}
+
+/// The end of a child's stderr, bounded.
+final class StderrTail: Sendable {
+    private static let limit = 4096
+    private let bytes = Mutex<[UInt8]>([])
+    /// Signalled when the child closes its stderr.
+    let ended = DispatchSemaphore(value: 0)
+
+    func append(_ data: Data) {
+        bytes.withLock { bytes in
+            bytes += data
+            if bytes.count > Self.limit { bytes.removeFirst(bytes.count - Self.limit) }
+        }
+    }
+
+    /// `"; stderr: …"`, or nothing when the child wrote nothing.
+    var forMessage: String {
+        let text = bytes.withLock { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "" : "; stderr ends with:\n\(text)"
     }
 }
 

@@ -90,6 +90,15 @@ struct RequestShapeTests {
         (400, "ReceiptHandleIsInvalid", .leaseLost, true),
         (400, "ConditionalCheckFailedException", .versionConflict, true),
         (418, nil, .invalidRequest, false),
+        // SQS's x-amzn-query-error carries the AWS.SimpleQueueService. prefix.
+        (400, "AWS.SimpleQueueService.MessageNotInflight;Sender", .leaseLost, true),
+        (403, "AWS.SimpleQueueService.OverLimit;Sender", .throttled, true),
+        (400, "AWS.SimpleQueueService.KmsThrottled;Sender", .throttled, true),
+        (400, "KmsThrottled", .throttled, true),
+        (400, "AWS.SimpleQueueService.ReceiptHandleIsInvalid;Sender", .leaseLost, true),
+        // A bare 409/412 from a webhook receiver or memberships API is permanent like other 4xx.
+        (409, nil, .invalidRequest, false),
+        (412, nil, .invalidRequest, false),
     ] as [(Int, String?, ExportError.Code, Bool)])
     func mapping(status: Int, code: String?, expected: ExportError.Code, retryable: Bool) {
         let error = HTTPErrorMapping.error(status: status, serviceCode: code, message: "m", operation: "Op")

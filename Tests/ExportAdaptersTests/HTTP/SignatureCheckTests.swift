@@ -33,3 +33,15 @@ struct SignatureCheckTests {
         #expect(try await goodStore.metadata(try BlobKey(validating: "a.csv"))?.size == 4)
     }
 }
+
+@Suite("Peer processes")
+struct PeerProcessTests {
+    @Test("A peer that fails to start reports the end of its stderr")
+    func startFailureShowsStderr() async throws {
+        let error = await #expect(throws: PeerUnavailable.self) {
+            _ = try await PeerProcess.start(script: "no_such_fixture.py")
+        }
+        #expect(error?.message.contains("no_such_fixture.py") == true)
+        #expect(error?.message.contains("stderr ends with") == true, "\(String(describing: error))")
+    }
+}

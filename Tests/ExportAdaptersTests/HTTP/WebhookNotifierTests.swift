@@ -18,10 +18,19 @@ struct WebhookNotifierTests {
         return try JSONValue.parse(response.body).arrayValue?.filter { $0["name"]?.stringValue == name } ?? []
     }
 
+    /// Tells the fixture which secret to check webhooks to `name` with; it then records its own verdict
+    /// (Python `hmac.compare_digest`, not our `WebhookSignature`) as `signature_verified`.
+    static func configureSecret(_ peer: PeerProcess, name: String, secret: [UInt8]) async throws {
+        let url = peer.baseURL.appendingPathComponent("hooks/\(name)/secret")
+        let response = try await URLSessionTransport().send(HTTPRequest(method: "PUT", url: url, body: secret))
+        #expect(response.status == 204)
+    }
+
     @Test("A completed event is POSTed once, signed so the receiver can verify it")
     func signedOnce() async throws {
         let peer = try await HostAPIServer.peer()
         let name = MotoServer.uniqueName("hook")
+        try await Self.configureSecret(peer, name: name, secret: Self.secret)
         let notifier = try WebhookNotifier(url: peer.baseURL.appendingPathComponent("hooks/\(name)"), secret: Self.secret)
         let link = URL(string: "https://downloads.example.com/x.csv?sig=1")!
         let notification = Self.notification(.ready(.init(link: link, expiresAt: Date(timeIntervalSince1970: 1_800_000_000), rows: 12, bytes: 345, format: .csv)))
@@ -31,6 +40,7 @@ struct WebhookNotifierTests {
         let hooks = try await Self.received(peer, name: name)
         #expect(hooks.count == 1)
         let hook = try #require(hooks.first)
+        #expect(hook["signature_verified"] == true, "the receiver checks the signature independently")
         let body = Array(try #require(hook["body"]?.stringValue).utf8)
         let signature = try #require(hook["headers"]?["x-export-signature"]?.stringValue)
         #expect(WebhookSignature.verify(header: signature, body: body, secret: Self.secret))
@@ -44,6 +54,19 @@ struct WebhookNotifierTests {
         #expect(event["link"]?.stringValue == link.absoluteString)
         #expect(event["rows"] == 12)
         #expect(event["jobID"]?.stringValue == notification.jobID.rawValue)
+    }
+
+    @Test("A receiver holding a different secret rejects the signature")
+    func wrongSecret() async throws {
+        let peer = try await HostAPIServer.peer()
+        let name = MotoServer.uniqueName("hook")
+        try await Self.configureSecret(peer, name: name, secret: Self.secret)
+        let notifier = try WebhookNotifier(
+            url: peer.baseURL.appendingPathComponent("hooks/\(name)"), secret: Array("another-secret-another-secret!!".utf8)
+        )
+        try await notifier.send(Self.notification(.failed(reason: "x")))
+        let hook = try #require(try await Self.received(peer, name: name).first)
+        #expect(hook["signature_verified"] == false)
     }
 
     @Test("A failed event carries the reason")

@@ -3,8 +3,8 @@ import Foundation
 
 /// An AWS access key, its secret and, for temporary credentials, the session token.
 ///
-/// `description` never shows the secret or the token.
-public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible {
+/// `description`, `dump` and `Mirror` never show the secret or the token.
+public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, CustomReflectable {
     /// The access key id, such as `AKIAIOSFODNN7EXAMPLE`.
     public var accessKeyID: String
     /// The secret access key.
@@ -44,4 +44,12 @@ public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible {
 
     /// The access key id only.
     public var description: String { "AWSCredentials(\(accessKeyID), secret: <redacted>)" }
+
+    /// A mirror with the access key id and the secret and token redacted, for `dump` and debuggers.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+            "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+        ], displayStyle: .struct)
+    }
 }

@@ -103,6 +103,9 @@ public struct AWSSigner: Sendable {
         )
     }
 
+    /// The longest a SigV4 presigned URL may last: 7 days, in seconds.
+    public static let maximumPresignSeconds = 604_800
+
     /// Makes a presigned URL: the signature travels in the query, valid for `expires`.
     ///
     /// - Parameters:
@@ -115,6 +118,8 @@ public struct AWSSigner: Sendable {
     ///   - payload: The body's hash mode; S3 uses `.unsigned`.
     ///   - date: The signing time.
     /// - Returns: The presigned request's parts; ``AWSSignedRequest/url`` is the link.
+    /// - Throws: ``ExportError/Code/invalidRequest`` when `expires` is outside 1…604,800 seconds,
+    ///   which AWS refuses when the link is used.
     public func presign(
         method: String,
         endpoint: URL,
@@ -124,7 +129,10 @@ public struct AWSSigner: Sendable {
         expires: Int,
         payload: Payload = .unsigned,
         date: Date
-    ) -> AWSSignedRequest {
+    ) throws(ExportError) -> AWSSignedRequest {
+        guard (1...Self.maximumPresignSeconds).contains(expires) else {
+            throw ExportError(.invalidRequest, "A presigned URL lasts 1 to \(Self.maximumPresignSeconds) seconds, not \(expires)")
+        }
         let stamp = Self.timestamp(date)
         let scope = credentialScope(date: stamp)
         let host = Self.hostHeader(endpoint)

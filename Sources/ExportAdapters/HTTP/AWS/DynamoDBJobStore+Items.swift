@@ -2,8 +2,8 @@ import ExportCore
 import Foundation
 
 extension DynamoDBJobStore {
-    /// The job's item.
-    func jobItem(_ job: ExportJob) throws -> JSONValue {
+    /// The job's item, stamped with the token of the write that stores it.
+    func jobItem(_ job: ExportJob, writeToken: String) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(job), as: UTF8.self)
@@ -17,7 +17,22 @@ extension DynamoDBJobStore {
             item["ttl"] = .n(String(Int64(expiresAt.timeIntervalSince1970 + DurationSeconds.of(ttlGrace))))
         }
         if let key = job.uniqueKey { item["uniqueKey"] = .s(key) }
+        item["writeToken"] = .s(writeToken)
         return .object(item)
+    }
+
+    /// A fresh token for one write (36 characters, the most `ClientRequestToken` takes).
+    static func newWriteToken() -> String {
+        UUID().uuidString.lowercased()
+    }
+
+    /// The stored job and the token of the write that stored it, with a strongly consistent read.
+    func storedJob(_ id: JobID) async throws -> (job: ExportJob, writeToken: String?)? {
+        let result = try await call("GetItem", [
+            "TableName": .string(tableName), "Key": ["pk": .s("job#\(id)")], "ConsistentRead": true,
+        ])
+        guard let item = result["Item"] else { return nil }
+        return (try Self.decodeJob(item), item["writeToken"]?["S"]?.stringValue)
     }
 
     static func decodeJob(_ item: JSONValue) throws(ExportError) -> ExportJob {
@@ -129,7 +144,8 @@ extension DynamoDBJobStore {
                     "ExpressionAttributeValues": [":v": .n(String(job.version))],
                 ])
             } catch let error as ExportError where error.code == .versionConflict {
-                continue
+                // Gone now: this delete's retry after a lost response, or TTL. Either way it is deleted.
+                guard try await get(job.id) == nil else { continue }
             }
             if let key = job.uniqueKey { try await releaseKey(key, heldBy: job.id) }
             deleted.append(job)

@@ -16,6 +16,12 @@ import Foundation
 ///   projected) lists an owner's jobs newest first with one `Query`; only job items carry `owner`.
 ///
 /// Every update is a `PutItem` conditioned on the stored `version`, which is the compare-and-swap.
+///
+/// **Lost responses.** The client retries a call whose response was lost (a timeout, a 5xx), and the
+/// retry of a conditional write that did succeed fails its own condition. So each write stores a
+/// fresh random `writeToken`, and a failed condition is taken as success when the stored item
+/// carries this write's token (and version); `TransactWriteItems` also sends the token as its
+/// `ClientRequestToken`, which DynamoDB makes idempotent for 10 minutes.
 /// DynamoDB's TTL deletes items on its own some time after `ttl`, which is set ``ttlGrace`` after
 /// `expiresAt`, so ``deleteExpired(now:limit:)`` normally sees a job first and its file is deleted too.
 ///
@@ -53,10 +59,15 @@ public struct DynamoDBJobStore: JobStore {
     }
 
     /// Creates the table, its owner index and its TTL setting (for tests and development); an existing
-    /// table is left alone.
+    /// table is left alone. Waits (on the store's clock, polling `DescribeTable` up to
+    /// `maxPolls` times a second apart) until the table and its index are `ACTIVE`, since DynamoDB
+    /// refuses `UpdateTimeToLive` and item writes on a table still being created.
     ///
-    /// - Throws: ``ExportError`` when DynamoDB refuses.
-    public func createTable() async throws {
+    /// - Parameters:
+    ///   - maxPolls: How many times to ask whether the table is active; 120 by default.
+    /// - Throws: ``ExportError`` when DynamoDB refuses, or ``ExportError/Code/timeout`` when the table
+    ///   is still not active after `maxPolls` polls.
+    public func createTable(maxPolls: Int = 120) async throws {
         do {
             _ = try await call("CreateTable", [
                 "TableName": .string(tableName),
@@ -76,10 +87,25 @@ public struct DynamoDBJobStore: JobStore {
         } catch let error as ExportError where error.code == .alreadyExists {
             return
         }
+        try await waitUntilActive(maxPolls: maxPolls)
         _ = try await call("UpdateTimeToLive", [
             "TableName": .string(tableName),
             "TimeToLiveSpecification": ["Enabled": true, "AttributeName": "ttl"],
         ])
+    }
+
+    /// Polls `DescribeTable` until the table and every global secondary index are `ACTIVE`.
+    func waitUntilActive(maxPolls: Int) async throws {
+        for poll in 0..<max(1, maxPolls) {
+            if poll > 0 { try await client.clock.sleep(for: .seconds(1)) }
+            let table = try await call("DescribeTable", ["TableName": .string(tableName)])["Table"]
+            let indexes = table?["GlobalSecondaryIndexes"]?.arrayValue ?? []
+            if table?["TableStatus"]?.stringValue == "ACTIVE",
+               indexes.allSatisfy({ $0["IndexStatus"]?.stringValue == "ACTIVE" }) {
+                return
+            }
+        }
+        throw ExportError(.timeout, "Table \(tableName) was not ACTIVE after \(maxPolls) polls")
     }
 
     /// Stores a new job (version 1), or returns the job holding its id or unique key.
@@ -91,23 +117,28 @@ public struct DynamoDBJobStore: JobStore {
     public func create(_ job: ExportJob) async throws -> JobCreation {
         var stored = job
         stored.version = 1
-        let item = try jobItem(stored)
-        let putJob: JSONValue = ["Put": [
-            "TableName": .string(tableName), "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
-        ]]
         guard let key = stored.uniqueKey, !stored.state.isTerminal else {
+            let token = Self.newWriteToken()
             do {
                 _ = try await call("PutItem", [
-                    "TableName": .string(tableName), "Item": item, "ConditionExpression": "attribute_not_exists(pk)",
+                    "TableName": .string(tableName), "Item": try jobItem(stored, writeToken: token),
+                    "ConditionExpression": "attribute_not_exists(pk)",
                 ])
                 return .created(stored)
             } catch let error as ExportError where error.code == .versionConflict {
-                if let existing = try await get(job.id) { return .existing(existing) }
+                if let existing = try await storedJob(job.id) {
+                    return existing.writeToken == token ? .created(existing.job) : .existing(existing.job)
+                }
                 throw error
             }
         }
         var keyCondition: (expression: String, values: JSONValue?) = ("attribute_not_exists(pk)", nil)
         for _ in 0..<4 {
+            let token = Self.newWriteToken()
+            let putJob: JSONValue = ["Put": [
+                "TableName": .string(tableName), "Item": try jobItem(stored, writeToken: token),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            ]]
             var putKey: [String: JSONValue] = [
                 "TableName": .string(tableName),
                 "Item": [
@@ -118,10 +149,14 @@ public struct DynamoDBJobStore: JobStore {
             ]
             if let values = keyCondition.values { putKey["ExpressionAttributeValues"] = values }
             do {
-                _ = try await call("TransactWriteItems", ["TransactItems": [putJob, ["Put": .object(putKey)]]])
+                _ = try await call("TransactWriteItems", [
+                    "TransactItems": [putJob, ["Put": .object(putKey)]], "ClientRequestToken": .string(token),
+                ])
                 return .created(stored)
             } catch let error as ExportError where error.code == .versionConflict {
-                if let existing = try await get(job.id) { return .existing(existing) }
+                if let existing = try await storedJob(job.id) {
+                    return existing.writeToken == token ? .created(existing.job) : .existing(existing.job)
+                }
                 let holderKey = try await uniqueKeyHolder(key)
                 guard let (holderID, claimedAt) = holderKey else {
                     keyCondition = ("attribute_not_exists(pk)", nil)  // released meanwhile
@@ -165,7 +200,8 @@ public struct DynamoDBJobStore: JobStore {
         var updated = job
         updated.version = job.version + 1
         for _ in 0..<2 {
-            let item = try jobItem(updated)
+            let token = Self.newWriteToken()
+            let item = try jobItem(updated, writeToken: token)
             do {
                 _ = try await call("PutItem", [
                     "TableName": .string(tableName), "Item": item,
@@ -178,7 +214,13 @@ public struct DynamoDBJobStore: JobStore {
                 try await releaseKeyIfDone(previous: job, updated: updated)
                 return updated
             } catch let error as ExportError where error.code == .versionConflict {
-                guard let stored = try await get(job.id) else { throw ExportError(.notFound, "No job \(job.id)") }
+                guard let current = try await storedJob(job.id) else { throw ExportError(.notFound, "No job \(job.id)") }
+                let stored = current.job
+                if current.writeToken == token, stored.version == updated.version {
+                    // This very write succeeded; only its response was lost and the retry failed.
+                    try await releaseKeyIfDone(previous: job, updated: stored)
+                    return stored
+                }
                 guard stored.version == job.version else {
                     throw ExportError(.versionConflict, "Job \(job.id) is at version \(stored.version), the update was based on \(job.version)")
                 }

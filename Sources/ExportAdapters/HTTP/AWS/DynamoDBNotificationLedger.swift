@@ -4,7 +4,10 @@ import Foundation
 /// A ``NotificationLedger`` in a DynamoDB table (the job table works: items `pk = "notification#<key>"`).
 ///
 /// Reservation is a conditional `PutItem` (absent, or reserved and lapsed), so it is atomic across
-/// processes. Items carry a `ttl` ``retention`` after sending so the table cleans itself.
+/// processes. Items carry a `ttl` ``retention`` after sending so the table cleans itself. Each
+/// reservation stores a random `writeToken`, so when the client retries a reservation whose response
+/// was lost, the retry that finds its own reservation reports ``LedgerReservation/reserved``, not
+/// someone else's reservation in progress.
 public struct DynamoDBNotificationLedger: NotificationLedger {
     /// The table's name.
     public let tableName: String
@@ -42,12 +45,13 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         let until = now.adding(holdFor)
+        let token = UUID().uuidString.lowercased()
         do {
             _ = try await call("PutItem", [
                 "TableName": .string(tableName),
                 "Item": [
                     "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("reserved"),
-                    "until": .n(String(until.timeIntervalSince1970)),
+                    "writeToken": .s(token), "until": .n(String(until.timeIntervalSince1970)),
                     "ttl": .n(String(Int64(until.timeIntervalSince1970 + DurationSeconds.of(retention)))),
                 ],
                 "ConditionExpression": "attribute_not_exists(pk) OR (#s = :reserved AND #u <= :now)",
@@ -60,6 +64,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
                 "TableName": .string(tableName), "Key": ["pk": .s("notification#\(key)")], "ConsistentRead": true,
             ])
             if result["Item"]?["status"]?["S"]?.stringValue == "sent" { return .alreadySent }
+            if result["Item"]?["writeToken"]?["S"]?.stringValue == token { return .reserved }
             let held = result["Item"]?["until"]?["N"]?.stringValue.flatMap(Double.init).map(Date.init(timeIntervalSince1970:))
             return .inProgress(until: held ?? until)
         }

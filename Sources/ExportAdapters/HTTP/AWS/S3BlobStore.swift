@@ -123,7 +123,7 @@ public struct S3BlobStore: BlobStore {
         let safeName = String(filename.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
         let now = client.clock.now()
         let (endpoint, path) = location(key)
-        let signed = client.signer.presign(
+        let signed = try client.signer.presign(
             method: "GET", endpoint: endpoint, path: path,
             query: [("response-content-disposition", "attachment; filename=\"\(safeName)\"")],
             expires: seconds, date: now
@@ -194,9 +194,33 @@ public struct S3BlobStore: BlobStore {
         return (components?.url ?? base, keyPath)
     }
 
+    /// Runs one S3 call, retrying it in place up to ``retryAttempts`` times with a short exponential
+    /// backoff (real time: network back-pressure, as in the SDKs' standard mode) while it fails with a
+    /// retryable error, so one 503 SlowDown does not throw away a large upload.
+    func retrying<T: Sendable>(_ call: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await call()
+            } catch let error as ExportError where attempt < Self.retryAttempts && error.isRetryable && error.code != .cancelled {
+                try await Task.sleep(for: .milliseconds(100 << attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// How many times an S3 call is tried before its error reaches the caller.
+    static let retryAttempts = 3
+
     func head(_ key: BlobKey) async throws -> (metadata: BlobMetadata, etag: String?)? {
         let (endpoint, path) = location(key)
-        let response = try await client.send(method: "HEAD", endpoint: endpoint, path: path, contentHashHeader: true)
+        let response = try await retrying {
+            let response = try await client.send(method: "HEAD", endpoint: endpoint, path: path, contentHashHeader: true)
+            if response.status >= 500 || response.status == 429 {
+                throw HTTPErrorMapping.error(status: response.status, serviceCode: nil, message: nil, operation: "HeadObject")
+            }
+            return response
+        }
         if response.status == 404 { return nil }
         guard response.isSuccess else {
             throw HTTPErrorMapping.error(status: response.status, serviceCode: nil, message: nil, operation: "HeadObject")

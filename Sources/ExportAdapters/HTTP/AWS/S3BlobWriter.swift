@@ -80,7 +80,13 @@ actor S3BlobWriter: BlobWriter {
         for part in inFlight { part.task.cancel() }
         for part in inFlight { _ = try? await part.task.value }
         inFlight = []
-        if let uploadID { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }
+        guard let uploadID else { return }
+        // A write is often aborted because its task was cancelled, and URLSession will not start a
+        // request in a cancelled task: run the abort in an unstructured task, which does not inherit
+        // the cancellation, and wait for it, so the upload's parts do not stay behind (and billed).
+        let store = self.store
+        let objectKey = self.objectKey
+        try await Task { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }.value
     }
 
     private func checkOpen() throws {
@@ -111,17 +117,19 @@ actor S3BlobWriter: BlobWriter {
         let objectKey = self.objectKey
         let task = Task<String, any Error> {
             let (endpoint, path) = store.location(objectKey: objectKey)
-            let response = try await store.client.send(
-                method: "PUT", endpoint: endpoint, path: path,
-                query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                headers: [("Content-Type", "application/octet-stream")], body: part,
-                payload: store.configuration.unsignedPartPayloads ? .unsigned : nil, contentHashHeader: true
-            )
-            guard response.isSuccess else { throw store.client.xmlError(response, operation: "UploadPart") }
-            guard let etag = response.header("etag") else {
-                throw ExportError(.io, "UploadPart of part \(number) returned no ETag", isRetryable: true)
+            return try await store.retrying {
+                let response = try await store.client.send(
+                    method: "PUT", endpoint: endpoint, path: path,
+                    query: [("partNumber", String(number)), ("uploadId", uploadID)],
+                    headers: [("Content-Type", "application/octet-stream")], body: part,
+                    payload: store.configuration.unsignedPartPayloads ? .unsigned : nil, contentHashHeader: true
+                )
+                guard response.isSuccess else { throw store.client.xmlError(response, operation: "UploadPart") }
+                guard let etag = response.header("etag") else {
+                    throw ExportError(.io, "UploadPart of part \(number) returned no ETag", isRetryable: true)
+                }
+                return etag
             }
-            return etag
         }
         inFlight.append((number, task))
     }
@@ -158,14 +166,17 @@ actor S3BlobWriter: BlobWriter {
         }
         xml += "</CompleteMultipartUpload>"
         let (endpoint, path) = store.location(key)
-        let response = try await store.client.send(
-            method: "POST", endpoint: endpoint, path: path, query: [("uploadId", uploadID)],
-            headers: [("Content-Type", "application/xml")], body: Array(xml.utf8), contentHashHeader: true
-        )
-        // S3 may answer 200 and put the error in the body.
-        let document = XMLNode.parse(response.body)
-        guard response.isSuccess, document?.name != "Error" else {
-            throw store.client.xmlError(response, operation: "CompleteMultipartUpload")
+        let store = self.store
+        try await store.retrying {
+            let response = try await store.client.send(
+                method: "POST", endpoint: endpoint, path: path, query: [("uploadId", uploadID)],
+                headers: [("Content-Type", "application/xml")], body: Array(xml.utf8), contentHashHeader: true
+            )
+            // S3 may answer 200 and put the error in the body.
+            let document = XMLNode.parse(response.body)
+            guard response.isSuccess, document?.name != "Error" else {
+                throw store.client.xmlError(response, operation: "CompleteMultipartUpload")
+            }
         }
     }
 

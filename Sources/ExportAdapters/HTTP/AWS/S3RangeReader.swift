@@ -23,11 +23,17 @@ actor S3RangeReader {
         var headers: [(name: String, value: String)] = [("Range", "bytes=\(offset)-\(last)")]
         if let etag { headers.append(("If-Match", etag)) }
         let (endpoint, path) = store.location(key)
-        let response = try await store.client.send(method: "GET", endpoint: endpoint, path: path, headers: headers, contentHashHeader: true)
+        let store = self.store
+        let key = self.key
+        let response = try await store.retrying {
+            let response = try await store.client.send(method: "GET", endpoint: endpoint, path: path, headers: headers, contentHashHeader: true)
+            // 412 is not retried in place: the object changed, so the whole read must start over.
+            guard response.isSuccess || response.status == 412 else { throw store.client.xmlError(response, operation: "GetObject") }
+            return response
+        }
         if response.status == 412 {
             throw ExportError(.corruptData, "The blob \(key) changed while it was being read", isRetryable: true)
         }
-        guard response.isSuccess else { throw store.client.xmlError(response, operation: "GetObject") }
         let expected = Int(last - offset + 1)
         let bytes = response.status == 200 ? Array(response.body.dropFirst(Int(offset)).prefix(expected)) : response.body
         guard bytes.count == expected else {

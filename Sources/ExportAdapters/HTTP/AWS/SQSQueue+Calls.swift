@@ -28,13 +28,36 @@ extension SQSQueue {
     }
 
     func deleteMessage(_ handle: String, queue: String) async throws {
-        _ = try await client.json(target: "AmazonSQS.DeleteMessage", ["QueueUrl": .string(queue), "ReceiptHandle": .string(handle)])
+        try await Self.receiptCall {
+            _ = try await client.json(target: "AmazonSQS.DeleteMessage", ["QueueUrl": .string(queue), "ReceiptHandle": .string(handle)])
+        }
     }
 
     func changeVisibility(_ handle: String, seconds: Int, queue: String) async throws {
-        _ = try await client.json(target: "AmazonSQS.ChangeMessageVisibility", [
-            "QueueUrl": .string(queue), "ReceiptHandle": .string(handle), "VisibilityTimeout": .number(Double(seconds)),
-        ])
+        try await Self.receiptCall {
+            _ = try await client.json(target: "AmazonSQS.ChangeMessageVisibility", [
+                "QueueUrl": .string(queue), "ReceiptHandle": .string(handle), "VisibilityTimeout": .number(Double(seconds)),
+            ])
+        }
+    }
+
+    /// Runs a call on one receipt handle, reporting a handle SQS no longer accepts as a lost lease.
+    ///
+    /// SQS answers an expired receipt with `InvalidParameterValue` ("Value … for parameter
+    /// ReceiptHandle is invalid. Reason: The receipt handle has expired."), not with
+    /// `ReceiptHandleIsInvalid`; either way another consumer may hold the message now.
+    static func receiptCall(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExportError where error.code == .invalidRequest && isReceiptRejection(error.message) {
+            throw ExportError(.leaseLost, error.message, cause: error)
+        }
+    }
+
+    /// Whether an `InvalidParameterValue` message is about the receipt handle.
+    static func isReceiptRejection(_ message: String) -> Bool {
+        let lowered = message.lowercased()
+        return lowered.contains("invalidparametervalue") && (lowered.contains("receipthandle") || lowered.contains("receipt handle"))
     }
 
     func changeVisibilityBatch(_ handles: [String], seconds: Int, queue: String) async throws {

@@ -2,6 +2,12 @@ import ExportCore
 import Foundation
 
 extension SQSQueue {
+    /// The long poll used to read the dead-letter queue, in seconds. A short poll (0) asks only a
+    /// sample of SQS's servers and may answer empty while messages remain, which would end a listing
+    /// or a redrive early; a long poll asks them all, so an empty answer means the queue is drained
+    /// (of visible messages). Each listing or redrive therefore ends with one empty wait this long.
+    static let deadLetterPollWait = 1
+
     /// Lists dead letters, oldest first, leaving them in the dead-letter queue.
     ///
     /// - Parameters:
@@ -17,7 +23,7 @@ extension SQSQueue {
             if !release.isEmpty { Task { try? await self.changeVisibilityBatch(release, seconds: 0, queue: queue) } }
         }
         while found.count < limit {
-            let messages = try await receiveRaw(from: configuration.deadLetterQueueURL, max: 10, visibility: 30, wait: 0)
+            let messages = try await receiveRaw(from: configuration.deadLetterQueueURL, max: 10, visibility: 30, wait: Self.deadLetterPollWait)
             if messages.isEmpty { break }
             var fresh = 0
             for message in messages {
@@ -47,7 +53,7 @@ extension SQSQueue {
         var skipped: [String] = []
         var seen: Set<String> = []
         while true {
-            let messages = try await receiveRaw(from: configuration.deadLetterQueueURL, max: 10, visibility: 60, wait: 0)
+            let messages = try await receiveRaw(from: configuration.deadLetterQueueURL, max: 10, visibility: 60, wait: Self.deadLetterPollWait)
             if messages.isEmpty { break }
             var entries: [JSONValue] = []
             var deletions: [String] = []

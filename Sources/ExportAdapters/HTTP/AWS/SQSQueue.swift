@@ -108,11 +108,14 @@ public final class SQSQueue: Queue {
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let lease = Self.wholeSeconds(visibilityTimeout, range: 0...43_200)
         let wait = Self.wholeSeconds(min(waitTime, configuration.maximumWaitTime), range: 0...20)
+        // SQS may start the visibility timeout as soon as the request arrives, so the lease is counted
+        // from before the call: the local expiry errs early, never late, however long the call took.
+        let sent = client.clock.now()
         let messages = try await receiveRaw(
             from: configuration.queueURL, max: Swift.max(1, Swift.min(10, max)), visibility: lease, wait: wait
         )
         let now = client.clock.now()
-        let expires = now.addingTimeInterval(TimeInterval(lease))
+        let expires = sent.addingTimeInterval(TimeInterval(lease))
         var deliveries: [Delivery] = []
         for message in messages {
             guard let handle = message["ReceiptHandle"]?.stringValue else { continue }
@@ -178,8 +181,9 @@ public final class SQSQueue: Queue {
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let parsed = try heldLease(receipt)
         let seconds = Self.wholeSeconds(visibilityTimeout, range: 0...43_200)
+        let sent = client.clock.now()  // the new lease may start when SQS gets the call: count from before it
         try await changeVisibility(parsed.handle, seconds: seconds, queue: configuration.queueURL)
-        let expires = client.clock.now().addingTimeInterval(TimeInterval(seconds))
+        let expires = sent.addingTimeInterval(TimeInterval(seconds))
         leases.withLock { $0[parsed.handle] = (expires, false) }
         return expires
     }

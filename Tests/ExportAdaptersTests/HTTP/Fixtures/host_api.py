@@ -4,7 +4,12 @@
   owner "u1" (and every "user-*") has 7 rows (ids m01..m07) served in keyset pages; owner "flaky" answers 503, then 429 with
   Retry-After: 7, then the rows; owner "garbage" answers malformed JSON; owner "down" always 503;
   owner "forbidden" answers 403.
-- POST /hooks/<name>  records the webhook (headers and body); name "gone" answers 410, "busy" 503.
+- PUT /hooks/<name>/secret  sets the shared secret (the raw body bytes) webhooks to <name> are checked with.
+- POST /hooks/<name>  records the webhook (headers, body and "signature_verified"); name "gone" answers 410,
+  "busy" 503. "signature_verified" is true or false when a secret is set for <name> (checked here, apart
+  from the Swift code, as WebhookSignature documents: X-Export-Signature "t=<unix>,v1=<hex>", HMAC-SHA256 of
+  "<t>.<body>", compared with hmac.compare_digest, at most 300 s old) and null when none is set.
+  It answers 204 either way: the tests read the verdict from GET /hooks.
 - GET /hooks  returns everything recorded, as JSON.
 - POST /datasets/<name> with a JSON array of rows stores a data set; POST /datasets/<name>/change with
   {"insert": [rows], "delete": [ids]} changes it; GET /datasets/<name>/users/<owner>/memberships pages
@@ -12,10 +17,13 @@
 
 Prints its port on the first line of stdout and exits when stdin closes.
 """
+import hashlib
+import hmac
 import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -41,6 +49,34 @@ lock = threading.Lock()
 hooks = []
 datasets = {}
 flaky_calls = {}
+hook_secrets = {}
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def signature_verified(header, body, secret):
+    """Whether an X-Export-Signature header signs body with secret and is fresh."""
+    timestamp = None
+    candidates = []
+    for part in (header or "").split(","):
+        key, sep, value = part.partition("=")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "t":
+            timestamp = value
+        elif key == "v1":
+            try:
+                candidates.append(bytes.fromhex(value))
+            except ValueError:
+                pass
+    if timestamp is None or not timestamp.lstrip("-").isdigit() or not candidates:
+        return False
+    if abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    expected = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).digest()
+    # Check every candidate, so the time taken does not depend on which one matched.
+    results = [hmac.compare_digest(candidate, expected) for candidate in candidates]
+    return any(results)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -104,6 +140,16 @@ class Handler(BaseHTTPRequestHandler):
         body = {"data": page, "next_cursor": page[-1]["id"] if more else None}
         self.reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
+    def do_PUT(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        parts = urlparse(self.path).path.strip("/").split("/")
+        if len(parts) != 3 or parts[0] != "hooks" or parts[2] != "secret":
+            return self.reply(404)
+        with lock:
+            hook_secrets[parts[1]] = body
+        self.reply(204)
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
@@ -128,10 +174,14 @@ class Handler(BaseHTTPRequestHandler):
         if name == "busy":
             return self.reply(503, b"busy", {"Retry-After": "3"})
         with lock:
+            secret = hook_secrets.get(name)
+        verified = None if secret is None else signature_verified(self.headers.get("X-Export-Signature"), body, secret)
+        with lock:
             hooks.append({
                 "name": name,
                 "headers": {key.lower(): value for key, value in self.headers.items()},
                 "body": body.decode("utf-8"),
+                "signature_verified": verified,
             })
         self.reply(204)
 

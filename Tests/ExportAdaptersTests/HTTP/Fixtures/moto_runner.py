@@ -5,7 +5,6 @@ standard input closes: the test process holds the other end, so the server dies 
 tests crash. Exit status 3 means moto is not installed (pip install 'moto[server]').
 """
 import os
-import socket
 import sys
 
 import threading
@@ -39,16 +38,11 @@ class AtomicDynamoDB:
         return self.app(environ, start_response)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-port = free_port()
-server = make_server("127.0.0.1", port, AtomicDynamoDB(DomainDispatcherApplication(create_backend_app)), threaded=True)
+# Bind port 0 and report the port the OS chose: picking a free port first and binding it again
+# later races with anything else that picks one meanwhile.
+server = make_server("127.0.0.1", 0, AtomicDynamoDB(DomainDispatcherApplication(create_backend_app)), threaded=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
-print(port, flush=True)
+print(server.server_port, flush=True)
 try:
     sys.stdin.read()
 finally:

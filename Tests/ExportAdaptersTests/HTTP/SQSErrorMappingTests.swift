@@ -1,0 +1,48 @@
+@testable import ExportAdapters
+import ExportCore
+import Foundation
+import Testing
+
+/// How SQS's error answers (JSON protocol with the `x-amzn-query-error` header) reach the queue's callers.
+@Suite("SQS error mapping")
+struct SQSErrorMappingTests {
+    static let aws = AWSConfiguration(credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"), region: "eu-west-1")
+
+    /// An SQS JSON-protocol error answer as AWS sends it.
+    static func sqsError(status: Int, type: String, queryError: String, message: String) -> HTTPResponse {
+        HTTPResponse(
+            status: status,
+            headers: ["x-amzn-query-error": queryError, "Content-Type": "application/x-amz-json-1.0"],
+            body: Array(#"{"__type":"com.amazonaws.sqs#\#(type)","message":"\#(message)"}"#.utf8)
+        )
+    }
+
+    /// A queue whose receives lease one message and whose other calls get `answer`.
+    static func queue(answer: HTTPResponse) -> (SQSQueue, FaultTransport) {
+        let received = HTTPResponse(status: 200, body: Array(#"""
+        {"Messages":[{"MessageId":"m1","ReceiptHandle":"h1","Body":"{\"jobID\":\"\#(JobID.random())\"}",
+          "Attributes":{"ApproximateReceiveCount":"1"}}]}
+        """#.utf8))
+        let transport = FaultTransport { request, _ in
+            request.isTarget("ReceiveMessage") ? .respond(received) : .respond(answer)
+        }
+        let queue = SQSQueue(configuration: .init(queueURL: "q", deadLetterQueueURL: "d"), aws: aws, transport: transport)
+        return (queue, transport)
+    }
+
+    @Test("Receipt rejections are lost leases, OverLimit is throttling", arguments: [
+        (400, "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight;Sender", "Message not inflight", ExportError.Code.leaseLost),
+        (400, "InvalidParameterValue", "InvalidParameterValue;Sender",
+         "Value h1 for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.", .leaseLost),
+        (404, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid;Sender", "The input receipt handle is invalid.", .leaseLost),
+        (403, "OverLimit", "AWS.SimpleQueueService.OverLimit;Sender", "Too many inflight messages", .throttled),
+        (400, "InvalidParameterValue", "InvalidParameterValue;Sender", "Value -1 for parameter VisibilityTimeout is invalid.", .invalidRequest),
+    ] as [(Int, String, String, String, ExportError.Code)])
+    func releaseErrors(status: Int, type: String, queryError: String, message: String, expected: ExportError.Code) async throws {
+        let (queue, _) = Self.queue(answer: Self.sqsError(status: status, type: type, queryError: queryError, message: message))
+        let delivery = try #require(try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first)
+        await #expect { try await queue.release(delivery.receipt, delay: .seconds(5)) } throws: { error in
+            (error as? ExportError)?.code == expected
+        }
+    }
+}
