@@ -1,6 +1,6 @@
 import ExportAdapters
 import ExportCore
-import ExportHTTPAPI
+@testable import ExportHTTPAPI
 import Foundation
 import Testing
 
@@ -78,7 +78,7 @@ struct HandlerTests {
         #expect((object["links"] as? [String: String])?["download"] == "/api/v1/exports/\(id)/download")
     }
 
-    @Test("GET /exports/{id} of a failed export carries the failure reason")
+    @Test("GET /exports/{id} of a failed export carries its code and a fixed reason, never the internal message")
     func showFailed() async throws {
         let api = APIHarness()
         let id = try await api.send("POST", "/exports").string("id")
@@ -88,8 +88,28 @@ struct HandlerTests {
         #expect(object["state"] as? String == "failed")
         let failure = try #require(object["failure"] as? [String: Any])
         #expect(failure["code"] as? String == "permanent")
-        #expect((failure["reason"] as? String)?.contains("the source refused") == true)
+        #expect(failure["reason"] as? String == "The export could not be completed. Contact support if this persists.")
+        #expect(try await api.jobs.job(#require(JobID(id)))?.failure?.reason.contains("the source refused") == true)
         #expect(object["result"] is NSNull)
+    }
+
+    @Test("An upstream service's error text never reaches the status body, whatever the code", arguments: [
+        ExportError(.unavailable, "HTTP 503 from s3.internal:9000: <Error><Code>SlowDown</Code></Error>", isRetryable: true),
+        ExportError(.io, "write /var/lib/exports/tmp/123.part: EIO"),
+        ExportError(.permanent, "sqs https://10.0.0.7 said AccessDenied"),
+    ])
+    func failureReasonIsUserSafe(_ error: ExportError) async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        api.source.faults.failAlways(.page, with: error)
+        await api.runWorker()
+        let exchange = try await api.send("GET", "/exports/\(id)")
+        let failure = try #require(try exchange.object()["failure"] as? [String: Any])
+        #expect(failure["code"] as? String == error.code.description)
+        #expect(failure["reason"] as? String == ExportResource.Failure.reason(forCode: error.code.description))
+        for secret in ["s3.internal", "SlowDown", "/var/lib", "EIO", "10.0.0.7", "AccessDenied"] {
+            #expect(!exchange.text.contains(secret))
+        }
     }
 
     @Test("GET /exports/{id}: another user's job and an unknown id are both 404, never 403")
