@@ -5,7 +5,9 @@ extension ExportAPIHandler {
         /// A missing leading slash is added and a trailing slash is ignored.
         public var basePath: String
         /// The path (under ``basePath``) of the signed-download route, `/downloads` by default; normalised
-        /// like ``basePath``.
+        /// like ``basePath``. With ``SignedDownloads`` it must not be empty (nor `/`) nor lie under
+        /// `/exports`: ``ExportAPIHandler/init(service:clock:recipient:signedDownloads:configuration:)``
+        /// throws then.
         public var downloadPath: String
         /// The largest request body accepted; bigger bodies get 413. 16 KiB by default.
         public var maxBodyBytes: Int

@@ -34,10 +34,14 @@ struct APIHarness {
         service = ExportService(
             jobStore: jobs, queue: queue, blobStore: files, clock: clock,
             configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
-        handler = ExportAPIHandler(
-            service: service, clock: clock, recipient: recipient,
-            signedDownloads: signedDownloads ? files : nil, downloadStore: signedDownloads ? files : nil,
-            configuration: .init(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes))
+        let configuration = ExportAPIHandler.Configuration(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes)
+        if signedDownloads {
+            // A fixed, valid configuration: this cannot throw.
+            handler = try! ExportAPIHandler(
+                service: service, clock: clock, recipient: recipient, signedDownloads: .init(files), configuration: configuration)
+        } else {
+            handler = ExportAPIHandler(service: service, clock: clock, recipient: recipient, configuration: configuration)
+        }
     }
 
     /// Sends a request and records the exchange.

@@ -44,8 +44,14 @@ struct DownloadTests {
         let forged = try await api.send("GET", path, query: altered, user: nil)
         #expect(forged.status == 403)
         #expect(try forged.object()["type"] as? String == "https://membership-export.dev/problems/bad-signature")
-        #expect(try await api.send("GET", "/downloads/exports/../secret", query: items, user: nil).status == 403)
-        #expect(try await api.send("GET", "/downloads", user: nil).status == 403)
+        // Another key's token with this link's signature: forged.
+        let otherKey = DownloadLinkSigner.token(for: try BlobKey(validating: "exports/u2/job-0001.csv"))
+        #expect(try await api.send("GET", "/downloads/\(otherKey)", query: items, user: nil).status == 403)
+        #expect(try await api.send("GET", "/downloads/not-a-token!", query: items, user: nil).status == 403)
+        // The link is one path segment: deeper paths (the old key-as-path form, traversal) are no route.
+        for path in ["/downloads/exports/../secret", "/downloads/exports/u1/job-0001.csv", "/downloads", "/downloads/"] {
+            #expect(try await api.send("GET", path, query: items, user: nil).status == 404, "\(path)")
+        }
         api.clock.advance(by: .seconds(301))
         let expired = try await api.send("GET", path, query: items, user: nil)
         #expect(expired.status == 410)

@@ -242,4 +242,26 @@ struct HandlerTests {
         #expect(configuration.downloadPath == "/files")
         #expect(ExportAPIHandler.Configuration(basePath: "/").basePath == "")
     }
+
+    @Test("A signed-download route that could not be served is an error at init, not a silently missing route",
+        arguments: ["/", "", "//", "/exports", "exports/files"])
+    func misconfiguredDownloadPath(_ downloadPath: String) async throws {
+        let api = APIHarness()
+        #expect(throws: ExportError.self) {
+            try ExportAPIHandler(
+                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+                configuration: .init(downloadPath: downloadPath))
+        }
+        do {
+            _ = try ExportAPIHandler(
+                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+                configuration: .init(downloadPath: downloadPath))
+        } catch {
+            #expect(error.code == .configuration)
+        }
+        let fine = try ExportAPIHandler(
+            service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+            configuration: .init(downloadPath: "/files"))
+        #expect(fine.servedRoutes.contains { $0.template == "/files/{link}" })
+    }
 }
