@@ -4,6 +4,12 @@ import Foundation
 extension ExportAPIHandler {
     /// `POST /exports`.
     func create(_ request: APIRequest, user: UserID) async throws -> APIResponse {
+        // Only this route takes a body, so only it answers 413 (as documented); others ignore a body.
+        if request.body.count > configuration.maxBodyBytes
+            || (request.header("Content-Length").flatMap { Int($0) } ?? 0) > configuration.maxBodyBytes
+        {
+            return problem(.bodyTooLarge, "request bodies are limited to \(configuration.maxBodyBytes) bytes")
+        }
         let hasBody = !request.body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         if hasBody, !Self.isJSON(request.header("Content-Type")) {
             return problem(.unsupportedMediaType, "the body must be application/json")

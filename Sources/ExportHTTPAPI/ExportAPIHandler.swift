@@ -108,11 +108,6 @@ public struct ExportAPIHandler: Sendable {
             response.headers.append(("Allow", route.allowedMethods.joined(separator: ", ")))
             return response
         }
-        if request.body.count > configuration.maxBodyBytes
-            || (request.header("Content-Length").flatMap { Int($0) } ?? 0) > configuration.maxBodyBytes
-        {
-            return problem(.bodyTooLarge, "request bodies are limited to \(configuration.maxBodyBytes) bytes")
-        }
         do {
             if case .signedDownload(let link) = route { return try await serveSignedDownload(link, query: request.query) }
             guard let user = request.principal else {

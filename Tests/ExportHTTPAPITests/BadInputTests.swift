@@ -60,6 +60,20 @@ struct BadInputTests {
         #expect(await api.jobs.count == 1)
     }
 
+    @Test("Routes without a body never answer 413, however large a body or Content-Length is sent")
+    func bodyLimitOnlyOnPost() async throws {
+        let api = APIHarness(maxBodyBytes: 64)
+        let id = try await api.succeededExport()
+        let big = String(repeating: "x", count: 1000)
+        let huge = [(name: "Content-Length", value: "1000000")]
+        #expect(try await api.send("GET", "/exports", headers: huge, body: big).status == 200)
+        #expect(try await api.send("GET", "/exports/\(id)", headers: huge, body: big).status == 200)
+        #expect(try await api.send("GET", "/exports/\(id)/download", headers: huge, body: big).status == 302)
+        let (link, query) = try await api.mintedLink(id)
+        #expect(try await api.send("GET", link, query: query, headers: huge, body: big, user: nil).status == 200)
+        #expect(try await api.send("DELETE", "/exports/\(id)", headers: huge, body: big).status == 409)
+    }
+
     @Test("A body that is not declared as JSON is 415")
     func wrongMediaType() async throws {
         let api = APIHarness()

@@ -84,6 +84,11 @@ struct ContractTests {
         try await api.send("GET", link, query: linkQuery, user: nil)  // 410
         try await api.send("GET", "/exports/\(id)/download")  // 410
 
+        // A body on a route that takes none is ignored, never 413 (413 is documented for POST only)
+        let oversized = [(name: "Content-Length", value: "1000000")]
+        try await api.send("GET", "/exports", headers: oversized, body: String(repeating: "x", count: 2000))  // 200
+        try await api.send("GET", "/exports/\(id)", headers: oversized, body: String(repeating: "x", count: 2000))  // 200
+
         // Outside the documented operations: unrouted paths and undocumented methods
         try await api.send("GET", "/nowhere")
         try await api.send("PUT", "/exports")
