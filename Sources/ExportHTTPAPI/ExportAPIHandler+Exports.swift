@@ -20,7 +20,16 @@ extension ExportAPIHandler {
         } catch {
             return problem(.invalidBody, error.reason, field: error.field ?? "body")
         }
-        let address = try await recipient(user)
+        if let rejected = validationProblem(body) { return rejected }
+        let address: String
+        do {
+            address = try await recipient(user)
+        } catch {
+            // The directory is down. A caller with an active export gets it (202), as the service would
+            // answer: that needs no address. Otherwise the lookup's failure is the answer.
+            if let active = try? await activeExport(of: user) { return accepted(active) }
+            throw error
+        }
         let ticket: ExportTicket
         do {
             ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns))
@@ -31,7 +40,12 @@ extension ExportAPIHandler {
         } catch let error as ExportError where error.code == .invalidRecipient {
             return problem(.invalidRecipient, "the account's e-mail address cannot receive exports")
         }
-        let resource = ExportResource(ticket.job, basePath: basePath)
+        return accepted(ticket.job)
+    }
+
+    /// `202` with the job and its `Location`.
+    private func accepted(_ job: ExportJob) -> APIResponse {
+        let resource = ExportResource(job, basePath: basePath)
         var response = json(202, resource)
         response.headers.append(("Location", resource.links.`self`))
         return response

@@ -2,6 +2,7 @@ import ExportAdapters
 import ExportCore
 @testable import ExportHTTPAPI
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("HTTP API: routes and statuses")
@@ -233,6 +234,38 @@ struct HandlerTests {
         #expect(try await flaky.send("POST", "/exports").status == 503)
         #expect(await broken.jobs.count == 0)
         #expect(await flaky.queue.visibleCount == 0)
+    }
+
+    @Test("A failing address lookup does not hide a 400: the body is validated first", arguments: [
+        #"{"format":"xlsx"}"#, #"{"columns":["password_hash"]}"#, #"{"columns":[]}"#, #"{"columns":["plan","plan"]}"#, "{",
+    ])
+    func validationBeforeLookup(_ body: String) async throws {
+        let calls = Mutex(0)
+        let api = APIHarness(recipient: { _ in
+            calls.withLock { $0 += 1 }
+            throw ExportError(.unavailable, "directory down", isRetryable: true)
+        })
+        let exchange = try await api.send("POST", "/exports", body: body)
+        #expect(exchange.status == 400)
+        #expect(calls.withLock { $0 } == 0)
+        #expect(await api.jobs.count == 0)
+    }
+
+    @Test("A failing address lookup does not hide the caller's active export: 202 with it, nothing new")
+    func activeExportDespiteLookupFailure() async throws {
+        let directoryDown = Mutex(false)
+        let api = APIHarness(recipient: { user in
+            if directoryDown.withLock({ $0 }) { throw ExportError(.unavailable, "directory down", isRetryable: true) }
+            return "\(user.rawValue)@example.com"
+        })
+        let first = try await api.send("POST", "/exports")
+        directoryDown.withLock { $0 = true }
+        let again = try await api.send("POST", "/exports", body: #"{"format":"csv"}"#)
+        #expect(again.status == 202)
+        #expect(try again.string("id") == first.string("id"))
+        #expect(again.header("Location") == first.header("Location"))
+        #expect(await api.jobs.count == 1)
+        #expect(try await api.send("POST", "/exports", user: "u2").status == 503)  // no active export: the lookup's failure
     }
 
     @Test("Base and download paths are normalised: a missing leading or extra trailing slash still mounts")
