@@ -32,6 +32,14 @@ except ImportError as error:  # pragma: no cover
 METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
 
 
+def is_json(media_type):
+    """Whether a media type is a JSON document: application/json or a +json suffix (RFC 6839).
+
+    application/jsonl (JSON Lines) is not: it is many documents, one per line.
+    """
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def main():
     spec = yaml.safe_load(open(sys.argv[1]))
     record = json.load(open(sys.argv[2]))
@@ -136,8 +144,8 @@ def main():
         if content_type not in content:
             errors.append(f"{label}: content type {content_type!r} is not one of {sorted(content)}")
             continue
-        if "json" not in content_type:
-            continue
+        if not is_json(content_type):
+            continue  # text/csv, application/gzip, application/jsonl: recorded as a byte count only
         try:
             instance = json.loads(body)
         except (TypeError, ValueError):

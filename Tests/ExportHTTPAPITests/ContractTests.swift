@@ -96,7 +96,53 @@ struct ContractTests {
         try await api.send("DELETE", "/exports/\(id)/download")
         try await api.send("POST", link, user: nil)
 
-        try runChecker(exchanges: api.recorder.all, served: api.handler.servedRoutes)
+        let extra = try await formatsFailureAndRepeat()
+        let files = try await realFileBlobStoreDownloads()
+        try runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)
+    }
+
+    /// The repeat-request 202, a failed export's failure object, and the gzip and JSON Lines downloads.
+    private func formatsFailureAndRepeat() async throws -> [Exchange] {
+        let api = APIHarness()
+        let gzip = try await api.send("POST", "/exports", body: #"{"format":"csv.gz","columns":null}"#, user: "u5")  // 202
+        let repeated = try await api.send("POST", "/exports", body: #"{"format":"csv.gz"}"#, user: "u5")  // 202, the same job
+        #expect(try repeated.string("id") == gzip.string("id"))
+        let jsonl = try await api.send("POST", "/exports", body: #"{"format":"jsonl","columns":["plan"]}"#, user: "u6")  // 202
+        await api.runWorker()
+        for (exchange, user, type) in [(gzip, UserID("u5"), "application/gzip"), (jsonl, UserID("u6"), "application/jsonl")] {
+            let location = try #require(try await api.send("GET", "/exports/\(exchange.string("id"))/download", user: user).header("Location"))
+            let url = try #require(URLComponents(string: location))
+            let file = try await api.send("GET", String(url.path.dropFirst(APIHarness.base.count)), query: url.queryItems ?? [], user: nil)
+            #expect(file.status == 200)
+            #expect(file.header("Content-Type") == type)
+        }
+        let failing = InMemoryMembershipSource(APIHarness.memberships)
+        failing.faults.failAlways(.page, with: ExportError(.permanent, "upstream said no"))
+        let failed = try await api.send("POST", "/exports", user: "u7").string("id")
+        await api.runWorker(source: failing)
+        let shown = try await api.send("GET", "/exports/\(failed)", user: "u7")  // 200 with a failure object
+        #expect(try shown.object()["failure"] is [String: Any])
+        return api.recorder.all
+    }
+
+    /// The signed-download route over a real ``FileBlobStore`` (not the test stand-in): 200, 400, 403, 410.
+    private func realFileBlobStoreDownloads() async throws -> [Exchange] {
+        let fixture = try await FileDownloadFixture()
+        defer { fixture.remove() }
+        let (path, query) = try await fixture.link()
+        var exchanges: [Exchange] = []
+        func send(_ path: String, _ query: [URLQueryItem], headers: [(name: String, value: String)] = []) async throws {
+            let response = await fixture.handler.handle(APIRequest(method: "GET", path: path, query: query, headers: headers, principal: nil))
+            let body = try await response.body.collect()
+            exchanges.append(Exchange(method: "GET", template: "/downloads/{link}", response: response, body: body))
+        }
+        try await send(path, query)  // 200
+        try await send(path, query, headers: [("X-Trace", "a\r\nb")])  // 400
+        try await send("/downloads/" + DownloadLinkSigner.token(for: BlobKey("exports/job-2.csv")!), query)  // 403
+        fixture.clock.advance(by: .seconds(300))
+        try await send(path, query)  // 410
+        #expect(exchanges.map(\.status) == [200, 400, 403, 410])
+        return exchanges
     }
 
     private func runChecker(exchanges: [Exchange], served: [(method: String, template: String)]) throws {
@@ -106,7 +152,9 @@ struct ContractTests {
         let records: [String: Any] = [
             "served": served.map { ["method": $0.method, "template": $0.template] },
             "exchanges": exchanges.map { exchange -> [String: Any] in
-                let isJSON = exchange.header("Content-Type")?.contains("json") == true
+                // A JSON document: application/json or +json (not application/jsonl, many documents).
+                let mediaType = exchange.header("Content-Type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let isJSON = mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
                 return [
                     "method": exchange.method, "template": exchange.template ?? NSNull(), "status": exchange.status,
                     "headers": exchange.response.headers.map { [$0.name, $0.value] },
