@@ -21,6 +21,8 @@ struct APIHarness {
     let service: ExportService
     let handler: ExportAPIHandler
     let recorder = ExchangeRecorder()
+    /// Every event the service and the worker emitted: what a host would log or count.
+    let events = EventRecorder()
 
     init(
         rateLimit: ExportService.RateLimit? = nil, maxBodyBytes: Int = 16 * 1024, signedDownloads: Bool = true,
@@ -33,7 +35,8 @@ struct APIHarness {
         let ids = SequentialIDs()
         service = ExportService(
             jobStore: jobs, queue: queue, blobStore: files, clock: clock,
-            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
+            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }),
+            observer: events)
         let configuration = ExportAPIHandler.Configuration(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes)
         if signedDownloads {
             // A fixed, valid configuration: this cannot throw.
@@ -75,7 +78,8 @@ struct APIHarness {
             configuration: .init(
                 concurrency: 2, visibilityTimeout: .seconds(60), receiveWaitTime: .zero, idleDelay: .seconds(1),
                 retryPolicy: RetryPolicy(maxAttempts: 1, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none),
-                linkExpiry: .seconds(3600), pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1))
+                linkExpiry: .seconds(3600), pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1),
+            observer: events)
         await worker.processAvailable()
     }
 
@@ -151,6 +155,13 @@ final class ExchangeRecorder: Sendable {
     private let exchanges = Mutex<[Exchange]>([])
     func record(_ exchange: Exchange) { exchanges.withLock { $0.append(exchange) } }
     var all: [Exchange] { exchanges.withLock { $0 } }
+}
+
+/// Collects every ``ExportEvent``, as a host's logging bridge would see it.
+final class EventRecorder: ExportObserver {
+    private let events = Mutex<[ExportEvent]>([])
+    func observe(_ event: ExportEvent) { events.withLock { $0.append(event) } }
+    var all: [ExportEvent] { events.withLock { $0 } }
 }
 
 /// Job ids `job-0001`, `job-0002`, … so responses are predictable.

@@ -79,6 +79,10 @@ struct BadInputTests {
         let api = APIHarness()
         let exchange = try await api.send("POST", "/exports", headers: [("Content-Type", "text/plain")], body: #"{"format":"csv"}"#)
         #expect(exchange.status == 415)
+        let bare = try await api.send("POST", "/exports", headers: [("Content-Type", "")], body: #"{"format":"csv"}"#)
+        #expect(bare.status == 415)
+        #expect(await api.jobs.count == 0)
+        #expect(await api.queue.visibleCount == 0)
         #expect(try await api.send("POST", "/exports", headers: [("content-type", "application/merge-patch+json; charset=utf-8")], body: "{}").status == 202)
     }
 
@@ -94,13 +98,33 @@ struct BadInputTests {
         #expect(!exchange.text.contains("s3cr3t"))
         #expect(!exchange.response.headers.contains { $0.value.contains("s3cr3t") })
         #expect(await api.jobs.count == 0)
+        #expect(await api.queue.visibleCount == 0)
+        #expect(api.events.all.isEmpty)
     }
 
-    @Test("No response ever contains the caller's token")
+    @Test("The caller's token appears nowhere the handler emits: responses, events, stored jobs, queued messages")
     func tokenNeverEchoed() async throws {
         let api = APIHarness()
-        let auth = [("Authorization", "Bearer s3cr3t-t0ken")]
+        let auth = [("Authorization", "Bearer s3cr3t-t0ken"), ("Cookie", "session=s3cr3t-t0ken")]
         var exchanges: [Exchange] = []
+        // Accepted requests too: a success path that logged its headers would leak as well.
+        let accepted = try await api.send("POST", "/exports", headers: auth, body: #"{"format":"csv"}"#)
+        #expect(accepted.status == 202)
+        await api.runWorker()
+        let id = try accepted.string("id")
+        for path in ["/exports", "/exports/\(id)", "/exports/\(id)/download"] {
+            #expect(try await api.send("GET", path, query: [URLQueryItem(name: "access_token", value: "s3cr3t-t0ken")], headers: auth).status < 400)
+        }
+        #expect(!api.events.all.isEmpty)
+        for event in api.events.all {
+            #expect(!String(reflecting: event).contains("s3cr3t"), "\(event)")
+        }
+        let jobID = try #require(JobID(id))
+        let stored = try #require(await api.jobs.job(jobID))
+        #expect(!String(reflecting: stored).contains("s3cr3t"))
+        for exchange in api.recorder.all {
+            #expect(!exchange.text.contains("s3cr3t") && !exchange.response.headers.contains { $0.value.contains("s3cr3t") })
+        }
         for body in [#"{"format":"s3cr3t-t0ken"}"#, #"{"s3cr3t-t0ken":1}"#, "{", #"{"columns":["s3cr3t-t0ken"]}"#] {
             exchanges.append(try await api.send("POST", "/exports", headers: auth, body: body))
         }
