@@ -14,7 +14,8 @@ Checks, printing every violation and exiting 1 when there is any:
      content type is one the response declares (or it has no body when none is declared), its body
      validates against the declared schema, and every required response header is present and
      valid; unrouted 404s and 405s carry a Problem body, and a 405's Allow lists exactly the
-     documented methods of the path;
+     documented methods of the path; a request body the handler accepted (2xx) validates against
+     the operation's request schema, so the document admits what the code accepts;
   4. every documented (path, method, status) is exercised by at least one exchange.
 Exit status 3 means a required Python module is missing.
 """
@@ -117,6 +118,12 @@ def main():
                 continue
         covered.add((template, method, key))
         response = resolve(responses[key])
+
+        request_body = exchange.get("requestBody")
+        if 200 <= status < 300 and request_body and request_body.strip() and "requestBody" in operation:
+            request_schema = resolve(operation["requestBody"])["content"]["application/json"]["schema"]
+            for message in schema_errors(request_schema, json.loads(request_body)):
+                errors.append(f"{label}: the accepted request body is not valid for the document: {message}")
 
         for name, header in response.get("headers", {}).items():
             header = resolve(header)

@@ -65,7 +65,8 @@ struct APIHarness {
         if case .stream(_, let length) = response.body { #expect(Int64(bytes.count) == length) }
         let route = APIRoute.match(Substring(path), downloadPath: "/downloads", signedDownloads: true)
         let exchange = Exchange(
-            method: method, template: route?.template(downloadPath: "/downloads"), response: response, body: bytes)
+            method: method, template: route?.template(downloadPath: "/downloads"), response: response, body: bytes,
+            requestBody: body)
         recorder.record(exchange)
         return exchange
     }
@@ -127,6 +128,8 @@ struct Exchange: Sendable {
     let template: String?
     let response: APIResponse
     let body: [UInt8]
+    /// The request's body, for checking accepted bodies against the document's request schema.
+    var requestBody: String? = nil
 
     var status: Int { response.status }
     var text: String { String(decoding: body, as: UTF8.self) }

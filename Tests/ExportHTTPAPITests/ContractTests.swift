@@ -104,6 +104,7 @@ struct ContractTests {
     /// The repeat-request 202, a failed export's failure object, and the gzip and JSON Lines downloads.
     private func formatsFailureAndRepeat() async throws -> [Exchange] {
         let api = APIHarness()
+        // Explicit nulls are accepted; the checker validates accepted bodies against CreateExport
         let gzip = try await api.send("POST", "/exports", body: #"{"format":"csv.gz","columns":null}"#, user: "u5")  // 202
         let repeated = try await api.send("POST", "/exports", body: #"{"format":"csv.gz"}"#, user: "u5")  // 202, the same job
         #expect(try repeated.string("id") == gzip.string("id"))
@@ -122,6 +123,7 @@ struct ContractTests {
         await api.runWorker(source: failing)
         let shown = try await api.send("GET", "/exports/\(failed)", user: "u7")  // 200 with a failure object
         #expect(try shown.object()["failure"] is [String: Any])
+        try await api.send("POST", "/exports", body: #"{"format":null,"columns":null}"#, user: "u8")  // 202
         return api.recorder.all
     }
 
@@ -159,6 +161,7 @@ struct ContractTests {
                     "method": exchange.method, "template": exchange.template ?? NSNull(), "status": exchange.status,
                     "headers": exchange.response.headers.map { [$0.name, $0.value] },
                     "body": isJSON ? exchange.text : (exchange.body.isEmpty ? NSNull() : "<\(exchange.body.count) bytes>"),
+                    "requestBody": exchange.requestBody ?? NSNull(),
                 ]
             },
         ]
