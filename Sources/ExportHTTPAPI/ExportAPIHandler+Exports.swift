@@ -53,9 +53,13 @@ extension ExportAPIHandler {
 
     /// `GET /exports`.
     func list(_ query: [URLQueryItem], user: UserID) async throws -> APIResponse {
+        for name in ["limit", "cursor"] where query.count(where: { $0.name == name }) > 1 {
+            return problem(.invalidQuery, "\(name) must be given at most once", field: name)
+        }
         var limit = configuration.defaultPageSize
-        if let text = query.first(where: { $0.name == "limit" })?.value {
-            guard let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
+        // `?limit` (no value) and `?limit=` (empty) are the same mistake: a limit without a number.
+        if let item = query.first(where: { $0.name == "limit" }) {
+            guard let text = item.value, let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
                 return problem(.invalidQuery, "limit must be a whole number from 1 to \(configuration.maxPageSize)", field: "limit")
             }
             limit = value

@@ -63,6 +63,7 @@ struct ExportResource: Encodable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var expiresAt: Date?
+    var nextAttemptAt: Date?
     var result: Result?
     var failure: Failure?
     var links: Links
@@ -80,6 +81,7 @@ struct ExportResource: Encodable, Sendable {
         createdAt = job.createdAt
         updatedAt = job.updatedAt
         expiresAt = job.expiresAt
+        nextAttemptAt = job.state == .retryScheduled ? job.lifecycle.nextAttemptAt : nil
         result = job.result.map { result in
             Result(
                 rows: result.rows, bytes: result.bytes, sha256: result.sha256, format: result.format.identifier,
@@ -101,14 +103,15 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(expiresAt, forKey: .expiresAt)  // explicit null: the field is always present
+        try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, result,
-            failure, links
+        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, nextAttemptAt,
+            result, failure, links
     }
 }
 

@@ -109,6 +109,20 @@ struct APIHarness {
         _ = try await jobs.update(job)
     }
 
+    /// Fails a queued job's first attempt retryably, as a worker would: `retry_scheduled`, next
+    /// attempt in 30 seconds.
+    func markRetryScheduled(_ id: String) async throws {
+        try await markRunning(id)
+        let jobID = try #require(JobID(id))
+        var job = try #require(await jobs.job(jobID))
+        var random = SystemRandomNumberGenerator()  // unused: the policy has no jitter
+        _ = try job.lifecycle.fail(
+            retryable: true, reason: "upstream 503", policy: RetryPolicy(maxAttempts: 3, baseDelay: .seconds(30), maxDelay: .seconds(30), jitter: .none),
+            now: clock.now(), using: &random)
+        job.failure = ExportFailure(code: "unavailable", reason: "HTTP 503 from 10.0.0.9")
+        _ = try await jobs.update(job)
+    }
+
     static let memberships: [Membership] = [
         Membership(
             membershipID: "m1", userID: "u1", organizationID: "o1", organizationName: "Acme, Inc.", plan: "pro", role: "admin",

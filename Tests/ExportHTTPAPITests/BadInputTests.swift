@@ -158,4 +158,16 @@ struct BadInputTests {
         #expect(exchange.status == 400)
         #expect(try exchange.invalidParams() == [item.0])
     }
+
+    @Test("GET /exports with limit given without a number (?limit or ?limit=) or a parameter given twice: 400", arguments: [
+        [URLQueryItem(name: "limit", value: nil)], [URLQueryItem(name: "limit", value: "")],
+        [URLQueryItem(name: "limit", value: "5"), URLQueryItem(name: "limit", value: "5")],
+        [URLQueryItem(name: "cursor", value: "a"), URLQueryItem(name: "cursor", value: "b")],
+    ])
+    func limitWithoutNumberOrRepeated(_ query: [URLQueryItem]) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("GET", "/exports", query: query)
+        #expect(exchange.status == 400)
+        #expect(try exchange.invalidParams() == [query[0].name])
+    }
 }

@@ -123,7 +123,10 @@ struct ContractTests {
         await api.runWorker(source: failing)
         let shown = try await api.send("GET", "/exports/\(failed)", user: "u7")  // 200 with a failure object
         #expect(try shown.object()["failure"] is [String: Any])
-        try await api.send("POST", "/exports", body: #"{"format":null,"columns":null}"#, user: "u8")  // 202
+        let retrying = try await api.send("POST", "/exports", body: #"{"format":null,"columns":null}"#, user: "u8").string("id")  // 202
+        try await api.markRetryScheduled(retrying)
+        try await api.send("GET", "/exports/\(retrying)", user: "u8")  // 200, retry_scheduled with nextAttemptAt
+        try await api.send("GET", "/exports", query: [URLQueryItem(name: "limit", value: nil)], user: "u8")  // 400
         return api.recorder.all
     }
 

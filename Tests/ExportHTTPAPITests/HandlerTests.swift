@@ -31,7 +31,7 @@ struct HandlerTests {
         #expect(exchange.status == 202)
         #expect(
             exchange.text
-                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
+                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
         )
     }
 
@@ -111,6 +111,18 @@ struct HandlerTests {
         for secret in ["s3.internal", "SlowDown", "/var/lib", "EIO", "10.0.0.7", "AccessDenied"] {
             #expect(!exchange.text.contains(secret))
         }
+    }
+
+    @Test("GET /exports/{id} of a retry-scheduled export says when it is tried again; other states say null")
+    func nextAttemptAt() async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        #expect(try await api.send("GET", "/exports/\(id)").object()["nextAttemptAt"] is NSNull)
+        try await api.markRetryScheduled(id)
+        let object = try await api.send("GET", "/exports/\(id)").object()
+        #expect(object["state"] as? String == "retry_scheduled")
+        #expect(object["nextAttemptAt"] as? String == "2026-01-01T00:00:30Z")
+        #expect((object["failure"] as? [String: Any])?["code"] as? String == "unavailable")
     }
 
     @Test("GET /exports/{id}: another user's job and an unknown id are both 404, never 403")
