@@ -118,3 +118,49 @@ struct DownloadTests {
         #expect(!api.handler.servedRoutes.contains { $0.template.hasPrefix("/downloads") })
     }
 }
+
+/// A store whose metadata reports another size than the stored bytes, as after a blob was replaced
+/// between `metadata` and `read`.
+struct MisreportedSizeStore: BlobStore {
+    let inner: SignedLinkStore
+    let delta: Int64
+
+    func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        try await inner.beginWrite(key: key, contentType: contentType)
+    }
+    func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await inner.read(key) }
+    func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
+        guard let real = try await inner.metadata(key) else { return nil }
+        return BlobMetadata(key: key, size: real.size + delta, contentType: real.contentType)
+    }
+    func delete(_ key: BlobKey) async throws { try await inner.delete(key) }
+    func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
+        try await inner.abortIncompleteWrites(startedBefore: date)
+    }
+    func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        try await inner.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+    }
+}
+
+@Suite("HTTP API: download length")
+struct DownloadLengthTests {
+    @Test("A body that turns out longer or shorter than the Content-Length sent ends in an error, never silently",
+        arguments: [Int64(-3), -1, 1, 3, 0])
+    func lengthIsHeld(_ delta: Int64) async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, query) = try await api.mintedLink(id)
+        let handler = try ExportAPIHandler(
+            service: api.service, clock: api.clock, recipient: { _ in "a@example.com" },
+            signedDownloads: .init(resolver: api.files, store: MisreportedSizeStore(inner: api.files, delta: delta)),
+            configuration: .init(basePath: APIHarness.base))
+        let response = await handler.handle(APIRequest(method: "GET", path: APIHarness.base + path, query: query, principal: nil))
+        #expect(response.status == 200)
+        let declared = try #require(response.header("Content-Length").flatMap { Int64($0) })
+        if delta == 0 {
+            #expect(Int64(try await response.body.collect().count) == declared)
+        } else {
+            await #expect(throws: ExportError.self) { _ = try await response.body.collect() }
+        }
+    }
+}
