@@ -94,6 +94,8 @@ def main():
             for message in schema_errors(problem_schema, json.loads(body)):
                 errors.append(f"{label}: {message}")
 
+        if method == "HEAD" and body:
+            errors.append(f"{label}: a HEAD response must have no body")
         operation = documented.get((template, method)) if template else None
         if operation is None:
             check_problem()

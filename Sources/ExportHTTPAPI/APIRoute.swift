@@ -9,12 +9,12 @@ enum APIRoute: Hashable, Sendable {
     /// `{downloadPath}/{link}`: `/` and the link's one, non-empty path segment.
     case signedDownload(String)
 
-    /// The methods each route answers, for `Allow`.
+    /// The methods each route answers, for `Allow`: HEAD wherever GET (RFC 9110 §9.3.2).
     var allowedMethods: [String] {
         switch self {
-        case .exports: ["GET", "POST"]
-        case .export: ["DELETE", "GET"]
-        case .exportDownload, .signedDownload: ["GET"]
+        case .exports: ["GET", "HEAD", "POST"]
+        case .export: ["DELETE", "GET", "HEAD"]
+        case .exportDownload, .signedDownload: ["GET", "HEAD"]
         }
     }
 

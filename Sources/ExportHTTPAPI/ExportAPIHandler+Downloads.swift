@@ -2,8 +2,9 @@ import ExportCore
 import Foundation
 
 extension ExportAPIHandler {
-    /// `GET {downloadPath}/{link}`: verifies the link and streams the file it grants.
-    func serveSignedDownload(_ link: String, query: [URLQueryItem]) async throws -> APIResponse {
+    /// `GET {downloadPath}/{link}`: verifies the link and streams the file it grants; for `HEAD`
+    /// (`headOnly`), the same header fields without opening the file.
+    func serveSignedDownload(_ link: String, query: [URLQueryItem], headOnly: Bool) async throws -> APIResponse {
         guard let resolver, let downloadStore else { return problem(.notFound, "no route for this path") }
         switch try await resolver.verify(path: link, query: query) {
         case .badSignature:
@@ -14,14 +15,8 @@ extension ExportAPIHandler {
             guard let metadata = try await downloadStore.metadata(key) else {
                 return problem(.linkExpired, "the file is no longer stored")
             }
-            let stream: AsyncThrowingStream<[UInt8], any Error>
-            do {
-                stream = try await downloadStore.read(key)
-            } catch let error as ExportError where error.code == .notFound {
-                return problem(.linkExpired, "the file is no longer stored")
-            }
             let contentType = Self.hasControlBreak(metadata.contentType) ? "application/octet-stream" : metadata.contentType
-            return APIResponse(
+            var response = APIResponse(
                 status: 200,
                 headers: [
                     ("Content-Type", contentType),
@@ -29,8 +24,16 @@ extension ExportAPIHandler {
                     ("Content-Disposition", Self.contentDisposition(filename: filename)),
                     ("Cache-Control", "private, no-store"),
                     ("X-Content-Type-Options", "nosniff"),
-                ],
-                body: .stream(Self.exactly(metadata.size, of: stream), length: metadata.size))
+                ])
+            guard !headOnly else { return response }
+            let stream: AsyncThrowingStream<[UInt8], any Error>
+            do {
+                stream = try await downloadStore.read(key)
+            } catch let error as ExportError where error.code == .notFound {
+                return problem(.linkExpired, "the file is no longer stored")
+            }
+            response.body = .stream(Self.exactly(metadata.size, of: stream), length: metadata.size)
+            return response
         }
     }
 

@@ -18,7 +18,8 @@ import Foundation
 ///
 /// Every error body is RFC 9457 `application/problem+json`. Unauthenticated calls get 401 (the signed
 /// download route authenticates by its signature instead); unknown paths 404; other methods 405 with
-/// `Allow`; header fields containing CR, LF or NUL 400. The handler never logs and never echoes a
+/// `Allow`; header fields containing CR, LF or NUL 400. `HEAD` is answered wherever `GET` is, with the
+/// same status and header fields and no body (a download's file is not even opened). The handler never logs and never echoes a
 /// header value, so a bearer token cannot leak through it.
 public struct ExportAPIHandler: Sendable {
     let service: ExportService
@@ -94,6 +95,16 @@ public struct ExportAPIHandler: Sendable {
     ///   - request: The request.
     /// - Returns: The response.
     public func handle(_ request: APIRequest) async -> APIResponse {
+        guard request.method == "HEAD" else { return await answer(request, headOnly: false) }
+        // HEAD is GET without the body: the same status and header fields, `Content-Length` included.
+        var get = request
+        get.method = "GET"
+        var response = await answer(get, headOnly: true)
+        response.body = .bytes([])
+        return response
+    }
+
+    private func answer(_ request: APIRequest, headOnly: Bool) async -> APIResponse {
         if request.headers.contains(where: { Self.hasControlBreak($0.name) || Self.hasControlBreak($0.value) }) {
             // Neither the field's name nor its value is echoed: the value could be a credential.
             return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
@@ -109,7 +120,9 @@ public struct ExportAPIHandler: Sendable {
             return response
         }
         do {
-            if case .signedDownload(let link) = route { return try await serveSignedDownload(link, query: request.query) }
+            if case .signedDownload(let link) = route {
+                return try await serveSignedDownload(link, query: request.query, headOnly: headOnly)
+            }
             guard let user = request.principal else {
                 var response = problem(.unauthenticated, "sign in to use exports")
                 response.headers.append(("WWW-Authenticate", "Bearer"))

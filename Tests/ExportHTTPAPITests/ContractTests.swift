@@ -66,6 +66,33 @@ struct ContractTests {
         api.jobs.faults.failNext(.list, with: ExportError(.unavailable, "down"))
         try await api.send("GET", "/exports")  // default
 
+        // HEAD: the GET without a body, on every GET route
+        try await api.send("HEAD", "/exports")  // 200
+        try await api.send("HEAD", "/exports", query: [URLQueryItem(name: "limit", value: "0")])  // 400
+        try await api.send("HEAD", "/exports", user: nil)  // 401
+        api.jobs.faults.failNext(.list, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports")  // default
+        try await api.send("HEAD", "/exports/\(id)")  // 200
+        try await api.send("HEAD", "/exports/\(id)", headers: crlf)  // 400
+        try await api.send("HEAD", "/exports/\(id)", user: nil)  // 401
+        try await api.send("HEAD", "/exports/not.an.id")  // 404
+        api.jobs.faults.failNext(.get, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports/\(id)")  // default
+        try await api.send("HEAD", "/exports/\(id)/download")  // 302
+        try await api.send("HEAD", "/exports/\(id)/download", headers: crlf)  // 400
+        try await api.send("HEAD", "/exports/\(id)/download", user: nil)  // 401
+        try await api.send("HEAD", "/exports/job-9999/download")  // 404
+        try await api.send("HEAD", "/exports/\(second)/download")  // 409: cancelled, no file
+        api.jobs.faults.failNext(.get, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports/\(id)/download")  // default
+        api.memory.faults.failNext(.read, with: ExportError(.unavailable, "down"))  // HEAD never opens the file
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // 200
+        #expect(try await api.send("GET", link, query: linkQuery, user: nil).status == 503)  // the read fault was still pending
+        try await api.send("HEAD", link, query: linkQuery, headers: crlf, user: nil)  // 400
+        try await api.send("HEAD", link, query: linkQuery.filter { $0.name != "signature" }, user: nil)  // 403
+        api.memory.faults.failNext(.metadata, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // default
+
         // DELETE /exports/{id}
         let other = try await api.send("POST", "/exports", user: "u3").string("id")
         try await api.markRunning(other)
@@ -83,6 +110,8 @@ struct ContractTests {
         api.clock.advance(by: .seconds(7 * 24 * 3600))
         try await api.send("GET", link, query: linkQuery, user: nil)  // 410
         try await api.send("GET", "/exports/\(id)/download")  // 410
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // 410
+        try await api.send("HEAD", "/exports/\(id)/download")  // 410
 
         // A body on a route that takes none is ignored, never 413 (413 is documented for POST only)
         let oversized = [(name: "Content-Length", value: "1000000")]

@@ -111,6 +111,33 @@ struct DownloadTests {
         #expect(exchange.text == "a,b\r\n")
     }
 
+    @Test("HEAD answers like GET without a body, and never opens the file")
+    func head() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, query) = try await api.mintedLink(id)
+        api.memory.faults.failNext(.read, with: ExportError(.unavailable, "down"))
+        let head = try await api.send("HEAD", path, query: query, user: nil)
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        guard case .bytes = head.response.body else {
+            Issue.record("a HEAD body is a stream")
+            return
+        }
+        #expect(try await api.send("GET", path, query: query, user: nil).status == 503)  // the fault was not consumed by HEAD
+        let get = try await api.send("GET", path, query: query, user: nil)
+        #expect(get.status == 200)
+        for name in ["Content-Type", "Content-Length", "Content-Disposition", "Cache-Control"] {
+            #expect(head.header(name) == get.header(name), "\(name)")
+        }
+        let status = try await api.send("GET", "/exports/\(id)")
+        let headStatus = try await api.send("HEAD", "/exports/\(id)")
+        #expect(headStatus.status == 200 && headStatus.body.isEmpty)
+        #expect(headStatus.header("Content-Length") == status.header("Content-Length"))
+        #expect(try await api.send("HEAD", "/exports/\(id)/download").header("Location") != nil)
+        #expect(try await api.send("HEAD", "/exports/\(id)", user: nil).status == 401)
+    }
+
     @Test("Without a resolver the signed route is not served")
     func notServedWithoutResolver() async throws {
         let api = APIHarness(signedDownloads: false)

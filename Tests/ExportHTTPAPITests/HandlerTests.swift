@@ -215,8 +215,9 @@ struct HandlerTests {
         let outside = await api.handler.handle(APIRequest(method: "GET", path: "/exports", principal: "u1"))
         #expect(outside.status == 404)
         let cases: [(String, String, String)] = [
-            ("PUT", "/exports", "GET, POST"), ("PATCH", "/exports/job-1", "DELETE, GET"),
-            ("POST", "/exports/job-1/download", "GET"), ("DELETE", "/downloads/x", "GET"), ("get", "/exports", "GET, POST"),
+            ("PUT", "/exports", "GET, HEAD, POST"), ("PATCH", "/exports/job-1", "DELETE, GET, HEAD"),
+            ("POST", "/exports/job-1/download", "GET, HEAD"), ("DELETE", "/downloads/x", "GET, HEAD"),
+            ("get", "/exports", "GET, HEAD, POST"), ("head", "/exports", "GET, HEAD, POST"),
         ]
         for (method, path, allow) in cases {
             let exchange = try await api.send(method, path)
