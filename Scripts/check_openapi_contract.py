@@ -14,7 +14,8 @@ Checks, printing every violation and exiting 1 when there is any:
      content type is one the response declares (or it has no body when none is declared), its body
      validates against the declared schema, and every required response header is present and
      valid; unrouted 404s and 405s carry a Problem body, and a 405's Allow lists exactly the
-     documented methods of the path;
+     documented methods of the path; a request body the handler accepted (2xx) validates against
+     the operation's request schema, so the document admits what the code accepts;
   4. every documented (path, method, status) is exercised by at least one exchange.
 Exit status 3 means a required Python module is missing.
 """
@@ -30,6 +31,14 @@ except ImportError as error:  # pragma: no cover
     sys.exit(3)
 
 METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+
+
+def is_json(media_type):
+    """Whether a media type is a JSON document: application/json or a +json suffix (RFC 6839).
+
+    application/jsonl (JSON Lines) is not: it is many documents, one per line.
+    """
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 def main():
@@ -85,6 +94,8 @@ def main():
             for message in schema_errors(problem_schema, json.loads(body)):
                 errors.append(f"{label}: {message}")
 
+        if method == "HEAD" and body:
+            errors.append(f"{label}: a HEAD response must have no body")
         operation = documented.get((template, method)) if template else None
         if operation is None:
             check_problem()
@@ -109,6 +120,12 @@ def main():
                 continue
         covered.add((template, method, key))
         response = resolve(responses[key])
+
+        request_body = exchange.get("requestBody")
+        if 200 <= status < 300 and request_body and request_body.strip() and "requestBody" in operation:
+            request_schema = resolve(operation["requestBody"])["content"]["application/json"]["schema"]
+            for message in schema_errors(request_schema, json.loads(request_body)):
+                errors.append(f"{label}: the accepted request body is not valid for the document: {message}")
 
         for name, header in response.get("headers", {}).items():
             header = resolve(header)
@@ -136,8 +153,8 @@ def main():
         if content_type not in content:
             errors.append(f"{label}: content type {content_type!r} is not one of {sorted(content)}")
             continue
-        if "json" not in content_type:
-            continue
+        if not is_json(content_type):
+            continue  # text/csv, application/gzip, application/jsonl: recorded as a byte count only
         try:
             instance = json.loads(body)
         except (TypeError, ValueError):

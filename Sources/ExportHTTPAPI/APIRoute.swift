@@ -6,15 +6,15 @@ enum APIRoute: Hashable, Sendable {
     case export(String)
     /// `/exports/{id}/download`
     case exportDownload(String)
-    /// `{downloadPath}/{link}`: the rest of the path, starting with `/`, or empty.
+    /// `{downloadPath}/{link}`: `/` and the link's one, non-empty path segment.
     case signedDownload(String)
 
-    /// The methods each route answers, for `Allow`.
+    /// The methods each route answers, for `Allow`: HEAD wherever GET (RFC 9110 §9.3.2).
     var allowedMethods: [String] {
         switch self {
-        case .exports: ["GET", "POST"]
-        case .export: ["DELETE", "GET"]
-        case .exportDownload, .signedDownload: ["GET"]
+        case .exports: ["GET", "HEAD", "POST"]
+        case .export: ["DELETE", "GET", "HEAD"]
+        case .exportDownload, .signedDownload: ["GET", "HEAD"]
         }
     }
 
@@ -37,9 +37,10 @@ enum APIRoute: Hashable, Sendable {
 
     /// Matches a path relative to the base path (starting with `/`).
     static func match(_ path: Substring, downloadPath: String, signedDownloads: Bool) -> APIRoute? {
-        if signedDownloads, !downloadPath.isEmpty, path.hasPrefix(downloadPath) {
-            let rest = path.dropFirst(downloadPath.count)
-            if rest.isEmpty || rest.hasPrefix("/") { return .signedDownload(String(rest)) }
+        if signedDownloads, !downloadPath.isEmpty, path.hasPrefix(downloadPath + "/") {
+            let link = path.dropFirst(downloadPath.count + 1)
+            // One segment, as an OpenAPI path parameter is; deeper paths are no route.
+            return link.isEmpty || link.contains("/") ? nil : .signedDownload("/" + link)
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
         guard segments.first == "", segments.count >= 2, segments[1] == "exports" else { return nil }

@@ -5,9 +5,12 @@ extension ExportAPIHandler {
         /// A missing leading slash is added and a trailing slash is ignored.
         public var basePath: String
         /// The path (under ``basePath``) of the signed-download route, `/downloads` by default; normalised
-        /// like ``basePath``.
+        /// like ``basePath``. With ``SignedDownloads`` it must not be empty (nor `/`) nor lie under
+        /// `/exports`: ``ExportAPIHandler/init(service:clock:recipient:signedDownloads:configuration:)``
+        /// throws then.
         public var downloadPath: String
-        /// The largest request body accepted; bigger bodies get 413. 16 KiB by default.
+        /// The largest `POST /exports` body accepted; bigger bodies get 413 (the other routes take no body
+        /// and ignore one). 16 KiB by default.
         public var maxBodyBytes: Int
         /// The page size of `GET /exports` when the query names none; 20 by default.
         public var defaultPageSize: Int

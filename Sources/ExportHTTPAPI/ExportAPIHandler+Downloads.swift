@@ -2,8 +2,9 @@ import ExportCore
 import Foundation
 
 extension ExportAPIHandler {
-    /// `GET {downloadPath}/{link}`: verifies the link and streams the file it grants.
-    func serveSignedDownload(_ link: String, query: [URLQueryItem]) async throws -> APIResponse {
+    /// `GET {downloadPath}/{link}`: verifies the link and streams the file it grants; for `HEAD`
+    /// (`headOnly`), the same header fields without opening the file.
+    func serveSignedDownload(_ link: String, query: [URLQueryItem], headOnly: Bool) async throws -> APIResponse {
         guard let resolver, let downloadStore else { return problem(.notFound, "no route for this path") }
         switch try await resolver.verify(path: link, query: query) {
         case .badSignature:
@@ -14,14 +15,8 @@ extension ExportAPIHandler {
             guard let metadata = try await downloadStore.metadata(key) else {
                 return problem(.linkExpired, "the file is no longer stored")
             }
-            let stream: AsyncThrowingStream<[UInt8], any Error>
-            do {
-                stream = try await downloadStore.read(key)
-            } catch let error as ExportError where error.code == .notFound {
-                return problem(.linkExpired, "the file is no longer stored")
-            }
             let contentType = Self.hasControlBreak(metadata.contentType) ? "application/octet-stream" : metadata.contentType
-            return APIResponse(
+            var response = APIResponse(
                 status: 200,
                 headers: [
                     ("Content-Type", contentType),
@@ -29,10 +24,60 @@ extension ExportAPIHandler {
                     ("Content-Disposition", Self.contentDisposition(filename: filename)),
                     ("Cache-Control", "private, no-store"),
                     ("X-Content-Type-Options", "nosniff"),
-                ],
-                body: .stream(stream, length: metadata.size))
+                ])
+            guard !headOnly else { return response }
+            let stream: AsyncThrowingStream<[UInt8], any Error>
+            do {
+                stream = try await downloadStore.read(key)
+            } catch let error as ExportError where error.code == .notFound {
+                return problem(.linkExpired, "the file is no longer stored")
+            }
+            response.body = .stream(Self.exactly(metadata.size, of: stream), length: metadata.size)
+            return response
         }
     }
+
+    /// The stream, held to the length already sent as `Content-Length`. The size comes from
+    /// ``BlobStore/metadata(_:)`` before the stream is opened, so a blob replaced or truncated in
+    /// between could otherwise send a body of another length under that header: a corrupt file the
+    /// client cannot tell from a good one. A chunk that would pass the length, or an end short of it,
+    /// ends the stream with an error instead (the host aborts the response; the client sees an
+    /// incomplete download).
+    ///
+    /// - Parameters:
+    ///   - length: The declared length.
+    ///   - stream: The blob's chunks.
+    /// - Returns: The same chunks, or an error at the first sign of another length.
+    static func exactly(_ length: Int64, of stream: AsyncThrowingStream<[UInt8], any Error>) -> AsyncThrowingStream<[UInt8], any Error> {
+        let cursor = LengthCheckedCursor(iterator: stream.makeAsyncIterator(), remaining: length)
+        return AsyncThrowingStream(unfolding: { try await cursor.next() })
+    }
+}
+
+/// The state of ``ExportAPIHandler/exactly(_:of:)``. `@unchecked Sendable` because
+/// `AsyncThrowingStream(unfolding:)` awaits each call before making the next, so the iterator and the
+/// count are never touched concurrently.
+private final class LengthCheckedCursor: @unchecked Sendable {
+    private var iterator: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
+    private var remaining: Int64
+
+    init(iterator: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator, remaining: Int64) {
+        self.iterator = iterator
+        self.remaining = remaining
+    }
+
+    func next() async throws -> [UInt8]? {
+        guard let chunk = try await iterator.next() else {
+            guard remaining == 0 else { throw ExportError(.corruptData, "the blob ended \(remaining) bytes short of its size") }
+            return nil
+        }
+        guard Int64(chunk.count) <= remaining else { throw ExportError(.corruptData, "the blob is longer than its size") }
+        remaining -= Int64(chunk.count)
+        return chunk
+    }
+}
+
+extension ExportAPIHandler {
 
     /// `attachment; filename="…"` per RFC 6266, adding `filename*=UTF-8''…` (RFC 8187) when the name
     /// is not plain printable ASCII. The quoted fallback replaces anything unsafe with `_`.

@@ -4,6 +4,12 @@ import Foundation
 extension ExportAPIHandler {
     /// `POST /exports`.
     func create(_ request: APIRequest, user: UserID) async throws -> APIResponse {
+        // Only this route takes a body, so only it answers 413 (as documented); others ignore a body.
+        if request.body.count > configuration.maxBodyBytes
+            || (request.header("Content-Length").flatMap { Int($0) } ?? 0) > configuration.maxBodyBytes
+        {
+            return problem(.bodyTooLarge, "request bodies are limited to \(configuration.maxBodyBytes) bytes")
+        }
         let hasBody = !request.body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
         if hasBody, !Self.isJSON(request.header("Content-Type")) {
             return problem(.unsupportedMediaType, "the body must be application/json")
@@ -14,7 +20,16 @@ extension ExportAPIHandler {
         } catch {
             return problem(.invalidBody, error.reason, field: error.field ?? "body")
         }
-        let address = try await recipient(user)
+        if let rejected = validationProblem(body) { return rejected }
+        let address: String
+        do {
+            address = try await recipient(user)
+        } catch {
+            // The directory is down. A caller with an active export gets it (202), as the service would
+            // answer: that needs no address. Otherwise the lookup's failure is the answer.
+            if let active = try? await activeExport(of: user) { return accepted(active) }
+            throw error
+        }
         let ticket: ExportTicket
         do {
             ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns))
@@ -25,7 +40,12 @@ extension ExportAPIHandler {
         } catch let error as ExportError where error.code == .invalidRecipient {
             return problem(.invalidRecipient, "the account's e-mail address cannot receive exports")
         }
-        let resource = ExportResource(ticket.job, basePath: basePath)
+        return accepted(ticket.job)
+    }
+
+    /// `202` with the job and its `Location`.
+    private func accepted(_ job: ExportJob) -> APIResponse {
+        let resource = ExportResource(job, basePath: basePath)
         var response = json(202, resource)
         response.headers.append(("Location", resource.links.`self`))
         return response
@@ -33,9 +53,13 @@ extension ExportAPIHandler {
 
     /// `GET /exports`.
     func list(_ query: [URLQueryItem], user: UserID) async throws -> APIResponse {
+        for name in ["limit", "cursor"] where query.count(where: { $0.name == name }) > 1 {
+            return problem(.invalidQuery, "\(name) must be given at most once", field: name)
+        }
         var limit = configuration.defaultPageSize
-        if let text = query.first(where: { $0.name == "limit" })?.value {
-            guard let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
+        // `?limit` (no value) and `?limit=` (empty) are the same mistake: a limit without a number.
+        if let item = query.first(where: { $0.name == "limit" }) {
+            guard let text = item.value, let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
                 return problem(.invalidQuery, "limit must be a whole number from 1 to \(configuration.maxPageSize)", field: "limit")
             }
             limit = value

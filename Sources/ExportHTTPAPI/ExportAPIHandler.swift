@@ -18,47 +18,75 @@ import Foundation
 ///
 /// Every error body is RFC 9457 `application/problem+json`. Unauthenticated calls get 401 (the signed
 /// download route authenticates by its signature instead); unknown paths 404; other methods 405 with
-/// `Allow`; header fields containing CR, LF or NUL 400. The handler never logs and never echoes a
+/// `Allow`; header fields containing CR, LF or NUL 400. `HEAD` is answered wherever `GET` is, with the
+/// same status and header fields and no body (a download's file is not even opened). The handler never logs and never echoes a
 /// header value, so a bearer token cannot leak through it.
 public struct ExportAPIHandler: Sendable {
     let service: ExportService
     let clock: any ExportClock
     let recipient: @Sendable (UserID) async throws -> String
-    let resolver: (any SignedDownloadResolver)?
-    let downloadStore: (any BlobStore)?
+    private(set) var resolver: (any SignedDownloadResolver)?
+    private(set) var downloadStore: (any BlobStore)?
     let basePath: String
     let downloadPath: String
     /// The configuration.
     public let configuration: Configuration
 
-    /// Creates a handler.
+    /// Creates a handler without the signed-download route (links point at S3 or another server).
     ///
     /// - Parameters:
     ///   - service: The export service that records and queues jobs.
     ///   - clock: The clock for `Retry-After` and expiry decisions; use the service's clock.
     ///   - recipient: Looks up the e-mail address of the authenticated user (the address is never
-    ///     taken from the request). It may throw; that is answered with 503 or 500.
-    ///   - signedDownloads: The verifier of links served by this host (a file-system blob store's), or
-    ///     `nil` to not serve the signed-download route.
-    ///   - downloadStore: The blob store the signed-download route streams from; required with
-    ///     `signedDownloads`.
+    ///     taken from the request). It may throw; that is answered with 503 or 500. It is called only
+    ///     for a request that passed validation.
     ///   - configuration: Mount path and limits.
     public init(
         service: ExportService,
         clock: any ExportClock = SystemClock(),
         recipient: @escaping @Sendable (UserID) async throws -> String,
-        signedDownloads: (any SignedDownloadResolver)? = nil,
-        downloadStore: (any BlobStore)? = nil,
         configuration: Configuration = Configuration()
     ) {
         self.service = service
         self.clock = clock
         self.recipient = recipient
-        self.resolver = downloadStore == nil ? nil : signedDownloads
-        self.downloadStore = signedDownloads == nil ? nil : downloadStore
+        self.resolver = nil
+        self.downloadStore = nil
         self.basePath = Configuration.normalized(configuration.basePath)  // the vars may have been set after init
         self.downloadPath = Configuration.normalized(configuration.downloadPath)
         self.configuration = configuration
+    }
+
+    /// Creates a handler that also serves `GET {downloadPath}/{link}`, the links minted by a blob
+    /// store that points them at this host (a file-system blob store).
+    ///
+    /// - Parameters:
+    ///   - service: The export service that records and queues jobs.
+    ///   - clock: The clock for `Retry-After` and expiry decisions; use the service's clock.
+    ///   - recipient: Looks up the e-mail address of the authenticated user; see
+    ///     ``init(service:clock:recipient:configuration:)``.
+    ///   - signedDownloads: The link verifier and the store to stream from.
+    ///   - configuration: Mount path and limits.
+    /// - Throws: ``ExportError`` with ``ExportError/Code/configuration`` when
+    ///   ``Configuration/downloadPath`` is empty (or `/`, which normalises to empty) or lies under
+    ///   `/exports`, where the route would shadow the export routes.
+    public init(
+        service: ExportService,
+        clock: any ExportClock = SystemClock(),
+        recipient: @escaping @Sendable (UserID) async throws -> String,
+        signedDownloads: SignedDownloads,
+        configuration: Configuration = Configuration()
+    ) throws(ExportError) {
+        let downloadPath = Configuration.normalized(configuration.downloadPath)
+        guard !downloadPath.isEmpty else {
+            throw ExportError(.configuration, "the signed-download route needs a downloadPath other than \"/\", such as \"/downloads\"")
+        }
+        guard downloadPath != "/exports", !downloadPath.hasPrefix("/exports/") else {
+            throw ExportError(.configuration, "the downloadPath \(downloadPath) would shadow the /exports routes")
+        }
+        self.init(service: service, clock: clock, recipient: recipient, configuration: configuration)
+        self.resolver = signedDownloads.resolver
+        self.downloadStore = signedDownloads.store
     }
 
     /// Answers one request. Never throws: every failure is an HTTP status with a problem document.
@@ -67,6 +95,16 @@ public struct ExportAPIHandler: Sendable {
     ///   - request: The request.
     /// - Returns: The response.
     public func handle(_ request: APIRequest) async -> APIResponse {
+        guard request.method == "HEAD" else { return await answer(request, headOnly: false) }
+        // HEAD is GET without the body: the same status and header fields, `Content-Length` included.
+        var get = request
+        get.method = "GET"
+        var response = await answer(get, headOnly: true)
+        response.body = .bytes([])
+        return response
+    }
+
+    private func answer(_ request: APIRequest, headOnly: Bool) async -> APIResponse {
         if request.headers.contains(where: { Self.hasControlBreak($0.name) || Self.hasControlBreak($0.value) }) {
             // Neither the field's name nor its value is echoed: the value could be a credential.
             return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
@@ -81,13 +119,10 @@ public struct ExportAPIHandler: Sendable {
             response.headers.append(("Allow", route.allowedMethods.joined(separator: ", ")))
             return response
         }
-        if request.body.count > configuration.maxBodyBytes
-            || (request.header("Content-Length").flatMap { Int($0) } ?? 0) > configuration.maxBodyBytes
-        {
-            return problem(.bodyTooLarge, "request bodies are limited to \(configuration.maxBodyBytes) bytes")
-        }
         do {
-            if case .signedDownload(let link) = route { return try await serveSignedDownload(link, query: request.query) }
+            if case .signedDownload(let link) = route {
+                return try await serveSignedDownload(link, query: request.query, headOnly: headOnly)
+            }
             guard let user = request.principal else {
                 var response = problem(.unauthenticated, "sign in to use exports")
                 response.headers.append(("WWW-Authenticate", "Bearer"))

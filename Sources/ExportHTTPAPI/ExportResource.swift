@@ -19,6 +19,33 @@ struct ExportResource: Encodable, Sendable {
     struct Failure: Encodable, Sendable {
         var code: String
         var reason: String
+
+        /// The failure as a user may see it. The stored ``ExportFailure/reason`` is the error's message,
+        /// which can carry an upstream service's response text, host names, paths or keys, so it is
+        /// never shown: the reason is a fixed sentence chosen by the error code. The code is a fixed
+        /// identifier (an ``ExportError/Code`` name) and is passed on when it looks like one.
+        init(userSafe failure: ExportFailure) {
+            let isIdentifier = (1...40).contains(failure.code.utf8.count)
+                && failure.code.utf8.allSatisfy { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }
+            code = isIdentifier ? failure.code : "internal"
+            reason = Self.reason(forCode: code)
+        }
+
+        /// The user-facing sentence for an error code; a generic one for codes not listed.
+        static func reason(forCode code: String) -> String {
+            switch code {
+            case "unavailable", "throttled", "timeout", "transient", "leaseLost", "attemptsExhausted":
+                "A service the export needs was unavailable. Request a new export later."
+            case "storageFull", "io", "permissionDenied":
+                "The export file could not be stored. Request a new export later."
+            case "corruptData", "encoding", "invalidKey":
+                "Some of your data could not be exported. Contact support if this persists."
+            case "cancelled":
+                "The export was cancelled."
+            default:
+                "The export could not be completed. Contact support if this persists."
+            }
+        }
     }
 
     struct Links: Encodable, Sendable {
@@ -36,6 +63,7 @@ struct ExportResource: Encodable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var expiresAt: Date?
+    var nextAttemptAt: Date?
     var result: Result?
     var failure: Failure?
     var links: Links
@@ -53,12 +81,13 @@ struct ExportResource: Encodable, Sendable {
         createdAt = job.createdAt
         updatedAt = job.updatedAt
         expiresAt = job.expiresAt
+        nextAttemptAt = job.state == .retryScheduled ? job.lifecycle.nextAttemptAt : nil
         result = job.result.map { result in
             Result(
                 rows: result.rows, bytes: result.bytes, sha256: result.sha256, format: result.format.identifier,
                 expiresAt: job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
         }
-        failure = job.failure.map { Failure(code: $0.code, reason: $0.reason) }
+        failure = job.failure.map(Failure.init(userSafe:))
         links = Links(self: location, download: download)
     }
 
@@ -74,14 +103,15 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(expiresAt, forKey: .expiresAt)  // explicit null: the field is always present
+        try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, result,
-            failure, links
+        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, nextAttemptAt,
+            result, failure, links
     }
 }
 

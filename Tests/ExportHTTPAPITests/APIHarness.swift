@@ -21,6 +21,8 @@ struct APIHarness {
     let service: ExportService
     let handler: ExportAPIHandler
     let recorder = ExchangeRecorder()
+    /// Every event the service and the worker emitted: what a host would log or count.
+    let events = EventRecorder()
 
     init(
         rateLimit: ExportService.RateLimit? = nil, maxBodyBytes: Int = 16 * 1024, signedDownloads: Bool = true,
@@ -33,11 +35,16 @@ struct APIHarness {
         let ids = SequentialIDs()
         service = ExportService(
             jobStore: jobs, queue: queue, blobStore: files, clock: clock,
-            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
-        handler = ExportAPIHandler(
-            service: service, clock: clock, recipient: recipient,
-            signedDownloads: signedDownloads ? files : nil, downloadStore: signedDownloads ? files : nil,
-            configuration: .init(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes))
+            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }),
+            observer: events)
+        let configuration = ExportAPIHandler.Configuration(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes)
+        if signedDownloads {
+            // A fixed, valid configuration: this cannot throw.
+            handler = try! ExportAPIHandler(
+                service: service, clock: clock, recipient: recipient, signedDownloads: .init(files), configuration: configuration)
+        } else {
+            handler = ExportAPIHandler(service: service, clock: clock, recipient: recipient, configuration: configuration)
+        }
     }
 
     /// Sends a request and records the exchange.
@@ -58,7 +65,8 @@ struct APIHarness {
         if case .stream(_, let length) = response.body { #expect(Int64(bytes.count) == length) }
         let route = APIRoute.match(Substring(path), downloadPath: "/downloads", signedDownloads: true)
         let exchange = Exchange(
-            method: method, template: route?.template(downloadPath: "/downloads"), response: response, body: bytes)
+            method: method, template: route?.template(downloadPath: "/downloads"), response: response, body: bytes,
+            requestBody: body)
         recorder.record(exchange)
         return exchange
     }
@@ -71,7 +79,8 @@ struct APIHarness {
             configuration: .init(
                 concurrency: 2, visibilityTimeout: .seconds(60), receiveWaitTime: .zero, idleDelay: .seconds(1),
                 retryPolicy: RetryPolicy(maxAttempts: 1, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none),
-                linkExpiry: .seconds(3600), pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1))
+                linkExpiry: .seconds(3600), pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1),
+            observer: events)
         await worker.processAvailable()
     }
 
@@ -100,6 +109,20 @@ struct APIHarness {
         _ = try await jobs.update(job)
     }
 
+    /// Fails a queued job's first attempt retryably, as a worker would: `retry_scheduled`, next
+    /// attempt in 30 seconds.
+    func markRetryScheduled(_ id: String) async throws {
+        try await markRunning(id)
+        let jobID = try #require(JobID(id))
+        var job = try #require(await jobs.job(jobID))
+        var random = SystemRandomNumberGenerator()  // unused: the policy has no jitter
+        _ = try job.lifecycle.fail(
+            retryable: true, reason: "upstream 503", policy: RetryPolicy(maxAttempts: 3, baseDelay: .seconds(30), maxDelay: .seconds(30), jitter: .none),
+            now: clock.now(), using: &random)
+        job.failure = ExportFailure(code: "unavailable", reason: "HTTP 503 from 10.0.0.9")
+        _ = try await jobs.update(job)
+    }
+
     static let memberships: [Membership] = [
         Membership(
             membershipID: "m1", userID: "u1", organizationID: "o1", organizationName: "Acme, Inc.", plan: "pro", role: "admin",
@@ -119,6 +142,8 @@ struct Exchange: Sendable {
     let template: String?
     let response: APIResponse
     let body: [UInt8]
+    /// The request's body, for checking accepted bodies against the document's request schema.
+    var requestBody: String? = nil
 
     var status: Int { response.status }
     var text: String { String(decoding: body, as: UTF8.self) }
@@ -147,6 +172,13 @@ final class ExchangeRecorder: Sendable {
     private let exchanges = Mutex<[Exchange]>([])
     func record(_ exchange: Exchange) { exchanges.withLock { $0.append(exchange) } }
     var all: [Exchange] { exchanges.withLock { $0 } }
+}
+
+/// Collects every ``ExportEvent``, as a host's logging bridge would see it.
+final class EventRecorder: ExportObserver {
+    private let events = Mutex<[ExportEvent]>([])
+    func observe(_ event: ExportEvent) { events.withLock { $0.append(event) } }
+    var all: [ExportEvent] { events.withLock { $0 } }
 }
 
 /// Job ids `job-0001`, `job-0002`, … so responses are predictable.

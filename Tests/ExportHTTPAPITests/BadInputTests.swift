@@ -60,11 +60,29 @@ struct BadInputTests {
         #expect(await api.jobs.count == 1)
     }
 
+    @Test("Routes without a body never answer 413, however large a body or Content-Length is sent")
+    func bodyLimitOnlyOnPost() async throws {
+        let api = APIHarness(maxBodyBytes: 64)
+        let id = try await api.succeededExport()
+        let big = String(repeating: "x", count: 1000)
+        let huge = [(name: "Content-Length", value: "1000000")]
+        #expect(try await api.send("GET", "/exports", headers: huge, body: big).status == 200)
+        #expect(try await api.send("GET", "/exports/\(id)", headers: huge, body: big).status == 200)
+        #expect(try await api.send("GET", "/exports/\(id)/download", headers: huge, body: big).status == 302)
+        let (link, query) = try await api.mintedLink(id)
+        #expect(try await api.send("GET", link, query: query, headers: huge, body: big, user: nil).status == 200)
+        #expect(try await api.send("DELETE", "/exports/\(id)", headers: huge, body: big).status == 409)
+    }
+
     @Test("A body that is not declared as JSON is 415")
     func wrongMediaType() async throws {
         let api = APIHarness()
         let exchange = try await api.send("POST", "/exports", headers: [("Content-Type", "text/plain")], body: #"{"format":"csv"}"#)
         #expect(exchange.status == 415)
+        let bare = try await api.send("POST", "/exports", headers: [("Content-Type", "")], body: #"{"format":"csv"}"#)
+        #expect(bare.status == 415)
+        #expect(await api.jobs.count == 0)
+        #expect(await api.queue.visibleCount == 0)
         #expect(try await api.send("POST", "/exports", headers: [("content-type", "application/merge-patch+json; charset=utf-8")], body: "{}").status == 202)
     }
 
@@ -80,13 +98,33 @@ struct BadInputTests {
         #expect(!exchange.text.contains("s3cr3t"))
         #expect(!exchange.response.headers.contains { $0.value.contains("s3cr3t") })
         #expect(await api.jobs.count == 0)
+        #expect(await api.queue.visibleCount == 0)
+        #expect(api.events.all.isEmpty)
     }
 
-    @Test("No response ever contains the caller's token")
+    @Test("The caller's token appears nowhere the handler emits: responses, events, stored jobs, queued messages")
     func tokenNeverEchoed() async throws {
         let api = APIHarness()
-        let auth = [("Authorization", "Bearer s3cr3t-t0ken")]
+        let auth = [("Authorization", "Bearer s3cr3t-t0ken"), ("Cookie", "session=s3cr3t-t0ken")]
         var exchanges: [Exchange] = []
+        // Accepted requests too: a success path that logged its headers would leak as well.
+        let accepted = try await api.send("POST", "/exports", headers: auth, body: #"{"format":"csv"}"#)
+        #expect(accepted.status == 202)
+        await api.runWorker()
+        let id = try accepted.string("id")
+        for path in ["/exports", "/exports/\(id)", "/exports/\(id)/download"] {
+            #expect(try await api.send("GET", path, query: [URLQueryItem(name: "access_token", value: "s3cr3t-t0ken")], headers: auth).status < 400)
+        }
+        #expect(!api.events.all.isEmpty)
+        for event in api.events.all {
+            #expect(!String(reflecting: event).contains("s3cr3t"), "\(event)")
+        }
+        let jobID = try #require(JobID(id))
+        let stored = try #require(await api.jobs.job(jobID))
+        #expect(!String(reflecting: stored).contains("s3cr3t"))
+        for exchange in api.recorder.all {
+            #expect(!exchange.text.contains("s3cr3t") && !exchange.response.headers.contains { $0.value.contains("s3cr3t") })
+        }
         for body in [#"{"format":"s3cr3t-t0ken"}"#, #"{"s3cr3t-t0ken":1}"#, "{", #"{"columns":["s3cr3t-t0ken"]}"#] {
             exchanges.append(try await api.send("POST", "/exports", headers: auth, body: body))
         }
@@ -119,5 +157,17 @@ struct BadInputTests {
         let exchange = try await api.send("GET", "/exports", query: [URLQueryItem(name: item.0, value: item.1)])
         #expect(exchange.status == 400)
         #expect(try exchange.invalidParams() == [item.0])
+    }
+
+    @Test("GET /exports with limit given without a number (?limit or ?limit=) or a parameter given twice: 400", arguments: [
+        [URLQueryItem(name: "limit", value: nil)], [URLQueryItem(name: "limit", value: "")],
+        [URLQueryItem(name: "limit", value: "5"), URLQueryItem(name: "limit", value: "5")],
+        [URLQueryItem(name: "cursor", value: "a"), URLQueryItem(name: "cursor", value: "b")],
+    ])
+    func limitWithoutNumberOrRepeated(_ query: [URLQueryItem]) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("GET", "/exports", query: query)
+        #expect(exchange.status == 400)
+        #expect(try exchange.invalidParams() == [query[0].name])
     }
 }

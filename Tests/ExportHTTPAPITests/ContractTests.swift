@@ -66,6 +66,33 @@ struct ContractTests {
         api.jobs.faults.failNext(.list, with: ExportError(.unavailable, "down"))
         try await api.send("GET", "/exports")  // default
 
+        // HEAD: the GET without a body, on every GET route
+        try await api.send("HEAD", "/exports")  // 200
+        try await api.send("HEAD", "/exports", query: [URLQueryItem(name: "limit", value: "0")])  // 400
+        try await api.send("HEAD", "/exports", user: nil)  // 401
+        api.jobs.faults.failNext(.list, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports")  // default
+        try await api.send("HEAD", "/exports/\(id)")  // 200
+        try await api.send("HEAD", "/exports/\(id)", headers: crlf)  // 400
+        try await api.send("HEAD", "/exports/\(id)", user: nil)  // 401
+        try await api.send("HEAD", "/exports/not.an.id")  // 404
+        api.jobs.faults.failNext(.get, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports/\(id)")  // default
+        try await api.send("HEAD", "/exports/\(id)/download")  // 302
+        try await api.send("HEAD", "/exports/\(id)/download", headers: crlf)  // 400
+        try await api.send("HEAD", "/exports/\(id)/download", user: nil)  // 401
+        try await api.send("HEAD", "/exports/job-9999/download")  // 404
+        try await api.send("HEAD", "/exports/\(second)/download")  // 409: cancelled, no file
+        api.jobs.faults.failNext(.get, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", "/exports/\(id)/download")  // default
+        api.memory.faults.failNext(.read, with: ExportError(.unavailable, "down"))  // HEAD never opens the file
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // 200
+        #expect(try await api.send("GET", link, query: linkQuery, user: nil).status == 503)  // the read fault was still pending
+        try await api.send("HEAD", link, query: linkQuery, headers: crlf, user: nil)  // 400
+        try await api.send("HEAD", link, query: linkQuery.filter { $0.name != "signature" }, user: nil)  // 403
+        api.memory.faults.failNext(.metadata, with: ExportError(.unavailable, "down"))
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // default
+
         // DELETE /exports/{id}
         let other = try await api.send("POST", "/exports", user: "u3").string("id")
         try await api.markRunning(other)
@@ -83,6 +110,13 @@ struct ContractTests {
         api.clock.advance(by: .seconds(7 * 24 * 3600))
         try await api.send("GET", link, query: linkQuery, user: nil)  // 410
         try await api.send("GET", "/exports/\(id)/download")  // 410
+        try await api.send("HEAD", link, query: linkQuery, user: nil)  // 410
+        try await api.send("HEAD", "/exports/\(id)/download")  // 410
+
+        // A body on a route that takes none is ignored, never 413 (413 is documented for POST only)
+        let oversized = [(name: "Content-Length", value: "1000000")]
+        try await api.send("GET", "/exports", headers: oversized, body: String(repeating: "x", count: 2000))  // 200
+        try await api.send("GET", "/exports/\(id)", headers: oversized, body: String(repeating: "x", count: 2000))  // 200
 
         // Outside the documented operations: unrouted paths and undocumented methods
         try await api.send("GET", "/nowhere")
@@ -91,7 +125,58 @@ struct ContractTests {
         try await api.send("DELETE", "/exports/\(id)/download")
         try await api.send("POST", link, user: nil)
 
-        try runChecker(exchanges: api.recorder.all, served: api.handler.servedRoutes)
+        let extra = try await formatsFailureAndRepeat()
+        let files = try await realFileBlobStoreDownloads()
+        try runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)
+    }
+
+    /// The repeat-request 202, a failed export's failure object, and the gzip and JSON Lines downloads.
+    private func formatsFailureAndRepeat() async throws -> [Exchange] {
+        let api = APIHarness()
+        // Explicit nulls are accepted; the checker validates accepted bodies against CreateExport
+        let gzip = try await api.send("POST", "/exports", body: #"{"format":"csv.gz","columns":null}"#, user: "u5")  // 202
+        let repeated = try await api.send("POST", "/exports", body: #"{"format":"csv.gz"}"#, user: "u5")  // 202, the same job
+        #expect(try repeated.string("id") == gzip.string("id"))
+        let jsonl = try await api.send("POST", "/exports", body: #"{"format":"jsonl","columns":["plan"]}"#, user: "u6")  // 202
+        await api.runWorker()
+        for (exchange, user, type) in [(gzip, UserID("u5"), "application/gzip"), (jsonl, UserID("u6"), "application/jsonl")] {
+            let location = try #require(try await api.send("GET", "/exports/\(exchange.string("id"))/download", user: user).header("Location"))
+            let url = try #require(URLComponents(string: location))
+            let file = try await api.send("GET", String(url.path.dropFirst(APIHarness.base.count)), query: url.queryItems ?? [], user: nil)
+            #expect(file.status == 200)
+            #expect(file.header("Content-Type") == type)
+        }
+        let failing = InMemoryMembershipSource(APIHarness.memberships)
+        failing.faults.failAlways(.page, with: ExportError(.permanent, "upstream said no"))
+        let failed = try await api.send("POST", "/exports", user: "u7").string("id")
+        await api.runWorker(source: failing)
+        let shown = try await api.send("GET", "/exports/\(failed)", user: "u7")  // 200 with a failure object
+        #expect(try shown.object()["failure"] is [String: Any])
+        let retrying = try await api.send("POST", "/exports", body: #"{"format":null,"columns":null}"#, user: "u8").string("id")  // 202
+        try await api.markRetryScheduled(retrying)
+        try await api.send("GET", "/exports/\(retrying)", user: "u8")  // 200, retry_scheduled with nextAttemptAt
+        try await api.send("GET", "/exports", query: [URLQueryItem(name: "limit", value: nil)], user: "u8")  // 400
+        return api.recorder.all
+    }
+
+    /// The signed-download route over a real ``FileBlobStore`` (not the test stand-in): 200, 400, 403, 410.
+    private func realFileBlobStoreDownloads() async throws -> [Exchange] {
+        let fixture = try await FileDownloadFixture()
+        defer { fixture.remove() }
+        let (path, query) = try await fixture.link()
+        var exchanges: [Exchange] = []
+        func send(_ path: String, _ query: [URLQueryItem], headers: [(name: String, value: String)] = []) async throws {
+            let response = await fixture.handler.handle(APIRequest(method: "GET", path: path, query: query, headers: headers, principal: nil))
+            let body = try await response.body.collect()
+            exchanges.append(Exchange(method: "GET", template: "/downloads/{link}", response: response, body: body))
+        }
+        try await send(path, query)  // 200
+        try await send(path, query, headers: [("X-Trace", "a\r\nb")])  // 400
+        try await send("/downloads/" + DownloadLinkSigner.token(for: BlobKey("exports/job-2.csv")!), query)  // 403
+        fixture.clock.advance(by: .seconds(300))
+        try await send(path, query)  // 410
+        #expect(exchanges.map(\.status) == [200, 400, 403, 410])
+        return exchanges
     }
 
     private func runChecker(exchanges: [Exchange], served: [(method: String, template: String)]) throws {
@@ -101,11 +186,14 @@ struct ContractTests {
         let records: [String: Any] = [
             "served": served.map { ["method": $0.method, "template": $0.template] },
             "exchanges": exchanges.map { exchange -> [String: Any] in
-                let isJSON = exchange.header("Content-Type")?.contains("json") == true
+                // A JSON document: application/json or +json (not application/jsonl, many documents).
+                let mediaType = exchange.header("Content-Type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let isJSON = mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
                 return [
                     "method": exchange.method, "template": exchange.template ?? NSNull(), "status": exchange.status,
                     "headers": exchange.response.headers.map { [$0.name, $0.value] },
                     "body": isJSON ? exchange.text : (exchange.body.isEmpty ? NSNull() : "<\(exchange.body.count) bytes>"),
+                    "requestBody": exchange.requestBody ?? NSNull(),
                 ]
             },
         ]

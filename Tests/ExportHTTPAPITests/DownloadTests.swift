@@ -44,8 +44,14 @@ struct DownloadTests {
         let forged = try await api.send("GET", path, query: altered, user: nil)
         #expect(forged.status == 403)
         #expect(try forged.object()["type"] as? String == "https://membership-export.dev/problems/bad-signature")
-        #expect(try await api.send("GET", "/downloads/exports/../secret", query: items, user: nil).status == 403)
-        #expect(try await api.send("GET", "/downloads", user: nil).status == 403)
+        // Another key's token with this link's signature: forged.
+        let otherKey = DownloadLinkSigner.token(for: try BlobKey(validating: "exports/u2/job-0001.csv"))
+        #expect(try await api.send("GET", "/downloads/\(otherKey)", query: items, user: nil).status == 403)
+        #expect(try await api.send("GET", "/downloads/not-a-token!", query: items, user: nil).status == 403)
+        // The link is one path segment: deeper paths (the old key-as-path form, traversal) are no route.
+        for path in ["/downloads/exports/../secret", "/downloads/exports/u1/job-0001.csv", "/downloads", "/downloads/"] {
+            #expect(try await api.send("GET", path, query: items, user: nil).status == 404, "\(path)")
+        }
         api.clock.advance(by: .seconds(301))
         let expired = try await api.send("GET", path, query: items, user: nil)
         #expect(expired.status == 410)
@@ -105,10 +111,83 @@ struct DownloadTests {
         #expect(exchange.text == "a,b\r\n")
     }
 
+    @Test("HEAD answers like GET without a body, and never opens the file")
+    func head() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, query) = try await api.mintedLink(id)
+        api.memory.faults.failNext(.read, with: ExportError(.unavailable, "down"))
+        let head = try await api.send("HEAD", path, query: query, user: nil)
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        guard case .bytes = head.response.body else {
+            Issue.record("a HEAD body is a stream")
+            return
+        }
+        #expect(try await api.send("GET", path, query: query, user: nil).status == 503)  // the fault was not consumed by HEAD
+        let get = try await api.send("GET", path, query: query, user: nil)
+        #expect(get.status == 200)
+        for name in ["Content-Type", "Content-Length", "Content-Disposition", "Cache-Control"] {
+            #expect(head.header(name) == get.header(name), "\(name)")
+        }
+        let status = try await api.send("GET", "/exports/\(id)")
+        let headStatus = try await api.send("HEAD", "/exports/\(id)")
+        #expect(headStatus.status == 200 && headStatus.body.isEmpty)
+        #expect(headStatus.header("Content-Length") == status.header("Content-Length"))
+        #expect(try await api.send("HEAD", "/exports/\(id)/download").header("Location") != nil)
+        #expect(try await api.send("HEAD", "/exports/\(id)", user: nil).status == 401)
+    }
+
     @Test("Without a resolver the signed route is not served")
     func notServedWithoutResolver() async throws {
         let api = APIHarness(signedDownloads: false)
         #expect(try await api.send("GET", "/downloads/x", user: nil).status == 404)
         #expect(!api.handler.servedRoutes.contains { $0.template.hasPrefix("/downloads") })
+    }
+}
+
+/// A store whose metadata reports another size than the stored bytes, as after a blob was replaced
+/// between `metadata` and `read`.
+struct MisreportedSizeStore: BlobStore {
+    let inner: SignedLinkStore
+    let delta: Int64
+
+    func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        try await inner.beginWrite(key: key, contentType: contentType)
+    }
+    func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await inner.read(key) }
+    func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
+        guard let real = try await inner.metadata(key) else { return nil }
+        return BlobMetadata(key: key, size: real.size + delta, contentType: real.contentType)
+    }
+    func delete(_ key: BlobKey) async throws { try await inner.delete(key) }
+    func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
+        try await inner.abortIncompleteWrites(startedBefore: date)
+    }
+    func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        try await inner.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+    }
+}
+
+@Suite("HTTP API: download length")
+struct DownloadLengthTests {
+    @Test("A body that turns out longer or shorter than the Content-Length sent ends in an error, never silently",
+        arguments: [Int64(-3), -1, 1, 3, 0])
+    func lengthIsHeld(_ delta: Int64) async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let (path, query) = try await api.mintedLink(id)
+        let handler = try ExportAPIHandler(
+            service: api.service, clock: api.clock, recipient: { _ in "a@example.com" },
+            signedDownloads: .init(resolver: api.files, store: MisreportedSizeStore(inner: api.files, delta: delta)),
+            configuration: .init(basePath: APIHarness.base))
+        let response = await handler.handle(APIRequest(method: "GET", path: APIHarness.base + path, query: query, principal: nil))
+        #expect(response.status == 200)
+        let declared = try #require(response.header("Content-Length").flatMap { Int64($0) })
+        if delta == 0 {
+            #expect(Int64(try await response.body.collect().count) == declared)
+        } else {
+            await #expect(throws: ExportError.self) { _ = try await response.body.collect() }
+        }
     }
 }

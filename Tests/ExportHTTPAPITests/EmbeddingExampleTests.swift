@@ -73,15 +73,15 @@ struct EmbeddingExampleTests {
         #expect(anonymous.status == 401)
     }
 
-    @Test("Docs/HTTP-API.md prints the compiled embedding code verbatim")
-    func documentMirrorsCode() throws {
+    @Test("Docs/HTTP-API.md and README.md print the compiled embedding code verbatim", arguments: ["Docs/HTTP-API.md", "README.md"])
+    func documentMirrorsCode(_ path: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
-        let document = try String(contentsOf: root.appendingPathComponent("Docs/HTTP-API.md"), encoding: .utf8)
+        let document = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
         let begin = try #require(source.range(of: "// snippet:begin\n"))
         let end = try #require(source.range(of: "// snippet:end"))
         let snippet = String(source[begin.upperBound..<end.lowerBound])
         #expect(snippet.split(separator: "\n").count >= 15)
-        #expect(document.contains("```swift\n" + snippet + "```"))
+        #expect(document.contains("```swift\n" + snippet + "```"), "\(path) does not print the snippet verbatim")
     }
 }

@@ -4,44 +4,93 @@ import ExportHTTPAPI
 import Foundation
 import Testing
 
-/// The HTTP API's signed-download route serving a real ``FileBlobStore``: the link minted by the store
-/// downloads the exact bytes; altered and expired links are refused.
-@Suite("Signed downloads from a FileBlobStore through the HTTP API")
-struct FileBlobStoreDownloadTests {
-    @Test("mint, download, tamper, expire")
-    func endToEnd() async throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fs-api-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        let clock = ManualClock()
-        let files = try FileBlobStore(
+/// A real ``FileBlobStore`` in a temp directory behind the handler's signed-download route, with one
+/// stored blob and the handler mounted at the root.
+struct FileDownloadFixture {
+    let root: URL
+    let clock = ManualClock()
+    let files: FileBlobStore
+    let handler: ExportAPIHandler
+    let key = BlobKey("exports/job-1.csv")!
+    let content = Array("membership_id,plan\r\nm1,pro\r\n".utf8)
+
+    init() async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("fs-api-\(UUID().uuidString)")
+        files = try FileBlobStore(
             configuration: .init(
                 directory: root, linkSecret: Array("a secret of at least sixteen bytes".utf8),
                 linkBaseURL: URL(string: "https://exports.example.com/downloads")!),
             clock: clock)
-        let key = BlobKey("exports/job-1.csv")!
-        let content = Array("membership_id,plan\r\nm1,pro\r\n".utf8)
         let writer = try await files.beginWrite(key: key, contentType: "text/csv; charset=utf-8")
         try await writer.append(content)
         _ = try await writer.finish()
-
         let service = ExportService(jobStore: InMemoryJobStore(), queue: InMemoryQueue(clock: clock), clock: clock)
-        let handler = ExportAPIHandler(
-            service: service, clock: clock, recipient: { _ in "ada@example.com" }, signedDownloads: files, downloadStore: files)
-        let link = try await files.downloadLink(for: key, filename: "memberships.csv", expiresIn: .seconds(300))
+        handler = try ExportAPIHandler(
+            service: service, clock: clock, recipient: { _ in "ada@example.com" },
+            signedDownloads: .init(resolver: files, store: files))
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+
+    /// A fresh link's path and query, as the store minted it.
+    func link(filename: String = "memberships.csv") async throws -> (path: String, query: [URLQueryItem]) {
+        let link = try await files.downloadLink(for: key, filename: filename, expiresIn: .seconds(300))
         let components = try #require(URLComponents(url: link.url, resolvingAgainstBaseURL: false))
-        func get(path: String, query: [URLQueryItem]) async -> APIResponse {
-            await handler.handle(APIRequest(method: "GET", path: path, query: query, principal: nil))
-        }
+        return (components.percentEncodedPath, components.queryItems ?? [])
+    }
 
-        let response = await get(path: components.path, query: components.queryItems ?? [])
+    func send(_ method: String = "GET", path: String, query: [URLQueryItem]) async -> APIResponse {
+        await handler.handle(APIRequest(method: method, path: path, query: query, principal: nil))
+    }
+}
+
+/// The HTTP API's signed-download route serving a real ``FileBlobStore``: the link minted by the store
+/// downloads the exact bytes; altered and expired links are refused with their exact statuses.
+@Suite("Signed downloads from a FileBlobStore through the HTTP API")
+struct FileBlobStoreDownloadTests {
+    @Test("mint, download, tamper, expire")
+    func endToEnd() async throws {
+        let fixture = try await FileDownloadFixture()
+        defer { fixture.remove() }
+        let (path, query) = try await fixture.link()
+        #expect(path.split(separator: "/").count == 2, "the link is one segment under /downloads: \(path)")
+
+        let response = await fixture.send(path: path, query: query)
         #expect(response.status == 200)
-        #expect(try await response.body.collect() == content)
-        #expect(response.header("Content-Disposition")?.contains("memberships.csv") == true)
+        #expect(response.header("Content-Type") == "text/csv; charset=utf-8")
+        #expect(response.header("Content-Length") == String(fixture.content.count))
+        #expect(try await response.body.collect() == fixture.content)
+        #expect(response.header("Content-Disposition") == #"attachment; filename="memberships.csv""#)
 
-        let tampered = await get(path: "/downloads/exports/job-2.csv", query: components.queryItems ?? [])
-        #expect(tampered.status != 200)
-        clock.advance(by: .seconds(300))
-        let expired = await get(path: components.path, query: components.queryItems ?? [])
-        #expect(expired.status != 200 && expired.status != tampered.status, "expired (\(expired.status)) differs from forged (\(tampered.status))")
+        let otherToken = DownloadLinkSigner.token(for: BlobKey("exports/job-2.csv")!)
+        let tampered = await fixture.send(path: "/downloads/\(otherToken)", query: query)
+        #expect(tampered.status == 403)
+        #expect(tampered.header("Content-Type") == "application/problem+json")
+        let tamperedBody = try await tampered.body.collect()
+        #expect(tampered.header("Content-Length") == String(tamperedBody.count))
+        #expect(String(decoding: tamperedBody, as: UTF8.self).contains("/problems/bad-signature"))
+
+        fixture.clock.advance(by: .seconds(300))
+        let expired = await fixture.send(path: path, query: query)
+        #expect(expired.status == 410)
+        #expect(expired.header("Content-Type") == "application/problem+json")
+        let expiredBody = try await expired.body.collect()
+        #expect(expired.header("Content-Length") == String(expiredBody.count))
+        #expect(String(decoding: expiredBody, as: UTF8.self).contains("/problems/link-expired"))
+    }
+
+    @Test("A link's token is only the canonical unpadded base64url of a valid key", arguments: [
+        "ZXhwb3J0cy9qb2ItMS5jc3Y=",  // padded
+        "ZXhwb3J0cy9qb2ItMS5jc3Z",  // same length, other trailing bits: not what token(for:) makes
+        "Li4vc2VjcmV0",  // "../secret", not a blob key
+        "ZXhwb3J0cy9qb2ItMS5jc3Y+", "", "!!",
+    ])
+    func nonCanonicalTokens(_ token: String) async throws {
+        #expect(DownloadLinkSigner.token(for: BlobKey("exports/job-1.csv")!) == "ZXhwb3J0cy9qb2ItMS5jc3Y")
+        #expect(DownloadLinkSigner.keyText(fromToken: token) == nil)
+        let fixture = try await FileDownloadFixture()
+        defer { fixture.remove() }
+        let (_, query) = try await fixture.link()
+        #expect(try await fixture.files.verify(path: "/" + token, query: query) == .badSignature)
     }
 }

@@ -1,7 +1,8 @@
 import ExportAdapters
 import ExportCore
-import ExportHTTPAPI
+@testable import ExportHTTPAPI
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("HTTP API: routes and statuses")
@@ -30,7 +31,7 @@ struct HandlerTests {
         #expect(exchange.status == 202)
         #expect(
             exchange.text
-                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
+                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
         )
     }
 
@@ -78,7 +79,7 @@ struct HandlerTests {
         #expect((object["links"] as? [String: String])?["download"] == "/api/v1/exports/\(id)/download")
     }
 
-    @Test("GET /exports/{id} of a failed export carries the failure reason")
+    @Test("GET /exports/{id} of a failed export carries its code and a fixed reason, never the internal message")
     func showFailed() async throws {
         let api = APIHarness()
         let id = try await api.send("POST", "/exports").string("id")
@@ -88,8 +89,40 @@ struct HandlerTests {
         #expect(object["state"] as? String == "failed")
         let failure = try #require(object["failure"] as? [String: Any])
         #expect(failure["code"] as? String == "permanent")
-        #expect((failure["reason"] as? String)?.contains("the source refused") == true)
+        #expect(failure["reason"] as? String == "The export could not be completed. Contact support if this persists.")
+        #expect(try await api.jobs.job(#require(JobID(id)))?.failure?.reason.contains("the source refused") == true)
         #expect(object["result"] is NSNull)
+    }
+
+    @Test("An upstream service's error text never reaches the status body, whatever the code", arguments: [
+        ExportError(.unavailable, "HTTP 503 from s3.internal:9000: <Error><Code>SlowDown</Code></Error>", isRetryable: true),
+        ExportError(.io, "write /var/lib/exports/tmp/123.part: EIO"),
+        ExportError(.permanent, "sqs https://10.0.0.7 said AccessDenied"),
+    ])
+    func failureReasonIsUserSafe(_ error: ExportError) async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        api.source.faults.failAlways(.page, with: error)
+        await api.runWorker()
+        let exchange = try await api.send("GET", "/exports/\(id)")
+        let failure = try #require(try exchange.object()["failure"] as? [String: Any])
+        #expect(failure["code"] as? String == error.code.description)
+        #expect(failure["reason"] as? String == ExportResource.Failure.reason(forCode: error.code.description))
+        for secret in ["s3.internal", "SlowDown", "/var/lib", "EIO", "10.0.0.7", "AccessDenied"] {
+            #expect(!exchange.text.contains(secret))
+        }
+    }
+
+    @Test("GET /exports/{id} of a retry-scheduled export says when it is tried again; other states say null")
+    func nextAttemptAt() async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        #expect(try await api.send("GET", "/exports/\(id)").object()["nextAttemptAt"] is NSNull)
+        try await api.markRetryScheduled(id)
+        let object = try await api.send("GET", "/exports/\(id)").object()
+        #expect(object["state"] as? String == "retry_scheduled")
+        #expect(object["nextAttemptAt"] as? String == "2026-01-01T00:00:30Z")
+        #expect((object["failure"] as? [String: Any])?["code"] as? String == "unavailable")
     }
 
     @Test("GET /exports/{id}: another user's job and an unknown id are both 404, never 403")
@@ -182,8 +215,9 @@ struct HandlerTests {
         let outside = await api.handler.handle(APIRequest(method: "GET", path: "/exports", principal: "u1"))
         #expect(outside.status == 404)
         let cases: [(String, String, String)] = [
-            ("PUT", "/exports", "GET, POST"), ("PATCH", "/exports/job-1", "DELETE, GET"),
-            ("POST", "/exports/job-1/download", "GET"), ("DELETE", "/downloads/x", "GET"), ("get", "/exports", "GET, POST"),
+            ("PUT", "/exports", "GET, HEAD, POST"), ("PATCH", "/exports/job-1", "DELETE, GET, HEAD"),
+            ("POST", "/exports/job-1/download", "GET, HEAD"), ("DELETE", "/downloads/x", "GET, HEAD"),
+            ("get", "/exports", "GET, HEAD, POST"), ("head", "/exports", "GET, HEAD, POST"),
         ]
         for (method, path, allow) in cases {
             let exchange = try await api.send(method, path)
@@ -215,11 +249,65 @@ struct HandlerTests {
         #expect(await flaky.queue.visibleCount == 0)
     }
 
+    @Test("A failing address lookup does not hide a 400: the body is validated first", arguments: [
+        #"{"format":"xlsx"}"#, #"{"columns":["password_hash"]}"#, #"{"columns":[]}"#, #"{"columns":["plan","plan"]}"#, "{",
+    ])
+    func validationBeforeLookup(_ body: String) async throws {
+        let calls = Mutex(0)
+        let api = APIHarness(recipient: { _ in
+            calls.withLock { $0 += 1 }
+            throw ExportError(.unavailable, "directory down", isRetryable: true)
+        })
+        let exchange = try await api.send("POST", "/exports", body: body)
+        #expect(exchange.status == 400)
+        #expect(calls.withLock { $0 } == 0)
+        #expect(await api.jobs.count == 0)
+    }
+
+    @Test("A failing address lookup does not hide the caller's active export: 202 with it, nothing new")
+    func activeExportDespiteLookupFailure() async throws {
+        let directoryDown = Mutex(false)
+        let api = APIHarness(recipient: { user in
+            if directoryDown.withLock({ $0 }) { throw ExportError(.unavailable, "directory down", isRetryable: true) }
+            return "\(user.rawValue)@example.com"
+        })
+        let first = try await api.send("POST", "/exports")
+        directoryDown.withLock { $0 = true }
+        let again = try await api.send("POST", "/exports", body: #"{"format":"csv"}"#)
+        #expect(again.status == 202)
+        #expect(try again.string("id") == first.string("id"))
+        #expect(again.header("Location") == first.header("Location"))
+        #expect(await api.jobs.count == 1)
+        #expect(try await api.send("POST", "/exports", user: "u2").status == 503)  // no active export: the lookup's failure
+    }
+
     @Test("Base and download paths are normalised: a missing leading or extra trailing slash still mounts")
     func pathNormalisation() {
         let configuration = ExportAPIHandler.Configuration(basePath: "api/v1//", downloadPath: "files/")
         #expect(configuration.basePath == "/api/v1")
         #expect(configuration.downloadPath == "/files")
         #expect(ExportAPIHandler.Configuration(basePath: "/").basePath == "")
+    }
+
+    @Test("A signed-download route that could not be served is an error at init, not a silently missing route",
+        arguments: ["/", "", "//", "/exports", "exports/files"])
+    func misconfiguredDownloadPath(_ downloadPath: String) async throws {
+        let api = APIHarness()
+        #expect(throws: ExportError.self) {
+            try ExportAPIHandler(
+                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+                configuration: .init(downloadPath: downloadPath))
+        }
+        do {
+            _ = try ExportAPIHandler(
+                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+                configuration: .init(downloadPath: downloadPath))
+        } catch {
+            #expect(error.code == .configuration)
+        }
+        let fine = try ExportAPIHandler(
+            service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+            configuration: .init(downloadPath: "/files"))
+        #expect(fine.servedRoutes.contains { $0.template == "/files/{link}" })
     }
 }

@@ -3,8 +3,10 @@ import ExportCore
 import Foundation
 
 /// A blob store over ``InMemoryBlobStore`` whose links point at the handler's signed-download route
-/// and which verifies them, as a file-system blob store does: `<prefix>/<key>?expires=<unix
-/// seconds>&filename=<name>&signature=<hex HMAC-SHA256 over key, expiry and file name>`.
+/// and which verifies them, as a file-system blob store does: `<prefix>/<base64url key>?expires=<unix
+/// seconds>&filename=<name>&signature=<hex HMAC-SHA256 over key, expiry and file name>`. It adds fault
+/// injection (through ``inner``); `FileBlobStoreDownloadTests` and the contract walk also run the real
+/// ``FileBlobStore``.
 struct SignedLinkStore: BlobStore, SignedDownloadResolver {
     let inner: InMemoryBlobStore
     let clock: any ExportClock
@@ -28,7 +30,7 @@ struct SignedLinkStore: BlobStore, SignedDownloadResolver {
     func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         let expiresAt = clock.now().adding(expiresIn)
         let expires = String(Int64(expiresAt.timeIntervalSince1970.rounded(.down)))
-        guard var components = URLComponents(string: prefix + "/" + key.rawValue) else { throw ExportError(.invalidRequest, "bad prefix") }
+        guard var components = URLComponents(string: prefix + "/" + DownloadLinkSigner.token(for: key)) else { throw ExportError(.invalidRequest, "bad prefix") }
         components.queryItems = [
             URLQueryItem(name: "expires", value: expires),
             URLQueryItem(name: "filename", value: filename),
@@ -40,7 +42,7 @@ struct SignedLinkStore: BlobStore, SignedDownloadResolver {
 
     func verify(path: String, query: [URLQueryItem]) async throws -> SignedDownloadVerdict {
         func value(_ name: String) -> String? { query.first { $0.name == name }?.value }
-        guard let key = BlobKey(String(path.dropFirst())), let expires = value("expires"), let seconds = Int64(expires),
+        guard let text = DownloadLinkSigner.keyText(fromToken: String(path.dropFirst())), let key = BlobKey(text), let expires = value("expires"), let seconds = Int64(expires),
             let filename = value("filename"), let given = value("signature")
         else { return .badSignature }
         guard HMACSHA256.constantTimeEquals(Array(given.utf8), Array(signature(key.rawValue, expires, filename).utf8)) else {

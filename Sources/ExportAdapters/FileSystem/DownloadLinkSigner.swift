@@ -3,12 +3,14 @@ import Foundation
 
 /// Signs and verifies the download links of ``FileBlobStore``: the piece a host's download route calls.
 ///
-/// A link is `<base>/<key>?expires=<unix seconds>&filename=<name>&signature=<hex>`, where the
-/// signature is HMAC-SHA256, under the configured secret, of `v1\n<key>\n<expires>\n<filename>`.
-/// Changing the key, the expiry or the file name invalidates the signature.
+/// A link is `<base>/<token>?expires=<unix seconds>&filename=<name>&signature=<hex>`, where `<token>` is
+/// the blob key in unpadded base64url (RFC 4648 §5), so the link is **one path segment** whatever the
+/// key's `/`s (an OpenAPI path parameter cannot contain `/`; a generated client would send `%2F`), and
+/// the signature is HMAC-SHA256, under the configured secret, of `v1\n<key>\n<expires>\n<filename>`.
+/// Changing the token, the expiry or the file name invalidates the signature.
 ///
 /// ```swift
-/// let verified = try signer.verify(key: pathRemainder, query: queryItems, now: Date())
+/// let verified = try signer.verify(token: lastPathSegment, query: queryItems, now: Date())
 /// // stream FileBlobStore.read(verified.key) with Content-Disposition: attachment; filename=verified.filename
 /// ```
 public struct DownloadLinkSigner: Sendable {
@@ -40,16 +42,68 @@ public struct DownloadLinkSigner: Sendable {
         let signature = sign(key: key.rawValue, expires: String(expires), filename: name)
         var base = baseURL.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
-        let text = "\(base)/\(key.rawValue)?expires=\(expires)&filename=\(name)&signature=\(signature)"
-        // Every part is URL-safe by construction (key and file name alphabets, digits, hex).
+        let text = "\(base)/\(Self.token(for: key))?expires=\(expires)&filename=\(name)&signature=\(signature)"
+        // Every part is URL-safe by construction (base64url, the file name alphabet, digits, hex).
         let url = URL(string: text) ?? baseURL
         return DownloadLink(url: url, expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)))
     }
 
-    /// Verifies a link's parts as a download route receives them.
+    /// The single path segment that stands for a key in a link: the key in unpadded base64url.
     ///
     /// - Parameters:
-    ///   - key: The path after the base URL's path, such as `exports/u1/job.csv`.
+    ///   - key: The blob's key.
+    /// - Returns: The token, such as `ZXhwb3J0cy91MS9qb2IuY3N2` for `exports/u1/job.csv`.
+    public static func token(for key: BlobKey) -> String {
+        var text = Data(key.rawValue.utf8).base64EncodedString()
+        while text.hasSuffix("=") { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+    }
+
+    /// Decodes a link's token back to its key text, accepting only the canonical form ``token(for:)``
+    /// makes (no padding, no `+` or `/`, no other spelling of the same bytes).
+    ///
+    /// - Parameters:
+    ///   - token: The path segment after the base URL's path.
+    /// - Returns: The key text (not yet validated as a ``BlobKey``), or `nil` when it is not a token.
+    public static func keyText(fromToken token: String) -> String? {
+        guard !token.isEmpty, token.utf8.count <= 1024,
+            token.utf8.allSatisfy({ byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                    true
+                default:
+                    false
+                }
+            })
+        else { return nil }
+        var base64 = String(token.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+            let key = BlobKey(text), token == Self.token(for: key)
+        else { return nil }
+        return text
+    }
+
+    /// Verifies a link's parts as a download route receives them: the token (the one path segment
+    /// after the base URL's path) and the query.
+    ///
+    /// - Parameters:
+    ///   - token: The path segment after the base URL's path, as ``token(for:)`` made it.
+    ///   - query: The query parameters (`expires`, `filename`, `signature`).
+    ///   - now: The current time.
+    /// - Returns: The key and file name to serve.
+    /// - Throws: ``DownloadLinkRejection`` as ``verify(key:query:now:)`` does; ``DownloadLinkRejection/malformed(_:)``
+    ///   also when the token is not the base64url of a valid key.
+    public func verify(token: String, query: [String: String], now: Date) throws(DownloadLinkRejection) -> VerifiedDownload {
+        guard let key = Self.keyText(fromToken: token) else { throw .malformed("the link's path is not a key token") }
+        return try verify(key: key, query: query, now: now)
+    }
+
+    /// Verifies a link's parts once the token has been decoded to the key.
+    ///
+    /// - Parameters:
+    ///   - key: The blob key the link's token stands for, such as `exports/u1/job.csv`.
     ///   - query: The query parameters (`expires`, `filename`, `signature`).
     ///   - now: The current time.
     /// - Returns: The key and file name to serve.
@@ -80,7 +134,7 @@ public struct DownloadLinkSigner: Sendable {
     ///   - url: The requested URL.
     ///   - now: The current time.
     /// - Returns: The key and file name to serve.
-    /// - Throws: ``DownloadLinkRejection`` as ``verify(key:query:now:)`` does.
+    /// - Throws: ``DownloadLinkRejection`` as ``verify(token:query:now:)`` does.
     public func verify(_ url: URL, now: Date) throws(DownloadLinkRejection) -> VerifiedDownload {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
             throw .malformed("the URL cannot be parsed")
@@ -89,12 +143,13 @@ public struct DownloadLinkSigner: Sendable {
         while basePath.hasSuffix("/") { basePath.removeLast() }
         let path = components.percentEncodedPath
         guard path.hasPrefix(basePath + "/") else { throw .malformed("the URL is not under the download base path") }
+        let token = String(path.dropFirst(basePath.count + 1))
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
             guard query[item.name] == nil else { throw .malformed("the parameter \(item.name) is repeated") }
             query[item.name] = item.value ?? ""
         }
-        return try verify(key: String(path.dropFirst(basePath.count + 1)), query: query, now: now)
+        return try verify(token: token, query: query, now: now)
     }
 
     /// Reduces a file name to `A-Z a-z 0-9 . _ -`, at most 100 bytes, never empty or a dot name.

@@ -8,7 +8,8 @@ extension FileBlobStore: SignedDownloadResolver {
     /// `https://exports.example.com/downloads` with the handler's download path `/downloads`).
     ///
     /// - Parameters:
-    ///   - path: The request path after the route's prefix, starting with `/` (the blob key follows).
+    ///   - path: The request path after the route's prefix: `/` and the link's one segment, the key's
+    ///     base64url token (``DownloadLinkSigner/token(for:)``); anything else is a bad link.
     ///   - query: The query items (`expires`, `filename`, `signature`), percent-decoded.
     /// - Returns: `.valid` with the key and file name, `.badSignature` for an altered, foreign or
     ///   unparsable link, `.expired` for a genuine link whose time is up (on the store's clock).
@@ -20,8 +21,10 @@ extension FileBlobStore: SignedDownloadResolver {
             parameters[item.name] = item.value ?? ""
         }
         guard path.hasPrefix("/") else { return .badSignature }
+        let token = path.dropFirst()
+        guard !token.contains("/") else { return .badSignature }
         do {
-            let verified = try signer.verify(key: String(path.dropFirst()), query: parameters, now: clock.now())
+            let verified = try signer.verify(token: String(token), query: parameters, now: clock.now())
             return .valid(key: verified.key, filename: verified.filename)
         } catch .expired {
             return .expired

@@ -26,7 +26,9 @@ struct DownloadLinkSignerTests {
         let (store, clock, signer) = try Self.setUp(directory)
         let key = BlobKey("exports/u1/job-1.csv")!
         let link = try await store.downloadLink(for: key, filename: "memberships 2026.csv", expiresIn: .seconds(3600))
-        #expect(link.url.absoluteString.hasPrefix("https://files.example.com/downloads/exports/u1/job-1.csv?expires="))
+        // One path segment: the key's unpadded base64url.
+        #expect(link.url.absoluteString.hasPrefix("https://files.example.com/downloads/ZXhwb3J0cy91MS9qb2ItMS5jc3Y?expires="))
+        #expect(DownloadLinkSigner.keyText(fromToken: "ZXhwb3J0cy91MS9qb2ItMS5jc3Y") == "exports/u1/job-1.csv")
         #expect(link.expiresAt == clock.now().addingTimeInterval(3600))
         let verified = try signer.verify(link.url, now: clock.now())
         #expect(verified == VerifiedDownload(key: key, filename: "memberships_2026.csv", expiresAt: link.expiresAt))
@@ -107,9 +109,10 @@ struct FileBlobStoreResolverTests {
         let components = try #require(URLComponents(url: link.url, resolvingAgainstBaseURL: false))
         let path = String(components.path.dropFirst("/downloads".count))
         let query = components.queryItems ?? []
-        #expect(path == "/exports/job-1.csv")
+        #expect(path == "/" + DownloadLinkSigner.token(for: key))  // one segment
         #expect(try await store.verify(path: path, query: query) == .valid(key: key, filename: "m.csv"))
-        #expect(try await store.verify(path: "/exports/job-2.csv", query: query) == .badSignature)
+        #expect(try await store.verify(path: "/" + DownloadLinkSigner.token(for: BlobKey("exports/job-2.csv")!), query: query) == .badSignature)
+        #expect(try await store.verify(path: "/exports/job-1.csv", query: query) == .badSignature)  // the key as a path
         #expect(try await store.verify(path: path, query: query + [URLQueryItem(name: "expires", value: "1")]) == .badSignature)
         #expect(try await store.verify(path: "/../etc/passwd", query: query) == .badSignature)
         #expect(try await store.verify(path: "", query: []) == .badSignature)
