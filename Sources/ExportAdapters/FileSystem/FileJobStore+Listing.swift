@@ -107,7 +107,8 @@ extension FileJobStore {
                 continue
             }
             do {
-                jobs.append(try decode(bytes, expecting: id))
+                // A record holding another id (a case twin) is not corrupt; it is simply skipped.
+                if let job = try decode(bytes, expecting: id) { jobs.append(job) }
             } catch {
                 try POSIXFile.withLock(lockPath) { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes) }
             }

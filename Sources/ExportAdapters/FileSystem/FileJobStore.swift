@@ -63,6 +63,11 @@ public final class FileJobStore: JobStore {
                 try POSIXFile.writeAtomically(
                     Array(job.id.rawValue.utf8), to: keyPath(key), temporaryDirectory: temporaryDirectory)
             }
+            // On a case-insensitive file system another id can name the same file: never overwrite it.
+            if try POSIXFile.readAll(recordPath(job.id)) != nil {
+                throw ExportError(
+                    .alreadyExists, "job id \(job.id) names the same file as a stored job with another id (case-insensitive file system)")
+            }
             // The index entry goes first: a crash before the record leaves a dangling entry that
             // listings skip and clean, never a record that no listing finds.
             let ownerDirectory = ownerIndexDirectory(job.owner)
@@ -78,7 +83,8 @@ public final class FileJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - id: The job's id.
-    /// - Returns: The job, or `nil` when there is none.
+    /// - Returns: The job, or `nil` when there is none. A record that holds another id (on a
+    ///   case-insensitive file system `ABC` opens the record of `abc`) is "none" too, and is left alone.
     /// - Throws: ``ExportError/Code/corruptData`` when the record cannot be decoded (it is then moved to
     ///   `corrupt/`), or another ``ExportError`` when storage fails.
     public func get(_ id: JobID) async throws -> ExportJob? {
@@ -151,7 +157,10 @@ public final class FileJobStore: JobStore {
         return JobID(String(decoding: utf8[17...], as: UTF8.self))
     }
 
-    func decode(_ bytes: [UInt8], expecting id: JobID) throws(ExportError) -> ExportJob {
+    /// Decodes a record read for `id`; `nil` when it holds another job. That happens on a
+    /// case-insensitive file system (`jobs/ABC.json` opens `jobs/abc.json`): the record is fine, it is
+    /// just not the one asked for, so it must never be treated as corrupt.
+    func decode(_ bytes: [UInt8], expecting id: JobID) throws(ExportError) -> ExportJob? {
         let job: ExportJob
         do {
             job = try JSONDecoder().decode(ExportJob.self, from: Data(bytes))
@@ -159,10 +168,7 @@ public final class FileJobStore: JobStore {
             throw ExportError(
                 .corruptData, "job record \(id) cannot be decoded and was moved to corrupt/: \(error)", cause: error)
         }
-        guard job.id == id else {
-            throw ExportError(.corruptData, "job record \(id) holds job \(job.id); it was moved to corrupt/")
-        }
-        return job
+        return job.id == id ? job : nil
     }
 
     /// Reads a record while holding the lock; a corrupt record is moved aside and reported.
