@@ -79,12 +79,12 @@ enum POSIXFile {
         }
     }
 
-    /// Flushes a file's data to the device.
+    /// Flushes a file's data to the device. Every failure (including `EBADF`, which means the
+    /// descriptor is not the file we think it is) is an error.
     static func sync(_ fd: Int32, path: String) throws(ExportError) {
-        if fsync(fd) != 0 {
+        while fsync(fd) != 0 {
             let code = errno
-            // Some file systems cannot fsync a directory; that is not a failure of the write.
-            if code == EINVAL || code == EBADF { return }
+            if code == EINTR { continue }
             throw error(code, "syncing", path)
         }
     }
@@ -93,7 +93,13 @@ enum POSIXFile {
     static func syncDirectory(_ path: String) throws(ExportError) {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        try sync(fd, path: path)
+        while fsync(fd) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            // Some file systems cannot fsync a directory (EINVAL); that is not a failure of the write.
+            if code == EINVAL { return }
+            throw error(code, "syncing", path)
+        }
     }
 
     /// Reads a whole (small) file; `nil` when it does not exist.
