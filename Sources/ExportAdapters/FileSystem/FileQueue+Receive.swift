@@ -30,8 +30,14 @@ extension FileQueue {
                 leased.receiveCount += 1
                 let expiry = now.adding(visibilityTimeout)
                 leased.leaseExpiresAt = expiry
+                leased.reason = nil
+                leased.deadLetteredAt = nil
                 let receipt = record.id + "_" + POSIXFile.uniqueName()
-                try moveLocked(from: source, record: leased, to: leasedDirectory + "/" + receipt + ".msg")
+                let destination = leasedDirectory + "/" + receipt + ".msg"
+                // Claim with one rename, then record count and expiry; a crash in between leaves a leased
+                // file without expiry, which the next sweep returns to ready/ with its count raised.
+                try renameLocked(source, to: destination)
+                try write(leased, to: destination)
                 deliveries.append(
                     Delivery(
                         id: MessageID(record.id), message: QueueMessage(jobID: record.jobID),
@@ -41,7 +47,8 @@ extension FileQueue {
         }
     }
 
-    /// Moves every lease that has run out back to `ready/`, visible now.
+    /// Moves every lease that has run out back to `ready/`, visible now, and finishes moves that a
+    /// killed process left half-done (see the type's documentation).
     func sweepExpiredLeasesLocked(now: Date) throws(ExportError) {
         for name in try POSIXFile.list(leasedDirectory) where name.hasSuffix(".msg") {
             let path = leasedDirectory + "/" + name
@@ -50,11 +57,25 @@ extension FileQueue {
                 try moveAside(path)
                 continue
             }
-            guard let expiry = record.leaseExpiresAt, expiry > now else {
+            if record.deadLetteredAt != nil {
+                // A dead-lettering interrupted after recording its reason.
+                try renameLocked(path, to: deadPath(record))
+                continue
+            }
+            guard let expiry = record.leaseExpiresAt else {
+                // A claim interrupted before recording its lease (or a return before its rename): count
+                // the interrupted delivery, conservatively, so receive counts only ever grow.
+                var returned = record
+                returned.receiveCount += 1
+                try write(returned, to: path)
+                try renameLocked(path, to: readyPath(id: record.id, visibleAt: now, delayed: false))
+                continue
+            }
+            if expiry <= now {
                 var returned = record
                 returned.leaseExpiresAt = nil
-                try moveLocked(from: path, record: returned, to: readyPath(id: record.id, visibleAt: now, delayed: false))
-                continue
+                try write(returned, to: path)
+                try renameLocked(path, to: readyPath(id: record.id, visibleAt: now, delayed: false))
             }
         }
     }
@@ -102,7 +123,11 @@ extension FileQueue {
                 let fresh = SpoolRecord(
                     id: record.id, jobID: record.jobID, receiveCount: 0, enqueuedAt: now,
                     leaseExpiresAt: nil, reason: nil, deadLetteredAt: nil)
-                try moveLocked(from: path, record: fresh, to: readyPath(id: record.id, visibleAt: now, delayed: false))
+                // Rewritten in place, then live again with one rename: files in ready/ never carry a
+                // lease or a dead-letter mark. A crash in between leaves a reasonless dead letter that
+                // the next redrive moves.
+                try write(fresh, to: path)
+                try renameLocked(path, to: readyPath(id: record.id, visibleAt: now, delayed: false))
                 moved += 1
             }
             return moved

@@ -14,10 +14,19 @@ import Foundation
 /// - `queue.lock`: every operation that moves a file holds an exclusive `flock` on it, so a receive
 ///   sweeping an expired lease back to `ready/` and the old holder acknowledging it cannot interleave.
 ///
-/// Moves are `rename`s inside one file system (atomic); content changes are written to `tmp/` and
-/// renamed over the file, then the directory is synced. A process killed at any instant leaves every
-/// message in exactly one of `ready/`, `leased/` or `dead/`; a lease left by a killed worker expires and
-/// the next receive moves it back to `ready/`.
+/// A message changes directory only by one `rename` inside one file system (atomic), and its content
+/// only by writing `tmp/` and renaming over the file; directories are synced after each step. So a
+/// process killed at any instant leaves every message in exactly one of `ready/`, `leased/` or `dead/`.
+/// A move that also changes content is two steps, ordered so the half-done state is recognisable and
+/// finished by the next receive (which holds the lock, so nobody else is half-way):
+/// - a receive renames `ready/` → `leased/` (the claim), then records the receive count and expiry.
+///   A leased file without an expiry is such an interrupted claim (or an interrupted return, below):
+///   it goes back to `ready/` with its receive count raised by one, so counts never go down and a
+///   message that kills its receivers still reaches its attempt limit.
+/// - a return to `ready/` (release, expired lease) first clears the expiry in place, then renames.
+/// - a dead-lettering first records the reason in place, then renames; a leased file with a reason is
+///   moved on to `dead/`.
+/// A lease left by a killed worker expires and the next receive moves it back to `ready/`.
 ///
 /// Costs: a receive lists `ready/` and `leased/` (O(messages waiting + in flight)).
 public final class FileQueue: Queue {
@@ -118,7 +127,8 @@ public final class FileQueue: Queue {
             let (path, record) = try heldLeaseLocked(receipt)
             var released = record
             released.leaseExpiresAt = nil
-            try moveLocked(from: path, record: released, to: readyPath(id: record.id, visibleAt: now.adding(delay), delayed: delay > .zero))
+            try write(released, to: path)
+            try renameLocked(path, to: readyPath(id: record.id, visibleAt: now.adding(delay), delayed: delay > .zero))
         }
     }
 
@@ -155,7 +165,8 @@ public final class FileQueue: Queue {
             dead.leaseExpiresAt = nil
             dead.reason = reason
             dead.deadLetteredAt = now
-            try moveLocked(from: path, record: dead, to: deadDirectory + "/" + POSIXFile.sortableMilliseconds(now) + "_" + record.id + ".msg")
+            try write(dead, to: path)
+            try renameLocked(path, to: deadPath(dead))
         }
     }
 
@@ -170,13 +181,21 @@ public final class FileQueue: Queue {
         try POSIXFile.writeAtomically(try record.encoded(), to: path, temporaryDirectory: temporaryDirectory)
     }
 
-    /// Writes the record's new content at `destination`, then removes `source`. Under the lock, and
-    /// with the new file in place before the old one goes, a crash leaves at worst a duplicate (which
-    /// at-least-once delivery allows), never a lost message.
-    func moveLocked(from source: String, record: SpoolRecord, to destination: String) throws(ExportError) {
-        try write(record, to: destination)
-        try POSIXFile.remove(source)
-        try POSIXFile.syncDirectory(POSIXFile.directoryName(source))
+    /// The `dead/` path of a dead-lettered record.
+    func deadPath(_ record: SpoolRecord) -> String {
+        deadDirectory + "/" + POSIXFile.sortableMilliseconds(record.deadLetteredAt ?? record.enqueuedAt) + "_" + record.id + ".msg"
+    }
+
+    /// Moves a message file with a single `rename` (so it is never in two directories, nor in none),
+    /// then syncs both directories. Called under the lock.
+    func renameLocked(_ source: String, to destination: String) throws(ExportError) {
+        guard try POSIXFile.renameIfPresent(source, to: destination) else {
+            throw ExportError(.notFound, "the spool file \(source) vanished under the queue lock")
+        }
+        let from = POSIXFile.directoryName(source)
+        let to = POSIXFile.directoryName(destination)
+        try POSIXFile.syncDirectory(to)
+        if from != to { try POSIXFile.syncDirectory(from) }
     }
 
     /// The file and record of a lease that is still held (not swept back to `ready/`).
