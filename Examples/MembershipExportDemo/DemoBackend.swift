@@ -51,7 +51,9 @@ struct DemoBackend {
                 jobs: InMemoryJobStore(), queue: InMemoryQueue(), blobs: InMemoryBlobStore(), notifier: notifier, source: source,
                 owners: owners, memoryNotifier: notifier, notes: notes)
         case .file:
-            let files = try FileSystemBackend(directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root), from: EmailAddress("exports@example.com")!)
+            let files = try FileSystemBackend(
+                directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root), from: EmailAddress("exports@example.com")!,
+                onCorruptFile: { report in FileHandle.standardError.write(Data("warning: \(report)\n".utf8)) })
             return DemoBackend(
                 jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
                 filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)

@@ -6,7 +6,7 @@ extension FileJobStore {
     ///
     /// Reads the owner's index directory and one record per returned job. Index entries whose record
     /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
-    /// skipped and moved to `corrupt/`.
+    /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler.
     ///
     /// - Parameters:
     ///   - owner: The owner.
@@ -78,7 +78,7 @@ extension FileJobStore {
     public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
         let candidates = try scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
         guard !candidates.isEmpty, limit > 0 else { return [] }
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> [ExportJob] in
+        return try locked { () throws(ExportError) -> [ExportJob] in
             var deleted: [ExportJob] = []
             for candidate in candidates where deleted.count < limit {
                 // Re-read under the lock: the job may have changed since the scan.
@@ -99,7 +99,7 @@ extension FileJobStore {
         }
     }
 
-    /// Every decodable record; corrupt ones are moved aside and skipped.
+    /// Every decodable record; corrupt ones are moved aside, reported and skipped.
     func scan() throws(ExportError) -> [ExportJob] {
         var jobs: [ExportJob] = []
         for name in try POSIXFile.list(jobsDirectory) where name.hasSuffix(".json") {
@@ -110,14 +110,14 @@ extension FileJobStore {
                 // A record holding another id (a case twin) is not corrupt; it is simply skipped.
                 if let job = try decode(bytes, expecting: id) { jobs.append(job) }
             } catch {
-                try POSIXFile.withLock(lockPath) { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes) }
+                try locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             }
         }
         return jobs
     }
 
     private func removeDanglingEntries(_ entries: [String], in directory: String) throws {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try locked { () throws(ExportError) in
             for entry in entries {
                 guard let id = Self.jobID(ofIndexEntry: entry) else { continue }
                 // Under the lock no create is half-way, so a missing record really is gone.

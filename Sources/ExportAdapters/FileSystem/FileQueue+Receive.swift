@@ -6,13 +6,13 @@ extension FileQueue {
     func receiveOnce(max: Int, visibilityTimeout: Duration) throws(ExportError) -> [Delivery] {
         let now = clock.now()
         let nowMilliseconds = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> [Delivery] in
+        return try locked { () throws(ExportError) -> [Delivery] in
             try sweepExpiredLeasesLocked(now: now)
             var candidates: [(milliseconds: Int64, name: String)] = []
             for name in try POSIXFile.list(readyDirectory) {
                 if name.hasSuffix(".tmp") { continue }
                 guard let parsed = Self.parseTimedName(name) else {
-                    try moveAside(readyDirectory + "/" + name)
+                    try moveAside(readyDirectory + "/" + name, reason: "the name is not <visible-at ms>_<message id>.msg")
                     continue
                 }
                 if parsed.milliseconds <= nowMilliseconds { candidates.append((parsed.milliseconds, name)) }
@@ -23,7 +23,7 @@ extension FileQueue {
                 let source = readyDirectory + "/" + candidate.name
                 guard let bytes = try POSIXFile.readAll(source) else { continue }
                 guard let record = SpoolRecord(decoding: bytes), Self.parseTimedName(candidate.name)?.id == record.id else {
-                    try moveAside(source)
+                    try moveAside(source, reason: "the message cannot be decoded, or holds another id than its name")
                     continue
                 }
                 var leased = record
@@ -54,7 +54,7 @@ extension FileQueue {
             let path = leasedDirectory + "/" + name
             guard let bytes = try POSIXFile.readAll(path) else { continue }
             guard let record = SpoolRecord(decoding: bytes) else {
-                try moveAside(path)
+                try moveAside(path, reason: "the leased message cannot be decoded")
                 continue
             }
             if record.deadLetteredAt != nil {
@@ -80,7 +80,7 @@ extension FileQueue {
         }
     }
 
-    /// Lists dead letters, oldest first.
+    /// Lists dead letters, oldest first. Unusable files in `dead/` are moved to `corrupt/` and reported.
     ///
     /// - Parameters:
     ///   - limit: The most to return.
@@ -88,16 +88,35 @@ extension FileQueue {
     /// - Throws: ``ExportError`` when the spool cannot be read.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
+        var corrupt: [String] = []
         for name in try POSIXFile.list(deadDirectory).sorted() where letters.count < limit {
-            guard Self.parseTimedName(name) != nil, let bytes = try POSIXFile.readAll(deadDirectory + "/" + name),
-                let record = SpoolRecord(decoding: bytes)
-            else { continue }
+            guard let bytes = try POSIXFile.readAll(deadDirectory + "/" + name) else { continue }
+            guard let record = Self.deadLetter(named: name, bytes) else {
+                corrupt.append(name)
+                continue
+            }
             letters.append(
                 DeadLetter(
                     id: MessageID(record.id), message: QueueMessage(jobID: record.jobID), reason: record.reason ?? "",
                     receiveCount: record.receiveCount, deadLetteredAt: record.deadLetteredAt ?? record.enqueuedAt))
         }
+        if !corrupt.isEmpty {
+            try locked { () throws(ExportError) in
+                for name in corrupt {
+                    // Checked again under the lock: only files that are still unusable are moved.
+                    let path = deadDirectory + "/" + name
+                    guard let bytes = try POSIXFile.readAll(path), Self.deadLetter(named: name, bytes) == nil else { continue }
+                    try moveAside(path, reason: "the dead letter cannot be decoded, or its name is not <at ms>_<message id>.msg")
+                }
+            }
+        }
         return letters
+    }
+
+    /// The record of a `dead/` file, or `nil` when the file is unusable.
+    static func deadLetter(named name: String, _ bytes: [UInt8]) -> SpoolRecord? {
+        guard let parsed = parseTimedName(name), let record = SpoolRecord(decoding: bytes), record.id == parsed.id else { return nil }
+        return record
     }
 
     /// Moves dead letters back to `ready/` as fresh messages (receive count 0), visible now.
@@ -110,14 +129,14 @@ extension FileQueue {
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         let wanted = ids.map { Set($0.map(\.rawValue)) }
         let now = clock.now()
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> Int in
+        return try locked { () throws(ExportError) -> Int in
             var moved = 0
             for name in try POSIXFile.list(deadDirectory).sorted() {
                 guard let parsed = Self.parseTimedName(name) else { continue }
                 if let wanted, !wanted.contains(parsed.id) { continue }
                 let path = deadDirectory + "/" + name
                 guard let bytes = try POSIXFile.readAll(path), let record = SpoolRecord(decoding: bytes) else {
-                    try moveAside(path)
+                    try moveAside(path, reason: "the dead letter cannot be decoded")
                     continue
                 }
                 let fresh = SpoolRecord(

@@ -10,7 +10,8 @@ import Foundation
 ///   is the ``LeaseReceipt``, and the content records the lease expiry and the receive count, so
 ///   both survive restarts. Every receive makes a new token, so an old receipt never matches again.
 /// - `dead/<dead-lettered-at ms>_<message id>.msg`: dead letters, with their reason.
-/// - `corrupt/`: message files that could not be decoded, moved aside rather than failing receives.
+/// - `corrupt/`: message files that could not be decoded (or whose name is not one the queue makes),
+///   moved aside rather than failing receives, and reported to the `onCorruptFile` handler.
 /// - `queue.lock`: every operation that moves a file holds an exclusive `flock` on it, so a receive
 ///   sweeping an expired lease back to `ready/` and the old holder acknowledging it cannot interleave.
 ///
@@ -39,6 +40,7 @@ public final class FileQueue: Queue {
     var corruptDirectory: String { root + "/corrupt" }
     var temporaryDirectory: String { root + "/tmp" }
     var lockPath: String { root + "/queue.lock" }
+    let corruptFiles: CorruptFileReporter
 
     /// Opens (creating if needed) a spool directory.
     ///
@@ -46,10 +48,14 @@ public final class FileQueue: Queue {
     ///   - directory: The root directory; created with its parents when missing.
     ///   - clock: The clock for delays, leases and long polling.
     ///   - pollInterval: How often a receive with a wait time looks at the directory again.
+    ///   - onCorruptFile: Called once for every file moved to `corrupt/`, after the queue's lock is
+    ///     released (so it may use the queue); log or alert there. `nil` to ignore.
     /// - Throws: ``ExportError`` when the directory cannot be created or used.
-    public init(directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100))
-        throws(ExportError)
-    {
+    public init(
+        directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100),
+        onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
+    ) throws(ExportError) {
+        corruptFiles = CorruptFileReporter(onCorruptFile)
         root = try POSIXFile.prepareRoot(directory)
         self.clock = clock
         self.pollInterval = pollInterval > .zero ? pollInterval : .milliseconds(100)
@@ -108,7 +114,7 @@ public final class FileQueue: Queue {
     ///   - receipt: The delivery's receipt.
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try locked { () throws(ExportError) in
             let (path, _) = try heldLeaseLocked(receipt)
             try POSIXFile.remove(path)
             try POSIXFile.syncDirectory(leasedDirectory)
@@ -123,7 +129,7 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let now = clock.now()
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var released = record
             released.leaseExpiresAt = nil
@@ -142,7 +148,7 @@ public final class FileQueue: Queue {
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let expiry = clock.now().adding(visibilityTimeout)
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> Date in
+        return try locked { () throws(ExportError) -> Date in
             let (path, record) = try heldLeaseLocked(receipt)
             var extended = record
             extended.leaseExpiresAt = expiry
@@ -159,7 +165,7 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let now = clock.now()
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var dead = record
             dead.leaseExpiresAt = nil
@@ -171,6 +177,12 @@ public final class FileQueue: Queue {
     }
 
     // MARK: - Internals
+
+    /// Runs `body` under `queue.lock`, then reports the files it moved aside (with the lock released).
+    func locked<T>(_ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+        defer { corruptFiles.flush() }
+        return try POSIXFile.withLock(lockPath, body)
+    }
 
     /// A `ready/` path; a message visible now (no delay) is not rounded up into the next millisecond.
     func readyPath(id: String, visibleAt: Date, delayed: Bool = true) -> String {
@@ -205,16 +217,19 @@ public final class FileQueue: Queue {
         let path = leasedDirectory + "/" + receipt.rawValue + ".msg"
         guard let bytes = try POSIXFile.readAll(path) else { throw lost }
         guard let record = SpoolRecord(decoding: bytes) else {
-            try moveAside(path)
+            try moveAside(path, reason: "the leased message cannot be decoded")
             throw ExportError(.corruptData, "the leased message \(receipt) is corrupt and was moved to corrupt/")
         }
         return (path, record)
     }
 
-    /// Moves an undecodable file to `corrupt/`.
-    func moveAside(_ path: String) throws(ExportError) {
+    /// Moves an unusable file to `corrupt/` and notes the report (delivered once the lock is released).
+    func moveAside(_ path: String, reason: String) throws(ExportError) {
         let name = path.split(separator: "/").last.map(String.init) ?? "message"
-        _ = try POSIXFile.renameIfPresent(path, to: corruptDirectory + "/" + POSIXFile.uniqueName() + "-" + name)
+        let destination = corruptDirectory + "/" + POSIXFile.uniqueName() + "-" + name
+        if try POSIXFile.renameIfPresent(path, to: destination) {
+            corruptFiles.record(CorruptFileReport(path: path, movedTo: destination, reason: reason))
+        }
     }
 
     /// Whether a name from outside (a receipt, an id) is safe to use as a file name.
