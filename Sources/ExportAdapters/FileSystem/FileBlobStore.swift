@@ -13,7 +13,8 @@ import Foundation
 ///   ``BlobWriter/finish()`` after an fsync, so no reader ever sees a partial file. Each writer holds an
 ///   exclusive `flock` on its file until then; ``abortIncompleteWrites(startedBefore:)`` removes only
 ///   files that are old enough (by the start time in the name) and not locked, so it removes the files of
-///   writers that died or were dropped, never the file of a live (even very slow) writer.
+///   writers that died or were dropped, never the file of a live (even very slow) writer. Opening a
+///   store removes every unlocked `.part` file, whatever its age.
 ///
 /// Keys are ``BlobKey`` values (no `..`, no absolute paths, no NUL), and, as a second line of defence,
 /// every path is checked again here: no existing component under `blobs/` may be a symbolic link (so a
@@ -49,8 +50,12 @@ public final class FileBlobStore: BlobStore {
         self.clock = clock
         signer = DownloadLinkSigner(secret: configuration.linkSecret, baseURL: configuration.linkBaseURL)
         for path in [blobsDirectory, metaDirectory, temporaryDirectory] { try POSIXFile.makeDirectories(path) }
-        // Temp files of metadata writes by killed processes (blob writes are aborted by date instead).
+        // Temp files of metadata writes by killed processes, and blob writes nobody holds a lock on
+        // (their writer died): a live writer's file is locked, so opening a store never disturbs it.
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
+        for name in (try? POSIXFile.list(temporaryDirectory)) ?? [] where name.hasSuffix(".part") {
+            _ = try? Self.removeIfUnlocked(temporaryDirectory + "/" + name)
+        }
     }
 
     /// Starts writing a blob into a temp file.
