@@ -57,7 +57,7 @@ public final class FileJobStore: JobStore {
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
     /// - Throws: ``ExportError`` when storage fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
-        try locked { () throws(ExportError) -> JobCreation in
+        try await locked { () throws(ExportError) -> JobCreation in
             if let existing = try readLocked(job.id) { return .existing(existing) }
             if let key = job.uniqueKey, let holder = try holderLocked(ofKey: key) {
                 return .existing(holder)
@@ -97,7 +97,7 @@ public final class FileJobStore: JobStore {
         do {
             return try decode(bytes, expecting: id)
         } catch {
-            try locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
+            try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             throw error
         }
     }
@@ -113,7 +113,7 @@ public final class FileJobStore: JobStore {
     /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs,
     ///   ``ExportError/Code/notFound`` when the job is gone.
     public func update(_ job: ExportJob) async throws -> ExportJob {
-        try locked { () throws(ExportError) -> ExportJob in
+        try await locked { () throws(ExportError) -> ExportJob in
             guard let stored = try readLocked(job.id) else {
                 throw ExportError(.notFound, "job \(job.id) does not exist")
             }
@@ -137,9 +137,9 @@ public final class FileJobStore: JobStore {
     // MARK: - Internals shared with the listing extension
 
     /// Runs `body` under `store.lock`, then reports the files it moved aside (with the lock released).
-    func locked<T>(_ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+    func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         defer { corruptFiles.flush() }
-        return try POSIXFile.withLock(lockPath, body)
+        return try await POSIXFile.withLock(lockPath, body)
     }
 
     func recordPath(_ id: JobID) -> String { jobsDirectory + "/" + id.rawValue + ".json" }

@@ -3,10 +3,10 @@ import Foundation
 
 extension FileQueue {
     /// One pass: sweep expired leases back to `ready/`, then lease the earliest visible messages.
-    func receiveOnce(max: Int, visibilityTimeout: Duration) throws(ExportError) -> [Delivery] {
+    func receiveOnce(max: Int, visibilityTimeout: Duration) async throws(ExportError) -> [Delivery] {
         let now = clock.now()
         let nowMilliseconds = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
-        return try locked { () throws(ExportError) -> [Delivery] in
+        return try await locked { () throws(ExportError) -> [Delivery] in
             try sweepExpiredLeasesLocked(now: now)
             var candidates: [(milliseconds: Int64, name: String)] = []
             for name in try POSIXFile.list(readyDirectory) {
@@ -101,7 +101,7 @@ extension FileQueue {
                     receiveCount: record.receiveCount, deadLetteredAt: record.deadLetteredAt ?? record.enqueuedAt))
         }
         if !corrupt.isEmpty {
-            try locked { () throws(ExportError) in
+            try await locked { () throws(ExportError) in
                 for name in corrupt {
                     // Checked again under the lock: only files that are still unusable are moved.
                     let path = deadDirectory + "/" + name
@@ -129,7 +129,7 @@ extension FileQueue {
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         let wanted = ids.map { Set($0.map(\.rawValue)) }
         let now = clock.now()
-        return try locked { () throws(ExportError) -> Int in
+        return try await locked { () throws(ExportError) -> Int in
             var moved = 0
             for name in try POSIXFile.list(deadDirectory).sorted() {
                 guard let parsed = Self.parseTimedName(name) else { continue }

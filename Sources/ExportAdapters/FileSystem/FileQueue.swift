@@ -99,7 +99,7 @@ public final class FileQueue: Queue {
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let deadline = clock.now().adding(waitTime)
         while true {
-            let deliveries = try receiveOnce(max: Swift.min(Swift.max(max, 1), 10), visibilityTimeout: visibilityTimeout)
+            let deliveries = try await receiveOnce(max: Swift.min(Swift.max(max, 1), 10), visibilityTimeout: visibilityTimeout)
             if !deliveries.isEmpty { return deliveries }
             let now = clock.now()
             guard waitTime > .zero, now < deadline else { return [] }
@@ -114,7 +114,7 @@ public final class FileQueue: Queue {
     ///   - receipt: The delivery's receipt.
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
-        try locked { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, _) = try heldLeaseLocked(receipt)
             try POSIXFile.remove(path)
             try POSIXFile.syncDirectory(leasedDirectory)
@@ -129,7 +129,7 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let now = clock.now()
-        try locked { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var released = record
             released.leaseExpiresAt = nil
@@ -148,7 +148,7 @@ public final class FileQueue: Queue {
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let expiry = clock.now().adding(visibilityTimeout)
-        return try locked { () throws(ExportError) -> Date in
+        return try await locked { () throws(ExportError) -> Date in
             let (path, record) = try heldLeaseLocked(receipt)
             var extended = record
             extended.leaseExpiresAt = expiry
@@ -165,7 +165,7 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let now = clock.now()
-        try locked { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var dead = record
             dead.leaseExpiresAt = nil
@@ -179,9 +179,9 @@ public final class FileQueue: Queue {
     // MARK: - Internals
 
     /// Runs `body` under `queue.lock`, then reports the files it moved aside (with the lock released).
-    func locked<T>(_ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+    func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         defer { corruptFiles.flush() }
-        return try POSIXFile.withLock(lockPath, body)
+        return try await POSIXFile.withLock(lockPath, body)
     }
 
     /// A `ready/` path; a message visible now (no delay) is not rounded up into the next millisecond.

@@ -9,7 +9,8 @@ import Foundation
 /// Small, blocking POSIX file helpers shared by the file-system adapters.
 ///
 /// Every helper maps `errno` onto ``ExportError`` (see ``error(_:_:_:)``) and retries `EINTR`.
-/// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short.
+/// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short; waiting
+/// for the lock itself suspends the task instead of blocking its thread.
 enum POSIXFile {
     /// Maps an `errno` value onto the library's error codes.
     ///
@@ -202,14 +203,37 @@ enum POSIXFile {
         return names
     }
 
+    /// How long ``withLock(_:_:)`` keeps trying before it gives up with a retryable timeout. Critical
+    /// sections take milliseconds, so only a stuck process holds a lock this long.
+    static let lockWaitLimit: Duration = .seconds(30)
+
     /// Runs `body` holding an exclusive `flock` on `lockPath`, which excludes other processes and other
     /// open descriptions in this process. `body` must not suspend.
-    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+    ///
+    /// The lock is tried without blocking (`LOCK_NB`); while another holder has it, the task sleeps
+    /// 1 ms, doubling up to 16 ms, so no thread of the concurrency pool is ever blocked waiting.
+    ///
+    /// - Throws: ``ExportError/Code/timeout`` (retryable) after ``lockWaitLimit``,
+    ///   ``ExportError/Code/cancelled`` when the task is cancelled while waiting, or what `body` throws.
+    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
+        let clock = ContinuousClock()
+        let giveUp = clock.now.advanced(by: lockWaitLimit)
+        var pause = Duration.milliseconds(1)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            if code != EINTR { throw error(code, "locking", lockPath) }
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK else { throw error(code, "locking", lockPath) }
+            guard clock.now < giveUp else {
+                throw ExportError(.timeout, "\(lockPath) stayed locked for \(lockWaitLimit)", isRetryable: true)
+            }
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                throw ExportError(.cancelled, "cancelled while waiting for \(lockPath)", cause: error)
+            }
+            pause = min(pause * 2, .milliseconds(16))
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
