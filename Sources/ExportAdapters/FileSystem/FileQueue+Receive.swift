@@ -5,7 +5,7 @@ extension FileQueue {
     /// One pass: sweep expired leases back to `ready/`, then lease the earliest visible messages.
     func receiveOnce(max: Int, visibilityTimeout: Duration) async throws(ExportError) -> [Delivery] {
         let now = clock.now()
-        let nowMilliseconds = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        let nowMilliseconds = POSIXFile.clampedInt64((now.timeIntervalSince1970 * 1000).rounded(.down))
         return try await locked { () throws(ExportError) -> [Delivery] in
             try sweepExpiredLeasesLocked(now: now)
             var candidates: [(milliseconds: Int64, name: String)] = []

@@ -103,7 +103,7 @@ public final class FileQueue: Queue {
             if !deliveries.isEmpty { return deliveries }
             let now = clock.now()
             guard waitTime > .zero, now < deadline else { return [] }
-            let remaining = Duration.milliseconds(Int64((deadline.timeIntervalSince(now) * 1000).rounded(.up)))
+            let remaining = Duration.milliseconds(POSIXFile.clampedInt64((deadline.timeIntervalSince(now) * 1000).rounded(.up)))
             try await clock.sleep(for: Swift.min(pollInterval, remaining))
         }
     }

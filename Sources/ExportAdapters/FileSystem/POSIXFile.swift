@@ -260,10 +260,23 @@ enum POSIXFile {
         return String(cString: resolved)
     }
 
+    /// A whole number of a `Double`, clamped to `Int64`'s range (`Int64(_:)` traps outside it); NaN is 0.
+    static func clampedInt64(_ value: Double) -> Int64 {
+        guard !value.isNaN else { return 0 }
+        // Double(Int64.max) rounds up to 2^63, which is already out of range.
+        if value >= Double(Int64.max) { return .max }
+        if value <= Double(Int64.min) { return .min }
+        return Int64(value)
+    }
+
+    /// The largest time ``sortableMilliseconds(_:roundingUp:)`` writes (15 digits, about year 33658).
+    static let maximumSortableMilliseconds: Int64 = 999_999_999_999_999
+
     /// Milliseconds since 1970 as a fixed-width sortable decimal; rounded up by default, so a time
-    /// used as "not before" is never early.
+    /// used as "not before" is never early. Times outside 1970 to ~33658 are clamped, never trapped on.
     static func sortableMilliseconds(_ date: Date, roundingUp: Bool = true) -> String {
-        let milliseconds = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down)))
+        let exact = clampedInt64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down))
+        let milliseconds = min(max(0, exact), maximumSortableMilliseconds)
         let digits = String(milliseconds)
         return String(repeating: "0", count: max(0, 15 - digits.count)) + digits
     }
