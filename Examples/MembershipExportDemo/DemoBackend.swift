@@ -51,7 +51,9 @@ struct DemoBackend {
                 jobs: InMemoryJobStore(), queue: InMemoryQueue(), blobs: InMemoryBlobStore(), notifier: notifier, source: source,
                 owners: owners, memoryNotifier: notifier, notes: notes)
         case .file:
-            let files = try FileSystemBackend(directory: root, linkSecret: try linkSecret(root: root), from: EmailAddress("exports@example.com")!)
+            let files = try FileSystemBackend(
+                directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root), from: EmailAddress("exports@example.com")!,
+                onCorruptFile: { report in FileHandle.standardError.write(Data("warning: \(report)\n".utf8)) })
             return DemoBackend(
                 jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
                 filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)
@@ -74,19 +76,5 @@ struct DemoBackend {
         }
         try JSONEncoder().encode(wanted).write(to: file, options: .atomic)
         return wanted
-    }
-
-    private static func linkSecret(root: URL) throws -> [UInt8] {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        let file = root.appendingPathComponent("link-secret")
-        if let text = try? String(contentsOf: file, encoding: .utf8), let secret = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-            secret.count >= 16
-        {
-            return secret
-        }
-        var generator = SystemRandomNumberGenerator()
-        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        try Hex.encode(secret).write(to: file, atomically: true, encoding: .utf8)
-        return secret
     }
 }

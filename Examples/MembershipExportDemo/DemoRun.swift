@@ -41,7 +41,7 @@ struct DemoRun {
                 continue
             }
             let ticket = try await service.request(
-                ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com", format: options.format.identifier))
+                ExportRequest(owner: owner, recipient: DemoRecipient.address(for: owner), format: options.format.identifier))
             jobs.append(ticket.jobID)
         }
         if resumed > 0 { log("resuming: \(resumed) of \(jobs.count) jobs were requested by an earlier run") }

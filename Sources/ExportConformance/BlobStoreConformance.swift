@@ -206,17 +206,16 @@ public struct BlobStoreConformance: Sendable {
         let read = try await readAll(store, survivor)
         try check(read == [1, 2, 3, 4], "a write started after the cut-off was disturbed by abortIncompleteWrites")
 
+        // An abandoned write: its writer is dropped without finish or abort, as when its process dies.
+        // (A store may keep the write of a writer it knows to be alive, however old; FileBlobStore does.)
         let abandoned = try key("abandoned.csv", token: token)
-        let orphan = try await store.beginWrite(key: abandoned, contentType: "text/csv")
-        try await orphan.append(Self.pattern(count: 100, seed: 6))
+        do {
+            let orphan = try await store.beginWrite(key: abandoned, contentType: "text/csv")
+            try await orphan.append(Self.pattern(count: 100, seed: 6))
+        }
         let removed = try await store.abortIncompleteWrites(startedBefore: now().addingTimeInterval(60))
         try check(removed >= 1, "abortIncompleteWrites removed \(removed) writes; the abandoned one was started before the cut-off")
-        do {
-            _ = try await orphan.finish()
-            throw ConformanceFailure("finishing a write removed by abortIncompleteWrites succeeded", location: "abortIncompleteWrites")
-        } catch is ExportError {}
         try await expectMissing(store, abandoned, "a write removed by abortIncompleteWrites must leave nothing")
-        try await orphan.abort()
         try await store.delete(survivor)
     }
 

@@ -37,7 +37,7 @@ public struct DownloadLinkSigner: Sendable {
     ///   - expiresAt: When the link stops working; rounded down to a whole second.
     /// - Returns: The link and its (rounded) expiry.
     public func link(for key: BlobKey, filename: String, expiresAt: Date) -> DownloadLink {
-        let expires = Int64(expiresAt.timeIntervalSince1970.rounded(.down))
+        let expires = POSIXFile.clampedInt64(expiresAt.timeIntervalSince1970.rounded(.down))
         let name = Self.sanitizedFilename(filename)
         let signature = sign(key: key.rawValue, expires: String(expires), filename: name)
         var base = baseURL.absoluteString

@@ -10,8 +10,11 @@ import Foundation
 /// - `blobs/<key>`: finished blobs; a key's `/` segments are directories.
 /// - `meta/<key>.json`: each blob's content type.
 /// - `tmp/<started ms>_<random>.part`: writes in progress, renamed into `blobs/` by
-///   ``BlobWriter/finish()`` after an fsync, so no reader ever sees a partial file; the start time in the
-///   name lets ``abortIncompleteWrites(startedBefore:)`` remove the files of writers that died.
+///   ``BlobWriter/finish()`` after an fsync, so no reader ever sees a partial file. Each writer holds an
+///   exclusive `flock` on its file until then; ``abortIncompleteWrites(startedBefore:)`` removes only
+///   files that are old enough (by the start time in the name) and not locked, so it removes the files of
+///   writers that died or were dropped, never the file of a live (even very slow) writer. Opening a
+///   store removes every unlocked `.part` file, whatever its age.
 ///
 /// Keys are ``BlobKey`` values (no `..`, no absolute paths, no NUL), and, as a second line of defence,
 /// every path is checked again here: no existing component under `blobs/` may be a symbolic link (so a
@@ -47,8 +50,12 @@ public final class FileBlobStore: BlobStore {
         self.clock = clock
         signer = DownloadLinkSigner(secret: configuration.linkSecret, baseURL: configuration.linkBaseURL)
         for path in [blobsDirectory, metaDirectory, temporaryDirectory] { try POSIXFile.makeDirectories(path) }
-        // Temp files of metadata writes by killed processes (blob writes are aborted by date instead).
+        // Temp files of metadata writes by killed processes, and blob writes nobody holds a lock on
+        // (their writer died): a live writer's file is locked, so opening a store never disturbs it.
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
+        for name in (try? POSIXFile.list(temporaryDirectory)) ?? [] where name.hasSuffix(".part") {
+            _ = try? Self.removeIfUnlocked(temporaryDirectory + "/" + name)
+        }
     }
 
     /// Starts writing a blob into a temp file.
@@ -63,6 +70,19 @@ public final class FileBlobStore: BlobStore {
         let temporary = temporaryDirectory + "/" + POSIXFile.sortableMilliseconds(clock.now()) + "_"
             + POSIXFile.uniqueName() + ".part"
         let fd = try POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+        // A new file: nobody else holds its lock, except a sweep that opened it in the instant before.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(fd)
+            unlink(temporary)
+            throw POSIXFile.error(code, "locking", temporary)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_nlink > 0 else {
+            // A sweep removed it between the open and the lock: the caller may simply try again.
+            close(fd)
+            throw ExportError(.io, "the temp file \(temporary) was removed while starting the write", isRetryable: true)
+        }
         return FileBlobWriter(store: self, key: key, contentType: contentType, temporaryPath: temporary, fd: fd)
     }
 
@@ -138,7 +158,12 @@ public final class FileBlobStore: BlobStore {
         return signer.link(for: key, filename: filename, expiresAt: expiresAt)
     }
 
-    /// Removes temp files of writes started before `date` (their writer died or forgot to abort).
+    /// Removes temp files of writes started before `date` whose writer is gone (it died, or dropped the
+    /// writer without finishing or aborting).
+    ///
+    /// A file whose writer is still alive is kept whatever its age: the writer holds an exclusive `flock`
+    /// on it, which the kernel drops when the writer closes it or its process dies. Each candidate is
+    /// locked (without waiting) before it is removed, so a writer cannot take it over half-way.
     ///
     /// - Parameters:
     ///   - date: Only writes started before this moment are removed.
@@ -154,10 +179,33 @@ public final class FileBlobStore: BlobStore {
             }
             let started = String(name[..<underscore])
             guard started.count == cutoff.count, started.allSatisfy(\.isASCII), started < cutoff else { continue }
-            try POSIXFile.remove(temporaryDirectory + "/" + name)
-            removed += 1
+            if try Self.removeIfUnlocked(temporaryDirectory + "/" + name) { removed += 1 }
         }
         return removed
+    }
+
+    /// Removes a temp file unless a live writer holds its lock; `true` when it was removed.
+    static func removeIfUnlocked(_ path: String) throws(ExportError) -> Bool {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { return false }
+            throw POSIXFile.error(code, "opening", path)
+        }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            if code == EWOULDBLOCK { return false }
+            throw POSIXFile.error(code, "locking", path)
+        }
+        // Unlinked while holding the lock: a writer locks its file before it starts writing.
+        if unlink(path) != 0 {
+            let code = errno
+            if code == ENOENT { return false }
+            throw POSIXFile.error(code, "deleting", path)
+        }
+        return true
     }
 
     // MARK: - Paths

@@ -7,6 +7,10 @@ import Synchronization
 
 /// A ``BlobWriter`` of ``FileBlobStore``: appends go straight to a temp file (no buffering beyond the
 /// caller's chunk); ``finish()`` fsyncs and renames it into place; ``abort()`` removes it.
+///
+/// The writer holds an exclusive `flock` on its temp file from creation until it is renamed or removed,
+/// so ``FileBlobStore/abortIncompleteWrites(startedBefore:)`` never removes the file of a live writer,
+/// however slow. The kernel drops the lock when the descriptor is closed or the process dies.
 final class FileBlobWriter: BlobWriter {
     private struct State {
         var fd: Int32?
@@ -19,9 +23,15 @@ final class FileBlobWriter: BlobWriter {
     private let contentType: String
     private let temporaryPath: String
     private let state: Mutex<State>
+    private let closeDescriptor: @Sendable (Int32) -> Int32
 
-    /// Wraps an open temp file (tests may pass any descriptor, such as `/dev/full`).
-    init(store: FileBlobStore, key: BlobKey, contentType: String, temporaryPath: String, fd: Int32) {
+    /// Wraps an open temp file (tests may pass any descriptor, such as `/dev/full`, and a `close` that
+    /// counts calls).
+    init(
+        store: FileBlobStore, key: BlobKey, contentType: String, temporaryPath: String, fd: Int32,
+        close closeDescriptor: @escaping @Sendable (Int32) -> Int32 = { close($0) }
+    ) {
+        self.closeDescriptor = closeDescriptor
         self.store = store
         self.key = key
         self.contentType = contentType
@@ -31,7 +41,7 @@ final class FileBlobWriter: BlobWriter {
 
     deinit {
         state.withLock { state in
-            if let fd = state.fd { close(fd) }
+            if let fd = state.fd { _ = closeDescriptor(fd) }
         }
     }
 
@@ -52,15 +62,19 @@ final class FileBlobWriter: BlobWriter {
                 throw ExportError(.invalidRequest, "the write of \(key) was aborted")
             }
             state.fd = nil
+            // The descriptor stays open (holding the temp file's `flock`, so a sweep of abandoned writes
+            // leaves it alone) until the file is renamed into place, and is closed exactly once: after a
+            // close the number may already belong to another file.
             do throws(ExportError) {
                 try POSIXFile.sync(fd, path: temporaryPath)
-                close(fd)
                 try publish()
             } catch {
-                close(fd)
+                _ = closeDescriptor(fd)
                 unlink(temporaryPath)
                 throw error
             }
+            // The data is synced and renamed; a failing close cannot lose it.
+            _ = closeDescriptor(fd)
             let metadata = BlobMetadata(key: key, size: state.size, contentType: contentType)
             state.finished = metadata
             return metadata
@@ -72,9 +86,13 @@ final class FileBlobWriter: BlobWriter {
             defer { state.fd = nil }
             return (state.fd, state.finished != nil)
         }
-        if let fd { close(fd) }
-        guard !finished else { return }
-        try POSIXFile.remove(temporaryPath)
+        // Removed before the lock is dropped, so no sweep races with the removal.
+        var failure: ExportError?
+        if !finished {
+            do throws(ExportError) { try POSIXFile.remove(temporaryPath) } catch { failure = error }
+        }
+        if let fd { _ = closeDescriptor(fd) }
+        if let failure { throw failure }
     }
 
     /// Writes the content type, then renames the temp file over the key and syncs its directory.

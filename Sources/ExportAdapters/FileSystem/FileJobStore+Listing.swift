@@ -6,7 +6,7 @@ extension FileJobStore {
     ///
     /// Reads the owner's index directory and one record per returned job. Index entries whose record
     /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
-    /// skipped and moved to `corrupt/`.
+    /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler.
     ///
     /// - Parameters:
     ///   - owner: The owner.
@@ -46,7 +46,7 @@ extension FileJobStore {
             guard job.owner == owner else { continue }
             items.append(job)
         }
-        if !dangling.isEmpty { try removeDanglingEntries(dangling, in: directory) }
+        if !dangling.isEmpty { try await removeDanglingEntries(dangling, in: directory) }
         let next = consumed < entries.count && consumed > 0 ? PageCursor(entries[consumed - 1]) : nil
         return Page(items: items, next: next)
     }
@@ -61,7 +61,7 @@ extension FileJobStore {
     /// - Throws: ``ExportError`` when storage fails.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         var found: [ExportJob] = []
-        for job in try scan() where found.count < limit {
+        for job in try await scan() where found.count < limit {
             if states.contains(job.state) && job.updatedAt < updatedBefore { found.append(job) }
         }
         return found
@@ -76,9 +76,9 @@ extension FileJobStore {
     /// - Returns: The deleted jobs, so the caller can delete their files.
     /// - Throws: ``ExportError`` when storage fails.
     public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
-        let candidates = try scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
+        let candidates = try await scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
         guard !candidates.isEmpty, limit > 0 else { return [] }
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> [ExportJob] in
+        return try await locked { () throws(ExportError) -> [ExportJob] in
             var deleted: [ExportJob] = []
             for candidate in candidates where deleted.count < limit {
                 // Re-read under the lock: the job may have changed since the scan.
@@ -99,24 +99,25 @@ extension FileJobStore {
         }
     }
 
-    /// Every decodable record; corrupt ones are moved aside and skipped.
-    func scan() throws(ExportError) -> [ExportJob] {
+    /// Every decodable record; corrupt ones are moved aside, reported and skipped.
+    func scan() async throws(ExportError) -> [ExportJob] {
         var jobs: [ExportJob] = []
         for name in try POSIXFile.list(jobsDirectory) where name.hasSuffix(".json") {
             guard let id = JobID(String(name.dropLast(5))), let bytes = try POSIXFile.readAll(recordPath(id)) else {
                 continue
             }
             do {
-                jobs.append(try decode(bytes, expecting: id))
+                // A record holding another id (a case twin) is not corrupt; it is simply skipped.
+                if let job = try decode(bytes, expecting: id) { jobs.append(job) }
             } catch {
-                try POSIXFile.withLock(lockPath) { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes) }
+                try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             }
         }
         return jobs
     }
 
-    private func removeDanglingEntries(_ entries: [String], in directory: String) throws {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+    private func removeDanglingEntries(_ entries: [String], in directory: String) async throws {
+        try await locked { () throws(ExportError) in
             for entry in entries {
                 guard let id = Self.jobID(ofIndexEntry: entry) else { continue }
                 // Under the lock no create is half-way, so a missing record really is gone.

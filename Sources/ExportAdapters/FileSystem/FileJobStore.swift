@@ -11,8 +11,9 @@ import Foundation
 ///   owner's jobs reads that owner's directory and their records, not the whole store.
 /// - `keys/<sha256(unique key)>`: holds the id of the job that holds a unique key; freed when the job
 ///   becomes terminal (a key whose holder is terminal or missing is also treated as free).
-/// - `corrupt/`: records that could not be decoded are moved here and reported once as
-///   ``ExportError/Code/corruptData``.
+/// - `corrupt/`: records that could not be decoded are moved here, reported to the `onCorruptFile`
+///   handler (from any call that meets them, listings and scans included), and thrown once as
+///   ``ExportError/Code/corruptData`` by the ``get(_:)`` or ``update(_:)`` that met them.
 /// - `store.lock`: every mutation (create, update, expiry, moving a corrupt record aside) holds an
 ///   exclusive `flock` on it, so compare-and-swap and unique keys hold across processes. Reads take no
 ///   lock: records are replaced by `rename`, which readers observe atomically.
@@ -29,14 +30,18 @@ public final class FileJobStore: JobStore {
     var corruptDirectory: String { root + "/corrupt" }
     var temporaryDirectory: String { root + "/tmp" }
     var lockPath: String { root + "/store.lock" }
+    let corruptFiles: CorruptFileReporter
 
     /// Opens (creating if needed) a store under a directory.
     ///
     /// - Parameters:
     ///   - directory: The root directory; created with its parents when missing.
+    ///   - onCorruptFile: Called once for every record moved to `corrupt/`, after the store's lock is
+    ///     released (so it may use the store); log or alert there. `nil` to ignore.
     /// - Throws: ``ExportError`` (for example ``ExportError/Code/permissionDenied``) when the directory
     ///   cannot be created or used.
-    public init(directory: URL) throws(ExportError) {
+    public init(directory: URL, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil) throws(ExportError) {
+        corruptFiles = CorruptFileReporter(onCorruptFile)
         root = try POSIXFile.prepareRoot(directory)
         for path in [jobsDirectory, ownersDirectory, keysDirectory, corruptDirectory, temporaryDirectory] {
             try POSIXFile.makeDirectories(path)
@@ -52,7 +57,7 @@ public final class FileJobStore: JobStore {
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
     /// - Throws: ``ExportError`` when storage fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) -> JobCreation in
+        try await locked { () throws(ExportError) -> JobCreation in
             if let existing = try readLocked(job.id) { return .existing(existing) }
             if let key = job.uniqueKey, let holder = try holderLocked(ofKey: key) {
                 return .existing(holder)
@@ -62,6 +67,11 @@ public final class FileJobStore: JobStore {
             if let key = job.uniqueKey {
                 try POSIXFile.writeAtomically(
                     Array(job.id.rawValue.utf8), to: keyPath(key), temporaryDirectory: temporaryDirectory)
+            }
+            // On a case-insensitive file system another id can name the same file: never overwrite it.
+            if try POSIXFile.readAll(recordPath(job.id)) != nil {
+                throw ExportError(
+                    .alreadyExists, "job id \(job.id) names the same file as a stored job with another id (case-insensitive file system)")
             }
             // The index entry goes first: a crash before the record leaves a dangling entry that
             // listings skip and clean, never a record that no listing finds.
@@ -78,7 +88,8 @@ public final class FileJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - id: The job's id.
-    /// - Returns: The job, or `nil` when there is none.
+    /// - Returns: The job, or `nil` when there is none. A record that holds another id (on a
+    ///   case-insensitive file system `ABC` opens the record of `abc`) is "none" too, and is left alone.
     /// - Throws: ``ExportError/Code/corruptData`` when the record cannot be decoded (it is then moved to
     ///   `corrupt/`), or another ``ExportError`` when storage fails.
     public func get(_ id: JobID) async throws -> ExportJob? {
@@ -86,7 +97,7 @@ public final class FileJobStore: JobStore {
         do {
             return try decode(bytes, expecting: id)
         } catch {
-            try POSIXFile.withLock(lockPath) { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes) }
+            try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             throw error
         }
     }
@@ -102,7 +113,7 @@ public final class FileJobStore: JobStore {
     /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs,
     ///   ``ExportError/Code/notFound`` when the job is gone.
     public func update(_ job: ExportJob) async throws -> ExportJob {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) -> ExportJob in
+        try await locked { () throws(ExportError) -> ExportJob in
             guard let stored = try readLocked(job.id) else {
                 throw ExportError(.notFound, "job \(job.id) does not exist")
             }
@@ -124,6 +135,12 @@ public final class FileJobStore: JobStore {
     }
 
     // MARK: - Internals shared with the listing extension
+
+    /// Runs `body` under `store.lock`, then reports the files it moved aside (with the lock released).
+    func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
+        defer { corruptFiles.flush() }
+        return try await POSIXFile.withLock(lockPath, body)
+    }
 
     func recordPath(_ id: JobID) -> String { jobsDirectory + "/" + id.rawValue + ".json" }
 
@@ -151,7 +168,10 @@ public final class FileJobStore: JobStore {
         return JobID(String(decoding: utf8[17...], as: UTF8.self))
     }
 
-    func decode(_ bytes: [UInt8], expecting id: JobID) throws(ExportError) -> ExportJob {
+    /// Decodes a record read for `id`; `nil` when it holds another job. That happens on a
+    /// case-insensitive file system (`jobs/ABC.json` opens `jobs/abc.json`): the record is fine, it is
+    /// just not the one asked for, so it must never be treated as corrupt.
+    func decode(_ bytes: [UInt8], expecting id: JobID) throws(ExportError) -> ExportJob? {
         let job: ExportJob
         do {
             job = try JSONDecoder().decode(ExportJob.self, from: Data(bytes))
@@ -159,10 +179,7 @@ public final class FileJobStore: JobStore {
             throw ExportError(
                 .corruptData, "job record \(id) cannot be decoded and was moved to corrupt/: \(error)", cause: error)
         }
-        guard job.id == id else {
-            throw ExportError(.corruptData, "job record \(id) holds job \(job.id); it was moved to corrupt/")
-        }
-        return job
+        return job.id == id ? job : nil
     }
 
     /// Reads a record while holding the lock; a corrupt record is moved aside and reported.
@@ -171,7 +188,7 @@ public final class FileJobStore: JobStore {
         do {
             return try decode(bytes, expecting: id)
         } catch {
-            try moveAsideLocked(id, ifContentIs: bytes)
+            try moveAsideLocked(id, ifContentIs: bytes, reason: error)
             throw error
         }
     }
@@ -189,10 +206,12 @@ public final class FileJobStore: JobStore {
     }
 
     /// Moves a corrupt record to `corrupt/`, unless it was replaced meanwhile.
-    func moveAsideLocked(_ id: JobID, ifContentIs bytes: [UInt8]) throws(ExportError) {
+    func moveAsideLocked(_ id: JobID, ifContentIs bytes: [UInt8], reason: ExportError) throws(ExportError) {
         guard let current = try POSIXFile.readAll(recordPath(id)), current == bytes else { return }
         let destination = corruptDirectory + "/" + id.rawValue + "." + POSIXFile.uniqueName() + ".json"
-        _ = try POSIXFile.renameIfPresent(recordPath(id), to: destination)
+        if try POSIXFile.renameIfPresent(recordPath(id), to: destination) {
+            corruptFiles.record(CorruptFileReport(path: recordPath(id), movedTo: destination, reason: reason.message))
+        }
     }
 
     /// The non-terminal job holding a unique key, if any.

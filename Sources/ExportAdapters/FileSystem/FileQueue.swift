@@ -10,14 +10,24 @@ import Foundation
 ///   is the ``LeaseReceipt``, and the content records the lease expiry and the receive count, so
 ///   both survive restarts. Every receive makes a new token, so an old receipt never matches again.
 /// - `dead/<dead-lettered-at ms>_<message id>.msg`: dead letters, with their reason.
-/// - `corrupt/`: message files that could not be decoded, moved aside rather than failing receives.
+/// - `corrupt/`: message files that could not be decoded (or whose name is not one the queue makes),
+///   moved aside rather than failing receives, and reported to the `onCorruptFile` handler.
 /// - `queue.lock`: every operation that moves a file holds an exclusive `flock` on it, so a receive
 ///   sweeping an expired lease back to `ready/` and the old holder acknowledging it cannot interleave.
 ///
-/// Moves are `rename`s inside one file system (atomic); content changes are written to `tmp/` and
-/// renamed over the file, then the directory is synced. A process killed at any instant leaves every
-/// message in exactly one of `ready/`, `leased/` or `dead/`; a lease left by a killed worker expires and
-/// the next receive moves it back to `ready/`.
+/// A message changes directory only by one `rename` inside one file system (atomic), and its content
+/// only by writing `tmp/` and renaming over the file; directories are synced after each step. So a
+/// process killed at any instant leaves every message in exactly one of `ready/`, `leased/` or `dead/`.
+/// A move that also changes content is two steps, ordered so the half-done state is recognisable and
+/// finished by the next receive (which holds the lock, so nobody else is half-way):
+/// - a receive renames `ready/` → `leased/` (the claim), then records the receive count and expiry.
+///   A leased file without an expiry is such an interrupted claim (or an interrupted return, below):
+///   it goes back to `ready/` with its receive count raised by one, so counts never go down and a
+///   message that kills its receivers still reaches its attempt limit.
+/// - a return to `ready/` (release, expired lease) first clears the expiry in place, then renames.
+/// - a dead-lettering first records the reason in place, then renames; a leased file with a reason is
+///   moved on to `dead/`.
+/// A lease left by a killed worker expires and the next receive moves it back to `ready/`.
 ///
 /// Costs: a receive lists `ready/` and `leased/` (O(messages waiting + in flight)).
 public final class FileQueue: Queue {
@@ -30,6 +40,7 @@ public final class FileQueue: Queue {
     var corruptDirectory: String { root + "/corrupt" }
     var temporaryDirectory: String { root + "/tmp" }
     var lockPath: String { root + "/queue.lock" }
+    let corruptFiles: CorruptFileReporter
 
     /// Opens (creating if needed) a spool directory.
     ///
@@ -37,10 +48,14 @@ public final class FileQueue: Queue {
     ///   - directory: The root directory; created with its parents when missing.
     ///   - clock: The clock for delays, leases and long polling.
     ///   - pollInterval: How often a receive with a wait time looks at the directory again.
+    ///   - onCorruptFile: Called once for every file moved to `corrupt/`, after the queue's lock is
+    ///     released (so it may use the queue); log or alert there. `nil` to ignore.
     /// - Throws: ``ExportError`` when the directory cannot be created or used.
-    public init(directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100))
-        throws(ExportError)
-    {
+    public init(
+        directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100),
+        onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
+    ) throws(ExportError) {
+        corruptFiles = CorruptFileReporter(onCorruptFile)
         root = try POSIXFile.prepareRoot(directory)
         self.clock = clock
         self.pollInterval = pollInterval > .zero ? pollInterval : .milliseconds(100)
@@ -84,11 +99,11 @@ public final class FileQueue: Queue {
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let deadline = clock.now().adding(waitTime)
         while true {
-            let deliveries = try receiveOnce(max: Swift.min(Swift.max(max, 1), 10), visibilityTimeout: visibilityTimeout)
+            let deliveries = try await receiveOnce(max: Swift.min(Swift.max(max, 1), 10), visibilityTimeout: visibilityTimeout)
             if !deliveries.isEmpty { return deliveries }
             let now = clock.now()
             guard waitTime > .zero, now < deadline else { return [] }
-            let remaining = Duration.milliseconds(Int64((deadline.timeIntervalSince(now) * 1000).rounded(.up)))
+            let remaining = Duration.milliseconds(POSIXFile.clampedInt64((deadline.timeIntervalSince(now) * 1000).rounded(.up)))
             try await clock.sleep(for: Swift.min(pollInterval, remaining))
         }
     }
@@ -99,7 +114,7 @@ public final class FileQueue: Queue {
     ///   - receipt: The delivery's receipt.
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, _) = try heldLeaseLocked(receipt)
             try POSIXFile.remove(path)
             try POSIXFile.syncDirectory(leasedDirectory)
@@ -114,11 +129,12 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let now = clock.now()
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var released = record
             released.leaseExpiresAt = nil
-            try moveLocked(from: path, record: released, to: readyPath(id: record.id, visibleAt: now.adding(delay), delayed: delay > .zero))
+            try write(released, to: path)
+            try renameLocked(path, to: readyPath(id: record.id, visibleAt: now.adding(delay), delayed: delay > .zero))
         }
     }
 
@@ -132,7 +148,7 @@ public final class FileQueue: Queue {
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let expiry = clock.now().adding(visibilityTimeout)
-        return try POSIXFile.withLock(lockPath) { () throws(ExportError) -> Date in
+        return try await locked { () throws(ExportError) -> Date in
             let (path, record) = try heldLeaseLocked(receipt)
             var extended = record
             extended.leaseExpiresAt = expiry
@@ -149,17 +165,24 @@ public final class FileQueue: Queue {
     /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let now = clock.now()
-        try POSIXFile.withLock(lockPath) { () throws(ExportError) in
+        try await locked { () throws(ExportError) in
             let (path, record) = try heldLeaseLocked(receipt)
             var dead = record
             dead.leaseExpiresAt = nil
             dead.reason = reason
             dead.deadLetteredAt = now
-            try moveLocked(from: path, record: dead, to: deadDirectory + "/" + POSIXFile.sortableMilliseconds(now) + "_" + record.id + ".msg")
+            try write(dead, to: path)
+            try renameLocked(path, to: deadPath(dead))
         }
     }
 
     // MARK: - Internals
+
+    /// Runs `body` under `queue.lock`, then reports the files it moved aside (with the lock released).
+    func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
+        defer { corruptFiles.flush() }
+        return try await POSIXFile.withLock(lockPath, body)
+    }
 
     /// A `ready/` path; a message visible now (no delay) is not rounded up into the next millisecond.
     func readyPath(id: String, visibleAt: Date, delayed: Bool = true) -> String {
@@ -170,13 +193,21 @@ public final class FileQueue: Queue {
         try POSIXFile.writeAtomically(try record.encoded(), to: path, temporaryDirectory: temporaryDirectory)
     }
 
-    /// Writes the record's new content at `destination`, then removes `source`. Under the lock, and
-    /// with the new file in place before the old one goes, a crash leaves at worst a duplicate (which
-    /// at-least-once delivery allows), never a lost message.
-    func moveLocked(from source: String, record: SpoolRecord, to destination: String) throws(ExportError) {
-        try write(record, to: destination)
-        try POSIXFile.remove(source)
-        try POSIXFile.syncDirectory(POSIXFile.directoryName(source))
+    /// The `dead/` path of a dead-lettered record.
+    func deadPath(_ record: SpoolRecord) -> String {
+        deadDirectory + "/" + POSIXFile.sortableMilliseconds(record.deadLetteredAt ?? record.enqueuedAt) + "_" + record.id + ".msg"
+    }
+
+    /// Moves a message file with a single `rename` (so it is never in two directories, nor in none),
+    /// then syncs both directories. Called under the lock.
+    func renameLocked(_ source: String, to destination: String) throws(ExportError) {
+        guard try POSIXFile.renameIfPresent(source, to: destination) else {
+            throw ExportError(.notFound, "the spool file \(source) vanished under the queue lock")
+        }
+        let from = POSIXFile.directoryName(source)
+        let to = POSIXFile.directoryName(destination)
+        try POSIXFile.syncDirectory(to)
+        if from != to { try POSIXFile.syncDirectory(from) }
     }
 
     /// The file and record of a lease that is still held (not swept back to `ready/`).
@@ -186,16 +217,19 @@ public final class FileQueue: Queue {
         let path = leasedDirectory + "/" + receipt.rawValue + ".msg"
         guard let bytes = try POSIXFile.readAll(path) else { throw lost }
         guard let record = SpoolRecord(decoding: bytes) else {
-            try moveAside(path)
+            try moveAside(path, reason: "the leased message cannot be decoded")
             throw ExportError(.corruptData, "the leased message \(receipt) is corrupt and was moved to corrupt/")
         }
         return (path, record)
     }
 
-    /// Moves an undecodable file to `corrupt/`.
-    func moveAside(_ path: String) throws(ExportError) {
+    /// Moves an unusable file to `corrupt/` and notes the report (delivered once the lock is released).
+    func moveAside(_ path: String, reason: String) throws(ExportError) {
         let name = path.split(separator: "/").last.map(String.init) ?? "message"
-        _ = try POSIXFile.renameIfPresent(path, to: corruptDirectory + "/" + POSIXFile.uniqueName() + "-" + name)
+        let destination = corruptDirectory + "/" + POSIXFile.uniqueName() + "-" + name
+        if try POSIXFile.renameIfPresent(path, to: destination) {
+            corruptFiles.record(CorruptFileReport(path: path, movedTo: destination, reason: reason))
+        }
     }
 
     /// Whether a name from outside (a receipt, an id) is safe to use as a file name.

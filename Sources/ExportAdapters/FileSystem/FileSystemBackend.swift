@@ -34,17 +34,21 @@ public struct FileSystemBackend: Sendable {
     ///   - linkBaseURL: The public URL of the host's download route.
     ///   - from: The sender of the e-mails.
     ///   - clock: The clock of every adapter; the system clock by default.
+    ///   - onCorruptFile: Called once for every job record or queue file moved to a `corrupt/`
+    ///     directory (see ``CorruptFileReport``); `nil` to ignore.
     /// - Throws: ``ExportError`` when a directory cannot be created or used, or the secret is too short.
     public init(
         directory: URL,
         linkSecret: [UInt8],
         linkBaseURL: URL = URL(string: "http://localhost:8080/downloads")!,
         from: EmailAddress,
-        clock: any ExportClock = SystemClock()
+        clock: any ExportClock = SystemClock(),
+        onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
     ) throws(ExportError) {
         self.directory = directory
-        jobStore = try FileJobStore(directory: directory.appendingPathComponent("jobs", isDirectory: true))
-        queue = try FileQueue(directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock)
+        jobStore = try FileJobStore(directory: directory.appendingPathComponent("jobs", isDirectory: true), onCorruptFile: onCorruptFile)
+        queue = try FileQueue(
+            directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock, onCorruptFile: onCorruptFile)
         blobStore = try FileBlobStore(
             configuration: .init(
                 directory: directory.appendingPathComponent("files", isDirectory: true), linkSecret: linkSecret,

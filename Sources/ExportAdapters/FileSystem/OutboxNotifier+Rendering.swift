@@ -17,11 +17,13 @@ extension OutboxNotifier {
             ("MIME-Version", "1.0"),
             ("Auto-Submitted", "auto-generated"),
             ("X-Export-Job-ID", notification.jobID.rawValue),
-            ("X-Export-Idempotency-Key", notification.idempotencyKey),
+            // The key may hold anything; the header carries the file name's stem (the key when it is
+            // plain ASCII, otherwise `key-<sha256>`), so it is ASCII, short and matches the file.
+            ("X-Export-Idempotency-Key", String(Self.fileName(forKey: notification.idempotencyKey).dropLast(4))),
         ]
         headers.append(("Content-Type", "multipart/alternative; boundary=\"" + boundary + "\""))
-        // RFC 5322 caps a line at 998 characters; only the idempotency key could come near it.
-        var lines: [String] = headers.map { name, value in name + ": " + String(Self.headerSafe(value).prefix(900)) }
+        // RFC 5322 caps a line at 998 bytes (not characters); no value here comes near it, but the cap holds.
+        var lines: [String] = headers.map { name, value in name + ": " + Self.prefix(Self.headerSafe(value), utf8Bytes: 900) }
         lines.append("")
         lines.append("This is a multi-part message in MIME format.")
         for (type, body) in [("text/plain", text), ("text/html", html)] {
@@ -29,7 +31,8 @@ extension OutboxNotifier {
             lines.append("Content-Type: " + type + "; charset=utf-8")
             lines.append("Content-Transfer-Encoding: base64")
             lines.append("")
-            lines.append(contentsOf: Self.base64Lines(Array(body.utf8)))
+            // RFC 2046: text is encoded in its canonical form, with CRLF line breaks.
+            lines.append(contentsOf: Self.base64Lines(Array(Self.canonicalLineBreaks(body).utf8)))
         }
         lines.append("--" + boundary + "--")
         lines.append("")
@@ -89,9 +92,35 @@ extension OutboxNotifier {
         }
     }
 
-    /// Removes CR, LF and other control characters from a header value.
+    /// Removes CR, LF and every other control character from a header value: C0, DEL, C1
+    /// (U+0080–U+009F, which some software treats as line breaks, such as NEL U+0085), and the Unicode
+    /// line and paragraph separators (U+2028, U+2029).
     static func headerSafe(_ value: String) -> String {
-        String(String.UnicodeScalarView(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
+        String(
+            String.UnicodeScalarView(
+                value.unicodeScalars.filter { scalar in
+                    scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value) && scalar.value != 0x2028 && scalar.value != 0x2029
+                }))
+    }
+
+    /// The longest prefix of `text` of at most `limit` UTF-8 bytes that ends on a whole character.
+    static func prefix(_ text: String, utf8Bytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var result = ""
+        var count = 0
+        for character in text {
+            let size = character.utf8.count
+            if count + size > limit { break }
+            result.append(character)
+            count += size
+        }
+        return result
+    }
+
+    /// The text with every line break (CRLF, lone CR, lone LF) as CRLF.
+    static func canonicalLineBreaks(_ text: String) -> String {
+        text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .replacingOccurrences(of: "\n", with: "\r\n")
     }
 
     /// A display name: a quoted string when it is printable ASCII, an RFC 2047 encoded word otherwise.

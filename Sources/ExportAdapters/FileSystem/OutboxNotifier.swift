@@ -12,6 +12,12 @@ import Foundation
 ///   when the name exists: a retry or a second worker never writes a second message, even racing.
 /// - The message is written to `.tmp/` inside the outbox first and fsynced, so a relay scanning for
 ///   `*.eml` never sees a partial file; the outbox directory is fsynced after publishing.
+/// - **What a relay must do.** The file's existence is what makes a retry a no-op, so a relay must
+///   never delete a sent message: after sending `<name>.eml` it renames it to `sent/<name>.eml`
+///   (same file system), and ``send(_:)`` treats a message in `sent/` as already written. Before
+///   sending, a relay skips (and may delete) an `outbox/<name>.eml` whose `sent/<name>.eml` exists:
+///   that closes the race of a retry checking `sent/` just before the relay's rename. Messages in
+///   `sent/` may be pruned only once no retry of their job can happen any more (the job has expired).
 /// - Headers: From, To, Subject, Date, Message-ID, MIME-Version, and a `multipart/alternative` body
 ///   with `text/plain` and `text/html` parts in UTF-8, base64-encoded. The recipient is a validated
 ///   ``EmailAddress``; every header value is still stripped of CR and LF, so no header can be injected.
@@ -24,6 +30,7 @@ public final class OutboxNotifier: Notifier {
     let fromName: String
     let clock: any ExportClock
     var temporaryDirectory: String { root + "/.tmp" }
+    var sentDirectory: String { root + "/sent" }
 
     /// Opens (creating if needed) an outbox.
     ///
@@ -45,18 +52,21 @@ public final class OutboxNotifier: Notifier {
         self.fromName = fromName
         self.clock = clock
         try POSIXFile.makeDirectories(temporaryDirectory)
+        try POSIXFile.makeDirectories(sentDirectory)
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 
-    /// Writes the message unless one with the same idempotency key is already in the outbox.
+    /// Writes the message unless one with the same idempotency key is already in the outbox, or was
+    /// moved to `sent/` by the relay.
     ///
     /// - Parameters:
     ///   - notification: What to say, to whom.
     /// - Throws: ``ExportError/Code/storageFull`` (retryable) when the disk is full, or another
     ///   ``ExportError`` when the outbox cannot be written.
     public func send(_ notification: ExportNotification) async throws {
-        let destination = root + "/" + Self.fileName(forKey: notification.idempotencyKey)
-        if access(destination, F_OK) == 0 { return }
+        let name = Self.fileName(forKey: notification.idempotencyKey)
+        let destination = root + "/" + name
+        if access(destination, F_OK) == 0 || access(sentDirectory + "/" + name, F_OK) == 0 { return }
         let message = render(notification)
         let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + POSIXFile.uniqueName() + ".tmp"
         let fd = try POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)

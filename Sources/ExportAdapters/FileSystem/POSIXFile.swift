@@ -9,7 +9,8 @@ import Foundation
 /// Small, blocking POSIX file helpers shared by the file-system adapters.
 ///
 /// Every helper maps `errno` onto ``ExportError`` (see ``error(_:_:_:)``) and retries `EINTR`.
-/// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short.
+/// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short; waiting
+/// for the lock itself suspends the task instead of blocking its thread.
 enum POSIXFile {
     /// Maps an `errno` value onto the library's error codes.
     ///
@@ -79,12 +80,12 @@ enum POSIXFile {
         }
     }
 
-    /// Flushes a file's data to the device.
+    /// Flushes a file's data to the device. Every failure (including `EBADF`, which means the
+    /// descriptor is not the file we think it is) is an error.
     static func sync(_ fd: Int32, path: String) throws(ExportError) {
-        if fsync(fd) != 0 {
+        while fsync(fd) != 0 {
             let code = errno
-            // Some file systems cannot fsync a directory; that is not a failure of the write.
-            if code == EINVAL || code == EBADF { return }
+            if code == EINTR { continue }
             throw error(code, "syncing", path)
         }
     }
@@ -93,7 +94,13 @@ enum POSIXFile {
     static func syncDirectory(_ path: String) throws(ExportError) {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        try sync(fd, path: path)
+        while fsync(fd) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            // Some file systems cannot fsync a directory (EINVAL); that is not a failure of the write.
+            if code == EINVAL { return }
+            throw error(code, "syncing", path)
+        }
     }
 
     /// Reads a whole (small) file; `nil` when it does not exist.
@@ -196,14 +203,37 @@ enum POSIXFile {
         return names
     }
 
+    /// How long ``withLock(_:_:)`` keeps trying before it gives up with a retryable timeout. Critical
+    /// sections take milliseconds, so only a stuck process holds a lock this long.
+    static let lockWaitLimit: Duration = .seconds(30)
+
     /// Runs `body` holding an exclusive `flock` on `lockPath`, which excludes other processes and other
     /// open descriptions in this process. `body` must not suspend.
-    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) throws(ExportError) -> T {
+    ///
+    /// The lock is tried without blocking (`LOCK_NB`); while another holder has it, the task sleeps
+    /// 1 ms, doubling up to 16 ms, so no thread of the concurrency pool is ever blocked waiting.
+    ///
+    /// - Throws: ``ExportError/Code/timeout`` (retryable) after ``lockWaitLimit``,
+    ///   ``ExportError/Code/cancelled`` when the task is cancelled while waiting, or what `body` throws.
+    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
+        let clock = ContinuousClock()
+        let giveUp = clock.now.advanced(by: lockWaitLimit)
+        var pause = Duration.milliseconds(1)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            if code != EINTR { throw error(code, "locking", lockPath) }
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK else { throw error(code, "locking", lockPath) }
+            guard clock.now < giveUp else {
+                throw ExportError(.timeout, "\(lockPath) stayed locked for \(lockWaitLimit)", isRetryable: true)
+            }
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                throw ExportError(.cancelled, "cancelled while waiting for \(lockPath)", cause: error)
+            }
+            pause = min(pause * 2, .milliseconds(16))
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
@@ -230,10 +260,23 @@ enum POSIXFile {
         return String(cString: resolved)
     }
 
+    /// A whole number of a `Double`, clamped to `Int64`'s range (`Int64(_:)` traps outside it); NaN is 0.
+    static func clampedInt64(_ value: Double) -> Int64 {
+        guard !value.isNaN else { return 0 }
+        // Double(Int64.max) rounds up to 2^63, which is already out of range.
+        if value >= Double(Int64.max) { return .max }
+        if value <= Double(Int64.min) { return .min }
+        return Int64(value)
+    }
+
+    /// The largest time ``sortableMilliseconds(_:roundingUp:)`` writes (15 digits, about year 33658).
+    static let maximumSortableMilliseconds: Int64 = 999_999_999_999_999
+
     /// Milliseconds since 1970 as a fixed-width sortable decimal; rounded up by default, so a time
-    /// used as "not before" is never early.
+    /// used as "not before" is never early. Times outside 1970 to ~33658 are clamped, never trapped on.
     static func sortableMilliseconds(_ date: Date, roundingUp: Bool = true) -> String {
-        let milliseconds = max(0, Int64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down)))
+        let exact = clampedInt64((date.timeIntervalSince1970 * 1000).rounded(roundingUp ? .up : .down))
+        let milliseconds = min(max(0, exact), maximumSortableMilliseconds)
         let digits = String(milliseconds)
         return String(repeating: "0", count: max(0, 15 - digits.count)) + digits
     }

@@ -133,6 +133,29 @@ struct FileJobStoreTests {
         #expect(try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(10), limit: 10).map(\.id.rawValue) == ["good"])
     }
 
+    @Test("a record holding an id that differs only in case is 'not found', never moved aside")
+    func caseTwinIsNotCorrupt() async throws {
+        let directory = try TestDirectory("jobs")
+        defer { directory.remove() }
+        let store = try FileJobStore(directory: directory.url)
+        let lower = "abcdef-0123"
+        _ = try await store.create(FSFixtures.job(lower))
+        // On macOS `jobs/ABCDEF-0123.json` opens `jobs/abcdef-0123.json`; here that is simulated by
+        // putting the lower-case record under the upper-case name.
+        let record = try directory.read("jobs/\(lower).json")
+        try directory.write(record, to: "jobs/ABCDEF-0123.json")
+        let upper = JobID("ABCDEF-0123")!
+
+        #expect(try await store.get(upper) == nil)
+        await expectExportError(.notFound) { try await store.update(FSFixtures.job("ABCDEF-0123")) }
+        // A create must not overwrite the twin's file either.
+        await expectExportError(.alreadyExists) { try await store.create(FSFixtures.job("ABCDEF-0123")) }
+        #expect(try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(10), limit: 10).map(\.id.rawValue) == [lower])
+        #expect(directory.list("corrupt").isEmpty)
+        #expect(try directory.read("jobs/ABCDEF-0123.json") == record)
+        #expect(try await store.get(JobID(lower)!)?.id.rawValue == lower)
+    }
+
     @Test("a create interrupted between index entry and record leaves nothing visible")
     func interruptedCreate() async throws {
         let directory = try TestDirectory("jobs")
