@@ -23,6 +23,8 @@ struct CrashRecoveryTests {
     /// How long the worker processes get to finish every job of one seed (a seed takes 11-15 s on a
     /// 2-core machine; three seeds must stay under two minutes in CI).
     static let timeLimit: TimeInterval = 35
+    /// How many times workers are killed per seed (each round one worker or all of them).
+    static let killRounds = 6
 
     /// Every regular file below a directory, as paths relative to it, sorted.
     static func files(under root: String) -> [String] {
@@ -113,35 +115,47 @@ struct CrashRecoveryTests {
             ids.append(try await service.request(ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com")).jobID)
         }
 
-        // Three workers; every 200-800 ms one of them (past start-up) is killed mid-flight and replaced.
+        // Three workers, killed with SIGKILL at random moments and replaced. A kill round is only fired
+        // while an attempt claimed since the last round is running (a live worker is mid-export: a killed
+        // worker's job stays `running` until its lease runs out, so only new attempts count), so kills
+        // interrupt exports however fast or slow this machine is. Odd rounds kill one random worker, even
+        // rounds every worker, which is certain to interrupt the export that was seen.
         var workers = try (0..<3).map { _ in try spawnWorker(dataDirectory: directory.path, input: input) }
-        var started = workers.map { _ in Date() }
-        var kills = 0
+        var kills = 0, rounds = 0
+        var seenAttempts = Set<String>()
         let deadline = Date().addingTimeInterval(Self.timeLimit)
+        var nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &random))
         func allFinished() async throws -> Bool {
             for id in ids {
                 guard let job = try await jobs.get(id), job.state.isTerminal, job.lifecycle.notified else { return false }
             }
             return true
         }
-        func anyRunning() async throws -> Bool {
-            for id in ids where try await jobs.get(id)?.state == .running { return true }
-            return false
+        func runningAttempts() async throws -> Set<String> {
+            var running = Set<String>()
+            for id in ids {
+                if let job = try await jobs.get(id), job.state == .running { running.insert("\(id)#\(job.attempt)") }
+            }
+            return running
         }
         while try await !allFinished() {
             guard Date() < deadline else { break }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 200...800, using: &random)))
-            // Only workers past their start-up (loading the input file) are killed, so kills land mid-export.
-            // and only while some job is running, so a kill has a fair chance to interrupt an export.
-            let busy = workers.indices.filter { workers[$0].isRunning && Date().timeIntervalSince(started[$0]) > 0.6 }
-            if kills < 12, try await anyRunning(), let index = busy.randomElement(using: &random) {
-                kill(workers[index].processIdentifier, SIGKILL)
-                workers[index].waitUntilExit()
-                kills += 1
+            try await Task.sleep(for: .milliseconds(25))
+            let running = rounds < Self.killRounds && Date() >= nextKill ? try await runningAttempts() : []
+            if !running.isSubset(of: seenAttempts) {
+                rounds += 1
+                seenAttempts.formUnion(running)
+                let live = workers.indices.filter { workers[$0].isRunning }
+                let victims = rounds.isMultiple(of: 2) ? live : live.randomElement(using: &random).map { [$0] } ?? []
+                for index in victims {
+                    kill(workers[index].processIdentifier, SIGKILL)
+                    workers[index].waitUntilExit()
+                    kills += 1
+                }
+                nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.6, using: &random))
             }
             for index in workers.indices where !workers[index].isRunning {
                 workers[index] = try spawnWorker(dataDirectory: directory.path, input: input)
-                started[index] = Date()
             }
         }
         // The worker processes alone must have finished every job: nothing below exports anything.
@@ -154,7 +168,7 @@ struct CrashRecoveryTests {
             worker.waitUntilExit()
         }
         try #require(finishedByChildren)
-        #expect(kills >= 3, "the run ended before enough workers were killed to mean anything")
+        #expect(rounds >= 2 && kills >= 3, "the run ended before enough workers were killed to mean anything")
 
         // Before any clean-up by this test: the processes left no temp file behind (each replacement
         // removes what the killed one left when it opens the stores), and nothing was moved aside.
