@@ -212,6 +212,13 @@ struct JobLifecycleTests {
         }
     }
 
+    @Test("a huge lease does not trap when a duplicate delivery computes the redelivery delay")
+    func hugeLease() {
+        var machine = JobLifecycle()
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .run(attempt: 1))
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .redeliverLater(after: .milliseconds(Int64.max)))
+    }
+
     @Test("abandon ends a job that has not ended: failed, or cancelled after a cancel request")
     func abandon() throws {
         for (start, expected) in [(Start.queued, JobState.failed), (.running, .failed), (.retryScheduled, .failed), (.runningCancelRequested, .cancelled)] {
