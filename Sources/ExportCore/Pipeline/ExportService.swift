@@ -171,13 +171,17 @@ public struct ExportService: Sendable {
     ///   - requester: The authenticated user asking.
     ///   - expiresIn: How long the link works; 5 minutes by default.
     /// - Returns: The link.
-    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job or one without a file;
+    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job, one without a file, or an
+    ///   expired one (``ExportJob/expiredAt``; hosts answer 410 for a job they can still read);
     ///   ``ExportError/Code/configuration`` when the service has no blob store.
     public func downloadLink(for id: JobID, requester: UserID, expiresIn: Duration = .seconds(300)) async throws -> DownloadLink {
         guard let blobStore else { throw ExportError(.configuration, "the export service was created without a blob store") }
         let job = try await status(of: id, requester: requester)
         guard job.state == .succeeded, let result = job.result else {
             throw ExportError(.notFound, "export \(id) has no file (it is \(job.state.rawValue))")
+        }
+        if job.expiredAt != nil {
+            throw ExportError(.notFound, "export \(id) has expired; its file was deleted")
         }
         if let expiresAt = job.expiresAt, expiresAt <= clock.now() {
             throw ExportError(.notFound, "export \(id) has expired")

@@ -149,7 +149,7 @@ extension ExportWorker {
         let prefix = configuration.keyPrefix
         let blobStore = blobStore
         await handOff {
-            for attempt in 1...max(1, job.attempt) {
+            for attempt in 1...min(max(1, job.attempt), 1_000) {  // bounded even for a corrupt attempt count
                 let key = try Self.blobKey(prefix: prefix, for: job, attempt: attempt)
                 if key != keeping { try? await blobStore.delete(key) }
             }

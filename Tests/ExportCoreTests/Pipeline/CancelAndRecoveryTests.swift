@@ -127,19 +127,35 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
-    @Test("the reconciler deletes expired jobs with their files, and abandoned writes")
+    @Test("expiry in two stages: files deleted and the record kept as 'expired', then the record deleted; abandoned writes aborted")
     func expiry() async throws {
         let harness = Harness()
         let ticket = try await harness.request()
         await harness.worker().processAvailable()
-        let key = try #require(try await harness.job(ticket.jobID).result?.blobKey)
+        let finished = try await harness.job(ticket.jobID)
+        let key = try #require(finished.result?.blobKey)
         _ = try await harness.blobs.beginWrite(key: try BlobKey(validating: "exports/abandoned.csv"), contentType: "text/csv")
         harness.clock.advance(by: .seconds(7 * 24 * 3600))
         let report = try await harness.reconciler().reconcile()
         #expect(report.expired == [ticket.jobID])
+        #expect(report.purged.isEmpty)
         #expect(report.abortedWrites == 1)
-        #expect(await harness.jobs.count == 0)
         #expect(await harness.blobs.contents(of: key) == nil)
+        #expect(await harness.blobs.keys.isEmpty)
+
+        // The record stays, marked expired with its result metadata, so the download route can say 410.
+        let expired = try await harness.service.status(of: ticket.jobID, requester: "u1")
+        #expect(expired.state == .succeeded)
+        #expect(expired.expiredAt == finished.expiresAt)
+        #expect(expired.result == finished.result)
+        #expect(expired.expiresAt == harness.clock.now().addingTimeInterval(30 * 24 * 3600))
+        let gone = await #expect(throws: ExportError.self) { try await harness.service.downloadLink(for: ticket.jobID, requester: "u1") }
+        #expect(gone?.code == .notFound)
+        #expect(try await harness.reconciler().reconcile().expired.isEmpty)  // not again
+
+        harness.clock.advance(by: .seconds(30 * 24 * 3600))
+        #expect(try await harness.reconciler().reconcile().purged == [ticket.jobID])
+        #expect(await harness.jobs.count == 0)
         let error = await #expect(throws: ExportError.self) { try await harness.service.status(of: ticket.jobID, requester: "u1") }
         #expect(error?.code == .notFound)
     }
