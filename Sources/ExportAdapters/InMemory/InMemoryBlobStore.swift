@@ -133,7 +133,8 @@ public actor InMemoryBlobStore: BlobStore {
         }
         guard blobs[key] != nil else { throw ExportError(.notFound, "no blob \(key)") }
         let expiresAt = clock.now().adding(expiresIn)
-        let expires = String(Int64(expiresAt.timeIntervalSince1970.rounded(.down)))
+        let seconds = expiresAt.timeIntervalSince1970.rounded(.down)
+        let expires = String(seconds >= 9.2e18 ? Int64.max : Int64(seconds))  // clamped: a huge expiry must not trap
         var components = URLComponents()
         components.scheme = "memory"
         components.host = "blobs"

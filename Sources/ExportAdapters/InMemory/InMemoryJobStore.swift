@@ -106,7 +106,7 @@ public actor InMemoryJobStore: JobStore {
             let position = try Self.position(of: cursor)
             start = sorted.firstIndex { Self.isAfter($0, position) } ?? sorted.endIndex
         }
-        let end = min(sorted.endIndex, start + limit)
+        let end = limit >= sorted.endIndex - start ? sorted.endIndex : start + limit  // no overflow for a huge limit
         let items = Array(sorted[start..<end])
         let next = end < sorted.endIndex ? items.last.map(Self.cursor(for:)) : nil
         return Page(items: items, next: next)

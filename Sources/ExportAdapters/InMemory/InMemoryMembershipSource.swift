@@ -38,7 +38,7 @@ public actor InMemoryMembershipSource: MembershipSource {
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
         let all = rows[owner] ?? []
         let start = cursor.map { cursor in all.firstIndex { $0.membershipID > cursor.token } ?? all.endIndex } ?? 0
-        let end = min(all.endIndex, start + limit)
+        let end = limit >= all.endIndex - start ? all.endIndex : start + limit  // no overflow for a huge limit
         let items = Array(all[start..<end])
         let next = end < all.endIndex ? items.last.map { PageCursor($0.membershipID) } : nil
         return Page(items: items, next: next)

@@ -86,7 +86,9 @@ public actor InMemoryQueue: Queue {
             }
             // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
             // test that advanced a manual clock exactly to the deadline waiting forever.
-            let milliseconds = Swift.max(1, Int64((wakeAt.timeIntervalSince(now) * 1000).rounded(.down)))
+            // Clamped: a huge wait time must not trap converting to Int64.
+            let wait = Swift.min((wakeAt.timeIntervalSince(now) * 1000).rounded(.down), 1e15)
+            let milliseconds = Swift.max(1, wait.isNaN ? 1 : Int64(wait))
             await waitForChange(upTo: .milliseconds(milliseconds))
         }
     }

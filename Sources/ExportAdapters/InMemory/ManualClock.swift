@@ -37,6 +37,22 @@ public final class ManualClock: ExportClock {
     /// The number of tasks sleeping on the clock.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
+    /// Waits until at least `count` tasks sleep on the clock, so a test can advance the clock knowing
+    /// who will wake. Bounded: gives up after `maxYields` yields instead of hanging a broken test.
+    ///
+    /// - Parameters:
+    ///   - count: How many sleepers to wait for.
+    ///   - maxYields: How many times to yield before giving up.
+    /// - Returns: Whether that many sleepers arrived.
+    @discardableResult
+    public func waitForSleepers(_ count: Int = 1, maxYields: Int = 1_000_000) async -> Bool {
+        for _ in 0..<max(1, maxYields) {
+            if sleeperCount >= count { return true }
+            await Task.yield()
+        }
+        return sleeperCount >= count
+    }
+
     /// Moves the clock forward and wakes every sleeper whose deadline has come.
     ///
     /// - Parameters:

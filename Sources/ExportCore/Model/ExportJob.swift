@@ -26,8 +26,13 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var createdAt: Date
     /// When the job record last changed.
     public var updatedAt: Date
-    /// When the record (and its file) may be deleted; set when the job ends.
+    /// When the job expires; set when the job ends. At that moment the ``Reconciler`` deletes its file
+    /// and keeps the record as an expired tombstone (see ``expiredAt``), whose `expiresAt` it moves to
+    /// when the record itself is deleted.
     public var expiresAt: Date?
+    /// When the job expired: its file is gone, and the record is kept (until ``expiresAt``) only so the
+    /// owner's status and download calls can say "expired" (410) instead of "not found". `nil` before.
+    public var expiredAt: Date?
     /// A key that no other non-terminal job may hold at the same time (the service uses one per owner
     /// to de-duplicate active exports). Released by the store once the job is terminal.
     public var uniqueKey: String?

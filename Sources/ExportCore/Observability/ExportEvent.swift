@@ -18,6 +18,10 @@ public enum ExportEvent: Hashable, Sendable {
     case failed(JobID, attempt: Int, reason: String)
     /// The user was sent the "ready" or "failed" message.
     case notified(JobID, kind: NotificationKind)
+    /// Handling the job's message kept failing outside the export (the job store, the notifier, the
+    /// queue), or failed with an error that is not retryable: the message was dead-lettered for a person
+    /// to look at. A job that had not ended was marked failed with `reason`.
+    case deadLettered(JobID, reason: String)
     /// The export was cancelled.
     case cancelled(JobID)
     /// The reconciler queued a job again that had been stuck or never queued.
@@ -27,7 +31,7 @@ public enum ExportEvent: Hashable, Sendable {
     public var jobID: JobID {
         switch self {
         case .accepted(let id, _, _), .deduplicated(let id, _), .started(let id, _, _), .progress(let id, _),
-            .succeeded(let id, _, _, _), .retried(let id, _, _, _), .failed(let id, _, _), .notified(let id, _),
+            .succeeded(let id, _, _, _), .retried(let id, _, _, _), .failed(let id, _, _), .notified(let id, _), .deadLettered(let id, _),
             .cancelled(let id), .requeued(let id, _):
             id
         }
@@ -43,6 +47,7 @@ public enum ExportEvent: Hashable, Sendable {
         case .succeeded: "export.succeeded"
         case .retried: "export.retried"
         case .failed: "export.failed"
+        case .deadLettered: "export.deadLettered"
         case .notified: "export.notified"
         case .cancelled: "export.cancelled"
         case .requeued: "export.requeued"

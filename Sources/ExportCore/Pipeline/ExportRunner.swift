@@ -3,9 +3,9 @@ import Foundation
 /// Runs one export attempt end to end: source pages → encoder → blob writer, hashing as it goes.
 ///
 /// The runner holds one page of rows and one chunk of output at a time, so memory does not grow with
-/// the export's size. After every page it calls the checkpoint, which is where the worker heartbeats,
-/// records progress and notices cancellation; a checkpoint that throws stops the export and aborts
-/// the partial blob.
+/// the export's size. After every page it calls the checkpoint, where the worker records the rows
+/// written and checks for task cancellation (its heartbeat runs on a timer beside the runner); a
+/// checkpoint that throws stops the export and aborts the partial blob.
 public struct ExportRunner: Sendable {
     /// What one successful run produced.
     public struct Output: Hashable, Sendable {

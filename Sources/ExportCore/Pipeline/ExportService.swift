@@ -55,14 +55,14 @@ public struct ExportService: Sendable {
             throw ExportError(.invalidRecipient, "recipient is not a valid e-mail address")
         }
         let now = clock.now()
-        let recent = try await jobStore.list(owner: request.owner, after: nil, limit: max(1, configuration.rateLimit?.maxRequests ?? 1))
-        if let active = recent.items.first(where: { !$0.state.isTerminal }) {
+        let recent = try await recentJobs(of: request.owner, now: now)
+        if let active = recent.first(where: { !$0.state.isTerminal }) {
             observer.observe(.deduplicated(active.id, owner: request.owner))
             return ExportTicket(job: active, deduplicated: true)
         }
         if let limit = configuration.rateLimit {
             let windowStart = now.adding(.zero - limit.window)
-            let inWindow = recent.items.filter { $0.createdAt > windowStart }
+            let inWindow = recent.filter { $0.createdAt > windowStart }
             if inWindow.count >= limit.maxRequests, let oldest = inWindow.map(\.createdAt).min() {
                 let retryAt = oldest.adding(limit.window)
                 throw ExportError(
@@ -90,6 +90,25 @@ public struct ExportService: Sendable {
             observer.observe(.accepted(created.id, owner: created.owner, format: options.format))
             return ExportTicket(job: created, deduplicated: false)
         }
+    }
+
+    /// The owner's newest jobs: enough to cover the rate limit's window (up to its maximum), or the
+    /// newest one without a rate limit. Pages through the listing, since an adapter may return short
+    /// pages (filtered scans, skipped corrupt records).
+    private func recentJobs(of owner: UserID, now: Date) async throws -> [ExportJob] {
+        let wanted = max(1, configuration.rateLimit?.maxRequests ?? 1)
+        let windowStart = configuration.rateLimit.map { now.adding(.zero - $0.window) }
+        var jobs: [ExportJob] = []
+        var cursor: PageCursor?
+        for _ in 0..<1000 {  // bounded even for an adapter whose cursors never end
+            let page = try await jobStore.list(owner: owner, after: cursor, limit: min(100, wanted - jobs.count))
+            jobs += page.items
+            cursor = page.next
+            guard cursor != nil else { break }
+            if jobs.count >= wanted { break }
+            if let windowStart, let oldest = jobs.last, oldest.createdAt <= windowStart { break }
+        }
+        return jobs
     }
 
     /// Reads one of the requester's jobs.
@@ -152,13 +171,17 @@ public struct ExportService: Sendable {
     ///   - requester: The authenticated user asking.
     ///   - expiresIn: How long the link works; 5 minutes by default.
     /// - Returns: The link.
-    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job or one without a file;
+    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job, one without a file, or an
+    ///   expired one (``ExportJob/expiredAt``; hosts answer 410 for a job they can still read);
     ///   ``ExportError/Code/configuration`` when the service has no blob store.
     public func downloadLink(for id: JobID, requester: UserID, expiresIn: Duration = .seconds(300)) async throws -> DownloadLink {
         guard let blobStore else { throw ExportError(.configuration, "the export service was created without a blob store") }
         let job = try await status(of: id, requester: requester)
         guard job.state == .succeeded, let result = job.result else {
             throw ExportError(.notFound, "export \(id) has no file (it is \(job.state.rawValue))")
+        }
+        if job.expiredAt != nil {
+            throw ExportError(.notFound, "export \(id) has expired; its file was deleted")
         }
         if let expiresAt = job.expiresAt, expiresAt <= clock.now() {
             throw ExportError(.notFound, "export \(id) has expired")

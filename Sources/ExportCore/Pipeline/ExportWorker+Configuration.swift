@@ -23,12 +23,16 @@ extension ExportWorker {
         public var chunkSize: Int
         /// The CSV dialect.
         public var csvOptions: CSVOptions
-        /// The blob key prefix; files are stored at `<prefix>/<job id>.<extension>`.
+        /// The blob key prefix; each attempt writes its own file, `<prefix>/<job id>-<attempt>.<extension>`.
         public var keyPrefix: String
         /// How long a graceful shutdown lets running exports finish before stopping them.
         public var shutdownGracePeriod: Duration
         /// Seeds the backoff jitter; `nil` for a random seed.
         public var randomSeed: UInt64?
+        /// The most deliveries of one message whose handling keeps failing outside the export itself
+        /// (the job store, the notifier, the queue). Past it, or at once for an error that is not
+        /// retryable, the message is dead-lettered and a job that has not ended is marked failed.
+        public var maxDeliveries: Int
 
         /// Creates a configuration.
         ///
@@ -47,6 +51,8 @@ extension ExportWorker {
         ///   - keyPrefix: The blob key prefix; `exports` by default.
         ///   - shutdownGracePeriod: How long shutdown waits for running exports; 30 seconds by default.
         ///   - randomSeed: Seeds the backoff jitter; `nil` for a random seed.
+        ///   - maxDeliveries: The most deliveries of a message whose handling keeps failing; `nil` for
+        ///     twice the retry policy's attempts plus 5 (redeliveries while a job waits count too).
         public init(
             concurrency: Int = 2,
             visibilityTimeout: Duration = .seconds(300),
@@ -61,7 +67,8 @@ extension ExportWorker {
             csvOptions: CSVOptions = CSVOptions(),
             keyPrefix: String = "exports",
             shutdownGracePeriod: Duration = .seconds(30),
-            randomSeed: UInt64? = nil
+            randomSeed: UInt64? = nil,
+            maxDeliveries: Int? = nil
         ) {
             self.concurrency = max(1, concurrency)
             self.visibilityTimeout = visibilityTimeout
@@ -77,6 +84,8 @@ extension ExportWorker {
             self.keyPrefix = keyPrefix
             self.shutdownGracePeriod = shutdownGracePeriod
             self.randomSeed = randomSeed
+            let attempts = retryPolicy.maxAttempts
+            self.maxDeliveries = max(1, maxDeliveries ?? (attempts > Int.max / 4 ? Int.max : 2 * attempts + 5))
         }
     }
 }

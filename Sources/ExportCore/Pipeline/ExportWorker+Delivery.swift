@@ -1,17 +1,58 @@
 import Foundation
 
 extension ExportWorker {
-    /// Handles one delivery completely; never throws. An infrastructure failure while handling it
-    /// (the job store is down, say) releases the message with a backoff delay, or leaves it to its lease.
+    /// Handles one delivery completely; never throws.
+    ///
+    /// A failure while handling it outside the export itself (the job store is down, the notifier
+    /// refuses, the queue rejects an acknowledgement) releases the message with a backoff delay, so it
+    /// is tried again. That is bounded: an error that is not retryable, or the
+    /// ``Configuration/maxDeliveries``-th failed delivery, dead-letters the message instead and ends a
+    /// job that has not ended as failed (see ``giveUp(_:after:)``).
     func process(_ delivery: Delivery) async {
         do {
             try await handle(delivery)
         } catch {
+            let stopping = error is CancellationError || Task.isCancelled
+            if !stopping, !ExportError.isRetryable(error) || delivery.receiveCount >= configuration.maxDeliveries {
+                let gaveUp = await handOffResult { try await self.giveUp(delivery, after: error) }
+                if gaveUp { return }
+            }
             let delay = random.withGenerator {
                 configuration.retryPolicy.delay(afterAttempt: delivery.receiveCount, using: &$0)
             }
-            await handOff { try await self.queue.release(delivery.receipt, delay: delay) }
+            await handOff { try await self.queue.release(delivery.receipt, delay: stopping ? .zero : delay) }
         }
+    }
+
+    /// Ends the handling of a message that cannot be handled: marks a job that has not ended as failed
+    /// (with a reason), tells the user if the notifier allows, and dead-letters the message.
+    private func giveUp(_ delivery: Delivery, after error: any Error) async throws {
+        let exportError = ExportError.wrapping(error)
+        let why = ExportError.isRetryable(error) ? "gave up after \(delivery.receiveCount) deliveries" : "not retryable"
+        let reason = "\(exportError.message) (\(why))"
+        // A corrupt or unreadable record cannot be marked; the dead letter still carries the reason.
+        if var job = try? await jobStore.get(delivery.message.jobID), !job.state.isTerminal {
+            let now = clock.now()
+            let state = try job.lifecycle.abandon()
+            job.failure = ExportFailure(code: exportError.code.description, reason: reason)
+            job.updatedAt = now
+            job.expiresAt = now.adding(configuration.retention)
+            if let stored = try? await jobStore.update(job) {
+                await discardFiles(of: stored, keeping: nil)
+                if state == .failed {
+                    observer.observe(.failed(stored.id, attempt: stored.attempt, reason: reason))
+                    // Best effort: the notifier may be what keeps failing.
+                    if let message = try? await notification(.failed, for: stored, link: nil), (try? await notifier.send(message)) != nil {
+                        observer.observe(.notified(stored.id, kind: .failed))
+                        try? await markNotified(stored.id)
+                    }
+                } else {
+                    observer.observe(.cancelled(stored.id))
+                }
+            }
+        }
+        try await queue.deadLetter(delivery.receipt, reason: reason)
+        observer.observe(.deadLettered(delivery.message.jobID, reason: reason))
     }
 
     private func handle(_ delivery: Delivery) async throws {
@@ -27,13 +68,15 @@ extension ExportWorker {
             try await queue.release(delivery.receipt, delay: delay)
         case .finish(let notify, let disposal):
             if job.lifecycle != before {
-                // The claim ended the job: its worker died too often, or died after a cancel request.
+                // The claim ended the job: its worker died too often, or a cancel request outlived it.
                 job.updatedAt = now
                 job.expiresAt = now.adding(configuration.retention)
                 if job.state == .failed {
                     job.failure = ExportFailure(code: "attemptsExhausted", reason: "the export was interrupted \(job.attempt) times")
                 }
                 job = try await jobStore.update(job)
+                // Files finished by earlier attempts (a stalled worker's) must not outlive the job.
+                await discardFiles(of: job, keeping: nil)
                 if job.state == .failed { observer.observe(.failed(job.id, attempt: job.attempt, reason: job.failure?.reason ?? "")) }
                 if job.state == .cancelled { observer.observe(.cancelled(job.id)) }
             }
@@ -48,25 +91,24 @@ extension ExportWorker {
     }
 
     /// Runs one attempt and records its outcome.
+    ///
+    /// Each attempt writes its own file (``blobKey(prefix:for:attempt:)``), so a stalled worker that lost
+    /// its lease can never overwrite the file of the attempt that succeeded; it deletes its own file when
+    /// it finds the job is no longer its own. Once the job is recorded as succeeded, the notification and
+    /// the acknowledgement run outside the export's error handling: their failure leaves the job
+    /// succeeded and the message comes back to retry them (one e-mail, by the notifier's idempotency key).
     private func runAttempt(_ claimed: ExportJob, delivery: Delivery) async throws {
-        let attempt = claimed.attempt
-        let key = try BlobKey(validating: "\(configuration.keyPrefix)/\(claimed.id).\(claimed.options.format.fileExtension)")
+        let key = try Self.blobKey(prefix: configuration.keyPrefix, for: claimed, attempt: claimed.attempt)
         let started = clock.now()
-        var current = claimed
-        var lastBeat = started
+        let attempt = AttemptState(claimed)
+        let stored: ExportJob
+        let link: DownloadLink
         do {
-            let output = try await runner.run(claimed, into: key) { rows in
-                try Task.checkCancellation()
-                let now = clock.now()
-                guard now.timeIntervalSince(lastBeat) >= JobLifecycle.seconds(configuration.heartbeatInterval) else { return }
-                lastBeat = now
-                current = try await heartbeat(current, rows: rows, receipt: delivery.receipt, now: now)
-                observer.observe(.progress(current.id, rows: rows))
-            }
-            let link = try await blobStore.downloadLink(
-                for: key, filename: ExportService.filename(for: current), expiresIn: configuration.linkExpiry)
+            let output = try await export(claimed, into: key, state: attempt, receipt: delivery.receipt)
+            link = try await blobStore.downloadLink(
+                for: key, filename: ExportService.filename(for: claimed), expiresIn: configuration.linkExpiry)
             let now = clock.now()
-            let stored = try await commit(current, attempt: attempt) { job in
+            stored = try await commit(attempt.job, attempt: claimed.attempt) { job in
                 try job.lifecycle.succeed()
                 job.rowsWritten = output.rows
                 job.result = ExportResult(
@@ -77,172 +119,44 @@ extension ExportWorker {
                 job.expiresAt = now.adding(configuration.retention)
             }
             observer.observe(.succeeded(stored.id, rows: output.rows, bytes: output.blob.size, duration: Self.duration(from: started, to: now)))
-            try await finish(stored, notify: .ready, link: link, disposal: .acknowledge, receipt: delivery.receipt)
         } catch let error as ExportError where error.code == .cancelled {
-            try await stopCancelled(current, key: key, receipt: delivery.receipt)
+            return try await stopCancelled(attempt.job, key: key, receipt: delivery.receipt)
         } catch let error as ExportError where error.code == .leaseLost {
-            return  // another worker owns the job now; whatever we wrote it will write again
+            // Another worker owns the job now: whatever this attempt wrote is nobody's file.
+            await handOff { try await self.blobStore.delete(key) }
+            return
         } catch is CancellationError {
-            let handedBack = current
-            await handOff { try await self.relinquish(handedBack, receipt: delivery.receipt) }
+            let handedBack = attempt.job
+            await handOff { try await self.relinquish(handedBack, key: key, receipt: delivery.receipt) }
+            return
         } catch {
-            try await recordFailure(error, of: current, key: key, receipt: delivery.receipt)
+            return try await recordFailure(error, of: attempt.job, key: key, receipt: delivery.receipt)
         }
+        // Post-success phase: the job stays succeeded whatever happens from here on.
+        await discardFiles(of: stored, keeping: key)
+        try await finish(stored, notify: .ready, link: link, disposal: .acknowledge, receipt: delivery.receipt)
     }
 
-    /// Renews the queue lease and the job lease, records progress, and notices a cancel request.
-    private func heartbeat(_ job: ExportJob, rows: Int64, receipt: LeaseReceipt, now: Date) async throws -> ExportJob {
-        let leaseEnd = try await queue.extendLease(receipt, by: configuration.visibilityTimeout)
-        let stored = try await commit(job, attempt: job.attempt) { job in
-            try job.lifecycle.extendLease(until: leaseEnd)
-            job.rowsWritten = rows
-            job.updatedAt = now
-        }
-        if stored.lifecycle.cancelRequested { throw ExportError(.cancelled, "the export was cancelled") }
-        return stored
+    /// The blob key of one attempt's file: `<prefix>/<job id>-<attempt>.<extension>`.
+    ///
+    /// - Throws: ``ExportError/Code/invalidKey`` for a prefix that does not make a valid key.
+    static func blobKey(prefix: String, for job: ExportJob, attempt: Int) throws -> BlobKey {
+        try BlobKey(validating: "\(prefix)/\(job.id)-\(attempt).\(job.options.format.fileExtension)")
     }
 
-    private func recordFailure(_ error: any Error, of job: ExportJob, key: BlobKey, receipt: LeaseReceipt) async throws {
-        let exportError = ExportError.wrapping(error)
-        let retryable = ExportError.isRetryable(error)
-        let now = clock.now()
-        var action: JobLifecycle.FailureAction?
-        let stored: ExportJob
-        do {
-            stored = try await commit(job, attempt: job.attempt) { job in
-                if job.lifecycle.cancelRequested { throw ExportError(.cancelled, "the export was cancelled") }
-                action = try random.withGenerator { generator throws(ExportError) in
-                    try job.lifecycle.fail(retryable: retryable, reason: exportError.message, policy: configuration.retryPolicy, now: now, using: &generator)
-                }
-                job.failure = ExportFailure(code: exportError.code.description, reason: exportError.message)
-                job.updatedAt = now
-                if job.state == .failed { job.expiresAt = now.adding(configuration.retention) }
-            }
-        } catch let error as ExportError where error.code == .cancelled {
-            return try await stopCancelled(job, key: key, receipt: receipt)
-        }
-        switch action {
-        case .retry(let delay):
-            observer.observe(.retried(stored.id, attempt: stored.attempt, delay: delay, error: exportError.message))
-            try await queue.release(receipt, delay: delay)
-        case .giveUp(let reason):
-            observer.observe(.failed(stored.id, attempt: stored.attempt, reason: reason))
-            try await finish(stored, notify: .failed, link: nil, disposal: .deadLetter(reason: reason), receipt: receipt)
-        case nil:
-            break
-        }
-    }
-
-    private func stopCancelled(_ job: ExportJob, key: BlobKey, receipt: LeaseReceipt) async throws {
-        try await blobStore.delete(key)
-        // Our copy may predate the cancel request; the stored job has it.
-        let latest = try await jobStore.get(job.id) ?? job
-        let now = clock.now()
-        let stored = try await commit(latest, attempt: job.attempt) { job in
-            try job.lifecycle.confirmCancelled()
-            job.updatedAt = now
-            job.expiresAt = now.adding(configuration.retention)
-        }
-        observer.observe(.cancelled(stored.id))
-        try await queue.acknowledge(receipt)
-    }
-
-    private func relinquish(_ job: ExportJob, receipt: LeaseReceipt) async throws {
-        let now = clock.now()
-        _ = try await commit(job, attempt: job.attempt) { job in
-            try job.lifecycle.relinquish()
-            job.updatedAt = now
-        }
-        try await queue.release(receipt, delay: .zero)
-    }
-
-    /// Sends the missing notification (idempotently), records it, then acknowledges or dead-letters.
-    private func finish(
-        _ job: ExportJob,
-        notify: NotificationKind?,
-        link: DownloadLink?,
-        disposal: JobLifecycle.MessageDisposal,
-        receipt: LeaseReceipt
-    ) async throws {
-        if let kind = notify {
-            try await notifier.send(try await notification(kind, for: job, link: link))
-            observer.observe(.notified(job.id, kind: kind))
-            try await markNotified(job.id)
-        }
-        switch disposal {
-        case .acknowledge:
-            try await queue.acknowledge(receipt)
-        case .deadLetter(let reason):
-            try await queue.deadLetter(receipt, reason: job.failure?.reason ?? reason)
-        }
-    }
-
-    private func notification(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?) async throws -> ExportNotification {
-        switch kind {
-        case .failed:
-            return ExportNotification(
-                jobID: job.id, owner: job.owner, recipient: job.recipient,
-                content: .failed(reason: job.failure?.reason ?? "the export failed"))
-        case .ready:
-            guard let result = job.result else { throw ExportError(.corruptData, "job \(job.id) succeeded without a result") }
-            let now = clock.now()
-            let remaining = (job.expiresAt ?? now.adding(configuration.linkExpiry)).timeIntervalSince(now)
-            let freshLink: DownloadLink
-            if let link {
-                freshLink = link
-            } else {
-                freshLink = try await blobStore.downloadLink(
-                    for: result.blobKey, filename: ExportService.filename(for: job),
-                    expiresIn: min(configuration.linkExpiry, .milliseconds(Int64(max(1, remaining * 1000)))))
-            }
-            return ExportNotification(
-                jobID: job.id, owner: job.owner, recipient: job.recipient,
-                content: .ready(.init(link: freshLink.url, expiresAt: freshLink.expiresAt, rows: result.rows, bytes: result.bytes, format: result.format)))
-        }
-    }
-
-    private func markNotified(_ id: JobID) async throws {
-        for _ in 0..<8 {
-            guard var job = try await jobStore.get(id) else { return }
-            if job.lifecycle.notified { return }
-            try job.lifecycle.markNotified()
-            job.updatedAt = clock.now()
-            do {
-                _ = try await jobStore.update(job)
-                return
-            } catch let error as ExportError where error.code == .versionConflict {
-                continue
+    /// Deletes, best effort, the files every attempt of `job` may have left, except `keeping`.
+    func discardFiles(of job: ExportJob, keeping: BlobKey?) async {
+        let prefix = configuration.keyPrefix
+        let blobStore = blobStore
+        await handOff {
+            for attempt in 1...min(max(1, job.attempt), 1_000) {  // bounded even for a corrupt attempt count
+                let key = try Self.blobKey(prefix: prefix, for: job, attempt: attempt)
+                if key != keeping { try? await blobStore.delete(key) }
             }
         }
-        throw ExportError(.versionConflict, "job \(id) kept changing while recording its notification")
-    }
-
-    /// Applies `change` to the running attempt's job and stores it; on a version conflict, re-reads and
-    /// applies it again as long as the job is still this attempt's. Otherwise the lease was lost.
-    @discardableResult
-    func commit(_ job: ExportJob, attempt: Int, _ change: (inout ExportJob) throws -> Void) async throws -> ExportJob {
-        var current = job
-        for _ in 0..<8 {
-            var next = current
-            try change(&next)
-            do {
-                return try await jobStore.update(next)
-            } catch let error as ExportError where error.code == .versionConflict {
-                guard let fresh = try await jobStore.get(job.id), fresh.state == .running, fresh.attempt == attempt else {
-                    throw ExportError(.leaseLost, "job \(job.id) was taken over by another worker")
-                }
-                current = fresh
-            }
-        }
-        throw ExportError(.versionConflict, "job \(job.id) kept changing")
-    }
-
-    /// Runs cleanup I/O in a task of its own, so it still happens when the calling task was cancelled.
-    func handOff(_ body: @escaping @Sendable () async throws -> Void) async {
-        await Task { try? await body() }.value
     }
 
     static func duration(from start: Date, to end: Date) -> Duration {
-        .milliseconds(Int64((end.timeIntervalSince(start) * 1000).rounded()))
+        .milliseconds(JobLifecycle.milliseconds(end.timeIntervalSince(start), rounding: .toNearestOrAwayFromZero))
     }
 }

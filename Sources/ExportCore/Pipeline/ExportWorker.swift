@@ -5,11 +5,16 @@ import Synchronization
 /// records the result, notifies the user and acknowledges the message.
 ///
 /// - **Bounded concurrency**: at most ``Configuration/concurrency`` exports at once.
-/// - **Heartbeats**: a running export renews its queue lease and its job lease every
-///   ``Configuration/heartbeatInterval``, and notices a cancel request at the same moment.
+/// - **Heartbeats**: beside each running export a timer on the worker's clock renews its queue lease
+///   and its job lease every ``Configuration/heartbeatInterval``, however long one page takes, and
+///   stops the export when it finds a cancel request or that another worker took the job over.
 /// - **Retries**: a failed attempt is retried after the ``RetryPolicy``'s delay (the message is released
 ///   with that delay), or the job fails, the user gets one "failed" message and the message is
-///   dead-lettered.
+///   dead-lettered. Failures outside the export (the notifier, the job store, the queue) are retried
+///   too, but at most ``Configuration/maxDeliveries`` deliveries, and never when not retryable: then the
+///   message is dead-lettered and a job that has not ended is marked failed.
+/// - **One file per job**: each attempt writes its own blob; files of attempts that did not succeed
+///   are deleted, including a stalled worker's that finished after losing its lease.
 /// - **Crash safety**: a worker that dies leaves a job whose lease runs out; the message comes back and
 ///   another worker takes the job over. A duplicate delivery of a finished job only completes what is
 ///   missing (the notification, the acknowledgement), never the export or a second e-mail.
@@ -37,6 +42,7 @@ public final class ExportWorker: Sendable {
 
     private struct State {
         var stopping = false
+        var running = false
         var active = 0
         var poll: Task<[Delivery], Never>?
     }
@@ -87,7 +93,14 @@ public final class ExportWorker: Sendable {
     /// Receives and runs exports until ``shutdown()`` is called or the task is cancelled.
     ///
     /// Cancelling the calling task stops at once: running exports hand their jobs back to the queue.
+    /// A worker runs one loop: a second call while one runs (or after it ended) returns at once without
+    /// receiving anything. Create one worker per loop to run several.
     public func run() async {
+        let first = state.withLock { state -> Bool in
+            defer { state.running = true }
+            return !state.running
+        }
+        guard first else { return }
         var freed = slotEvents.makeAsyncIterator()
         await withDiscardingTaskGroup { group in
             while !isStopping, !Task.isCancelled {

@@ -7,7 +7,10 @@ import Foundation
 ///   lost: it is queued again.
 /// - A job **running** whose lease ran out more than ``Configuration/requeueAfter`` ago lost its worker
 ///   and its message: it is queued again, and the next worker takes it over.
-/// - Jobs past their retention are deleted, with their files.
+/// - Expiry has two stages, so the e-mailed link's route can answer "expired" (410) rather than "not
+///   found" for as long as someone may click it: a job past its ``ExportJob/expiresAt`` loses its files
+///   and is kept as a tombstone (``ExportJob/expiredAt`` set, result metadata kept) for
+///   ``Configuration/expiredRecordRetention``; only then is the record deleted.
 /// - Blob writes abandoned by crashed workers are aborted.
 ///
 /// Requeueing is always safe: the worker's claim turns a duplicate message into a no-op.
@@ -20,6 +23,12 @@ public struct Reconciler: Sendable {
         public var abandonedWriteAge: Duration
         /// The most jobs handled per kind of repair in one pass.
         public var batchSize: Int
+        /// How long an expired job's record is kept (without its file) so its status and download
+        /// routes can say it expired.
+        public var expiredRecordRetention: Duration
+        /// The workers' blob key prefix (``ExportWorker/Configuration/keyPrefix``), to find every
+        /// attempt's file of an expiring job.
+        public var keyPrefix: String
 
         /// Creates a configuration.
         ///
@@ -27,10 +36,20 @@ public struct Reconciler: Sendable {
         ///   - requeueAfter: How long a job may sit untouched; 10 minutes by default.
         ///   - abandonedWriteAge: The age of an abandoned write; 24 hours by default.
         ///   - batchSize: Jobs per repair per pass; 100 by default.
-        public init(requeueAfter: Duration = .seconds(600), abandonedWriteAge: Duration = .seconds(24 * 3600), batchSize: Int = 100) {
+        ///   - expiredRecordRetention: How long an expired job's record is kept; 30 days by default.
+        ///   - keyPrefix: The workers' blob key prefix; `exports` by default.
+        public init(
+            requeueAfter: Duration = .seconds(600),
+            abandonedWriteAge: Duration = .seconds(24 * 3600),
+            batchSize: Int = 100,
+            expiredRecordRetention: Duration = .seconds(30 * 24 * 3600),
+            keyPrefix: String = "exports"
+        ) {
             self.requeueAfter = requeueAfter
             self.abandonedWriteAge = abandonedWriteAge
             self.batchSize = max(1, batchSize)
+            self.expiredRecordRetention = max(.zero, expiredRecordRetention)
+            self.keyPrefix = keyPrefix
         }
     }
 
@@ -38,8 +57,10 @@ public struct Reconciler: Sendable {
     public struct Report: Hashable, Sendable {
         /// Jobs queued again.
         public var requeued: [JobID] = []
-        /// Jobs deleted after their retention.
+        /// Jobs that expired in this pass: files deleted, record kept as a tombstone.
         public var expired: [JobID] = []
+        /// Expired jobs whose record was deleted after ``Configuration/expiredRecordRetention``.
+        public var purged: [JobID] = []
         /// Abandoned blob writes aborted.
         public var abortedWrites = 0
     }
@@ -100,9 +121,23 @@ public struct Reconciler: Sendable {
             observer.observe(.requeued(job.id, state: job.state))
             report.requeued.append(job.id)
         }
+        // The store deletes the expired records; a first-stage one comes back at once as a tombstone
+        // (the listing port has no "expired but not deleted" query, and create is idempotent by id).
         for job in try await jobStore.deleteExpired(now: now, limit: configuration.batchSize) {
-            if let key = job.result?.blobKey { try await blobStore.delete(key) }
-            report.expired.append(job.id)
+            if job.expiredAt == nil {
+                var tombstone = job
+                tombstone.version = 0
+                tombstone.uniqueKey = nil
+                tombstone.expiredAt = job.expiresAt ?? now
+                tombstone.expiresAt = now.adding(configuration.expiredRecordRetention)
+                tombstone.updatedAt = now
+                _ = try await jobStore.create(tombstone)
+                try await deleteFiles(of: job)
+                report.expired.append(job.id)
+            } else {
+                try await deleteFiles(of: job)  // again, in case a crash stopped the first stage
+                report.purged.append(job.id)
+            }
         }
         report.abortedWrites = try await blobStore.abortIncompleteWrites(startedBefore: now.adding(.zero - configuration.abandonedWriteAge))
         return report
@@ -116,6 +151,14 @@ public struct Reconciler: Sendable {
         while !Task.isCancelled {
             _ = try? await reconcile()
             do { try await clock.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// Deletes the result's file and every attempt's file (deleting a missing blob succeeds).
+    private func deleteFiles(of job: ExportJob) async throws {
+        if let key = job.result?.blobKey { try await blobStore.delete(key) }
+        for attempt in 1...min(max(1, job.attempt), 1_000) {  // bounded even for a corrupt attempt count
+            try await blobStore.delete(try ExportWorker.blobKey(prefix: configuration.keyPrefix, for: job, attempt: attempt))
         }
     }
 

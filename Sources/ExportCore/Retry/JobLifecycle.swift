@@ -58,6 +58,9 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         case retry(after: Duration)
         /// The job failed for good: notify the user, then dead-letter the message with the reason.
         case giveUp(reason: String)
+        /// The user had asked to cancel: the job is cancelled, not retried. Discard the file and
+        /// acknowledge the message.
+        case cancelled
     }
 
     /// What a cancel request did.
@@ -81,6 +84,11 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     /// - Returns: What the worker must do. Every state has an answer, so this never throws.
     public mutating func claim(now: Date, lease: Duration, maxAttempts: Int) -> ClaimAction {
         switch state {
+        case .queued where cancelRequested, .retryScheduled where cancelRequested:
+            // A cancel request recorded while running outlives a hand-back: honour it, never run again.
+            state = .cancelled
+            nextAttemptAt = nil
+            return .finish(notify: nil, disposal: .acknowledge)
         case .queued:
             return start(now: now, lease: lease, maxAttempts: maxAttempts)
         case .retryScheduled:
@@ -150,7 +158,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     ///   - policy: The retry policy.
     ///   - now: The current time.
     ///   - generator: The random source for the backoff jitter.
-    /// - Returns: Retry after a delay, or give up.
+    /// - Returns: Retry after a delay, give up, or (when a cancel was requested) ``FailureAction/cancelled``.
     /// - Throws: ``ExportError/Code/illegalTransition`` unless running.
     public mutating func fail(
         retryable: Bool,
@@ -161,6 +169,10 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     ) throws(ExportError) -> FailureAction {
         try require(.running, for: "fail")
         leaseExpiresAt = nil
+        if cancelRequested {
+            state = .cancelled
+            return .cancelled
+        }
         switch policy.decide(afterAttempt: attempt, retryable: retryable, previousDelay: lastRetryDelay, using: &generator) {
         case .retry(let delay):
             state = .retryScheduled
@@ -175,12 +187,39 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
 
     /// The worker stops without finishing (graceful shutdown): the attempt is handed back, not counted.
     ///
+    /// A job whose cancellation was requested is not handed back but cancelled: the request must not be
+    /// forgotten and the export run again later.
+    ///
+    /// - Returns: The new state: ``JobState/queued``, or ``JobState/cancelled`` after a cancel request.
     /// - Throws: ``ExportError/Code/illegalTransition`` unless running.
-    public mutating func relinquish() throws(ExportError) {
+    @discardableResult
+    public mutating func relinquish() throws(ExportError) -> JobState {
         try require(.running, for: "relinquish")
+        leaseExpiresAt = nil
+        if cancelRequested {
+            state = .cancelled
+            return state
+        }
         state = .queued
         attempt -= 1
+        return state
+    }
+
+    /// The worker gives up on a job that has not ended because handling its message keeps failing
+    /// (or failed for good) outside the export itself: a notifier that refuses, a corrupt neighbour
+    /// record, a queue that rejects the message. The job must still end in a state a person can read.
+    ///
+    /// - Returns: The new state: ``JobState/failed``, or ``JobState/cancelled`` after a cancel request.
+    /// - Throws: ``ExportError/Code/illegalTransition`` once the job has ended.
+    @discardableResult
+    public mutating func abandon() throws(ExportError) -> JobState {
+        guard !state.isTerminal else {
+            throw ExportError(.illegalTransition, "cannot abandon a job that already \(state.rawValue)")
+        }
+        state = cancelRequested ? .cancelled : .failed
         leaseExpiresAt = nil
+        nextAttemptAt = nil
+        return state
     }
 
     /// The owner asked to cancel.
@@ -238,7 +277,16 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     }
 
     static func duration(from start: Date, to end: Date) -> Duration {
-        .milliseconds(Int64((max(0, end.timeIntervalSince(start)) * 1000).rounded(.up)))
+        .milliseconds(milliseconds(max(0, end.timeIntervalSince(start)), rounding: .up))
+    }
+
+    /// Whole milliseconds in `seconds`, clamped to `Int64`'s range instead of trapping (NaN counts as 0).
+    static func milliseconds(_ seconds: TimeInterval, rounding rule: FloatingPointRoundingRule) -> Int64 {
+        let value = (seconds * 1000).rounded(rule)
+        guard !value.isNaN else { return 0 }
+        if value >= 9.2e18 { return .max }
+        if value <= -9.2e18 { return .min }
+        return Int64(value)
     }
 }
 

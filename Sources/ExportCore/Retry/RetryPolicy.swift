@@ -124,7 +124,9 @@ public struct RetryPolicy: Hashable, Sendable {
         let (seconds, attoseconds) = duration.components
         guard seconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? UInt64(Int64.max) : min(UInt64(Int64.max), whole + UInt64(max(0, attoseconds) / 1_000_000_000))
+        guard !overflow else { return UInt64(Int64.max) }
+        let (total, carry) = whole.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
+        return carry ? UInt64(Int64.max) : min(UInt64(Int64.max), total)
     }
 }
 

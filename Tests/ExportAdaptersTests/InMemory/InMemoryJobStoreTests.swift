@@ -18,6 +18,25 @@ struct InMemoryJobStoreTests {
         #expect(await store.allJobs.isEmpty)
     }
 
+    @Test func hugeLimitsDoNotOverflow() async throws {
+        let store = InMemoryJobStore()
+        let first = Fixtures.job("j1")
+        _ = try await store.create(first)
+        _ = try await store.create(Fixtures.job("j2", createdAt: first.createdAt.addingTimeInterval(60)))
+        let all = try await store.list(owner: first.owner, after: nil, limit: .max)
+        #expect(all.items.count == 2)
+        #expect(all.next == nil)
+        let page = try await store.list(owner: first.owner, after: nil, limit: 1)
+        #expect(try await store.list(owner: first.owner, after: page.next, limit: .max).items.map(\.id) == [first.id])
+
+        let source = InMemoryMembershipSource([
+            Membership(membershipID: "m1", userID: "u1", organizationID: "o", organizationName: "n", plan: "p", role: "r", status: "s", startedAt: first.createdAt),
+            Membership(membershipID: "m2", userID: "u1", organizationID: "o", organizationName: "n", plan: "p", role: "r", status: "s", startedAt: first.createdAt),
+        ])
+        #expect(try await source.memberships(of: "u1", after: nil, limit: .max).items.count == 2)
+        #expect(try await source.memberships(of: "u1", after: PageCursor("m1"), limit: .max).items.map(\.membershipID) == ["m2"])
+    }
+
     @Test func inspectionBypassesInjectedFaults() async throws {
         let store = InMemoryJobStore()
         _ = try await store.create(Fixtures.job("j1"))

@@ -19,6 +19,15 @@ struct InMemoryQueueTests {
         #expect(clock.sleeperCount == 0, "the wait's timer was cancelled")
     }
 
+    @Test func aHugeWaitTimeDoesNotTrap() async throws {
+        let clock = ManualClock()
+        let queue = InMemoryQueue(clock: clock)
+        let polling = Task { try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .seconds(Int64.max)) }
+        await eventually("the receive waits on the clock") { clock.sleeperCount == 1 }
+        try await queue.enqueue(QueueMessage(jobID: JobID("job-1")!))
+        #expect(try await polling.value.count == 1)
+    }
+
     @Test func longPollGivesUpWhenTheWaitTimePasses() async throws {
         let queue = InMemoryQueue(clock: clock)
         let receiving = Task { try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .seconds(20)) }

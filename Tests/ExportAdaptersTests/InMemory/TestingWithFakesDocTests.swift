@@ -77,7 +77,7 @@ struct TestingWithFakesDocTests {
 
         // A task waiting on the clock (a long poll, a backoff sleep) wakes when the clock passes its deadline.
         let polling = Task { try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .seconds(20)) }
-        while clock.sleeperCount == 0 { await Task.yield() }  // wait until it is parked on the clock
+        #expect(await clock.waitForSleepers(1))  // wait (bounded) until it is parked on the clock
         clock.advance(by: .seconds(20))
         #expect(try await polling.value.isEmpty)
     }

@@ -28,11 +28,11 @@ struct CancelAndRecoveryTests {
         let worker = harness.worker(source: gated)
         let run = Task { _ = await worker.processAvailable() }
         await gated.waitForArrival()
+        await harness.waitForSleepers(1)  // the heartbeat timer
         let outcome = try await harness.service.cancel(ticket.jobID, requester: "u1")
         #expect(outcome.action == .stopping)
         harness.clock.advance(by: .seconds(21))  // past the heartbeat interval (a third of the lease)
-        gated.open()
-        await run.value
+        await run.value  // the heartbeat stopped the export while its page was still held
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .cancelled)
         #expect(await harness.blobs.keys.isEmpty)
@@ -47,19 +47,29 @@ struct CancelAndRecoveryTests {
         #expect(error?.code == .illegalTransition)
     }
 
-    @Test("heartbeats keep a long export's lease alive")
+    @Test("heartbeats keep the lease alive while one page takes longer than the lease")
     func heartbeats() async throws {
         let harness = Harness()
         let ticket = try await harness.request()
         let gated = GatedSource(harness.source)
         let run = Task { _ = await harness.worker(source: gated).processAvailable() }
         await gated.waitForArrival()
-        harness.clock.advance(by: .seconds(50))
+        // The first page is held for 100 s, past the 60 s lease; the timer heartbeats every 20 s.
+        for _ in 0..<5 {
+            await harness.waitForSleepers(1)
+            harness.clock.advance(by: .seconds(20))
+        }
+        await harness.waitForSleepers(1)
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .running)
+        #expect(job.lifecycle.leaseExpiresAt == Harness.t0.addingTimeInterval(160))
+        #expect(await harness.worker().processAvailable() == 0)  // nobody can take the job over
         gated.open()
         await run.value
-        // The first page's checkpoint renewed both leases before the original 60 s ran out.
         #expect(try await harness.job(ticket.jobID).state == .succeeded)
-        #expect(harness.events.all.contains(.progress(ticket.jobID, rows: 2)))
+        #expect(try await harness.job(ticket.jobID).attempt == 1)
+        #expect(harness.events.all.contains(.progress(ticket.jobID, rows: 0)))
+        #expect(await harness.notifier.sent.count == 1)
     }
 
     @Test("graceful shutdown: running exports finish within the grace period")
@@ -85,8 +95,9 @@ struct CancelAndRecoveryTests {
         let worker = harness.worker(source: gated)
         let run = Task { await worker.run() }
         await gated.waitForArrival()
+        await harness.waitForSleepers(1)  // the heartbeat timer
         worker.shutdown()
-        while harness.clock.sleeperCount == 0 { await Task.yield() }  // the grace timer is armed
+        await harness.waitForSleepers(2)  // and the grace timer
         harness.clock.advance(by: .seconds(30))
         await run.value
         let job = try await harness.job(ticket.jobID)
@@ -116,19 +127,35 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
-    @Test("the reconciler deletes expired jobs with their files, and abandoned writes")
+    @Test("expiry in two stages: files deleted and the record kept as 'expired', then the record deleted; abandoned writes aborted")
     func expiry() async throws {
         let harness = Harness()
         let ticket = try await harness.request()
         await harness.worker().processAvailable()
-        let key = try #require(try await harness.job(ticket.jobID).result?.blobKey)
+        let finished = try await harness.job(ticket.jobID)
+        let key = try #require(finished.result?.blobKey)
         _ = try await harness.blobs.beginWrite(key: try BlobKey(validating: "exports/abandoned.csv"), contentType: "text/csv")
         harness.clock.advance(by: .seconds(7 * 24 * 3600))
         let report = try await harness.reconciler().reconcile()
         #expect(report.expired == [ticket.jobID])
+        #expect(report.purged.isEmpty)
         #expect(report.abortedWrites == 1)
-        #expect(await harness.jobs.count == 0)
         #expect(await harness.blobs.contents(of: key) == nil)
+        #expect(await harness.blobs.keys.isEmpty)
+
+        // The record stays, marked expired with its result metadata, so the download route can say 410.
+        let expired = try await harness.service.status(of: ticket.jobID, requester: "u1")
+        #expect(expired.state == .succeeded)
+        #expect(expired.expiredAt == finished.expiresAt)
+        #expect(expired.result == finished.result)
+        #expect(expired.expiresAt == harness.clock.now().addingTimeInterval(30 * 24 * 3600))
+        let gone = await #expect(throws: ExportError.self) { try await harness.service.downloadLink(for: ticket.jobID, requester: "u1") }
+        #expect(gone?.code == .notFound)
+        #expect(try await harness.reconciler().reconcile().expired.isEmpty)  // not again
+
+        harness.clock.advance(by: .seconds(30 * 24 * 3600))
+        #expect(try await harness.reconciler().reconcile().purged == [ticket.jobID])
+        #expect(await harness.jobs.count == 0)
         let error = await #expect(throws: ExportError.self) { try await harness.service.status(of: ticket.jobID, requester: "u1") }
         #expect(error?.code == .notFound)
     }

@@ -12,7 +12,7 @@ struct CrashTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let stuck = GatedSource(harness.source)
-        let doomed = harness.worker(source: stuck)
+        let doomed = harness.stalledWorker(source: stuck)
         let zombie = Task { _ = await doomed.processAvailable() }
         await stuck.waitForArrival()
         #expect(try await harness.job(ticket.jobID).state == .running)
@@ -103,7 +103,7 @@ struct CrashTests {
         var previous: (GatedSource, Task<Void, Never>)?
         for _ in 0..<3 {
             let stuck = GatedSource(harness.source)
-            let doomed = harness.worker(source: stuck)
+            let doomed = harness.stalledWorker(source: stuck)
             let task = Task { _ = await doomed.processAvailable() }
             await stuck.waitForArrival()
             if let (source, zombie) = previous {

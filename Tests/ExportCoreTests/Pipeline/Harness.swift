@@ -38,14 +38,32 @@ struct Harness {
             observer: events)
     }
 
-    func worker(source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, concurrency: Int = 2, pageSize: Int = 2) -> ExportWorker {
+    /// A worker on the harness's ports. `clock` overrides the worker's own clock: a frozen clock (one
+    /// nobody advances) models a stalled process whose heartbeats stop while the world moves on.
+    func worker(
+        source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, notifier: (any Notifier)? = nil,
+        clock: (any ExportClock)? = nil, concurrency: Int = 2, pageSize: Int = 2, maxDeliveries: Int? = nil
+    ) -> ExportWorker {
         ExportWorker(
-            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier, source: source ?? self.source,
-            clock: clock,
+            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier ?? self.notifier, source: source ?? self.source,
+            clock: clock ?? self.clock,
             configuration: .init(
                 concurrency: concurrency, visibilityTimeout: Harness.lease, receiveWaitTime: .zero, idleDelay: .seconds(1),
-                retryPolicy: policy, linkExpiry: .seconds(3600), pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7),
+                retryPolicy: policy, linkExpiry: .seconds(3600), pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7,
+                maxDeliveries: maxDeliveries),
             observer: events)
+    }
+
+    /// A worker whose clock stands still at the current time: it never heartbeats, like a stalled process.
+    func stalledWorker(source: any MembershipSource) -> ExportWorker {
+        worker(source: source, clock: ManualClock(now: clock.now()))
+    }
+
+    /// Waits (bounded) until `count` tasks sleep on the harness clock; records an issue if they never do.
+    func waitForSleepers(_ count: Int, sourceLocation: SourceLocation = #_sourceLocation) async {
+        if await !clock.waitForSleepers(count) {
+            Issue.record("expected \(count) sleepers on the clock, found \(clock.sleeperCount)", sourceLocation: sourceLocation)
+        }
     }
 
     func reconciler() -> Reconciler {

@@ -52,6 +52,24 @@ struct ServiceTests {
         #expect(try await harness.request().state == .queued)
     }
 
+    @Test("the rate limit pages through a job store that returns short pages")
+    func rateLimitPages() async throws {
+        let harness = Harness()
+        let service = ExportService(
+            jobStore: OneJobPerPageStore(harness.jobs), queue: harness.queue, clock: harness.clock,
+            configuration: .init(rateLimit: .init(maxRequests: 2, per: .seconds(3600))))
+        for _ in 0..<2 {
+            let ticket = try await service.request(ExportRequest(owner: "u1", recipient: "u1@example.com"))
+            _ = try await service.cancel(ticket.jobID, requester: "u1")
+            harness.clock.advance(by: .seconds(60))
+        }
+        let error = await #expect(throws: ExportError.self) {
+            try await service.request(ExportRequest(owner: "u1", recipient: "u1@example.com"))
+        }
+        #expect(error?.code == .rateLimited)
+        #expect(error?.retryAt == Harness.t0.addingTimeInterval(3600))
+    }
+
     @Test("bad input gets a typed error and records nothing", arguments: [
         (ExportRequest(owner: "u1", recipient: "not-an-address"), ExportError.Code.invalidRecipient),
         (ExportRequest(owner: "u1", recipient: "a@example.com\r\nBcc: b@example.com"), .invalidRecipient),
@@ -110,4 +128,23 @@ struct ServiceTests {
         #expect((first.items + second.items + third.items).map(\.id) == ids.reversed())
         #expect(third.next == nil)
     }
+}
+
+
+/// A job store whose listing returns at most one job per page, as a filtered scan may.
+struct OneJobPerPageStore: JobStore {
+    let inner: InMemoryJobStore
+
+    init(_ inner: InMemoryJobStore) { self.inner = inner }
+
+    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
+    func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
+    func update(_ job: ExportJob) async throws -> ExportJob { try await inner.update(job) }
+    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        try await inner.list(owner: owner, after: cursor, limit: 1)
+    }
+    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
+    }
+    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.deleteExpired(now: now, limit: limit) }
 }

@@ -20,7 +20,8 @@ struct WorkerTests {
         #expect(result.rows == 3)
         #expect(result.bytes == Int64(bytes.count))
         #expect(result.sha256 == SHA256.hash(bytes).hexString)
-        #expect(result.blobKey.rawValue == "exports/\(ticket.jobID).csv")
+        #expect(result.blobKey.rawValue == "exports/\(ticket.jobID)-1.csv")  // each attempt has its own file
+        #expect(await harness.blobs.keys == [result.blobKey])
         #expect(job.rowsWritten == 3)
         #expect(job.expiresAt == Harness.t0.addingTimeInterval(7 * 24 * 3600))
 

@@ -178,6 +178,60 @@ struct JobLifecycleTests {
         }
     }
 
+    @Test("relinquish after a cancel request cancels the job instead of queueing it again")
+    func relinquishRemembersCancel() throws {
+        var machine = try Self.make(.runningCancelRequested)
+        #expect(try machine.relinquish() == .cancelled)
+        #expect(machine.state == .cancelled)
+        #expect(machine.leaseExpiresAt == nil)
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+    }
+
+    @Test("a retryable failure after a cancel request cancels the job instead of scheduling a retry")
+    func failRemembersCancel() throws {
+        var machine = try Self.make(.runningCancelRequested)
+        var generator = SplitMix64(seed: 1)
+        let action = try machine.fail(retryable: true, reason: "x", policy: Self.policy, now: Self.t0, using: &generator)
+        #expect(action == .cancelled)
+        #expect(machine.state == .cancelled)
+        #expect(machine.nextAttemptAt == nil)
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(3600), lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+    }
+
+    @Test("a queued or retry-scheduled job that carries a cancel request is cancelled by the claim, not run")
+    func claimHonoursStoredCancel() throws {
+        // Records written before relinquish and fail remembered the request: queued or
+        // retry_scheduled with cancelRequested set. Build them through a JSON round trip.
+        for (state, extra) in [("queued", ""), ("retry_scheduled", #", "nextAttemptAt": 0"#)] {
+            let json = #"{"state": "\#(state)", "attempt": 1, "cancelRequested": true, "notified": false\#(extra)}"#
+            var machine = try JSONDecoder().decode(JobLifecycle.self, from: Data(json.utf8))
+            #expect(machine.cancelRequested)
+            #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+            #expect(machine.state == .cancelled)
+            #expect(machine.attempt == 1)
+        }
+    }
+
+    @Test("a huge lease does not trap when a duplicate delivery computes the redelivery delay")
+    func hugeLease() {
+        var machine = JobLifecycle()
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .run(attempt: 1))
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .redeliverLater(after: .milliseconds(Int64.max)))
+    }
+
+    @Test("abandon ends a job that has not ended: failed, or cancelled after a cancel request")
+    func abandon() throws {
+        for (start, expected) in [(Start.queued, JobState.failed), (.running, .failed), (.retryScheduled, .failed), (.runningCancelRequested, .cancelled)] {
+            var machine = try Self.make(start)
+            #expect(try machine.abandon() == expected)
+            #expect(machine.leaseExpiresAt == nil && machine.nextAttemptAt == nil)
+        }
+        for start in [Start.succeeded, .failed, .cancelled] {
+            var machine = try Self.make(start)
+            expectIllegal { try machine.abandon() }
+        }
+    }
+
     // MARK: cancellation
 
     @Test("requestCancel in every state")

@@ -91,4 +91,50 @@ struct RetryPolicyTests {
         #expect(ExportError(.notFound, "gone").shortDescription == "export.notFound")
         #expect(ExportError(.io, "x", isRetryable: false).isRetryable == false)
     }
+
+    // MARK: Exact vectors
+
+    /// Always returns 0xC000_0000_0000_0001. With the standard library's multiply-shift bounded
+    /// random (Lemire's method), `UInt64.random(in: a...b)` then yields `a + floor(3 * (b - a + 1) / 4)`
+    /// with no redraw, so each jitter's formula gives one exact, hand-computable delay.
+    struct ThreeQuarters: RandomNumberGenerator {
+        mutating func next() -> UInt64 { 0xC000_0000_0000_0001 }
+    }
+
+    static let exactPolicy = (base: Duration.seconds(1), cap: Duration.seconds(10))
+
+    @Test("exact delays for every jitter (AWS formulas, random(a, b) = a + ⌊3(b − a + 1)/4⌋)", arguments: [
+        // none: min(cap, base·2^(n−1))
+        ("none", 1, nil, Duration.seconds(1)),
+        ("none", 4, nil, .seconds(8)),
+        ("none", 5, nil, .seconds(10)),
+        // full: random(0, t), t = min(cap, base·2^(n−1))
+        ("full", 1, nil, .nanoseconds(750_000_000)),
+        ("full", 3, nil, .nanoseconds(3_000_000_000)),
+        ("full", 5, nil, .nanoseconds(7_500_000_000)),
+        // equal: t/2 + random(0, t/2)
+        ("equal", 1, nil, .nanoseconds(875_000_000)),
+        ("equal", 4, nil, .nanoseconds(7_000_000_000)),
+        // decorrelated: min(cap, random(base, previous·3)), previous = base at first
+        ("decorrelated", 1, nil, .nanoseconds(2_500_000_000)),
+        ("decorrelated", 2, .nanoseconds(2_500_000_000), .nanoseconds(5_875_000_000)),
+        ("decorrelated", 3, .nanoseconds(5_875_000_000), .seconds(10)),
+    ] as [(String, Int, Duration?, Duration)])
+    func exactVectors(jitter: String, attempt: Int, previous: Duration?, expected: Duration) {
+        let kinds: [String: RetryPolicy.Jitter] = ["none": .none, "full": .full, "equal": .equal, "decorrelated": .decorrelated]
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: Self.exactPolicy.base, maxDelay: Self.exactPolicy.cap, jitter: kinds[jitter] ?? .none)
+        var generator = ThreeQuarters()
+        #expect(policy.delay(afterAttempt: attempt, previousDelay: previous, using: &generator) == expected)
+    }
+
+    @Test("extreme durations clamp instead of trapping")
+    func extremeDurations() {
+        // 18,446,744,073 s fits UInt64 nanoseconds, but adding the fraction's nanoseconds overflows.
+        let huge = Duration(secondsComponent: 18_446_744_073, attosecondsComponent: 999_999_999_000_000_000)
+        let policy = RetryPolicy(maxAttempts: 3, baseDelay: huge, maxDelay: huge, jitter: .none)
+        var generator = SplitMix64(seed: 1)
+        #expect(policy.delay(afterAttempt: 1, using: &generator) == .nanoseconds(Int64.max))
+        let longest = RetryPolicy(maxAttempts: 3, baseDelay: .seconds(Int64.max), maxDelay: .seconds(Int64.max), jitter: .decorrelated)
+        #expect(longest.delay(afterAttempt: 2, previousDelay: .seconds(Int64.max), using: &generator) == .nanoseconds(Int64.max))
+    }
 }

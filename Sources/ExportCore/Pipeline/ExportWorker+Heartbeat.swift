@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+
+extension ExportWorker {
+    /// What a running attempt shares with its heartbeat: the latest stored job and the rows written.
+    final class AttemptState: Sendable {
+        private struct Values {
+            var job: ExportJob
+            var rows: Int64 = 0
+        }
+
+        private let values: Mutex<Values>
+
+        init(_ job: ExportJob) { values = Mutex(Values(job: job)) }
+
+        /// The job as last stored by this attempt.
+        var job: ExportJob {
+            get { values.withLock { $0.job } }
+            set { values.withLock { $0.job = newValue } }
+        }
+
+        /// Rows written so far.
+        var rows: Int64 {
+            get { values.withLock { $0.rows } }
+            set { values.withLock { $0.rows = newValue } }
+        }
+    }
+
+    /// Runs the export with a heartbeat beside it on the worker's clock.
+    ///
+    /// Every ``Configuration/heartbeatInterval`` the heartbeat renews the queue lease and the job lease
+    /// and records progress, however long a single page fetch or append takes. When it finds a cancel
+    /// request (``ExportError/Code/cancelled``) or that the job was taken over
+    /// (``ExportError/Code/leaseLost``), it throws, which cancels the export; the partial file is aborted.
+    func export(_ job: ExportJob, into key: BlobKey, state: AttemptState, receipt: LeaseReceipt) async throws -> ExportRunner.Output {
+        try await withThrowingTaskGroup(of: ExportRunner.Output?.self) { group in
+            group.addTask {
+                try await self.runner.run(job, into: key) { rows in
+                    try Task.checkCancellation()
+                    state.rows = rows
+                }
+            }
+            group.addTask {
+                try await self.heartbeats(state, receipt: receipt)
+                return nil
+            }
+            while let result = try await group.next() {
+                if let output = result {
+                    group.cancelAll()  // stops the heartbeat; the group waits for it before returning
+                    return output
+                }
+            }
+            throw CancellationError()  // the heartbeat only returns by throwing
+        }
+    }
+
+    private func heartbeats(_ state: AttemptState, receipt: LeaseReceipt) async throws {
+        let interval = max(configuration.heartbeatInterval, .milliseconds(10))
+        while true {
+            try await clock.sleep(for: interval)
+            let rows = state.rows
+            state.job = try await heartbeat(state.job, rows: rows, receipt: receipt, now: clock.now())
+            observer.observe(.progress(state.job.id, rows: rows))
+        }
+    }
+
+    /// Renews the queue lease and the job lease, records progress, and notices a cancel request.
+    private func heartbeat(_ job: ExportJob, rows: Int64, receipt: LeaseReceipt, now: Date) async throws -> ExportJob {
+        let leaseEnd = try await queue.extendLease(receipt, by: configuration.visibilityTimeout)
+        let stored = try await commit(job, attempt: job.attempt) { job in
+            try job.lifecycle.extendLease(until: leaseEnd)
+            job.rowsWritten = rows
+            job.updatedAt = now
+        }
+        if stored.lifecycle.cancelRequested { throw ExportError(.cancelled, "the export was cancelled") }
+        return stored
+    }
+}

@@ -1,0 +1,155 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+import Synchronization
+import Testing
+
+/// Failures outside the export itself (the notifier, the job store, the queue) end in a readable
+/// state within a bounded number of deliveries, and never touch a job that already succeeded.
+@Suite("Delivery failures")
+struct DeliveryFailureTests {
+    @Test("guarantee 6: a notifier that refuses the 'failed' e-mail for good → the message is dead-lettered at once")
+    func permanentNotifierFailure() async throws {
+        let harness = Harness()
+        harness.blobs.faults.failNext(.beginWrite, with: ExportError(.permissionDenied, "bucket policy denies writes"))
+        harness.notifier.faults.failAlways(.send, with: ExportError(.permanent, "mailbox does not exist"))
+        let ticket = try await harness.request()
+        #expect(await harness.worker().processAvailable() == 1)
+
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .failed)
+        #expect(job.failure?.code == "permissionDenied")
+        let dead = await harness.queue.allDeadLetters
+        #expect(dead.map(\.message.jobID) == [ticket.jobID])
+        #expect(dead.first?.reason.contains("mailbox does not exist") == true)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+        #expect(harness.events.names.last == "export.deadLettered")
+    }
+
+    @Test("a notifier that refuses the 'ready' e-mail for good → dead-lettered; the job stays succeeded with its file")
+    func permanentReadyFailure() async throws {
+        let harness = Harness()
+        harness.notifier.faults.failAlways(.send, with: ExportError(.permanent, "recipient rejected"))
+        let ticket = try await harness.request()
+        await harness.worker().processAvailable()
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(!job.lifecycle.notified)
+        #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
+        #expect(await harness.queue.allDeadLetters.count == 1)
+        #expect(harness.events.names.suffix(2) == ["export.succeeded", "export.deadLettered"])
+    }
+
+    @Test("a retryable failure that never goes away is bounded: dead-lettered after maxDeliveries, job failed with a reason")
+    func boundedRetries() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        // The job record can be read but never written: every delivery fails before the export starts.
+        harness.jobs.faults.failAlways(.update, with: ExportError(.unavailable, "table throttled"))
+        let worker = harness.worker(maxDeliveries: 4)
+        var deliveries = 0
+        while await harness.queue.allDeadLetters.isEmpty, deliveries < 10 {
+            deliveries += await worker.processAvailable()
+            harness.clock.advance(by: .seconds(60))
+        }
+        #expect(deliveries == 4)
+        let dead = try #require(await harness.queue.allDeadLetters.first)
+        #expect(dead.reason.contains("table throttled"))
+        #expect(dead.reason.contains("gave up after 4 deliveries"))
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+
+        // Once the store heals, the dead-lettered job can be marked failed by the next give-up; here it
+        // could not be written, so it is still queued and the dead letter carries the reason.
+        #expect(try await harness.job(ticket.jobID).state == .queued)
+        harness.jobs.faults.reset()
+        try await harness.queue.redrive(nil)
+        #expect(await worker.processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).state == .succeeded)
+    }
+
+    @Test("a notifier that keeps failing with a retryable error: bounded, and the job that had not ended is marked failed")
+    func boundedWithJobMarkedFailed() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        // Every attempt fails permanently, and so does the "failed" e-mail… with a retryable error.
+        harness.source.faults.failAlways(.page, with: ExportError(.permanent, "source schema changed"))
+        harness.notifier.faults.failAlways(.send, with: ExportError(.unavailable, "smtp down"))
+        let worker = harness.worker(maxDeliveries: 3)
+        for _ in 0..<5 {
+            await worker.processAvailable()
+            harness.clock.advance(by: .seconds(60))
+        }
+        #expect(await harness.queue.allDeadLetters.count == 1)
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .failed)
+        #expect(job.failure?.reason == "source schema changed")
+        #expect(harness.source.faults.callCount(.page) == 1)  // the export ran once
+    }
+
+    @Test("the 'ready' e-mail failing once after success: the job stays succeeded, the e-mail is retried, sent once")
+    func readyFailsOnce() async throws {
+        let harness = Harness()
+        harness.notifier.faults.failNext(.send, with: ExportError(.unavailable, "smtp hiccup"))
+        let ticket = try await harness.request()
+        let worker = harness.worker()
+        await worker.processAvailable()
+
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded)
+        #expect(job.failure == nil)
+        // Claim and success only: no failure was recorded against the succeeded job (not even a
+        // compare-and-swap that the version check had to refuse).
+        #expect(harness.jobs.faults.callCount(.update) == 2)
+        #expect(await harness.notifier.sent.isEmpty)
+        #expect(await harness.queue.pendingMessages.map(\.jobID) == [ticket.jobID])  // released with a backoff delay
+
+        harness.clock.advance(by: .seconds(60))
+        #expect(await worker.processAvailable() == 1)
+        #expect(await harness.notifier.sent.map(\.kind) == [.ready])
+        #expect(try await harness.job(ticket.jobID).lifecycle.notified)
+        #expect(try await harness.job(ticket.jobID).attempt == 1)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+        #expect(!harness.events.names.contains("export.retried") && !harness.events.names.contains("export.failed"))
+    }
+
+    @Test("a stalled worker that finishes its file after losing the job deletes it; one file per job")
+    func staleWorkerDeletesItsFile() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let stuck = GatedSource(harness.source)
+        let zombie = Task { _ = await harness.stalledWorker(source: stuck).processAvailable() }
+        await stuck.waitForArrival()
+        harness.clock.advance(by: .seconds(61))
+        #expect(await harness.worker().processAvailable() == 1)
+        stuck.open()  // the stalled worker writes and finishes attempt 1's file, then finds the job taken
+        await zombie.value
+        let key = try #require(try await harness.job(ticket.jobID).result?.blobKey)
+        #expect(key.rawValue == "exports/\(ticket.jobID)-2.csv")
+        #expect(await harness.blobs.keys == [key])
+        #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
+    }
+
+    @Test("a cancelled job taken over from a dead worker leaves no file behind")
+    func takeoverOfCancelledJobDeletesFile() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let stuck = GatedSource(harness.source)
+        let dead = Task { _ = await harness.stalledWorker(source: stuck).processAvailable() }
+        await stuck.waitForArrival()
+        #expect(try await harness.service.cancel(ticket.jobID, requester: "u1").action == .stopping)
+        // What the dead worker had finished before it died.
+        let leftover = try BlobKey(validating: "exports/\(ticket.jobID)-1.csv")
+        let writer = try await harness.blobs.beginWrite(key: leftover, contentType: "text/csv")
+        try await writer.append(Array("partial".utf8))
+        _ = try await writer.finish()
+
+        harness.clock.advance(by: .seconds(61))
+        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).state == .cancelled)
+        #expect(await harness.blobs.keys.isEmpty)
+        stuck.fail(with: ExportError(.io, "woke up too late"))
+        await dead.value
+        #expect(await harness.blobs.keys.isEmpty)
+        #expect(await harness.blobs.openWriterCount == 0)
+    }
+}
