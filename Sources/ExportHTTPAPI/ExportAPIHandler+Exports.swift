@@ -108,7 +108,7 @@ extension ExportAPIHandler {
         guard job.state == .succeeded, job.result != nil else {
             return problem(.notReady, "the export is \(job.state.rawValue); only a succeeded export has a file")
         }
-        if let expiresAt = job.expiresAt, expiresAt <= clock.now() {
+        if job.expiredAt != nil || job.expiresAt.map({ $0 <= clock.now() }) == true {
             return problem(.expired, "the export's file has been removed; request a new export")
         }
         let link: DownloadLink

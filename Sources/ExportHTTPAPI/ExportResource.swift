@@ -63,6 +63,7 @@ struct ExportResource: Encodable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var expiresAt: Date?
+    var expired: Bool
     var nextAttemptAt: Date?
     var result: Result?
     var failure: Failure?
@@ -70,7 +71,8 @@ struct ExportResource: Encodable, Sendable {
 
     init(_ job: ExportJob, basePath: String) {
         let location = "\(basePath)/exports/\(job.id.rawValue)"
-        let download = job.state == .succeeded && job.result != nil ? location + "/download" : nil
+        // An expired export (a tombstone the Reconciler keeps so the owner hears 410) has no file to link.
+        let download = job.state == .succeeded && job.result != nil && job.expiredAt == nil ? location + "/download" : nil
         id = job.id.rawValue
         state = job.state.rawValue
         format = job.options.format.identifier
@@ -80,12 +82,14 @@ struct ExportResource: Encodable, Sendable {
         progress = Progress(rowsWritten: job.rowsWritten)
         createdAt = job.createdAt
         updatedAt = job.updatedAt
-        expiresAt = job.expiresAt
+        // A tombstone's `expiresAt` is when its record goes; the user cares when the file went.
+        expiresAt = job.expiredAt ?? job.expiresAt
+        expired = job.expiredAt != nil
         nextAttemptAt = job.state == .retryScheduled ? job.lifecycle.nextAttemptAt : nil
         result = job.result.map { result in
             Result(
                 rows: result.rows, bytes: result.bytes, sha256: result.sha256, format: result.format.identifier,
-                expiresAt: job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
+                expiresAt: job.expiredAt ?? job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
         }
         failure = job.failure.map(Failure.init(userSafe:))
         links = Links(self: location, download: download)
@@ -103,6 +107,7 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(expiresAt, forKey: .expiresAt)  // explicit null: the field is always present
+        try container.encode(expired, forKey: .expired)
         try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
@@ -110,8 +115,8 @@ struct ExportResource: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, nextAttemptAt,
-            result, failure, links
+        case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, expired,
+            nextAttemptAt, result, failure, links
     }
 }
 

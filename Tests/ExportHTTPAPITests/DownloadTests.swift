@@ -84,6 +84,31 @@ struct DownloadTests {
         #expect(try late.object()["type"] as? String == "https://membership-export.dev/problems/expired")
     }
 
+    @Test("After the Reconciler expires an export: status says expired, download answers 410 until the record goes")
+    func expiredByReconciler() async throws {
+        let api = APIHarness()
+        let id = try await api.send("POST", "/exports").string("id")
+        await api.runWorker()
+        let reconciler = Reconciler(
+            jobStore: api.jobs, queue: api.queue, blobStore: api.files, clock: api.clock,
+            configuration: .init(expiredRecordRetention: .seconds(30 * 24 * 3600)))
+        api.clock.advance(by: .seconds(7 * 24 * 3600 + 1))
+        _ = try await reconciler.reconcile()
+        #expect(await api.memory.keys.isEmpty, "the expired export's file was not deleted")
+
+        let status = try await api.send("GET", "/exports/\(id)")
+        #expect(status.status == 200)
+        let body = try status.object()
+        #expect(body["expired"] as? Bool == true)
+        #expect((body["links"] as? [String: Any])?["download"] == nil)
+        let late = try await api.send("GET", "/exports/\(id)/download")
+        #expect(late.status == 410)
+
+        api.clock.advance(by: .seconds(30 * 24 * 3600))
+        _ = try await reconciler.reconcile()
+        #expect(try await api.send("GET", "/exports/\(id)/download").status == 404)
+    }
+
     @Test("Content-Disposition: quoted ASCII, and filename* (RFC 8187) for other names", arguments: [
         ("memberships-2026-01-01.csv", #"attachment; filename="memberships-2026-01-01.csv""#),
         ("Mitgliedschaften-Ü.csv", #"attachment; filename="Mitgliedschaften-_.csv"; filename*=UTF-8''Mitgliedschaften-%C3%9C.csv"#),
