@@ -20,31 +20,11 @@ struct ExportResource: Encodable, Sendable {
         var code: String
         var reason: String
 
-        /// The failure as a user may see it. The stored ``ExportFailure/reason`` is the error's message,
-        /// which can carry an upstream service's response text, host names, paths or keys, so it is
-        /// never shown: the reason is a fixed sentence chosen by the error code. The code is a fixed
-        /// identifier (an ``ExportError/Code`` name) and is passed on when it looks like one.
+        /// The failure as a user may see it: ``ExportFailure/userFacingCode`` and
+        /// ``ExportFailure/userFacingReason``, never the stored message.
         init(userSafe failure: ExportFailure) {
-            let isIdentifier = (1...40).contains(failure.code.utf8.count)
-                && failure.code.utf8.allSatisfy { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }
-            code = isIdentifier ? failure.code : "internal"
-            reason = Self.reason(forCode: code)
-        }
-
-        /// The user-facing sentence for an error code; a generic one for codes not listed.
-        static func reason(forCode code: String) -> String {
-            switch code {
-            case "unavailable", "throttled", "timeout", "transient", "leaseLost", "attemptsExhausted":
-                "A service the export needs was unavailable. Request a new export later."
-            case "storageFull", "io", "permissionDenied":
-                "The export file could not be stored. Request a new export later."
-            case "corruptData", "encoding", "invalidKey":
-                "Some of your data could not be exported. Contact support if this persists."
-            case "cancelled":
-                "The export was cancelled."
-            default:
-                "The export could not be completed. Contact support if this persists."
-            }
+            code = failure.userFacingCode
+            reason = failure.userFacingReason
         }
     }
 

@@ -107,7 +107,7 @@ struct HandlerTests {
         let exchange = try await api.send("GET", "/exports/\(id)")
         let failure = try #require(try exchange.object()["failure"] as? [String: Any])
         #expect(failure["code"] as? String == error.code.description)
-        #expect(failure["reason"] as? String == ExportResource.Failure.reason(forCode: error.code.description))
+        #expect(failure["reason"] as? String == ExportFailure.userFacingReason(forCode: error.code.description))
         for secret in ["s3.internal", "SlowDown", "/var/lib", "EIO", "10.0.0.7", "AccessDenied"] {
             #expect(!exchange.text.contains(secret))
         }

@@ -100,7 +100,7 @@ extension ExportWorker {
         case .failed:
             return ExportNotification(
                 jobID: job.id, owner: job.owner, recipient: job.recipient,
-                content: .failed(reason: job.failure?.reason ?? "the export failed"))
+                content: .failed(reason: job.failure?.userFacingReason ?? ExportFailure.userFacingReason(forCode: "internal")))
         case .ready:
             guard let result = job.result else { throw ExportError(.corruptData, "job \(job.id) succeeded without a result") }
             let now = clock.now()

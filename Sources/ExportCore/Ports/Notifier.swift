@@ -24,7 +24,8 @@ public struct ExportNotification: Hashable, Sendable, Codable {
     public enum Content: Hashable, Sendable, Codable {
         /// The export is ready to download.
         case ready(ReadyDetails)
-        /// The export failed.
+        /// The export failed. The worker sends ``ExportFailure/userFacingReason`` as `reason`, a fixed
+        /// sentence fit for the user, never the internal error message.
         case failed(reason: String)
     }
 

@@ -99,7 +99,9 @@ struct WorkerTests {
         #expect(dead.first?.reason == "the database did not answer")
         let sent = await harness.notifier.sent
         #expect(sent.count == 1)
-        #expect(sent.first?.content == .failed(reason: "the database did not answer"))
+        // The e-mail says a fixed sentence for the code; the internal message stays in the record and the dead letter.
+        #expect(sent.first?.content == .failed(reason: try #require(job.failure).userFacingReason))
+        #expect(sent.first?.content == .failed(reason: "A service the export needs was unavailable. Request a new export later."))
         #expect(await harness.blobs.keys.isEmpty)
         #expect(await harness.blobs.openWriterCount == 0)
 
