@@ -27,7 +27,7 @@ extension ExportAPIHandler {
         } catch {
             // The directory is down. A caller with an active export gets it (202), as the service would
             // answer: that needs no address. Otherwise the lookup's failure is the answer.
-            if let active = try? await activeExport(of: user) { return accepted(active) }
+            if let active = try? await service.activeExport(of: user) { return accepted(active) }
             throw error
         }
         let ticket: ExportTicket

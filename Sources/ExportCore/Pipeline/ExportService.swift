@@ -50,7 +50,7 @@ public struct ExportService: Sendable {
     ///   ``ExportError/Code/rateLimited`` with ``ExportError/retryAt``; or a port's error. When queueing
     ///   fails after the job was recorded, the error is thrown and the ``Reconciler`` queues the job later.
     public func request(_ request: ExportRequest) async throws -> ExportTicket {
-        let options = try validate(request)
+        let options = try options(format: request.format, columns: request.columns)
         guard let recipient = EmailAddress(request.recipient) else {
             throw ExportError(.invalidRecipient, "recipient is not a valid e-mail address")
         }
@@ -90,6 +90,17 @@ public struct ExportService: Sendable {
             observer.observe(.accepted(created.id, owner: created.owner, format: options.format))
             return ExportTicket(job: created, deduplicated: false)
         }
+    }
+
+    /// The owner's active (not yet ended) export: the one ``request(_:)`` answers with instead of
+    /// starting another.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner.
+    /// - Returns: The active export, or `nil`.
+    /// - Throws: The job store's error.
+    public func activeExport(of owner: UserID) async throws -> ExportJob? {
+        try await recentJobs(of: owner, now: clock.now()).first { !$0.state.isTerminal }
     }
 
     /// The owner's newest jobs: enough to cover the rate limit's window (up to its maximum), or the
@@ -198,9 +209,17 @@ public struct ExportService: Sendable {
         "memberships-\((ISO8601.string(job.createdAt) ?? "export").prefix(10)).\(job.options.format.fileExtension)"
     }
 
-    private func validate(_ request: ExportRequest) throws(ExportError) -> ExportOptions {
+    /// Checks a requested format and column list as ``request(_:)`` does, recording nothing: lets a
+    /// host (or ``ExportHTTPAPI``) answer bad input before it looks anything else up.
+    ///
+    /// - Parameters:
+    ///   - format: A format identifier, or `nil` for CSV.
+    ///   - columns: Column names, or `nil` for ``Configuration/defaultColumns``.
+    /// - Returns: The resolved options.
+    /// - Throws: ``ExportError/Code/unsupportedFormat`` or ``ExportError/Code/unknownColumn``.
+    public func options(format requestedFormat: String?, columns requestedColumns: [String]?) throws(ExportError) -> ExportOptions {
         let format: ExportFormat
-        if let identifier = request.format {
+        if let identifier = requestedFormat {
             guard let known = ExportFormat(identifier: identifier), known.isSupported else {
                 let supported = ExportFormat.all.filter(\.isSupported).map(\.identifier).joined(separator: ", ")
                 throw ExportError(.unsupportedFormat, "format \(String(reflecting: String(identifier.prefix(40)))) is not supported; use one of: \(supported)")
@@ -209,7 +228,7 @@ public struct ExportService: Sendable {
         } else {
             format = .csv
         }
-        guard let names = request.columns else { return ExportOptions(format: format, columns: configuration.defaultColumns) }
+        guard let names = requestedColumns else { return ExportOptions(format: format, columns: configuration.defaultColumns) }
         guard !names.isEmpty else { throw ExportError(.unknownColumn, "columns must name at least one column") }
         var seen = Set<String>()
         let columns = try names.map { name throws(ExportError) -> ExportColumn in
