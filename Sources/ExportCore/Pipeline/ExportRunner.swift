@@ -22,6 +22,7 @@ public struct ExportRunner: Sendable {
     private let pageSize: Int
     private let chunkSize: Int
     private let csvOptions: CSVOptions
+    private let compressionLevel: Int
 
     /// Creates a runner.
     ///
@@ -31,12 +32,18 @@ public struct ExportRunner: Sendable {
     ///   - pageSize: Rows per source page.
     ///   - chunkSize: Bytes per blob append.
     ///   - csvOptions: The CSV dialect.
-    public init(source: any MembershipSource, blobStore: any BlobStore, pageSize: Int = 1000, chunkSize: Int = 64 * 1024, csvOptions: CSVOptions = CSVOptions()) {
+    ///   - compressionLevel: The gzip level of `.csv.gz` files, 0 (store) to 9 (smallest), clamped; 6 by
+    ///     default. Level 1 compresses several times faster for files about 20% larger.
+    public init(
+        source: any MembershipSource, blobStore: any BlobStore, pageSize: Int = 1000, chunkSize: Int = 64 * 1024,
+        csvOptions: CSVOptions = CSVOptions(), compressionLevel: Int = 6
+    ) {
         self.source = source
         self.blobStore = blobStore
         self.pageSize = max(1, pageSize)
         self.chunkSize = max(1, chunkSize)
         self.csvOptions = csvOptions
+        self.compressionLevel = min(9, max(0, compressionLevel))
     }
 
     /// Exports a job's rows into a blob.
@@ -54,7 +61,7 @@ public struct ExportRunner: Sendable {
         checkpoint: (Int64) async throws -> Void
     ) async throws -> Output {
         let columns = job.options.columns ?? ExportColumn.standard
-        var encoder = ChunkedEncoder(try job.options.format.makeEncoder(columns: columns, csv: csvOptions), chunkSize: chunkSize)
+        var encoder = ChunkedEncoder(try job.options.format.makeEncoder(columns: columns, csv: csvOptions, compressionLevel: compressionLevel), chunkSize: chunkSize)
         let writer = try await blobStore.beginWrite(key: key, contentType: job.options.format.contentType)
         var hash = SHA256()
         do {

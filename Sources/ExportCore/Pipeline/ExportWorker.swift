@@ -84,7 +84,8 @@ public final class ExportWorker: Sendable {
             blobStore: blobStore,
             pageSize: configuration.pageSize,
             chunkSize: configuration.chunkSize,
-            csvOptions: configuration.csvOptions
+            csvOptions: configuration.csvOptions,
+            compressionLevel: configuration.compressionLevel
         )
         self.random = SharedRandom(seed: configuration.randomSeed)
         (slotEvents, slotFreed) = AsyncStream<Void>.makeStream()
