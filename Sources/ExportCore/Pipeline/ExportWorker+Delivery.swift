@@ -26,6 +26,11 @@ extension ExportWorker {
 
     /// Ends the handling of a message that cannot be handled: marks a job that has not ended as failed
     /// (with a reason), tells the user if the notifier allows, and dead-letters the message.
+    ///
+    /// - Throws: ``ExportError/Code/leaseLost`` without touching anything when the job is not this
+    ///   message's to end: another worker runs it under a live lease, or its retry is not yet due (this
+    ///   is a duplicate, such as the Reconciler's re-queue, whose receive count grew while it waited).
+    ///   The caller then releases the message as for any retryable failure.
     private func giveUp(_ delivery: Delivery, after error: any Error) async throws {
         let exportError = ExportError.wrapping(error)
         let why = ExportError.isRetryable(error) ? "gave up after \(delivery.receiveCount) deliveries" : "not retryable"
@@ -33,6 +38,9 @@ extension ExportWorker {
         // A corrupt or unreadable record cannot be marked; the dead letter still carries the reason.
         if var job = try? await jobStore.get(delivery.message.jobID), !job.state.isTerminal {
             let now = clock.now()
+            if Self.isHeldElsewhere(job.lifecycle, now: now) {
+                throw ExportError(.leaseLost, "job \(job.id) is another delivery's to finish")
+            }
             let state = try job.lifecycle.abandon()
             job.failure = ExportFailure(code: exportError.code.description, reason: reason)
             job.updatedAt = now
@@ -53,6 +61,15 @@ extension ExportWorker {
         }
         try await queue.deadLetter(delivery.receipt, reason: reason)
         observer.observe(.deadLettered(delivery.message.jobID, reason: reason))
+    }
+
+    /// Whether a job is being run, or waits for a retry, under another delivery's responsibility.
+    static func isHeldElsewhere(_ lifecycle: JobLifecycle, now: Date) -> Bool {
+        switch lifecycle.state {
+        case .running: lifecycle.leaseExpiresAt.map { $0 > now } ?? false
+        case .retryScheduled: lifecycle.nextAttemptAt.map { $0 > now } ?? false
+        default: false
+        }
     }
 
     private func handle(_ delivery: Delivery) async throws {

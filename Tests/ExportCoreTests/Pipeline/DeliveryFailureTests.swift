@@ -40,6 +40,29 @@ struct DeliveryFailureTests {
         #expect(harness.events.names.suffix(2) == ["export.succeeded", "export.deadLettered"])
     }
 
+    @Test("a duplicate message past maxDeliveries never ends a job another worker is running under a live lease")
+    func duplicateNeverEndsLiveJob() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        // Worker A holds the original message and runs the job under a live lease.
+        let held = try await harness.queue.receive(max: 1, visibilityTimeout: Harness.lease, waitTime: .zero)
+        #expect(held.count == 1)
+        var job = try await harness.job(ticket.jobID)
+        _ = job.lifecycle.claim(now: harness.clock.now(), lease: Harness.lease, maxAttempts: 3)
+        job = try await harness.jobs.update(job)
+        #expect(job.state == .running)
+        // A duplicate (as the Reconciler queues) reaches worker B, whose release of it fails once.
+        _ = try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID), delay: .zero)
+        harness.queue.faults.failNext(.release, with: ExportError(.unavailable, "queue throttled"))
+        #expect(await harness.worker(maxDeliveries: 1).processAvailable() == 1)
+
+        let after = try await harness.job(ticket.jobID)
+        #expect(after.state == .running, "the live job was ended by a duplicate: \(after.state)")
+        #expect(after.failure == nil)
+        #expect(await harness.queue.allDeadLetters.isEmpty)
+        #expect(await harness.notifier.sent.isEmpty)
+    }
+
     @Test("a retryable failure that never goes away is bounded: dead-lettered after maxDeliveries, job failed with a reason")
     func boundedRetries() async throws {
         let harness = Harness()
