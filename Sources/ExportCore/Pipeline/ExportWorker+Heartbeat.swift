@@ -54,13 +54,21 @@ extension ExportWorker {
         }
     }
 
+    /// Beats until it throws. A passing failure of one beat (a throttled table, a lock held a while) is
+    /// tolerated while the job's lease still outlasts the next beat: a multi-hour export makes hundreds
+    /// of beats and must not lose its attempt to one of them. A lost lease, a cancel request, a lasting
+    /// failure, or a lease about to run out stops the export.
     private func heartbeats(_ state: AttemptState, receipt: LeaseReceipt) async throws {
         let interval = max(configuration.heartbeatInterval, .milliseconds(10))
         while true {
             try await clock.sleep(for: interval)
             let rows = state.rows
-            state.job = try await heartbeat(state.job, rows: rows, receipt: receipt, now: clock.now())
-            observer.observe(.progress(state.job.id, rows: rows))
+            do {
+                state.job = try await heartbeat(state.job, rows: rows, receipt: receipt, now: clock.now())
+                observer.observe(.progress(state.job.id, rows: rows))
+            } catch let error as ExportError where error.isRetryable && error.code != .leaseLost && error.code != .cancelled {
+                guard let leaseEnd = state.job.lifecycle.leaseExpiresAt, clock.now().adding(interval) < leaseEnd else { throw error }
+            }
         }
     }
 
