@@ -136,16 +136,18 @@ extension ExportWorker {
                 job.expiresAt = now.adding(configuration.retention)
             }
             observer.observe(.succeeded(stored.id, rows: output.rows, bytes: output.blob.size, duration: Self.duration(from: started, to: now)))
-        } catch let error as ExportError where error.code == .cancelled {
-            return try await stopCancelled(attempt.job, key: key, receipt: delivery.receipt)
         } catch let error as ExportError where error.code == .leaseLost {
             // Another worker owns the job now: whatever this attempt wrote is nobody's file.
             await handOff { try await self.blobStore.delete(key) }
             return
-        } catch is CancellationError {
+        } catch where error is CancellationError || Task.isCancelled {
+            // This worker is stopping (whatever error the interrupted call surfaced): hand the job back
+            // without counting the attempt; `relinquish` cancels it if the user asked meanwhile.
             let handedBack = attempt.job
             await handOff { try await self.relinquish(handedBack, key: key, receipt: delivery.receipt) }
             return
+        } catch let error as ExportError where error.code == .cancelled {
+            return try await stopCancelled(attempt.job, key: key, receipt: delivery.receipt)
         } catch {
             return try await recordFailure(error, of: attempt.job, key: key, receipt: delivery.receipt)
         }

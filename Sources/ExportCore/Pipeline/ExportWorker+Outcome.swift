@@ -44,8 +44,11 @@ extension ExportWorker {
     /// Ends a running attempt whose job the user cancelled: deletes the file, records the cancellation.
     func stopCancelled(_ job: ExportJob, key: BlobKey, receipt: LeaseReceipt) async throws {
         try await blobStore.delete(key)
-        // Our copy may predate the cancel request; the stored job has it.
-        let latest = try await jobStore.get(job.id) ?? job
+        // Our copy may predate the cancel request; the stored job has it. If the job is no longer this
+        // attempt's (another worker took it over), ending it is not ours to do.
+        guard let latest = try await jobStore.get(job.id), latest.state == .running, latest.attempt == job.attempt else {
+            throw ExportError(.leaseLost, "job \(job.id) was taken over by another worker")
+        }
         let now = clock.now()
         let stored = try await commit(latest, attempt: job.attempt) { job in
             try job.lifecycle.confirmCancelled()
@@ -82,7 +85,9 @@ extension ExportWorker {
         disposal: JobLifecycle.MessageDisposal,
         receipt: LeaseReceipt
     ) async throws {
-        if let kind = notify {
+        // A "ready" e-mail for an export whose file has expired (a dead letter redriven late) would carry
+        // a dead link: say nothing; the status route tells the user it expired.
+        if let kind = notify, !(kind == .ready && job.expiredAt != nil) {
             try await notifier.send(try await notification(kind, for: job, link: link))
             observer.observe(.notified(job.id, kind: kind))
             try await markNotified(job.id)

@@ -72,6 +72,30 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
+    @Test("one failed heartbeat does not cost the attempt while the lease still has time")
+    func heartbeatSurvivesPassingFailure() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let gated = GatedSource(harness.source)
+        let run = Task { _ = await harness.worker(source: gated).processAvailable() }
+        await gated.waitForArrival()
+        // The second beat's lease extension fails once (a throttled queue); the third renews again.
+        for beat in 0..<4 {
+            await harness.waitForSleepers(1)
+            if beat == 1 { harness.queue.faults.failNext(.extendLease, with: ExportError(.throttled, "slow down")) }
+            harness.clock.advance(by: .seconds(20))
+        }
+        await harness.waitForSleepers(1)
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .running)
+        #expect(job.lifecycle.leaseExpiresAt == Harness.t0.addingTimeInterval(140))
+        gated.open()
+        await run.value
+        let done = try await harness.job(ticket.jobID)
+        #expect(done.state == .succeeded)
+        #expect(done.attempt == 1)
+    }
+
     @Test("graceful shutdown: running exports finish within the grace period")
     func shutdownLetsExportsFinish() async throws {
         let harness = Harness()
@@ -87,11 +111,14 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
-    @Test("graceful shutdown: exports still running after the grace period are handed back, not counted")
-    func shutdownHandsBack() async throws {
+    @Test("graceful shutdown: exports still running after the grace period are handed back, not counted", arguments: [false, true])
+    func shutdownHandsBack(interruptedWithExportCancelled: Bool) async throws {
         let harness = Harness()
         let ticket = try await harness.request()
-        let gated = GatedSource(harness.source)
+        // Either way the worker is stopping, not the user cancelling: the job goes back, uncounted.
+        let gated = GatedSource(harness.source) {
+            interruptedWithExportCancelled ? ExportError(.cancelled, "interrupted while waiting") as any Error : CancellationError()
+        }
         let worker = harness.worker(source: gated)
         let run = Task { await worker.run() }
         await gated.waitForArrival()

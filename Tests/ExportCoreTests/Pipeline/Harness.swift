@@ -134,9 +134,15 @@ final class GatedSource: MembershipSource {
     private let state = Mutex(State())
     private let arrived: AsyncStream<Void>.Continuation
     private let arrivals: AsyncStream<Void>
+    private let interruption: @Sendable () -> any Error
 
-    init(_ inner: any MembershipSource) {
+    /// - Parameters:
+    ///   - inner: Where rows come from once the gate opens.
+    ///   - interruption: What a held call throws when its task is cancelled; `CancellationError` by
+    ///     default (an adapter may surface its own error instead, as a file lock wait does).
+    init(_ inner: any MembershipSource, interruption: @escaping @Sendable () -> any Error = { CancellationError() }) {
         self.inner = inner
+        self.interruption = interruption
         (arrivals, arrived) = AsyncStream<Void>.makeStream()
     }
 
@@ -157,7 +163,7 @@ final class GatedSource: MembershipSource {
             }
         } onCancel: {
             let continuation = state.withLock { $0.waiting.removeValue(forKey: id) }
-            continuation?.resume(throwing: CancellationError())
+            continuation?.resume(throwing: interruption())
         }
         return try await inner.memberships(of: owner, after: cursor, limit: limit)
     }
