@@ -89,12 +89,22 @@ extension FileJobStore {
                     continue
                 }
                 guard let job = current, let expiry = job.expiresAt, expiry <= now else { continue }
-                try POSIXFile.remove(recordPath(job.id))
-                try POSIXFile.remove(ownerIndexDirectory(job.owner) + "/" + Self.indexEntry(job))
-                if let key = job.uniqueKey { try releaseKeyLocked(key, heldBy: job.id) }
+                // Once a record is gone the caller must hear of it (it deletes the job's files), so a
+                // failure after the first removal ends the batch with what was deleted instead of
+                // throwing it away. An index entry or key left behind is harmless: listings drop
+                // dangling entries, and a terminal job's key was released when it ended.
+                do throws(ExportError) {
+                    try POSIXFile.remove(recordPath(job.id))
+                } catch {
+                    if deleted.isEmpty { throw error }
+                    break
+                }
                 deleted.append(job)
+                try? POSIXFile.remove(ownerIndexDirectory(job.owner) + "/" + Self.indexEntry(job))
+                if let key = job.uniqueKey { try? releaseKeyLocked(key, heldBy: job.id) }
             }
-            try POSIXFile.syncDirectory(jobsDirectory)
+            // Not durable yet if this fails: a record may come back after a power loss and expire again.
+            try? POSIXFile.syncDirectory(jobsDirectory)
             return deleted
         }
     }

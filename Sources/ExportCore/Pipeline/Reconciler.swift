@@ -101,7 +101,8 @@ public struct Reconciler: Sendable {
     /// Runs one pass.
     ///
     /// - Returns: What it did.
-    /// - Throws: A port's error; the pass stops there and the next pass resumes.
+    /// - Throws: A port's error. Requeueing stops at the first one (the next pass resumes); expiry goes
+    ///   on with the rest of its batch and the first error is thrown at the end.
     @discardableResult
     public func reconcile() async throws -> Report {
         var report = Report()
@@ -123,24 +124,46 @@ public struct Reconciler: Sendable {
         }
         // The store deletes the expired records; a first-stage one comes back at once as a tombstone
         // (the listing port has no "expired but not deleted" query, and create is idempotent by id).
+        // Each job is handled on its own: the store has already deleted the whole batch, so an error on
+        // one must not leave the others' files without any record pointing at them.
+        var firstError: (any Error)?
         for job in try await jobStore.deleteExpired(now: now, limit: configuration.batchSize) {
-            if job.expiredAt == nil {
-                var tombstone = job
-                tombstone.version = 0
-                tombstone.uniqueKey = nil
-                tombstone.expiredAt = job.expiresAt ?? now
-                tombstone.expiresAt = now.adding(configuration.expiredRecordRetention)
-                tombstone.updatedAt = now
-                _ = try await jobStore.create(tombstone)
-                try await deleteFiles(of: job)
-                report.expired.append(job.id)
-            } else {
-                try await deleteFiles(of: job)  // again, in case a crash stopped the first stage
-                report.purged.append(job.id)
+            do {
+                try await expire(job, now: now, report: &report)
+            } catch {
+                firstError = firstError ?? error
             }
         }
         report.abortedWrites = try await blobStore.abortIncompleteWrites(startedBefore: now.adding(.zero - configuration.abandonedWriteAge))
+        if let firstError { throw firstError }
         return report
+    }
+
+    /// The second life of a deleted record: a first-stage one is stored again as a tombstone (so its
+    /// owner hears 410, and a later purge still knows its files), then its files are deleted; a
+    /// tombstone's files are deleted once more, in case a crash stopped the first stage. A tombstone
+    /// that cannot be stored does not keep the files: they are deleted all the same.
+    private func expire(_ job: ExportJob, now: Date, report: inout Report) async throws {
+        guard job.expiredAt == nil else {
+            try await deleteFiles(of: job)
+            report.purged.append(job.id)
+            return
+        }
+        var tombstone = job
+        tombstone.version = 0
+        tombstone.uniqueKey = nil
+        tombstone.expiredAt = job.expiresAt ?? now
+        tombstone.expiresAt = now.adding(configuration.expiredRecordRetention)
+        tombstone.updatedAt = now
+        var tombstoneError: (any Error)?
+        do {
+            _ = try await jobStore.create(tombstone)
+        } catch {
+            tombstoneError = error
+        }
+        try await deleteFiles(of: job)
+        report.expired.append(job.id)
+        if let tombstoneError { throw tombstoneError }
     }
 
     /// Runs a pass every `interval` until the task is cancelled; a failed pass is retried next time.

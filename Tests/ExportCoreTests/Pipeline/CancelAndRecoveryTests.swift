@@ -186,4 +186,21 @@ struct CancelAndRecoveryTests {
         let error = await #expect(throws: ExportError.self) { try await harness.service.status(of: ticket.jobID, requester: "u1") }
         #expect(error?.code == .notFound)
     }
+
+    @Test("an error on one expiring job does not strand the others: every file is deleted, the rest get tombstones")
+    func expiryBatchSurvivesOneError() async throws {
+        let harness = Harness()
+        var tickets: [ExportTicket] = []
+        for owner: UserID in ["u1", "u2", "u3"] { tickets.append(try await harness.request(owner)) }
+        await harness.worker(concurrency: 3).processAvailable()
+        harness.clock.advance(by: .seconds(7 * 24 * 3600))
+        // The store deletes all three records, then refuses the first tombstone.
+        harness.jobs.faults.failNext(.create, with: ExportError(.unavailable, "table throttled"))
+        await #expect(throws: ExportError.self) { try await harness.reconciler().reconcile() }
+        let leftovers = await harness.blobs.keys
+        #expect(leftovers.isEmpty, "files left without a record: \(leftovers)")
+        let tombstones = await harness.jobs.allJobs
+        #expect(tombstones.count == 2)
+        #expect(tombstones.allSatisfy { $0.expiredAt != nil })
+    }
 }
