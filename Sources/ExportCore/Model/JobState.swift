@@ -5,7 +5,7 @@
 ///    │                │  ▲ └──fail (retryable, attempts left)──▶ retryScheduled ──claim──┘
 ///    │                │  └──────── lease lost, attempts left (takeover) ───┘
 ///    │                ├──fail (permanent or attempts exhausted)──▶ failed (dead-lettered)
-///    └──cancel──▶ cancelled ◀──cancel (stops at the next checkpoint)──┘
+///    └──cancel──▶ cancelled ◀──cancel (stops at the next heartbeat)───┘
 /// ```
 public enum JobState: String, Hashable, Sendable, Codable, CaseIterable {
     /// Recorded and queued, not yet started.

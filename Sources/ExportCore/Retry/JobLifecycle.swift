@@ -67,7 +67,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     public enum CancelAction: Hashable, Sendable {
         /// The job was not running and is now cancelled.
         case cancelled
-        /// The job is running; the worker will stop at its next checkpoint and clean up.
+        /// The job is running; the worker stops at its next heartbeat and cleans up.
         case stopping
         /// The job had already been cancelled; nothing changed.
         case alreadyCancelled
