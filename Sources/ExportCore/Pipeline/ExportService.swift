@@ -135,7 +135,7 @@ public struct ExportService: Sendable {
     }
 
     /// Cancels one of the requester's jobs: at once when it is not running, at the worker's next
-    /// checkpoint when it is.
+    /// heartbeat when it is.
     ///
     /// - Parameters:
     ///   - id: The job's id.
