@@ -1,8 +1,9 @@
 import ExportAdapters
 import ExportCore
+import Foundation
 import Testing
 
-// The embedding example of README.md, compiled and run. Keep the two in step.
+// The embedding example of README.md, compiled and run; a test checks that README prints it verbatim.
 
 /// The host's own data source: here a stand-in for a database query such as
 /// `SELECT … WHERE user_id = $1 AND membership_id > $2 ORDER BY membership_id LIMIT $3`.
@@ -46,5 +47,21 @@ struct ReadmeExampleTests {
         #expect(job.state == .succeeded)
         #expect(job.result?.rows == 3)
         #expect(await mail.sent.count == 1)
+    }
+
+    @Test("README.md prints the code between the markers above verbatim (less the test's own wait)")
+    func readmeMirrorsCode() throws {
+        let here = URL(fileURLWithPath: #filePath)
+        let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let source = try String(contentsOf: here, encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let lines = source.components(separatedBy: "\n")
+        let begin = try #require(lines.firstIndex { $0.hasSuffix("// README begins") })
+        let end = try #require(lines.firstIndex { $0.hasSuffix("// README ends") })
+        let snippet = lines[(begin + 1)..<end]
+            .filter { !$0.contains("(the test waits for the e-mail)") }
+            .map { $0.hasPrefix("        ") ? String($0.dropFirst(8)) : $0 }
+            .joined(separator: "\n")
+        #expect(readme.contains("```swift\nimport ExportAdapters\nimport ExportCore\n\n" + snippet + "\n```"), "README.md does not print the embedding example verbatim")
     }
 }
