@@ -1,6 +1,7 @@
 @testable import ExportAdapters
 import ExportCore
 import Foundation
+import Synchronization
 import Testing
 
 /// Failures in the middle of an S3 write: what the writer leaves behind, against moto.
@@ -68,5 +69,69 @@ struct S3BlobWriterFaultTests {
         let aborts = transport.requests.withLock { $0.filter { $0.method == "DELETE" && ($0.url.query ?? "").contains("uploadId=") } }
         #expect(aborts.count == 1, "the writer sent AbortMultipartUpload")
         #expect(try await Self.openUploads(peer, bucket: store.configuration.bucket) == 0)
+    }
+
+    /// S3's answer to a Complete of an upload it no longer has (completed or aborted).
+    static let noSuchUpload = HTTPResponse(status: 404, body: Array(
+        "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.</Message></Error>".utf8
+    ))
+
+    /// Whether a request is a `CompleteMultipartUpload` (a POST with `uploadId=`; Create has `uploads=`).
+    static func isComplete(_ request: HTTPRequest) -> Bool {
+        request.method == "POST" && (request.url.query ?? "").contains("uploadId=")
+    }
+
+    @Test("A Complete whose response was lost is retried, and the retry's NoSuchUpload is checked against the object")
+    func lostCompleteResponse() async throws {
+        let peer = try await MotoServer.peer()
+        // moto completes the upload and the writer sees a timeout instead of the answer. moto accepts
+        // a repeated Complete; S3 answers NoSuchUpload once the upload is gone, so the retry gets that.
+        let completes = Mutex(0)
+        let transport = FaultTransport { request, _ in
+            guard Self.isComplete(request) else { return .pass }
+            let attempt = completes.withLock { count in
+                count += 1
+                return count
+            }
+            return attempt == 1 ? .loseResponse(ExportError(.timeout, "injected: the response was lost")) : .respond(Self.noSuchUpload)
+        }
+        let store = try await Self.makeStore(peer, transport: transport)
+        let key = try BlobKey(validating: "lost-complete.bin")
+        let tail = Array("the last, short part".utf8)
+        let writer = try await store.beginWrite(key: key, contentType: "application/octet-stream")
+        try await writer.append(Self.part)
+        try await writer.append(Self.part)
+        try await writer.append(tail)
+        let metadata = try await writer.finish()
+        #expect(metadata.size == Int64(2 * Self.part.count + tail.count))
+        #expect(transport.requests.withLock { $0.filter(Self.isComplete).count } == 2, "the lost Complete was retried")
+        var read: [UInt8] = []
+        for try await chunk in try await store.read(key) { read += chunk }
+        #expect(read == Self.part + Self.part + tail)
+    }
+
+    @Test("A retried Complete's NoSuchUpload with no object behind it is a retryable failure")
+    func retriedCompleteWithoutObject() async throws {
+        let peer = try await MotoServer.peer()
+        let completes = Mutex(0)
+        let transport = FaultTransport { request, _ in
+            guard Self.isComplete(request) else { return .pass }
+            let attempt = completes.withLock { count in
+                count += 1
+                return count
+            }
+            // The first never reaches S3; the retry hears that the upload is gone (aborted by someone else).
+            return attempt == 1
+                ? .fail(ExportError(.timeout, "injected: the request timed out"))
+                : .respond(Self.noSuchUpload)
+        }
+        let store = try await Self.makeStore(peer, transport: transport)
+        let key = try BlobKey(validating: "gone.bin")
+        let writer = try await store.beginWrite(key: key, contentType: "application/octet-stream")
+        try await writer.append(Self.part)
+        try await writer.append(Self.part)
+        let error = await #expect(throws: ExportError.self) { _ = try await writer.finish() }
+        #expect(error?.isRetryable == true, "the job may run again and write the blob anew")
+        #expect(try await store.metadata(key) == nil)
     }
 }

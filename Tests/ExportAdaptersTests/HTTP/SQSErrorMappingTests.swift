@@ -45,4 +45,36 @@ struct SQSErrorMappingTests {
             (error as? ExportError)?.code == expected
         }
     }
+
+    /// A receipt handle as long as real ones (SQS's are several hundred characters of base64).
+    static let longHandle: String = {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        return "AQEB" + String((0..<596).map { alphabet[($0 * 37 + 11) % alphabet.count] })
+    }()
+
+    /// SQS puts the handle before the words that say what is wrong with it, so the messages are far
+    /// longer than the 300 characters an ``ExportError`` message keeps; the call must still be a lost lease.
+    @Test("A rejection of a realistic 600-character receipt handle is a lost lease", arguments: [
+        "Value \(longHandle) for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.",
+        "The receipt handle \"\(longHandle)\" is not valid for this queue.",
+    ])
+    func longHandleRejection(message: String) async throws {
+        #expect(Self.longHandle.count == 600)
+        let body: JSONValue = ["__type": "com.amazonaws.sqs#InvalidParameterValue", "message": .string(message)]
+        let answer = HTTPResponse(
+            status: 400,
+            headers: ["x-amzn-query-error": "InvalidParameterValue;Sender", "Content-Type": "application/x-amz-json-1.0"],
+            body: body.serialized()
+        )
+        let (queue, transport) = Self.queue(answer: answer)
+        let delivery = try #require(try await queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first)
+        await #expect { try await queue.release(delivery.receipt, delay: .seconds(5)) } throws: { error in
+            (error as? ExportError)?.code == .leaseLost
+        }
+        await #expect { try await queue.acknowledge(delivery.receipt) } throws: { error in
+            (error as? ExportError)?.code == .leaseLost
+        }
+        #expect(transport.requests(target: "ChangeMessageVisibility").count == 1)
+        #expect(transport.requests(target: "DeleteMessage").count == 1, "the lease was still held: SQS answered the delete")
+    }
 }

@@ -49,13 +49,17 @@ struct AWSServiceClient: Sendable {
     /// Like the AWS SDKs' standard retry mode, throttling, timeouts and 5xx are retried here a few
     /// times with a short exponential backoff (real time: this is network back-pressure, not the
     /// pipeline's logical time) before the error reaches the caller.
+    ///
+    /// `refine` sees each mapped error with the service's bare code and whole message (the error's own
+    /// message keeps only 300 characters of it) and returns the error to report.
     func json(
-        target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0", timeout: Duration? = nil
+        target: String, _ body: JSONValue, contentType: String = "application/x-amz-json-1.0", timeout: Duration? = nil,
+        refine: ErrorRefinement? = nil
     ) async throws -> JSONValue {
         var attempt = 1
         while true {
             do {
-                return try await jsonOnce(target: target, body, contentType: contentType, timeout: timeout)
+                return try await jsonOnce(target: target, body, contentType: contentType, timeout: timeout, refine: refine)
             } catch let error as ExportError
                 where attempt < 3 && [.throttled, .unavailable, .timeout].contains(error.code) {
                 try await Task.sleep(for: .milliseconds(50 << attempt))
@@ -64,20 +68,25 @@ struct AWSServiceClient: Sendable {
         }
     }
 
-    private func jsonOnce(target: String, _ body: JSONValue, contentType: String, timeout: Duration?) async throws -> JSONValue {
+    /// Rewrites a mapped error knowing the service's bare code and its whole, untruncated message.
+    typealias ErrorRefinement = @Sendable (_ error: ExportError, _ serviceCode: String, _ message: String) -> ExportError
+
+    private func jsonOnce(
+        target: String, _ body: JSONValue, contentType: String, timeout: Duration?, refine: ErrorRefinement?
+    ) async throws -> JSONValue {
         let response = try await send(
             method: "POST", path: "/",
             headers: [("Content-Type", contentType), ("X-Amz-Target", target)],
             body: body.serialized(), timeout: timeout
         )
         let operation = target.split(separator: ".").last.map(String.init) ?? target
-        guard response.isSuccess else { throw jsonError(response, operation: operation) }
+        guard response.isSuccess else { throw jsonError(response, operation: operation, refine: refine) }
         if response.body.isEmpty { return .object([:]) }
         return try JSONValue.parse(response.body)
     }
 
     /// The error of a failed JSON-protocol response.
-    func jsonError(_ response: HTTPResponse, operation: String) -> ExportError {
+    func jsonError(_ response: HTTPResponse, operation: String, refine: ErrorRefinement? = nil) -> ExportError {
         let document = try? JSONValue.parse(response.body)
         var code = document?["__type"]?.stringValue ?? document?["code"]?.stringValue
             ?? response.header("x-amzn-errortype")
@@ -88,10 +97,11 @@ struct AWSServiceClient: Sendable {
             code = code ?? xml.first("Code")?.text
             message = message ?? xml.first("Message")?.text
         }
-        return HTTPErrorMapping.error(
+        let error = HTTPErrorMapping.error(
             status: response.status, serviceCode: code, message: message, operation: operation,
             retryAfter: response.header("retry-after"), now: clock.now()
         )
+        return refine?(error, code.map(HTTPErrorMapping.shortCode) ?? "", message ?? "") ?? error
     }
 
     /// The error of a failed XML-protocol (S3, query) response.

@@ -167,7 +167,11 @@ actor S3BlobWriter: BlobWriter {
         xml += "</CompleteMultipartUpload>"
         let (endpoint, path) = store.location(key)
         let store = self.store
-        try await store.retrying {
+        var attempts = 0
+        // `true` when a retry heard NoSuchUpload: an earlier attempt may have completed the upload
+        // and only its answer was lost (S3 forgets an upload once it is completed).
+        let answerLost = try await store.retrying {
+            attempts += 1
             let response = try await store.client.send(
                 method: "POST", endpoint: endpoint, path: path, query: [("uploadId", uploadID)],
                 headers: [("Content-Type", "application/xml")], body: Array(xml.utf8), contentHashHeader: true
@@ -175,9 +179,36 @@ actor S3BlobWriter: BlobWriter {
             // S3 may answer 200 and put the error in the body.
             let document = XMLNode.parse(response.body)
             guard response.isSuccess, document?.name != "Error" else {
+                let code = (document?.first("Error") ?? document)?.first("Code")?.text
+                if attempts > 1, code == "NoSuchUpload" { return true }
                 throw store.client.xmlError(response, operation: "CompleteMultipartUpload")
             }
+            return false
         }
+        if answerLost { try await checkCompletedObject() }
+    }
+
+    /// Accepts a retried Complete's `NoSuchUpload` when the object is there with this write's size
+    /// (and, when S3 reports it, a multipart ETag over this write's part count): the earlier attempt
+    /// completed the upload and only its answer was lost.
+    ///
+    /// - Throws: A retryable ``ExportError`` when the object is missing or is not this write's (the
+    ///   upload was aborted by someone else), so the job runs again and writes it anew.
+    private func checkCompletedObject() async throws {
+        let reason: String
+        if let found = try await store.head(key) {
+            let etag = found.etag?.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            let partsMatch = etag.map { $0.hasSuffix("-\(completed.count)") } ?? true
+            if found.metadata.size == size, partsMatch { return }
+            reason = "the object there has \(found.metadata.size) bytes and ETag \(etag ?? "none"), "
+                + "not this write's \(size) bytes in \(completed.count) parts"
+        } else {
+            reason = "there is no object"
+        }
+        throw ExportError(
+            .transient, "CompleteMultipartUpload of \(key) was retried and S3 no longer knows the upload, but \(reason)",
+            isRetryable: true
+        )
     }
 
     private static func escape(_ text: String) -> String {

@@ -28,36 +28,36 @@ extension SQSQueue {
     }
 
     func deleteMessage(_ handle: String, queue: String) async throws {
-        try await Self.receiptCall {
-            _ = try await client.json(target: "AmazonSQS.DeleteMessage", ["QueueUrl": .string(queue), "ReceiptHandle": .string(handle)])
-        }
+        _ = try await client.json(
+            target: "AmazonSQS.DeleteMessage", ["QueueUrl": .string(queue), "ReceiptHandle": .string(handle)],
+            refine: Self.receiptRejection
+        )
     }
 
     func changeVisibility(_ handle: String, seconds: Int, queue: String) async throws {
-        try await Self.receiptCall {
-            _ = try await client.json(target: "AmazonSQS.ChangeMessageVisibility", [
-                "QueueUrl": .string(queue), "ReceiptHandle": .string(handle), "VisibilityTimeout": .number(Double(seconds)),
-            ])
-        }
+        _ = try await client.json(target: "AmazonSQS.ChangeMessageVisibility", [
+            "QueueUrl": .string(queue), "ReceiptHandle": .string(handle), "VisibilityTimeout": .number(Double(seconds)),
+        ], refine: Self.receiptRejection)
     }
 
-    /// Runs a call on one receipt handle, reporting a handle SQS no longer accepts as a lost lease.
+    /// Reports a receipt handle SQS no longer accepts as a lost lease.
     ///
     /// SQS answers an expired receipt with `InvalidParameterValue` ("Value … for parameter
-    /// ReceiptHandle is invalid. Reason: The receipt handle has expired."), not with
-    /// `ReceiptHandleIsInvalid`; either way another consumer may hold the message now.
-    static func receiptCall(_ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch let error as ExportError where error.code == .invalidRequest && isReceiptRejection(error.message) {
-            throw ExportError(.leaseLost, error.message, cause: error)
-        }
+    /// ReceiptHandle is invalid. Reason: The receipt handle has expired.", or "The receipt handle
+    /// "…" is not valid for this queue."), not with `ReceiptHandleIsInvalid`; either way another
+    /// consumer may hold the message now. The handle (several hundred characters) comes before the
+    /// words that say so, past the 300 characters the mapped error's message keeps, so this looks at
+    /// the service's whole message.
+    @Sendable
+    static func receiptRejection(_ error: ExportError, serviceCode: String, message: String) -> ExportError {
+        guard error.code == .invalidRequest, isReceiptRejection(serviceCode: serviceCode, message: message) else { return error }
+        return ExportError(.leaseLost, error.message, cause: error)
     }
 
-    /// Whether an `InvalidParameterValue` message is about the receipt handle.
-    static func isReceiptRejection(_ message: String) -> Bool {
+    /// Whether an `InvalidParameterValue` answer is about the receipt handle.
+    static func isReceiptRejection(serviceCode: String, message: String) -> Bool {
         let lowered = message.lowercased()
-        return lowered.contains("invalidparametervalue") && (lowered.contains("receipthandle") || lowered.contains("receipt handle"))
+        return serviceCode == "InvalidParameterValue" && (lowered.contains("receipthandle") || lowered.contains("receipt handle"))
     }
 
     func changeVisibilityBatch(_ handles: [String], seconds: Int, queue: String) async throws {
