@@ -65,11 +65,18 @@ enum MotoServer {
 extension MotoServer {
     /// The e-mails moto recorded for one recipient, from `/moto-api/data.json`.
     ///
-    /// moto serialises every backend for that page, which can fail (500) while other tests change
-    /// state, so it is read again a few times before giving up.
+    /// moto serialises every backend for that page, which fails (500) while other tests change state
+    /// and, in moto 5, for as long as any S3 multipart upload with parts is open (another test's upload
+    /// in progress), so it is read again with a growing pause (about 10 s in all) before giving up.
+    /// Waiting on the peer process's state makes sleeping unavoidable here.
     static func sentEmails(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
         var lastError: (any Error)?
-        for _ in 0..<10 {
+        var pause = Duration.milliseconds(50)
+        for attempt in 0..<15 {
+            if attempt > 0 {
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+            }
             do {
                 let response = try await URLSessionTransport().send(
                     HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
