@@ -86,7 +86,7 @@ struct CrashRecoveryTests {
         process.executableURL = Self.demo
         process.arguments = [
             "worker", "--data-dir", dataDirectory, "--input", input, "--workers", "1", "--visibility", "2", "--max-attempts", "50",
-            "--page-size", "200", "--page-delay", "60", "--quiet",
+            "--page-size", "200", "--page-delay", "100", "--quiet",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -118,8 +118,8 @@ struct CrashRecoveryTests {
         // Three workers, killed with SIGKILL at random moments and replaced. A kill round is only fired
         // while an attempt claimed since the last round is running (a live worker is mid-export: a killed
         // worker's job stays `running` until its lease runs out, so only new attempts count), so kills
-        // interrupt exports however fast or slow this machine is. Odd rounds kill one random worker, even
-        // rounds every worker, which is certain to interrupt the export that was seen.
+        // interrupt exports however fast or slow this machine is. Odd rounds (the first among them) kill
+        // every worker, which is certain to interrupt the export that was seen; even rounds one at random.
         var workers = try (0..<3).map { _ in try spawnWorker(dataDirectory: directory.path, input: input) }
         var kills = 0, rounds = 0
         var seenAttempts = Set<String>()
@@ -146,7 +146,7 @@ struct CrashRecoveryTests {
                 rounds += 1
                 seenAttempts.formUnion(running)
                 let live = workers.indices.filter { workers[$0].isRunning }
-                let victims = rounds.isMultiple(of: 2) ? live : live.randomElement(using: &random).map { [$0] } ?? []
+                let victims = rounds.isMultiple(of: 2) ? live.randomElement(using: &random).map { [$0] } ?? [] : live
                 for index in victims {
                     kill(workers[index].processIdentifier, SIGKILL)
                     workers[index].waitUntilExit()
@@ -168,7 +168,7 @@ struct CrashRecoveryTests {
             worker.waitUntilExit()
         }
         try #require(finishedByChildren)
-        #expect(rounds >= 2 && kills >= 3, "the run ended before enough workers were killed to mean anything")
+        #expect(rounds >= 1 && kills >= 3, "the run ended before enough workers were killed to mean anything")
 
         // Before any clean-up by this test: the processes left no temp file behind (each replacement
         // removes what the killed one left when it opens the stores), and nothing was moved aside.
