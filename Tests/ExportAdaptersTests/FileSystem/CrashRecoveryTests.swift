@@ -81,19 +81,6 @@ struct CrashRecoveryTests {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func spawnWorker(dataDirectory: String, input: String) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.demo
-        process.arguments = [
-            "worker", "--data-dir", dataDirectory, "--input", input, "--workers", "1", "--visibility", "2", "--max-attempts", "50",
-            "--page-size", "200", "--page-delay", "100", "--quiet",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     @Test("SIGKILLed workers: every job succeeds once, one e-mail each, files identical to the in-memory reference", arguments: [UInt64(11), 2026, 7])
     func killedWorkers(seed: UInt64) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.demo.path), "build the demo first: swift build --build-tests")
@@ -115,58 +102,17 @@ struct CrashRecoveryTests {
             ids.append(try await service.request(ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com")).jobID)
         }
 
-        // Three workers, killed with SIGKILL at random moments and replaced. A kill round is only fired
-        // while an attempt claimed since the last round is running (a live worker is mid-export: a killed
-        // worker's job stays `running` until its lease runs out, so only new attempts count), so kills
-        // interrupt exports however fast or slow this machine is. Odd rounds (the first among them) kill
-        // every worker, which is certain to interrupt the export that was seen; even rounds one at random.
-        var workers = try (0..<3).map { _ in try spawnWorker(dataDirectory: directory.path, input: input) }
-        var kills = 0, rounds = 0
-        var seenAttempts = Set<String>()
-        let deadline = Date().addingTimeInterval(Self.timeLimit)
-        var nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &random))
-        func allFinished() async throws -> Bool {
-            for id in ids {
-                guard let job = try await jobs.get(id), job.state.isTerminal, job.lifecycle.notified else { return false }
-            }
-            return true
-        }
-        func runningAttempts() async throws -> Set<String> {
-            var running = Set<String>()
-            for id in ids {
-                if let job = try await jobs.get(id), job.state == .running { running.insert("\(id)#\(job.attempt)") }
-            }
-            return running
-        }
-        while try await !allFinished() {
-            guard Date() < deadline else { break }
-            try await Task.sleep(for: .milliseconds(25))
-            let running = rounds < Self.killRounds && Date() >= nextKill ? try await runningAttempts() : []
-            if !running.isSubset(of: seenAttempts) {
-                rounds += 1
-                seenAttempts.formUnion(running)
-                let live = workers.indices.filter { workers[$0].isRunning }
-                let victims = rounds.isMultiple(of: 2) ? live.randomElement(using: &random).map { [$0] } ?? [] : live
-                for index in victims {
-                    kill(workers[index].processIdentifier, SIGKILL)
-                    workers[index].waitUntilExit()
-                    kills += 1
-                }
-                nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.6, using: &random))
-            }
-            for index in workers.indices where !workers[index].isRunning {
-                workers[index] = try spawnWorker(dataDirectory: directory.path, input: input)
-            }
-        }
+        // Three workers, killed with SIGKILL at random moments and replaced (see `KillLoop`). The loop runs
+        // on a thread of its own: on the cooperative pool, other suites' blocking work could starve it
+        // while the children finish everything unobserved.
+        let run = await KillLoop(
+            demo: Self.demo, dataDirectory: directory.path, input: input, ids: ids, random: random,
+            timeLimit: Self.timeLimit, rounds: Self.killRounds
+        ).runOnThread()
+        let (kills, rounds) = (run.kills, run.rounds)
         // The worker processes alone must have finished every job: nothing below exports anything.
-        let finishedByChildren = try await allFinished()
+        let finishedByChildren = run.finished
         #expect(finishedByChildren, "the worker processes did not finish every job within \(Self.timeLimit) s")
-        for worker in workers {
-            let exitBy = Date().addingTimeInterval(10)
-            while worker.isRunning && Date() < exitBy { try await Task.sleep(for: .milliseconds(50)) }
-            if worker.isRunning { kill(worker.processIdentifier, SIGKILL) }
-            worker.waitUntilExit()
-        }
         try #require(finishedByChildren)
         #expect(rounds >= 1 && kills >= 3, "the run ended before enough workers were killed to mean anything")
 
