@@ -163,14 +163,19 @@ extension ExportWorker {
         try BlobKey(validating: "\(prefix)/\(job.id)-\(attempt).\(job.options.format.fileExtension)")
     }
 
+    /// The keys of the files every attempt of `job` may have written (bounded even for a corrupt
+    /// attempt count); the worker and the ``Reconciler`` delete through this one list.
+    static func attemptKeys(prefix: String, for job: ExportJob) throws -> [BlobKey] {
+        try (1...min(max(1, job.attempt), 1_000)).map { try blobKey(prefix: prefix, for: job, attempt: $0) }
+    }
+
     /// Deletes, best effort, the files every attempt of `job` may have left, except `keeping`.
     func discardFiles(of job: ExportJob, keeping: BlobKey?) async {
         let prefix = configuration.keyPrefix
         let blobStore = blobStore
         await handOff {
-            for attempt in 1...min(max(1, job.attempt), 1_000) {  // bounded even for a corrupt attempt count
-                let key = try Self.blobKey(prefix: prefix, for: job, attempt: attempt)
-                if key != keeping { try? await blobStore.delete(key) }
+            for key in try Self.attemptKeys(prefix: prefix, for: job) where key != keeping {
+                try? await blobStore.delete(key)
             }
         }
     }

@@ -180,8 +180,8 @@ public struct Reconciler: Sendable {
     /// Deletes the result's file and every attempt's file (deleting a missing blob succeeds).
     private func deleteFiles(of job: ExportJob) async throws {
         if let key = job.result?.blobKey { try await blobStore.delete(key) }
-        for attempt in 1...min(max(1, job.attempt), 1_000) {  // bounded even for a corrupt attempt count
-            try await blobStore.delete(try ExportWorker.blobKey(prefix: configuration.keyPrefix, for: job, attempt: attempt))
+        for key in try ExportWorker.attemptKeys(prefix: configuration.keyPrefix, for: job) {
+            try await blobStore.delete(key)
         }
     }
 
