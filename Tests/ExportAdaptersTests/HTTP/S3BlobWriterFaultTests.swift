@@ -81,20 +81,26 @@ struct S3BlobWriterFaultTests {
         request.method == "POST" && (request.url.query ?? "").contains("uploadId=")
     }
 
+    /// A transport on which the first `CompleteMultipartUpload` meets `first` and every later one is
+    /// answered `NoSuchUpload`, as S3 answers once the upload is gone.
+    static func completeFailsOnce(_ first: FaultTransport.Action) -> FaultTransport {
+        let completes = Mutex(0)
+        return FaultTransport { request, _ in
+            guard isComplete(request) else { return .pass }
+            let attempt = completes.withLock { count in
+                count += 1
+                return count
+            }
+            return attempt == 1 ? first : .respond(noSuchUpload)
+        }
+    }
+
     @Test("A Complete whose response was lost is retried, and the retry's NoSuchUpload is checked against the object")
     func lostCompleteResponse() async throws {
         let peer = try await MotoServer.peer()
         // moto completes the upload and the writer sees a timeout instead of the answer. moto accepts
         // a repeated Complete; S3 answers NoSuchUpload once the upload is gone, so the retry gets that.
-        let completes = Mutex(0)
-        let transport = FaultTransport { request, _ in
-            guard Self.isComplete(request) else { return .pass }
-            let attempt = completes.withLock { count in
-                count += 1
-                return count
-            }
-            return attempt == 1 ? .loseResponse(ExportError(.timeout, "injected: the response was lost")) : .respond(Self.noSuchUpload)
-        }
+        let transport = Self.completeFailsOnce(.loseResponse(ExportError(.timeout, "injected: the response was lost")))
         let store = try await Self.makeStore(peer, transport: transport)
         let key = try BlobKey(validating: "lost-complete.bin")
         let tail = Array("the last, short part".utf8)
@@ -113,18 +119,8 @@ struct S3BlobWriterFaultTests {
     @Test("A retried Complete's NoSuchUpload with no object behind it is a retryable failure")
     func retriedCompleteWithoutObject() async throws {
         let peer = try await MotoServer.peer()
-        let completes = Mutex(0)
-        let transport = FaultTransport { request, _ in
-            guard Self.isComplete(request) else { return .pass }
-            let attempt = completes.withLock { count in
-                count += 1
-                return count
-            }
-            // The first never reaches S3; the retry hears that the upload is gone (aborted by someone else).
-            return attempt == 1
-                ? .fail(ExportError(.timeout, "injected: the request timed out"))
-                : .respond(Self.noSuchUpload)
-        }
+        // The first never reaches S3; the retry hears that the upload is gone (aborted by someone else).
+        let transport = Self.completeFailsOnce(.fail(ExportError(.timeout, "injected: the request timed out")))
         let store = try await Self.makeStore(peer, transport: transport)
         let key = try BlobKey(validating: "gone.bin")
         let writer = try await store.beginWrite(key: key, contentType: "application/octet-stream")
