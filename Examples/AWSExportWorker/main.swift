@@ -32,21 +32,17 @@ func setting(_ name: String) -> String {
 
 do {
     let aws = try AWSConfiguration.fromEnvironment(environment)
-    let table = setting("EXPORT_TABLE")
-    let jobs = DynamoDBJobStore(tableName: table, aws: aws)
-    let queue = SQSQueue(
-        configuration: .init(queueURL: setting("EXPORT_QUEUE_URL"), deadLetterQueueURL: setting("EXPORT_DLQ_URL")), aws: aws)
-    let blobs = try S3BlobStore(configuration: .init(bucket: setting("EXPORT_BUCKET")), aws: aws)
-    let mail = SESNotifier(
-        fromAddress: setting("EXPORT_SENDER"), ledger: DynamoDBNotificationLedger(tableName: table, aws: aws), aws: aws)
+    let backend = try AWSBackend(
+        aws: aws, table: setting("EXPORT_TABLE"), files: .init(bucket: setting("EXPORT_BUCKET")),
+        queue: .init(queueURL: setting("EXPORT_QUEUE_URL"), deadLetterQueueURL: setting("EXPORT_DLQ_URL")),
+        sender: try EmailAddress(validating: setting("EXPORT_SENDER")))
     let source = try HTTPMembershipSource(configuration: .init(
         urlTemplate: setting("MEMBERSHIPS_URL_TEMPLATE"), bearerToken: environment["MEMBERSHIPS_TOKEN"]))
-    let worker = ExportWorker(
-        jobStore: jobs, queue: queue, blobStore: blobs, notifier: mail, source: source,
-        configuration: .init(concurrency: 2, receiveWaitTime: .seconds(1)))
+    let worker = try ExportWorker(
+        ports: backend.ports, source: source, configuration: .init(concurrency: 2, receiveWaitTime: .seconds(1)))
 
     let reconcileEvery = environment["EXPORT_RECONCILE_SECONDS"].flatMap(Double.init) ?? 300
-    let reconciler = Reconciler(jobStore: jobs, queue: queue, blobStore: blobs)
+    let reconciler = try Reconciler(ports: backend.ports)
     let reconciling = Task {
         guard reconcileEvery > 0, reconcileEvery.isFinite else { return }
         while !Task.isCancelled {
@@ -68,7 +64,7 @@ do {
         var handled = 0
         var lastWork = Date()
         while Date().timeIntervalSince(lastWork) < idle {
-            let count = await worker.processAvailable()
+            let count = try await worker.processAvailable()
             handled += count
             if count > 0 { lastWork = Date() } else { try await Task.sleep(for: .milliseconds(200)) }
         }
@@ -83,7 +79,7 @@ do {
         let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
         interrupt.setEventHandler { stop() }
         interrupt.resume()
-        await worker.run()
+        try await worker.run()
     }
 } catch {
     FileHandle.standardError.write(Data("export-aws-worker: \(error)\n".utf8))

@@ -24,6 +24,11 @@ struct DemoBackend {
         var seed: UInt64
     }
 
+    /// The ports of the backend, with the demo's observer.
+    func ports(observer: any ExportObserver) -> ExportPorts {
+        ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, observer: observer)
+    }
+
     static func make(_ options: DemoOptions) async throws -> DemoBackend {
         let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)
         var notes: [String] = []
@@ -51,9 +56,13 @@ struct DemoBackend {
                 jobs: InMemoryJobStore(), queue: InMemoryQueue(), blobs: InMemoryBlobStore(), notifier: notifier, source: source,
                 owners: owners, memoryNotifier: notifier, notes: notes)
         case .file:
+            let warnings = ClosureObserver { event in
+                if event.name == .corruptRecord { FileHandle.standardError.write(Data("warning: \(event)\n".utf8)) }
+            }
             let files = try FileSystemBackend(
-                directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root), from: EmailAddress("exports@example.com")!,
-                onCorruptFile: { report in FileHandle.standardError.write(Data("warning: \(report)\n".utf8)) })
+                directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root),
+                linkBaseURL: URL(string: "http://localhost:8080/downloads")!,  // an example may assume a local host
+                from: try EmailAddress(validating: "exports@example.com"), observer: warnings)
             return DemoBackend(
                 jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
                 filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)

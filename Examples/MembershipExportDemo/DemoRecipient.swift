@@ -7,13 +7,14 @@ import ExportCore
 /// `A-Z a-z 0-9 - _` (at most 64 bytes) is used as is; any other becomes `user-<first 16 hex digits of
 /// its SHA-256>`, stable across runs so a resumed run finds the same jobs.
 enum DemoRecipient {
-    static func address(for owner: UserID) -> String {
+    static func address(for owner: UserID) -> EmailAddress {
         let id = owner.rawValue
         let plain = id.utf8.allSatisfy { byte in
             (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
         }
         let local = plain && (1...64).contains(id.utf8.count) ? id : "user-" + SHA256.hash(Array(id.utf8)).hexString.prefix(16)
-        return local + "@example.com"
+        // Only letters, digits, '-' and '_' before a fixed domain: always a valid address.
+        return EmailAddress(local + "@example.com") ?? EmailAddress("user@example.com")!
     }
 }

@@ -18,20 +18,18 @@ struct DemoRun {
             pageSize: options.pageSize, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
     }
 
-    func makeWorkers() -> [ExportWorker] {
-        (0..<options.workers).map { _ in
-            ExportWorker(
-                jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs, notifier: backend.notifier,
-                source: backend.source, configuration: workerConfiguration, observer: statistics)
+    func makeWorkers() throws -> [ExportWorker] {
+        let ports = backend.ports(observer: statistics)
+        return try (0..<options.workers).map { _ in
+            try ExportWorker(ports: ports, source: backend.source, configuration: workerConfiguration)
         }
     }
 
     /// Requests (or, on a resumed data directory, finds) one job per user.
     func requestJobs(log: (String) -> Void) async throws -> (jobs: [JobID], resumed: Int) {
-        let service = ExportService(
-            jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs,
-            configuration: .init(defaultColumns: ExportColumn.standard + [.attribute("seat_count")], attributeColumns: ["seat_count"], rateLimit: nil),
-            observer: statistics)
+        let service = try ExportService(
+            ports: backend.ports(observer: statistics),
+            configuration: .init(defaultColumns: ExportColumn.standard + [.attribute("seat_count")], attributeColumns: ["seat_count"], rateLimit: nil))
         var jobs: [JobID] = []
         var resumed = 0
         for owner in backend.owners {
@@ -61,18 +59,18 @@ struct DemoRun {
         let started = ContinuousClock.now
         let display = ProgressDisplay(quiet: options.quiet)
         for note in backend.notes { display.line(note) }
-        let reconciler = Reconciler(
-            jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs,
+        let reconciler = try Reconciler(
+            ports: backend.ports(observer: statistics),
             configuration: .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: options.visibilityTimeout * 4))
         // Jobs recorded by a killed run but never queued, and files it left half-written.
         _ = try? await reconciler.reconcile()
         let (jobIDs, _) = try await requestJobs(log: display.line)
         display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(options.format))")
 
-        let workers = makeWorkers()
-        let reconcilerTask = Task { await reconciler.run(every: options.visibilityTimeout) }
+        let workers = try makeWorkers()
+        let reconcilerTask = Task { try await reconciler.run(every: options.visibilityTimeout) }
         let summary = try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in workers { group.addTask { await worker.run() } }
+            for worker in workers { group.addTask { try await worker.run() } }
             defer {
                 for worker in workers { worker.shutdown() }
                 reconcilerTask.cancel()

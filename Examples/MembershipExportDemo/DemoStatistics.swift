@@ -16,18 +16,19 @@ final class DemoStatistics: ExportObserver {
 
     func observe(_ event: ExportEvent) {
         counts.withLock { counts in
-            switch event {
+            guard let id = event.jobID else { return }
+            switch event.name {
             case .started: counts.started += 1
-            case .retried(let id, _, _, _):
+            case .retried:
                 counts.retried += 1
                 counts.rowsInProgress[id] = nil
-            case .failed(let id, _, _):
+            case .failed:
                 counts.failed += 1
                 counts.rowsInProgress[id] = nil
-            case .succeeded(let id, _, _, _):
+            case .succeeded:
                 counts.succeeded += 1
                 counts.rowsInProgress[id] = nil
-            case .progress(let id, let rows): counts.rowsInProgress[id] = rows
+            case .progress: counts.rowsInProgress[id] = event.rows
             default: break
             }
         }

@@ -11,9 +11,9 @@ struct WorkerMode {
 
     func run() async throws {
         let demo = DemoRun(options: options, backend: backend)
-        let workers = demo.makeWorkers()
+        let workers = try demo.makeWorkers()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in workers { group.addTask { await worker.run() } }
+            for worker in workers { group.addTask { try await worker.run() } }
             defer { for worker in workers { worker.shutdown() } }
             while true {
                 var finished = true

@@ -6,7 +6,7 @@ extension ExportAPIHandler {
         public var basePath: String
         /// The path (under ``basePath``) of the signed-download route, `/downloads` by default; normalised
         /// like ``basePath``. With ``SignedDownloads`` it must not be empty (nor `/`) nor lie under
-        /// `/exports`: ``ExportAPIHandler/init(service:clock:recipient:signedDownloads:configuration:)``
+        /// `/exports`: ``ExportAPIHandler/init(service:recipient:signedDownloads:configuration:)``
         /// throws then.
         public var downloadPath: String
         /// The largest `POST /exports` body accepted; bigger bodies get 413 (the other routes take no body

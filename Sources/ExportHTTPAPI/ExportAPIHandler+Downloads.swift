@@ -6,12 +6,14 @@ extension ExportAPIHandler {
     /// (`headOnly`), the same header fields without opening the file.
     func serveSignedDownload(_ link: String, query: [URLQueryItem], headOnly: Bool) async throws -> APIResponse {
         guard let resolver, let downloadStore else { return problem(.notFound, "no route for this path") }
-        switch try await resolver.verify(path: link, query: query) {
-        case .badSignature:
-            return problem(.badSignature, "the link was altered or is not a download link")
+        let verdict = try await resolver.verify(path: link, query: query)
+        switch verdict.kind {
         case .expired:
             return problem(.linkExpired, "the link has expired; open the export's download address again for a new one")
-        case .valid(let key, let filename):
+        case .valid:
+            guard let key = verdict.key, let filename = verdict.filename else {
+                return problem(.badSignature, "the link was altered or is not a download link")
+            }
             guard let metadata = try await downloadStore.metadata(key) else {
                 return problem(.linkExpired, "the file is no longer stored")
             }
@@ -34,6 +36,8 @@ extension ExportAPIHandler {
             }
             response.body = .stream(Self.exactly(metadata.size, of: stream), length: metadata.size)
             return response
+        default:
+            return problem(.badSignature, "the link was altered or is not a download link")
         }
     }
 

@@ -21,9 +21,11 @@ extension ExportAPIHandler {
             return problem(.invalidBody, error.reason, field: error.field ?? "body")
         }
         if let rejected = validationProblem(body) { return rejected }
-        let address: String
+        let address: EmailAddress
         do {
             address = try await recipient(user)
+        } catch let error as ExportError where error.code == .invalidRecipient {
+            return problem(.invalidRecipient, "the account's e-mail address cannot receive exports")
         } catch {
             // The directory is down. A caller with an active export gets it (202), as the service would
             // answer: that needs no address. Otherwise the lookup's failure is the answer.

@@ -24,7 +24,7 @@ import Foundation
 public struct ExportAPIHandler: Sendable {
     let service: ExportService
     let clock: any ExportClock
-    let recipient: @Sendable (UserID) async throws -> String
+    let recipient: @Sendable (UserID) async throws -> EmailAddress
     private(set) var resolver: (any SignedDownloadResolver)?
     private(set) var downloadStore: (any BlobStore)?
     let basePath: String
@@ -36,19 +36,17 @@ public struct ExportAPIHandler: Sendable {
     ///
     /// - Parameters:
     ///   - service: The export service that records and queues jobs.
-    ///   - clock: The clock for `Retry-After` and expiry decisions; use the service's clock.
     ///   - recipient: Looks up the e-mail address of the authenticated user (the address is never
     ///     taken from the request). It may throw; that is answered with 503 or 500. It is called only
     ///     for a request that passed validation.
     ///   - configuration: Mount path and limits.
     public init(
         service: ExportService,
-        clock: any ExportClock = SystemClock(),
-        recipient: @escaping @Sendable (UserID) async throws -> String,
+        recipient: @escaping @Sendable (UserID) async throws -> EmailAddress,
         configuration: Configuration = Configuration()
     ) {
         self.service = service
-        self.clock = clock
+        self.clock = service.clock
         self.recipient = recipient
         self.resolver = nil
         self.downloadStore = nil
@@ -62,18 +60,17 @@ public struct ExportAPIHandler: Sendable {
     ///
     /// - Parameters:
     ///   - service: The export service that records and queues jobs.
-    ///   - clock: The clock for `Retry-After` and expiry decisions; use the service's clock.
     ///   - recipient: Looks up the e-mail address of the authenticated user; see
-    ///     ``init(service:clock:recipient:configuration:)``.
+    ///     ``init(service:recipient:configuration:)``.
     ///   - signedDownloads: The link verifier and the store to stream from.
     ///   - configuration: Mount path and limits.
     /// - Throws: ``ExportError`` with ``ExportError/Code/configuration`` when
     ///   ``Configuration/downloadPath`` is empty (or `/`, which normalises to empty) or lies under
-    ///   `/exports`, where the route would shadow the export routes.
+    ///   `/exports`, where the route would shadow the export routes, or when the resolver's
+    ///   ``SignedDownloadResolver/linkBasePath`` is not the route's path (`basePath` + `downloadPath`).
     public init(
         service: ExportService,
-        clock: any ExportClock = SystemClock(),
-        recipient: @escaping @Sendable (UserID) async throws -> String,
+        recipient: @escaping @Sendable (UserID) async throws -> EmailAddress,
         signedDownloads: SignedDownloads,
         configuration: Configuration = Configuration()
     ) throws(ExportError) {
@@ -84,7 +81,13 @@ public struct ExportAPIHandler: Sendable {
         guard downloadPath != "/exports", !downloadPath.hasPrefix("/exports/") else {
             throw ExportError(.configuration, "the downloadPath \(downloadPath) would shadow the /exports routes")
         }
-        self.init(service: service, clock: clock, recipient: recipient, configuration: configuration)
+                let route = Configuration.normalized(configuration.basePath) + downloadPath
+        if let linkPath = signedDownloads.resolver.linkBasePath, linkPath != route {
+            throw ExportError(
+                .configuration,
+                "the blob store's links start with the path \(linkPath), but this handler serves downloads at \(route): set the store's link base URL to the public URL of \(route), or the handler's basePath/downloadPath to match")
+        }
+        self.init(service: service, recipient: recipient, configuration: configuration)
         self.resolver = signedDownloads.resolver
         self.downloadStore = signedDownloads.store
     }

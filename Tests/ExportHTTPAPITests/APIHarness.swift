@@ -26,24 +26,25 @@ struct APIHarness {
 
     init(
         rateLimit: ExportService.RateLimit? = nil, maxBodyBytes: Int = 16 * 1024, signedDownloads: Bool = true,
-        recipient: @escaping @Sendable (UserID) async throws -> String = { "\($0.rawValue)@example.com" }
+        recipient: @escaping @Sendable (UserID) async throws -> EmailAddress = { try EmailAddress(validating: "\($0.rawValue)@example.com") }
     ) {
         queue = InMemoryQueue(clock: clock)
         memory = InMemoryBlobStore(clock: clock, readChunkSize: 7)
         files = SignedLinkStore(inner: memory, clock: clock, prefix: "http://files.test\(APIHarness.base)/downloads")
         source = InMemoryMembershipSource(APIHarness.memberships)
         let ids = SequentialIDs()
-        service = ExportService(
-            jobStore: jobs, queue: queue, blobStore: files, clock: clock,
-            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }),
-            observer: events)
+        service = try! ExportService(
+            ports: ExportPorts(
+                jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), clock: clock, observer: events,
+                settings: ExportSettings(linkLifetime: .seconds(3600))),
+            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
         let configuration = ExportAPIHandler.Configuration(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes)
         if signedDownloads {
             // A fixed, valid configuration: this cannot throw.
             handler = try! ExportAPIHandler(
-                service: service, clock: clock, recipient: recipient, signedDownloads: .init(files), configuration: configuration)
+                service: service, recipient: recipient, signedDownloads: .init(files), configuration: configuration)
         } else {
-            handler = ExportAPIHandler(service: service, clock: clock, recipient: recipient, configuration: configuration)
+            handler = ExportAPIHandler(service: service, recipient: recipient, configuration: configuration)
         }
     }
 
@@ -73,15 +74,16 @@ struct APIHarness {
 
     /// Runs every queued job once.
     func runWorker(source: (any MembershipSource)? = nil) async {
-        let worker = ExportWorker(
-            jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), source: source ?? self.source,
-            clock: clock,
+        let worker = try! ExportWorker(
+            ports: ExportPorts(
+                jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), clock: clock, observer: events,
+                settings: ExportSettings(linkLifetime: .seconds(3600))),
+            source: source ?? self.source,
             configuration: .init(
                 concurrency: 2, visibilityTimeout: .seconds(60), receiveWaitTime: .zero, idleDelay: .seconds(1),
                 retryPolicy: RetryPolicy(maxAttempts: 1, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none),
-                linkExpiry: .seconds(3600), pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1),
-            observer: events)
-        await worker.processAvailable()
+                pageSize: 2, shutdownGracePeriod: .seconds(5), randomSeed: 1))
+        _ = try? await worker.processAvailable()
     }
 
     /// Requests an export for `user` and runs it to success.

@@ -89,9 +89,10 @@ struct DownloadTests {
         let api = APIHarness()
         let id = try await api.send("POST", "/exports").string("id")
         await api.runWorker()
-        let reconciler = Reconciler(
-            jobStore: api.jobs, queue: api.queue, blobStore: api.files, clock: api.clock,
-            configuration: .init(expiredRecordRetention: .seconds(30 * 24 * 3600)))
+        let reconciler = try Reconciler(
+            ports: ExportPorts(
+                jobStore: api.jobs, queue: api.queue, blobStore: api.files, notifier: InMemoryNotifier(), clock: api.clock,
+                settings: ExportSettings(expiredRecordRetention: .seconds(30 * 24 * 3600))))
         api.clock.advance(by: .seconds(7 * 24 * 3600 + 1))
         _ = try await reconciler.reconcile()
         #expect(await api.memory.keys.isEmpty, "the expired export's file was not deleted")
@@ -203,7 +204,7 @@ struct DownloadLengthTests {
         let id = try await api.succeededExport()
         let (path, query) = try await api.mintedLink(id)
         let handler = try ExportAPIHandler(
-            service: api.service, clock: api.clock, recipient: { _ in "a@example.com" },
+            service: api.service, recipient: { _ in try EmailAddress(validating: "a@example.com") },
             signedDownloads: .init(resolver: api.files, store: MisreportedSizeStore(inner: api.files, delta: delta)),
             configuration: .init(basePath: APIHarness.base))
         let response = await handler.handle(APIRequest(method: "GET", path: APIHarness.base + path, query: query, principal: nil))

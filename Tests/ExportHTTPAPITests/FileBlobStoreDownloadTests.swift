@@ -24,9 +24,11 @@ struct FileDownloadFixture {
         let writer = try await files.beginWrite(key: key, contentType: "text/csv; charset=utf-8")
         try await writer.append(content)
         _ = try await writer.finish()
-        let service = ExportService(jobStore: InMemoryJobStore(), queue: InMemoryQueue(clock: clock), clock: clock)
+        let service = try ExportService(
+            ports: ExportPorts(
+                jobStore: InMemoryJobStore(), queue: InMemoryQueue(clock: clock), blobStore: files, notifier: InMemoryNotifier(), clock: clock))
         handler = try ExportAPIHandler(
-            service: service, clock: clock, recipient: { _ in "ada@example.com" },
+            service: service, recipient: { _ in try EmailAddress(validating: "ada@example.com") },
             signedDownloads: .init(resolver: files, store: files))
     }
 

@@ -269,7 +269,7 @@ struct HandlerTests {
         let directoryDown = Mutex(false)
         let api = APIHarness(recipient: { user in
             if directoryDown.withLock({ $0 }) { throw ExportError(.unavailable, "directory down", isRetryable: true) }
-            return "\(user.rawValue)@example.com"
+            return try EmailAddress(validating: "\(user.rawValue)@example.com")
         })
         let first = try await api.send("POST", "/exports")
         directoryDown.withLock { $0 = true }
@@ -293,20 +293,14 @@ struct HandlerTests {
         arguments: ["/", "", "//", "/exports", "exports/files"])
     func misconfiguredDownloadPath(_ downloadPath: String) async throws {
         let api = APIHarness()
-        #expect(throws: ExportError.self) {
+        let error = #expect(throws: ExportError.self) {
             try ExportAPIHandler(
-                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+                service: api.service, recipient: { _ in try EmailAddress(validating: "a@example.com") }, signedDownloads: .init(api.files),
                 configuration: .init(downloadPath: downloadPath))
         }
-        do {
-            _ = try ExportAPIHandler(
-                service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
-                configuration: .init(downloadPath: downloadPath))
-        } catch {
-            #expect(error.code == .configuration)
-        }
+        #expect(error?.code == .configuration)
         let fine = try ExportAPIHandler(
-            service: api.service, recipient: { _ in "a@example.com" }, signedDownloads: .init(api.files),
+            service: api.service, recipient: { _ in try EmailAddress(validating: "a@example.com") }, signedDownloads: .init(api.files),
             configuration: .init(downloadPath: "/files"))
         #expect(fine.servedRoutes.contains { $0.template == "/files/{link}" })
     }

@@ -20,13 +20,13 @@ extension FileBlobStore {
         /// - Parameters:
         ///   - directory: The root directory.
         ///   - linkSecret: The secret that signs download links.
-        ///   - linkBaseURL: Where the host serves downloads; `http://localhost:8080/downloads` by default.
+        ///   - linkBaseURL: The public URL of the host's download route, such as `https://app.example.com/api/v1/downloads` (no default: a library never guesses a public URL).
         ///   - maximumLinkLifetime: The longest link lifetime; 7 days by default.
         ///   - readChunkSize: The read chunk size; 64 KiB by default.
         public init(
             directory: URL,
             linkSecret: [UInt8],
-            linkBaseURL: URL = URL(string: "http://localhost:8080/downloads")!,
+            linkBaseURL: URL,
             maximumLinkLifetime: Duration = .seconds(7 * 24 * 3600),
             readChunkSize: Int = 65_536
         ) {

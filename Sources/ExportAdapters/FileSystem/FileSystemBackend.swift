@@ -4,15 +4,16 @@ import Foundation
 /// The four file-system adapters under one data directory, with the conventional layout:
 /// `jobs/`, `queue/`, `files/` and `outbox/`. Every process that opens the same directory shares them.
 ///
+/// Corrupt records that the job store or the queue set aside reach the backend's observer as
+/// ``ExportEvent/Name/corruptRecord`` events, with every other event of the pipeline.
+///
 /// ```swift
 /// let backend = try FileSystemBackend(
 ///     directory: URL(fileURLWithPath: "/var/lib/exports"), linkSecret: secret,
-///     linkBaseURL: URL(string: "https://exports.example.com/downloads")!,
-///     from: EmailAddress("exports@example.com")!)
-/// let service = ExportService(jobStore: backend.jobStore, queue: backend.queue, blobStore: backend.blobStore)
-/// let worker = ExportWorker(
-///     jobStore: backend.jobStore, queue: backend.queue, blobStore: backend.blobStore,
-///     notifier: backend.notifier, source: database)
+///     linkBaseURL: URL(string: "https://exports.example.com/api/v1/downloads")!,
+///     from: try EmailAddress(validating: "exports@example.com"), observer: observer)
+/// let service = try ExportService(ports: backend.ports)
+/// let worker = try ExportWorker(ports: backend.ports, source: database)
 /// ```
 public struct FileSystemBackend: Sendable {
     /// The data directory.
@@ -25,6 +26,8 @@ public struct FileSystemBackend: Sendable {
     public let blobStore: FileBlobStore
     /// E-mails, one `.eml` per notification, in `outbox/`.
     public let notifier: OutboxNotifier
+    /// The ports, for ``ExportService``, ``ExportWorker`` and ``Reconciler``.
+    public let ports: ExportPorts
 
     /// Opens (creating if needed) the adapters under a directory.
     ///
@@ -34,18 +37,23 @@ public struct FileSystemBackend: Sendable {
     ///   - linkBaseURL: The public URL of the host's download route.
     ///   - from: The sender of the e-mails.
     ///   - clock: The clock of every adapter; the system clock by default.
-    ///   - onCorruptFile: Called once for every job record or queue file moved to a `corrupt/`
-    ///     directory (see ``CorruptFileReport``); `nil` to ignore.
+    ///   - observer: Receives every event of the pipeline, and a ``ExportEvent/Name/corruptRecord``
+    ///     event for every job record or queue file moved to a `corrupt/` directory.
+    ///   - settings: The shared settings.
     /// - Throws: ``ExportError`` when a directory cannot be created or used, or the secret is too short.
     public init(
         directory: URL,
         linkSecret: [UInt8],
-        linkBaseURL: URL = URL(string: "http://localhost:8080/downloads")!,
+        linkBaseURL: URL,
         from: EmailAddress,
         clock: any ExportClock = SystemClock(),
-        onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
+        observer: any ExportObserver = NoObserver(),
+        settings: ExportSettings = ExportSettings()
     ) throws(ExportError) {
         self.directory = directory
+        let onCorruptFile: @Sendable (CorruptFileReport) -> Void = { report in
+            observer.observe(.corruptRecord(path: report.path, reason: "\(report.reason); moved to \(report.movedTo)"))
+        }
         jobStore = try FileJobStore(directory: directory.appendingPathComponent("jobs", isDirectory: true), onCorruptFile: onCorruptFile)
         queue = try FileQueue(
             directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock, onCorruptFile: onCorruptFile)
@@ -55,5 +63,7 @@ public struct FileSystemBackend: Sendable {
                 linkBaseURL: linkBaseURL),
             clock: clock)
         notifier = try OutboxNotifier(directory: directory.appendingPathComponent("outbox", isDirectory: true), from: from, clock: clock)
+        ports = ExportPorts(
+            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings)
     }
 }

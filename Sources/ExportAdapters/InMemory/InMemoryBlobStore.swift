@@ -34,7 +34,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// Makes chosen operations fail; see ``FaultInjector``.
     public nonisolated let faults: FaultInjector
     /// The longest lifetime ``downloadLink(for:filename:expiresIn:)`` accepts.
-    public nonisolated let maximumLinkLifetime: Duration
+    public nonisolated let maximumLinkLifetime: Duration?
     /// The size of the chunks ``read(_:)`` yields.
     public nonisolated let readChunkSize: Int
 
@@ -48,7 +48,7 @@ public actor InMemoryBlobStore: BlobStore {
     public init(
         clock: any ExportClock = SystemClock(),
         faults: FaultInjector = FaultInjector(),
-        maximumLinkLifetime: Duration = .seconds(7 * 24 * 3600),
+        maximumLinkLifetime: Duration? = .seconds(7 * 24 * 3600),
         readChunkSize: Int = 64 * 1024
     ) {
         self.clock = clock
@@ -128,8 +128,8 @@ public actor InMemoryBlobStore: BlobStore {
     ///   ``ExportError/Code/notFound`` when there is no such blob, or an injected error.
     public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         try faults.check(.downloadLink)
-        guard expiresIn > .zero, expiresIn <= maximumLinkLifetime else {
-            throw ExportError(.invalidRequest, "a link lifetime must be positive and at most \(maximumLinkLifetime)")
+        guard expiresIn > .zero, expiresIn <= maximumLinkLifetime ?? expiresIn else {
+            throw ExportError(.invalidRequest, "a link lifetime must be positive and at most \(maximumLinkLifetime ?? expiresIn)")
         }
         guard blobs[key] != nil else { throw ExportError(.notFound, "no blob \(key)") }
         let expiresAt = clock.now().adding(expiresIn)

@@ -16,6 +16,18 @@ public struct EmailAddress: Hashable, Sendable, Codable, CustomStringConvertible
         self.rawValue = rawValue
     }
 
+    /// Validates an address, throwing for one that is not valid.
+    ///
+    /// - Parameters:
+    ///   - rawValue: The candidate address.
+    /// - Throws: ``ExportError/Code/invalidRecipient`` when it is not a plain `local@domain` address.
+    public init(validating rawValue: String) throws(ExportError) {
+        guard let address = EmailAddress(rawValue) else {
+            throw ExportError(.invalidRecipient, "\(String(reflecting: String(rawValue.prefix(80)))) is not a valid e-mail address")
+        }
+        self = address
+    }
+
     /// The address.
     public var description: String { rawValue }
 

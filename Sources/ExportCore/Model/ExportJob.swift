@@ -73,4 +73,33 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
 
     /// The number of attempts started so far.
     public var attempt: Int { lifecycle.attempt }
+
+    /// Records a change made at `now`: sets ``updatedAt`` and, when the job has reached a terminal
+    /// state and `retention` is given, ``expiresAt`` (the end of its file's and record's life). Every
+    /// place that moves a job on stamps it through this one method.
+    ///
+    /// - Parameters:
+    ///   - now: The time of the change.
+    ///   - retention: How long a terminal job is kept, or `nil` to leave ``expiresAt`` alone.
+    public mutating func stamp(now: Date, retention: Duration?) {
+        updatedAt = now
+        if let retention, state.isTerminal { expiresAt = now.adding(retention) }
+    }
+
+    /// Ends the job as failed (through the lifecycle's `abandon`) or cancelled, when it had a cancel
+    /// request, with `failure` recorded for a failed job, stamped at `now`.
+    ///
+    /// - Parameters:
+    ///   - failure: Why it failed.
+    ///   - now: The time of the change.
+    ///   - retention: How long it is kept.
+    /// - Returns: The state it ended in.
+    /// - Throws: ``ExportError/Code/illegalTransition`` for a job that has already ended.
+    @discardableResult
+    public mutating func abandon(_ failure: ExportFailure, now: Date, retention: Duration) throws(ExportError) -> JobState {
+        let state = try lifecycle.abandon()
+        if state == .failed { self.failure = failure }
+        stamp(now: now, retention: retention)
+        return state
+    }
 }

@@ -6,7 +6,7 @@ public struct ExportRequest: Hashable, Sendable {
     /// The authenticated user asking for the export.
     public var owner: UserID
     /// Where to send the e-mails; validated by the service.
-    public var recipient: String
+    public var recipient: EmailAddress
     /// The format identifier (`csv`, `csv.gz`, `jsonl`); `nil` for CSV.
     public var format: String?
     /// The column names in order; `nil` for the configured default columns.
@@ -19,7 +19,7 @@ public struct ExportRequest: Hashable, Sendable {
     ///   - recipient: The e-mail address for notifications.
     ///   - format: The format identifier, or `nil` for CSV.
     ///   - columns: The column names, or `nil` for the defaults.
-    public init(owner: UserID, recipient: String, format: String? = nil, columns: [String]? = nil) {
+    public init(owner: UserID, recipient: EmailAddress, format: String? = nil, columns: [String]? = nil) {
         self.owner = owner
         self.recipient = recipient
         self.format = format

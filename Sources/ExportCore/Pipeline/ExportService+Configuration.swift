@@ -7,8 +7,6 @@ extension ExportService {
         public var attributeColumns: [String]
         /// The per-owner request limit, or `nil` for none.
         public var rateLimit: RateLimit?
-        /// How long a finished job and its file are kept; links never outlive it.
-        public var retention: Duration
         /// Makes the id of a new job; random UUIDs by default.
         public var makeJobID: @Sendable () -> JobID
 
@@ -18,20 +16,34 @@ extension ExportService {
         ///   - defaultColumns: The default columns; every standard column by default.
         ///   - attributeColumns: Host attribute names that may be requested.
         ///   - rateLimit: The per-owner limit; 10 requests per hour by default.
-        ///   - retention: How long finished jobs are kept; 7 days by default.
         ///   - makeJobID: Makes new job ids.
         public init(
             defaultColumns: [ExportColumn] = ExportColumn.standard,
             attributeColumns: [String] = [],
             rateLimit: RateLimit? = RateLimit(maxRequests: 10, per: .seconds(3600)),
-            retention: Duration = .seconds(7 * 24 * 3600),
             makeJobID: @escaping @Sendable () -> JobID = { JobID.random() }
         ) {
             self.defaultColumns = defaultColumns
             self.attributeColumns = attributeColumns
             self.rateLimit = rateLimit
-            self.retention = retention
             self.makeJobID = makeJobID
+        }
+
+        /// Checks the configuration.
+        ///
+        /// - Throws: ``ExportError/Code/configuration`` for an empty default column list, a duplicate
+        ///   column, or an attribute name that is also a standard column.
+        public func validate() throws(ExportError) {
+            guard !defaultColumns.isEmpty else {
+                throw ExportError(.configuration, "configuration.defaultColumns must name at least one column")
+            }
+            guard Set(defaultColumns.map(\.name)).count == defaultColumns.count else {
+                throw ExportError(.configuration, "configuration.defaultColumns lists a column twice")
+            }
+            for name in attributeColumns {
+                if case .attribute = ExportColumn(named: name).source { continue }
+                throw ExportError(.configuration, "configuration.attributeColumns names the standard column \(String(reflecting: name))")
+            }
         }
     }
 

@@ -6,37 +6,30 @@ import Foundation
 /// ``ExportWorker``. Every call takes the requesting user, and a user who is not a job's owner gets
 /// ``ExportError/Code/notFound`` for it, exactly as for a job that does not exist.
 public struct ExportService: Sendable {
-    private let jobStore: any JobStore
-    private let queue: any Queue
-    private let blobStore: (any BlobStore)?
-    private let clock: any ExportClock
-    private let observer: any ExportObserver
+    private let ports: ExportPorts
+    private var jobStore: any JobStore { ports.jobStore }
+    private var queue: any Queue { ports.queue }
+    private var blobStore: any BlobStore { ports.blobStore }
+    /// The clock every part reads (from the ports).
+    public var clock: any ExportClock { ports.clock }
+    private var observer: any ExportObserver { ports.observer }
     /// The configuration.
     public let configuration: Configuration
+    /// The shared settings (from the ports).
+    public var settings: ExportSettings { ports.settings }
 
     /// Creates a service.
     ///
     /// - Parameters:
-    ///   - jobStore: Where jobs are recorded.
-    ///   - queue: Where jobs are queued for the workers.
-    ///   - blobStore: Where files are stored, for ``downloadLink(for:requester:expiresIn:)``; optional.
-    ///   - clock: The clock; the system clock by default.
+    ///   - ports: The backend's ports and the shared settings.
     ///   - configuration: Validation and limits.
-    ///   - observer: Receives ``ExportEvent``s.
-    public init(
-        jobStore: any JobStore,
-        queue: any Queue,
-        blobStore: (any BlobStore)? = nil,
-        clock: any ExportClock = SystemClock(),
-        configuration: Configuration = Configuration(),
-        observer: any ExportObserver = NoObserver()
-    ) {
-        self.jobStore = jobStore
-        self.queue = queue
-        self.blobStore = blobStore
-        self.clock = clock
+    /// - Throws: ``ExportError/Code/configuration`` when the settings or the configuration do not hold
+    ///   together (see ``ExportSettings/validate(against:)`` and ``Configuration``).
+    public init(ports: ExportPorts, configuration: Configuration = Configuration()) throws(ExportError) {
+        try ports.settings.validate(against: ports.blobStore)
+        try configuration.validate()
+        self.ports = ports
         self.configuration = configuration
-        self.observer = observer
     }
 
     /// Accepts a request: validates it, returns the owner's active export if there is one, applies the
@@ -50,10 +43,17 @@ public struct ExportService: Sendable {
     ///   ``ExportError/Code/rateLimited`` with ``ExportError/retryAt``; or a port's error. When queueing
     ///   fails after the job was recorded, the error is thrown and the ``Reconciler`` queues the job later.
     public func request(_ request: ExportRequest) async throws -> ExportTicket {
-        let options = try options(format: request.format, columns: request.columns)
-        guard let recipient = EmailAddress(request.recipient) else {
-            throw ExportError(.invalidRecipient, "recipient is not a valid e-mail address")
+        do {
+            return try await accept(request)
+        } catch {
+            observer.observe(.rejected(owner: request.owner, error: ExportError.wrapping(error)))
+            throw error
         }
+    }
+
+    private func accept(_ request: ExportRequest) async throws -> ExportTicket {
+        let options = try options(format: request.format, columns: request.columns)
+        let recipient = request.recipient
         let now = clock.now()
         let recent = try await recentJobs(of: request.owner, now: now)
         if let active = recent.first(where: { !$0.state.isTerminal }) {
@@ -144,22 +144,19 @@ public struct ExportService: Sendable {
     /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job;
     ///   ``ExportError/Code/illegalTransition`` when it already succeeded or failed.
     public func cancel(_ id: JobID, requester: UserID) async throws -> CancelOutcome {
-        for _ in 0..<8 {
-            var job = try await status(of: id, requester: requester)
-            let action = try job.lifecycle.requestCancel()
-            if action == .alreadyCancelled { return CancelOutcome(job: job, action: action) }
-            let now = clock.now()
-            job.updatedAt = now
-            if action == .cancelled { job.expiresAt = now.adding(configuration.retention) }
-            do {
-                let stored = try await jobStore.update(job)
-                if action == .cancelled { observer.observe(.cancelled(id)) }
-                return CancelOutcome(job: stored, action: action)
-            } catch let error as ExportError where error.code == .versionConflict {
-                continue  // a worker moved the job on meanwhile; decide again on the fresh state
-            }
+        var action = JobLifecycle.CancelAction.alreadyCancelled
+        let retention = settings.retention
+        let now = clock.now()
+        let stored = try await jobStore.modify(id) { job throws(ExportError) in
+            guard job.owner == requester else { throw Self.notFound(id) }
+            action = try job.lifecycle.requestCancel()
+            if action == .alreadyCancelled { return false }
+            job.stamp(now: now, retention: action == .cancelled ? retention : nil)
+            return true
         }
-        throw ExportError(.versionConflict, "the job kept changing while it was being cancelled; try again")
+        guard let stored else { throw Self.notFound(id) }
+        if action == .cancelled { observer.observe(.cancelled(id)) }
+        return CancelOutcome(job: stored, action: action)
     }
 
     /// Lists the requester's jobs, newest first.
@@ -183,10 +180,8 @@ public struct ExportService: Sendable {
     ///   - expiresIn: How long the link works; 5 minutes by default.
     /// - Returns: The link.
     /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job, one without a file, or an
-    ///   expired one (``ExportJob/expiredAt``; hosts answer 410 for a job they can still read);
-    ///   ``ExportError/Code/configuration`` when the service has no blob store.
+    ///   expired one (``ExportJob/expiredAt``; hosts answer 410 for a job they can still read).
     public func downloadLink(for id: JobID, requester: UserID, expiresIn: Duration = .seconds(300)) async throws -> DownloadLink {
-        guard let blobStore else { throw ExportError(.configuration, "the export service was created without a blob store") }
         let job = try await status(of: id, requester: requester)
         guard job.state == .succeeded, let result = job.result else {
             throw ExportError(.notFound, "export \(id) has no file (it is \(job.state.rawValue))")

@@ -23,33 +23,30 @@ public struct Reconciler: Sendable {
         public var abandonedWriteAge: Duration
         /// The most jobs handled per kind of repair in one pass.
         public var batchSize: Int
-        /// How long an expired job's record is kept (without its file) so its status and download
-        /// routes can say it expired.
-        public var expiredRecordRetention: Duration
-        /// The workers' blob key prefix (``ExportWorker/Configuration/keyPrefix``), to find every
-        /// attempt's file of an expiring job.
-        public var keyPrefix: String
-
         /// Creates a configuration.
         ///
         /// - Parameters:
         ///   - requeueAfter: How long a job may sit untouched; 10 minutes by default.
         ///   - abandonedWriteAge: The age of an abandoned write; 24 hours by default.
         ///   - batchSize: Jobs per repair per pass; 100 by default.
-        ///   - expiredRecordRetention: How long an expired job's record is kept; 30 days by default.
-        ///   - keyPrefix: The workers' blob key prefix; `exports` by default.
         public init(
             requeueAfter: Duration = .seconds(600),
             abandonedWriteAge: Duration = .seconds(24 * 3600),
-            batchSize: Int = 100,
-            expiredRecordRetention: Duration = .seconds(30 * 24 * 3600),
-            keyPrefix: String = "exports"
+            batchSize: Int = 100
         ) {
             self.requeueAfter = requeueAfter
             self.abandonedWriteAge = abandonedWriteAge
-            self.batchSize = max(1, batchSize)
-            self.expiredRecordRetention = max(.zero, expiredRecordRetention)
-            self.keyPrefix = keyPrefix
+            self.batchSize = batchSize
+        }
+
+        /// Checks that the configuration can work.
+        ///
+        /// - Throws: ``ExportError/Code/configuration`` naming the setting to change.
+        public func validate() throws(ExportError) {
+            guard batchSize >= 1 else { throw ExportError(.configuration, "configuration.batchSize must be at least 1, not \(batchSize)") }
+            guard requeueAfter > .zero, abandonedWriteAge > .zero else {
+                throw ExportError(.configuration, "configuration.requeueAfter and abandonedWriteAge must be positive")
+            }
         }
     }
 
@@ -65,37 +62,27 @@ public struct Reconciler: Sendable {
         public var abortedWrites = 0
     }
 
-    private let jobStore: any JobStore
-    private let queue: any Queue
-    private let blobStore: any BlobStore
-    private let clock: any ExportClock
-    private let observer: any ExportObserver
+    private let ports: ExportPorts
+    private var jobStore: any JobStore { ports.jobStore }
+    private var queue: any Queue { ports.queue }
+    private var blobStore: any BlobStore { ports.blobStore }
+    private var clock: any ExportClock { ports.clock }
+    private var observer: any ExportObserver { ports.observer }
+    private var settings: ExportSettings { ports.settings }
     /// The configuration.
     public let configuration: Configuration
 
     /// Creates a reconciler.
     ///
     /// - Parameters:
-    ///   - jobStore: Where jobs are recorded.
-    ///   - queue: Where jobs are queued.
-    ///   - blobStore: Where files are stored.
-    ///   - clock: The clock; the system clock by default.
+    ///   - ports: The backend's ports and the shared settings (retention, key prefix).
     ///   - configuration: When to act.
-    ///   - observer: Receives ``ExportEvent/requeued(_:state:)`` events.
-    public init(
-        jobStore: any JobStore,
-        queue: any Queue,
-        blobStore: any BlobStore,
-        clock: any ExportClock = SystemClock(),
-        configuration: Configuration = Configuration(),
-        observer: any ExportObserver = NoObserver()
-    ) {
-        self.jobStore = jobStore
-        self.queue = queue
-        self.blobStore = blobStore
-        self.clock = clock
+    /// - Throws: ``ExportError/Code/configuration`` when the configuration or the settings cannot work.
+    public init(ports: ExportPorts, configuration: Configuration = Configuration()) throws(ExportError) {
+        try configuration.validate()
+        try ports.settings.validate(against: ports.blobStore)
+        self.ports = ports
         self.configuration = configuration
-        self.observer = observer
     }
 
     /// Runs one pass.
@@ -147,13 +134,14 @@ public struct Reconciler: Sendable {
         guard job.expiredAt == nil else {
             try await deleteFiles(of: job)
             report.purged.append(job.id)
+            observer.observe(.purged(job.id))
             return
         }
         var tombstone = job
         tombstone.version = 0
         tombstone.uniqueKey = nil
         tombstone.expiredAt = job.expiresAt ?? now
-        tombstone.expiresAt = now.adding(configuration.expiredRecordRetention)
+        tombstone.expiresAt = now.adding(settings.expiredRecordRetention)
         tombstone.updatedAt = now
         var tombstoneError: (any Error)?
         do {
@@ -163,24 +151,56 @@ public struct Reconciler: Sendable {
         }
         try await deleteFiles(of: job)
         report.expired.append(job.id)
+        observer.observe(.expired(job.id))
         if let tombstoneError { throw tombstoneError }
     }
 
-    /// Runs a pass every `interval` until the task is cancelled; a failed pass is retried next time.
+    /// Runs a pass every `interval` until the task is cancelled.
+    ///
+    /// A pass that fails is reported to the observer as ``ExportEvent/Name/reconcileFailed`` with its
+    /// code and tried again at the next interval; a fault that cannot heal by waiting (unauthorized, a
+    /// missing table or bucket, a configuration error) ends the loop by throwing, after it was reported.
+    ///
+    /// - Parameters:
+    ///   - interval: The time between passes; one minute by default.
+    /// - Throws: The fault that cannot heal by waiting.
+    public func run(every interval: Duration = .seconds(60)) async throws {
+        while !Task.isCancelled {
+            do {
+                try await reconcile()
+            } catch where Task.isCancelled || error is CancellationError {
+                return
+            } catch {
+                observer.observe(.fault(.reconcileFailed, error))
+                if ExportWorker.cannotHealByWaiting(error) {
+                    observer.observe(.fault(.stopped, error))
+                    throw error
+                }
+            }
+            do { try await clock.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// Runs like ``run(every:)`` and returns when `gracefulShutdown` returns: the shape of a
+    /// swift-service-lifecycle `Service` (see ``ExportWorker/run(gracefulShutdown:)``).
     ///
     /// - Parameters:
     ///   - interval: The time between passes.
-    public func run(every interval: Duration) async {
-        while !Task.isCancelled {
-            _ = try? await reconcile()
-            do { try await clock.sleep(for: interval) } catch { return }
+    ///   - gracefulShutdown: Returns when the reconciler should stop.
+    /// - Throws: As ``run(every:)``.
+    public func run(every interval: Duration = .seconds(60), gracefulShutdown: @escaping @Sendable () async -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.run(every: interval) }
+            group.addTask { await gracefulShutdown() }
+            _ = try await group.next()
+            group.cancelAll()
         }
     }
 
     /// Deletes the result's file and every attempt's file (deleting a missing blob succeeds).
     private func deleteFiles(of job: ExportJob) async throws {
         if let key = job.result?.blobKey { try await blobStore.delete(key) }
-        for key in try ExportWorker.attemptKeys(prefix: configuration.keyPrefix, for: job) {
+        for key in try ExportWorker.attemptKeys(prefix: settings.keyPrefix, for: job) {
             try await blobStore.delete(key)
         }
     }

@@ -68,6 +68,18 @@ public protocol BlobStore: Sendable {
     /// - Throws: ``ExportError`` when the store fails.
     @discardableResult
     func abortIncompleteWrites(startedBefore date: Date) async throws -> Int
+
+    /// The longest lifetime ``downloadLink(for:filename:expiresIn:)`` accepts, or `nil` for no limit.
+    ///
+    /// ``ExportWorker`` checks its link lifetime against it when it is created, so a lifetime the store
+    /// cannot sign fails at start-up with ``ExportError/Code/configuration`` instead of failing every
+    /// export after its file was written. The default is `nil`.
+    var maximumLinkLifetime: Duration? { get }
+}
+
+extension BlobStore {
+    /// No limit, unless the store says otherwise.
+    public var maximumLinkLifetime: Duration? { nil }
 }
 
 /// One blob being written. Calls are made in order by one task.

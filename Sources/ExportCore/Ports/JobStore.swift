@@ -122,3 +122,35 @@ public struct Page<Element: Sendable>: Sendable {
 }
 
 extension Page: Equatable where Element: Equatable {}
+
+extension JobStore {
+    /// Reads a job, applies `change` and stores it by compare-and-swap; on a version conflict, reads the
+    /// fresh job and applies `change` again, up to `attempts` times. The one compare-and-swap loop of the
+    /// library: every read-modify-write of a job goes through it.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - attempts: How many conflicts to ride out before giving up; 8 by default.
+    ///   - change: Edits the job in place and returns whether there is anything to store (`false` leaves
+    ///     the job as it is and returns it). It may throw to stop, for example when the job is no longer
+    ///     the caller's to change.
+    /// - Returns: The stored job (or the unchanged one when `change` returned `false`), or `nil` when
+    ///   there is no such job.
+    /// - Throws: What `change` throws; the store's errors; ``ExportError/Code/versionConflict`` when the
+    ///   job kept changing for every attempt.
+    @discardableResult
+    public func modify(
+        _ id: JobID, attempts: Int = 8, _ change: (inout ExportJob) throws(ExportError) -> Bool
+    ) async throws -> ExportJob? {
+        for _ in 0..<max(1, attempts) {
+            guard var job = try await get(id) else { return nil }
+            guard try change(&job) else { return job }
+            do {
+                return try await update(job)
+            } catch let error as ExportError where error.code == .versionConflict {
+                continue  // somebody moved the job on meanwhile: decide again on the fresh state
+            }
+        }
+        throw ExportError(.versionConflict, "job \(id) kept changing; try again")
+    }
+}

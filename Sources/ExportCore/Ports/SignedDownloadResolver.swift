@@ -24,4 +24,14 @@ public protocol SignedDownloadResolver: Sendable {
     /// - Returns: The blob and file name the link grants, or why it grants nothing.
     /// - Throws: ``ExportError`` only when verification itself fails (not for a bad or expired link).
     func verify(path: String, query: [URLQueryItem]) async throws -> SignedDownloadVerdict
+
+    /// The percent-encoded path of the URL every link starts with (such as `/api/v1/downloads`), or
+    /// `nil` when the resolver cannot say. The HTTP API checks it against the route it mounts, so links
+    /// that no route would serve are a start-up error rather than a 404 in every e-mail.
+    var linkBasePath: String? { get }
+}
+
+extension SignedDownloadResolver {
+    /// Unknown, unless the resolver says.
+    public var linkBasePath: String? { nil }
 }

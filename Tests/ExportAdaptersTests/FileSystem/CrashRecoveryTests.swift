@@ -94,12 +94,12 @@ struct CrashRecoveryTests {
 
         let jobs = try FileJobStore(directory: directory.sub("jobs"))
         let queue = try FileQueue(directory: directory.sub("queue"))
-        let service = ExportService(
-            jobStore: jobs, queue: queue,
+        let service = try ExportService(
+            ports: ExportPorts(jobStore: jobs, queue: queue, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier()),
             configuration: .init(defaultColumns: Self.columns, attributeColumns: ["seat_count"], rateLimit: nil))
         var ids: [JobID] = []
         for owner in source.owners {
-            ids.append(try await service.request(ExportRequest(owner: owner, recipient: "\(owner.rawValue)@example.com")).jobID)
+            ids.append(try await service.request(ExportRequest(owner: owner, recipient: EmailAddress("\(owner.rawValue)@example.com")!)).jobID)
         }
 
         // Three workers, killed with SIGKILL at random moments and replaced (see `KillLoop`). The loop runs
@@ -132,14 +132,16 @@ struct CrashRecoveryTests {
         // Messages whose worker was killed after finishing the job but before acknowledging are still
         // leased; a later worker (here in-process, on a clock past every lease) only acknowledges them.
         let later = ManualClock(now: Date().addingTimeInterval(60))
-        let blobs = try FileBlobStore(configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 7, count: 32)))
-        let drain = ExportWorker(
-            jobStore: jobs, queue: try FileQueue(directory: directory.sub("queue"), clock: later), blobStore: blobs,
-            notifier: try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("x@example.com")!, clock: later),
-            source: source, clock: later)
+        let blobs = try FileBlobStore(configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 7, count: 32), linkBaseURL: FSFixtures.linkBase))
+        let drain = try ExportWorker(
+            ports: ExportPorts(
+                jobStore: jobs, queue: try FileQueue(directory: directory.sub("queue"), clock: later), blobStore: blobs,
+                notifier: try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("x@example.com")!, clock: later),
+                clock: later),
+            source: source)
         var leftovers = 0
         while true {
-            let handled = await drain.processAvailable()
+            let handled = try await drain.processAvailable()
             if handled == 0 { break }
             leftovers += handled
         }

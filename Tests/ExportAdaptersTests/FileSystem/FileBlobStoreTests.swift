@@ -11,7 +11,7 @@ struct FileBlobStoreTests {
     static let secret = Array("0123456789abcdef0123456789abcdef".utf8)
 
     static func makeStore(_ directory: TestDirectory, clock: ManualClock = ManualClock()) throws -> FileBlobStore {
-        try FileBlobStore(configuration: .init(directory: directory.sub("blobs-root"), linkSecret: secret, readChunkSize: 1000), clock: clock)
+        try FileBlobStore(configuration: .init(directory: directory.sub("blobs-root"), linkSecret: secret, linkBaseURL: FSFixtures.linkBase, readChunkSize: 1000), clock: clock)
     }
 
     static func readAll(_ store: FileBlobStore, _ key: BlobKey) async throws -> [UInt8] {
@@ -172,18 +172,16 @@ struct FileBlobStoreTests {
         let directory = try TestDirectory("blobs")
         defer { directory.remove() }
         let target = try unwritableDirectory(in: directory)
-        do {
-            _ = try FileBlobStore(configuration: .init(directory: target, linkSecret: Self.secret))
-            Issue.record("expected a permission error")
-        } catch {
-            #expect(error.code == .permissionDenied, "\(error)")
+        let error = #expect(throws: ExportError.self) {
+            _ = try FileBlobStore(configuration: .init(directory: target, linkSecret: Self.secret, linkBaseURL: FSFixtures.linkBase))
         }
+        #expect(error?.code == .permissionDenied, "\(String(describing: error))")
     }
 
     @Test("a short secret is a configuration error")
     func shortSecret() throws {
         let directory = try TestDirectory("blobs")
         defer { directory.remove() }
-        #expect(throws: ExportError.self) { try FileBlobStore(configuration: .init(directory: directory.url, linkSecret: [1, 2, 3])) }
+        #expect(throws: ExportError.self) { try FileBlobStore(configuration: .init(directory: directory.url, linkSecret: [1, 2, 3], linkBaseURL: FSFixtures.linkBase)) }
     }
 }

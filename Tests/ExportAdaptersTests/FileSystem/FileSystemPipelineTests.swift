@@ -25,7 +25,7 @@ struct FileSystemPipelineTests {
             jobs = try FileJobStore(directory: directory.sub("jobs"))
             queue = try FileQueue(directory: directory.sub("queue"), clock: clock)
             blobs = try FileBlobStore(
-                configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 9, count: 32)), clock: clock)
+                configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 9, count: 32), linkBaseURL: FSFixtures.linkBase), clock: clock)
             outbox = try OutboxNotifier(directory: directory.sub("outbox"), from: EmailAddress("exports@example.com")!, clock: clock)
             source = InMemoryMembershipSource(
                 (0..<2500).map { index in
@@ -36,13 +36,17 @@ struct FileSystemPipelineTests {
         }
 
         func request() async throws -> JobID {
-            let service = ExportService(jobStore: jobs, queue: queue, clock: clock, configuration: .init(rateLimit: nil))
-            return try await service.request(ExportRequest(owner: "u1", recipient: "ada@example.com")).jobID
+            let service = try ExportService(ports: ports(blobs: blobs), configuration: .init(rateLimit: nil))
+            return try await service.request(ExportRequest(owner: "u1", recipient: EmailAddress("ada@example.com")!)).jobID
         }
 
-        func worker(blobs: any BlobStore) -> ExportWorker {
-            ExportWorker(
-                jobStore: jobs, queue: queue, blobStore: blobs, notifier: outbox, source: source, clock: clock,
+        func ports(blobs: any BlobStore) -> ExportPorts {
+            ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: outbox, clock: clock)
+        }
+
+        func worker(blobs: any BlobStore) throws -> ExportWorker {
+            try ExportWorker(
+                ports: ports(blobs: blobs), source: source,
                 configuration: .init(
                     concurrency: 1, retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none),
                     pageSize: 100, chunkSize: 4096, randomSeed: 1))
@@ -56,8 +60,8 @@ struct FileSystemPipelineTests {
         let setup = try Setup()
         defer { setup.directory.remove() }
         let id = try await setup.request()
-        let worker = setup.worker(blobs: FullDiskOnce(store: setup.blobs))
-        #expect(await worker.processAvailable() == 1)
+        let worker = try setup.worker(blobs: FullDiskOnce(store: setup.blobs))
+        #expect(try await worker.processAvailable() == 1)
         let retrying = try #require(try await setup.jobs.get(id))
         #expect(retrying.state == .retryScheduled)
         #expect(retrying.failure?.code == "storageFull")
@@ -65,7 +69,7 @@ struct FileSystemPipelineTests {
         #expect(setup.emails.isEmpty)
 
         setup.clock.advance(by: .seconds(2))
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
         let done = try #require(try await setup.jobs.get(id))
         #expect(done.state == .succeeded)
         #expect(done.result?.rows == 2500)
@@ -87,7 +91,7 @@ struct FileSystemPipelineTests {
         } else {
             mkdir(temporary, 0o500)
         }
-        #expect(await setup.worker(blobs: setup.blobs).processAvailable() == 1)
+        #expect(try await setup.worker(blobs: setup.blobs).processAvailable() == 1)
         let failed = try #require(try await setup.jobs.get(id))
         #expect(failed.state == .failed)
         #expect(failed.failure?.code == "permissionDenied")
@@ -133,8 +137,9 @@ struct FileSystemBackendTests {
         let directory = try TestDirectory("backend")
         defer { directory.remove() }
         let from = EmailAddress("exports@example.com")!
-        let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
-        let second = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), from: from)
+        let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
+        let second = try FileSystemBackend(
+            directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
         #expect(directory.list("") == ["files", "jobs", "outbox", "queue"])
         let job = try await first.jobStore.create(FSFixtures.job("shared")).job
         #expect(try await second.jobStore.get(job.id) == job)

@@ -48,6 +48,8 @@ func unwritableDirectory(in directory: TestDirectory) throws -> URL {
 
 enum FSFixtures {
     static let recipient = EmailAddress("ada@example.com")!
+    /// The public URL of a host's download route, for stores whose links nobody follows in the test.
+    static let linkBase = URL(string: "https://exports.example.com/downloads")!
     static let start = Date(timeIntervalSince1970: 1_767_225_600)
 
     static func job(_ id: String, owner: UserID = "u1", createdAt: Date = start, uniqueKey: String? = nil) -> ExportJob {

@@ -11,23 +11,13 @@ import Testing
 func makeAWSExport(
     environment: [String: String], source: any MembershipSource
 ) throws -> (service: ExportService, worker: ExportWorker) {
-    let aws = try AWSConfiguration.fromEnvironment(environment)
-    let jobs = DynamoDBJobStore(tableName: "exports", aws: aws)
-    let queue = SQSQueue(
-        configuration: .init(
-            queueURL: environment["EXPORT_QUEUE_URL"] ?? "",
-            deadLetterQueueURL: environment["EXPORT_DLQ_URL"] ?? ""),
-        aws: aws)
-    let blobs = try S3BlobStore(
-        configuration: .init(bucket: "acme-exports", keyPrefix: "exports/", serverSideEncryption: "AES256"),
-        aws: aws)
-    let mail = SESNotifier(
-        fromAddress: "exports@acme.example",
-        ledger: DynamoDBNotificationLedger(tableName: "exports", aws: aws),
-        aws: aws)
-    let service = ExportService(jobStore: jobs, queue: queue, blobStore: blobs)
-    let worker = ExportWorker(jobStore: jobs, queue: queue, blobStore: blobs, notifier: mail, source: source)
-    return (service, worker)
+    let backend = try AWSBackend(
+        aws: try AWSConfiguration.fromEnvironment(environment),
+        table: "exports",
+        files: .init(bucket: "acme-exports", keyPrefix: "exports/", serverSideEncryption: "AES256"),
+        queue: .init(queueURL: environment["EXPORT_QUEUE_URL"] ?? "", deadLetterQueueURL: environment["EXPORT_DLQ_URL"] ?? ""),
+        sender: try EmailAddress(validating: "exports@acme.example"))
+    return (try ExportService(ports: backend.ports), try ExportWorker(ports: backend.ports, source: source))
 }
 // snippet:end
 
@@ -69,10 +59,10 @@ struct AWSDocsExampleTests {
 
         let (service, worker) = try makeAWSExport(environment: environment, source: source)
         let owner = UserID(rawValue: "user-docs")
-        let ticket = try await service.request(ExportRequest(owner: owner, recipient: "docs@example.com", format: "csv"))
+        let ticket = try await service.request(ExportRequest(owner: owner, recipient: EmailAddress("docs@example.com")!, format: "csv"))
         var rounds = 0
         while try await service.status(of: ticket.job.id, requester: owner).state != .succeeded, rounds < 20 {
-            await worker.processAvailable()
+            try await worker.processAvailable()
             rounds += 1
         }
         let job = try await service.status(of: ticket.job.id, requester: owner)

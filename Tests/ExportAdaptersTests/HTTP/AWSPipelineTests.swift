@@ -19,10 +19,14 @@ struct AWSPipelineTests {
         /// A fresh queue adapter (as a separate worker process would have).
         func queue() -> SQSQueue { SQSQueue(configuration: queueConfiguration, aws: aws) }
 
-        func worker() -> ExportWorker {
-            ExportWorker(
-                jobStore: DynamoDBJobStore(tableName: jobs.tableName, aws: aws), queue: queue(), blobStore: blobs,
-                notifier: notifier, source: source,
+        /// Ports with their own job store and queue adapters (as a separate process would have).
+        func ports() -> ExportPorts {
+            ExportPorts(jobStore: DynamoDBJobStore(tableName: jobs.tableName, aws: aws), queue: queue(), blobStore: blobs, notifier: notifier)
+        }
+
+        func worker() throws -> ExportWorker {
+            try ExportWorker(
+                ports: ports(), source: source,
                 configuration: .init(concurrency: 2, visibilityTimeout: .seconds(120), receiveWaitTime: .zero, pageSize: 3)
             )
         }
@@ -53,13 +57,11 @@ struct AWSPipelineTests {
         let jobs = InMemoryJobStore()
         let queue = InMemoryQueue(clock: clock)
         let blobs = InMemoryBlobStore(clock: clock)
-        let service = ExportService(jobStore: jobs, queue: queue, blobStore: blobs, clock: clock)
-        let ticket = try await service.request(ExportRequest(owner: owner, recipient: "ref@example.com", format: "csv"))
-        let worker = ExportWorker(
-            jobStore: jobs, queue: queue, blobStore: blobs, notifier: InMemoryNotifier(), source: source, clock: clock,
-            configuration: .init(receiveWaitTime: .zero, pageSize: 3)
-        )
-        await worker.processAvailable()
+        let ports = ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: InMemoryNotifier(), clock: clock)
+        let service = try ExportService(ports: ports)
+        let ticket = try await service.request(ExportRequest(owner: owner, recipient: EmailAddress("ref@example.com")!, format: "csv"))
+        let worker = try ExportWorker(ports: ports, source: source, configuration: .init(receiveWaitTime: .zero, pageSize: 3))
+        try await worker.processAvailable()
         let key = try #require(try await jobs.get(ticket.job.id)?.result?.blobKey)
         return try #require(await blobs.contents(of: key))
     }
@@ -77,14 +79,14 @@ struct AWSPipelineTests {
         let moto = try await MotoServer.peer()
         let owner = UserID(rawValue: "u1")
         let recipient = "\(MotoServer.uniqueName("u1"))@example.com"
-        let service = ExportService(jobStore: stack.jobs, queue: stack.queue(), blobStore: stack.blobs)
-        let ticket = try await service.request(ExportRequest(owner: owner, recipient: recipient, format: "csv"))
+        let service = try ExportService(ports: stack.ports())
+        let ticket = try await service.request(ExportRequest(owner: owner, recipient: EmailAddress(recipient)!, format: "csv"))
         #expect(ticket.job.state == .queued)
 
-        let worker = stack.worker()
+        let worker = try stack.worker()
         var rounds = 0
         while try await service.status(of: ticket.job.id, requester: owner).state != .succeeded, rounds < 20 {
-            await worker.processAvailable()
+            try await worker.processAvailable()
             rounds += 1
         }
         let job = try await service.status(of: ticket.job.id, requester: owner)
@@ -101,7 +103,7 @@ struct AWSPipelineTests {
         #expect(String(decoding: reference, as: UTF8.self).contains("\"Org \"\"3\"\", Ltd\""))
 
         // A second worker seeing the same job again changes nothing and sends no second e-mail.
-        await stack.worker().processAvailable()
+        try await stack.worker().processAvailable()
         #expect(try await MotoServer.sentEmails(moto, to: recipient).count == 1)
     }
 
@@ -109,22 +111,22 @@ struct AWSPipelineTests {
     func twoWorkers() async throws {
         let stack = try await Self.stack()
         let moto = try await MotoServer.peer()
-        let service = ExportService(jobStore: stack.jobs, queue: stack.queue(), blobStore: stack.blobs)
+        let service = try ExportService(ports: stack.ports())
         var tickets: [(ExportTicket, String)] = []
         for index in 0..<6 {
             let recipient = "\(MotoServer.uniqueName("user-\(index)"))@example.com"
-            let ticket = try await service.request(ExportRequest(owner: UserID(rawValue: "user-\(index)"), recipient: recipient, format: "csv"))
+            let ticket = try await service.request(ExportRequest(owner: UserID(rawValue: "user-\(index)"), recipient: EmailAddress(recipient)!, format: "csv"))
             tickets.append((ticket, recipient))
         }
         let created = tickets.filter { !$0.0.deduplicated }
         #expect(created.count == 6)
-        let first = stack.worker()
-        let second = stack.worker()
+        let first = try stack.worker()
+        let second = try stack.worker()
         var rounds = 0
         while rounds < 30 {
             async let a = first.processAvailable()
             async let b = second.processAvailable()
-            let handled = await a + b
+            let handled = try await a + b
             let states = try await created.asyncMap { try await stack.jobs.get($0.0.job.id)?.state }
             if states.allSatisfy({ $0 == .succeeded }) { break }
             if handled == 0 { rounds += 1 }

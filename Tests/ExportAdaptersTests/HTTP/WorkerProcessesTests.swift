@@ -44,12 +44,14 @@ struct WorkerProcessesTests {
             .createIdentity("exports@example.com")
         let queues = try await SQSQueue.createQueues(named: MotoServer.uniqueName("exports"), aws: aws)
 
-        let service = ExportService(jobStore: jobs, queue: SQSQueue(configuration: queues, aws: aws))
+        let service = try ExportService(
+            ports: ExportPorts(
+                jobStore: jobs, queue: SQSQueue(configuration: queues, aws: aws), blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier()))
         var tickets: [(ExportTicket, String)] = []
         for index in 0..<8 {
             let recipient = "\(MotoServer.uniqueName("user-\(index)"))@example.com"
             let ticket = try await service.request(
-                ExportRequest(owner: UserID(rawValue: "user-p\(index)"), recipient: recipient, format: "csv"))
+                ExportRequest(owner: UserID(rawValue: "user-p\(index)"), recipient: EmailAddress(recipient)!, format: "csv"))
             tickets.append((ticket, recipient))
         }
 

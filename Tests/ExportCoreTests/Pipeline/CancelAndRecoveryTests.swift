@@ -13,7 +13,7 @@ struct CancelAndRecoveryTests {
         #expect(outcome.action == .cancelled)
         #expect(outcome.job.state == .cancelled)
         #expect(try await harness.service.cancel(ticket.jobID, requester: "u1").action == .alreadyCancelled)
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
         #expect(try await harness.job(ticket.jobID).state == .cancelled)
         #expect(harness.source.faults.callCount(.page) == 0)
         #expect(await harness.notifier.sent.isEmpty)
@@ -26,7 +26,7 @@ struct CancelAndRecoveryTests {
         let ticket = try await harness.request()
         let gated = GatedSource(harness.source)
         let worker = harness.worker(source: gated)
-        let run = Task { _ = await worker.processAvailable() }
+        let run = Task { _ = try? await worker.processAvailable() }
         await gated.waitForArrival()
         await harness.waitForSleepers(1)  // the heartbeat timer
         let outcome = try await harness.service.cancel(ticket.jobID, requester: "u1")
@@ -42,7 +42,7 @@ struct CancelAndRecoveryTests {
         #expect(harness.events.names.last == "export.cancelled")
         // A finished job cannot be cancelled.
         let done = try await harness.request("u2")
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         let error = await #expect(throws: ExportError.self) { try await harness.service.cancel(done.jobID, requester: "u2") }
         #expect(error?.code == .illegalTransition)
     }
@@ -52,7 +52,7 @@ struct CancelAndRecoveryTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let gated = GatedSource(harness.source)
-        let run = Task { _ = await harness.worker(source: gated).processAvailable() }
+        let run = Task { _ = try? await harness.worker(source: gated).processAvailable() }
         await gated.waitForArrival()
         // The first page is held for 100 s, past the 60 s lease; the timer heartbeats every 20 s.
         for _ in 0..<5 {
@@ -63,7 +63,7 @@ struct CancelAndRecoveryTests {
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .running)
         #expect(job.lifecycle.leaseExpiresAt == Harness.t0.addingTimeInterval(160))
-        #expect(await harness.worker().processAvailable() == 0)  // nobody can take the job over
+        #expect(try await harness.worker().processAvailable() == 0)  // nobody can take the job over
         gated.open()
         await run.value
         #expect(try await harness.job(ticket.jobID).state == .succeeded)
@@ -77,7 +77,7 @@ struct CancelAndRecoveryTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let gated = GatedSource(harness.source)
-        let run = Task { _ = await harness.worker(source: gated).processAvailable() }
+        let run = Task { _ = try? await harness.worker(source: gated).processAvailable() }
         await gated.waitForArrival()
         // The second beat's lease extension fails once (a throttled queue); the third renews again.
         for beat in 0..<4 {
@@ -102,7 +102,7 @@ struct CancelAndRecoveryTests {
         let ticket = try await harness.request()
         let gated = GatedSource(harness.source)
         let worker = harness.worker(source: gated)
-        let run = Task { await worker.run() }
+        let run = Task { try? await worker.run() }
         await gated.waitForArrival()
         worker.shutdown()
         gated.open()
@@ -120,7 +120,7 @@ struct CancelAndRecoveryTests {
             interruptedWithExportCancelled ? ExportError(.cancelled, "interrupted while waiting") as any Error : CancellationError()
         }
         let worker = harness.worker(source: gated)
-        let run = Task { await worker.run() }
+        let run = Task { try? await worker.run() }
         await gated.waitForArrival()
         await harness.waitForSleepers(1)  // the heartbeat timer
         worker.shutdown()
@@ -132,7 +132,7 @@ struct CancelAndRecoveryTests {
         #expect(job.attempt == 0)
         #expect(await harness.queue.visibleCount == 1)
         #expect(await harness.blobs.openWriterCount == 0)
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         #expect(try await harness.job(ticket.jobID).state == .succeeded)
     }
 
@@ -149,7 +149,7 @@ struct CancelAndRecoveryTests {
         harness.clock.advance(by: .seconds(601))
         #expect(try await harness.reconciler().reconcile().requeued == [job.id])
         #expect(try await harness.reconciler().reconcile().requeued.isEmpty)  // not twice in a row
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         #expect(try await harness.job(job.id).state == .succeeded)
         #expect(await harness.notifier.sent.count == 1)
     }
@@ -158,7 +158,7 @@ struct CancelAndRecoveryTests {
     func expiry() async throws {
         let harness = Harness()
         let ticket = try await harness.request()
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         let finished = try await harness.job(ticket.jobID)
         let key = try #require(finished.result?.blobKey)
         _ = try await harness.blobs.beginWrite(key: try BlobKey(validating: "exports/abandoned.csv"), contentType: "text/csv")
@@ -192,7 +192,7 @@ struct CancelAndRecoveryTests {
         let harness = Harness()
         var tickets: [ExportTicket] = []
         for owner: UserID in ["u1", "u2", "u3"] { tickets.append(try await harness.request(owner)) }
-        await harness.worker(concurrency: 3).processAvailable()
+        try await harness.worker(concurrency: 3).processAvailable()
         harness.clock.advance(by: .seconds(7 * 24 * 3600))
         // The store deletes all three records, then refuses the first tombstone.
         harness.jobs.faults.failNext(.create, with: ExportError(.unavailable, "table throttled"))

@@ -13,18 +13,18 @@ struct CrashTests {
         let ticket = try await harness.request()
         let stuck = GatedSource(harness.source)
         let doomed = harness.stalledWorker(source: stuck)
-        let zombie = Task { _ = await doomed.processAvailable() }
+        let zombie = Task { _ = try? await doomed.processAvailable() }
         await stuck.waitForArrival()
         #expect(try await harness.job(ticket.jobID).state == .running)
 
         // Nobody else may take the job while the lease is live.
         let rescuer = harness.worker()
-        #expect(await rescuer.processAvailable() == 0)
+        #expect(try await rescuer.processAvailable() == 0)
         harness.clock.advance(by: .seconds(30))
-        #expect(await rescuer.processAvailable() == 0)
+        #expect(try await rescuer.processAvailable() == 0)
 
         harness.clock.advance(by: .seconds(31))
-        #expect(await rescuer.processAvailable() == 1)
+        #expect(try await rescuer.processAvailable() == 1)
         var job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
         #expect(job.attempt == 2)
@@ -46,8 +46,8 @@ struct CrashTests {
         let ticket = try await harness.request()
         try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID))  // delivered twice
         let worker = harness.worker(concurrency: 1)
-        #expect(await worker.processAvailable() == 1)
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
         #expect(try await harness.job(ticket.jobID).attempt == 1)
         #expect(await harness.notifier.sent.count == 1)
         #expect(harness.source.faults.callCount(.page) == 2)  // one export: two pages of two rows
@@ -61,14 +61,14 @@ struct CrashTests {
         try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID))
         let stuck = GatedSource(harness.source)
         let worker = harness.worker(source: stuck, concurrency: 2)
-        let both = Task { await worker.processAvailable() }
+        let both = Task { try await worker.processAvailable() }
         await stuck.waitForArrival()
         stuck.open()
-        #expect(await both.value == 2)
+        #expect(try await both.value == 2)
         // The second copy found the job running under a live lease and was released for later.
         #expect(try await harness.job(ticket.jobID).attempt == 1)
         harness.clock.advance(by: .seconds(61))
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         #expect(await harness.notifier.sent.count == 1)
         #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
     }
@@ -78,14 +78,14 @@ struct CrashTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let crashing = CrashAfterNotifyStore(harness.jobs)
-        await harness.worker(jobStore: crashing).processAvailable()
+        try await harness.worker(jobStore: crashing).processAvailable()
         #expect(await harness.notifier.sent.count == 1)
         var job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
         #expect(!job.lifecycle.notified)
 
         harness.clock.advance(by: .seconds(61))
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
         job = try await harness.job(ticket.jobID)
         #expect(job.lifecycle.notified)
         #expect(job.attempt == 1)  // the export was not redone
@@ -104,7 +104,7 @@ struct CrashTests {
         for _ in 0..<3 {
             let stuck = GatedSource(harness.source)
             let doomed = harness.stalledWorker(source: stuck)
-            let task = Task { _ = await doomed.processAvailable() }
+            let task = Task { _ = try? await doomed.processAvailable() }
             await stuck.waitForArrival()
             if let (source, zombie) = previous {
                 source.fail(with: ExportError(.io, "woke up too late"))
@@ -113,7 +113,7 @@ struct CrashTests {
             previous = (stuck, task)
             harness.clock.advance(by: .seconds(61))
         }
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         if let (source, zombie) = previous {
             source.fail(with: ExportError(.io, "woke up too late"))
             await zombie.value

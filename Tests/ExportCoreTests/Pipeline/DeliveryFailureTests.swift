@@ -14,7 +14,7 @@ struct DeliveryFailureTests {
         harness.blobs.faults.failNext(.beginWrite, with: ExportError(.permissionDenied, "bucket policy denies writes"))
         harness.notifier.faults.failAlways(.send, with: ExportError(.permanent, "mailbox does not exist"))
         let ticket = try await harness.request()
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
 
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .failed)
@@ -31,13 +31,15 @@ struct DeliveryFailureTests {
         let harness = Harness()
         harness.notifier.faults.failAlways(.send, with: ExportError(.permanent, "recipient rejected"))
         let ticket = try await harness.request()
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
         #expect(!job.lifecycle.notified)
         #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
         #expect(await harness.queue.allDeadLetters.count == 1)
-        #expect(harness.events.names.suffix(2) == ["export.succeeded", "export.deadLettered"])
+        #expect(harness.events.names.suffix(3) == ["export.succeeded", "export.notificationPending", "export.deadLettered"])
+        let pending = try #require(harness.events.all.first { $0.name == .notificationPending })
+        #expect(pending.code == .permanent && pending.notification == .ready)
     }
 
     @Test("a duplicate message past maxDeliveries never ends a job another worker is running under a live lease")
@@ -54,7 +56,7 @@ struct DeliveryFailureTests {
         // A duplicate (as the Reconciler queues) reaches worker B, whose release of it fails once.
         _ = try await harness.queue.enqueue(QueueMessage(jobID: ticket.jobID), delay: .zero)
         harness.queue.faults.failNext(.release, with: ExportError(.unavailable, "queue throttled"))
-        #expect(await harness.worker(maxDeliveries: 1).processAvailable() == 1)
+        #expect(try await harness.worker(maxDeliveries: 1).processAvailable() == 1)
 
         let after = try await harness.job(ticket.jobID)
         #expect(after.state == .running, "the live job was ended by a duplicate: \(after.state)")
@@ -72,7 +74,7 @@ struct DeliveryFailureTests {
         let worker = harness.worker(maxDeliveries: 4)
         var deliveries = 0
         while await harness.queue.allDeadLetters.isEmpty, deliveries < 10 {
-            deliveries += await worker.processAvailable()
+            deliveries += try await worker.processAvailable()
             harness.clock.advance(by: .seconds(60))
         }
         #expect(deliveries == 4)
@@ -86,7 +88,7 @@ struct DeliveryFailureTests {
         #expect(try await harness.job(ticket.jobID).state == .queued)
         harness.jobs.faults.reset()
         try await harness.queue.redrive(nil)
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
         #expect(try await harness.job(ticket.jobID).state == .succeeded)
     }
 
@@ -99,7 +101,7 @@ struct DeliveryFailureTests {
         harness.notifier.faults.failAlways(.send, with: ExportError(.unavailable, "smtp down"))
         let worker = harness.worker(maxDeliveries: 3)
         for _ in 0..<5 {
-            await worker.processAvailable()
+            try await worker.processAvailable()
             harness.clock.advance(by: .seconds(60))
         }
         #expect(await harness.queue.allDeadLetters.count == 1)
@@ -115,7 +117,7 @@ struct DeliveryFailureTests {
         harness.notifier.faults.failNext(.send, with: ExportError(.unavailable, "smtp hiccup"))
         let ticket = try await harness.request()
         let worker = harness.worker()
-        await worker.processAvailable()
+        try await worker.processAvailable()
 
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
@@ -127,7 +129,7 @@ struct DeliveryFailureTests {
         #expect(await harness.queue.pendingMessages.map(\.jobID) == [ticket.jobID])  // released with a backoff delay
 
         harness.clock.advance(by: .seconds(60))
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
         #expect(await harness.notifier.sent.map(\.kind) == [.ready])
         #expect(try await harness.job(ticket.jobID).lifecycle.notified)
         #expect(try await harness.job(ticket.jobID).attempt == 1)
@@ -140,10 +142,10 @@ struct DeliveryFailureTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let stuck = GatedSource(harness.source)
-        let zombie = Task { _ = await harness.stalledWorker(source: stuck).processAvailable() }
+        let zombie = Task { _ = try? await harness.stalledWorker(source: stuck).processAvailable() }
         await stuck.waitForArrival()
         harness.clock.advance(by: .seconds(61))
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
         stuck.open()  // the stalled worker writes and finishes attempt 1's file, then finds the job taken
         await zombie.value
         let key = try #require(try await harness.job(ticket.jobID).result?.blobKey)
@@ -157,7 +159,7 @@ struct DeliveryFailureTests {
         let harness = Harness()
         let ticket = try await harness.request()
         let stuck = GatedSource(harness.source)
-        let dead = Task { _ = await harness.stalledWorker(source: stuck).processAvailable() }
+        let dead = Task { _ = try? await harness.stalledWorker(source: stuck).processAvailable() }
         await stuck.waitForArrival()
         #expect(try await harness.service.cancel(ticket.jobID, requester: "u1").action == .stopping)
         // What the dead worker had finished before it died.
@@ -167,7 +169,7 @@ struct DeliveryFailureTests {
         _ = try await writer.finish()
 
         harness.clock.advance(by: .seconds(61))
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
         #expect(try await harness.job(ticket.jobID).state == .cancelled)
         #expect(await harness.blobs.keys.isEmpty)
         stuck.fail(with: ExportError(.io, "woke up too late"))

@@ -30,12 +30,21 @@ struct Harness {
         source = InMemoryMembershipSource(memberships)
         self.policy = policy
         let ids = SeededIDs()
-        service = ExportService(
-            jobStore: jobs, queue: queue, blobStore: blobs, clock: clock,
-            configuration: .init(
-                attributeColumns: attributeColumns, rateLimit: rateLimit,
-                makeJobID: { ids.next() }),
-            observer: events)
+        service = try! ExportService(
+            ports: ExportPorts(
+                jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, clock: clock, observer: events,
+                settings: Harness.settings),
+            configuration: .init(attributeColumns: attributeColumns, rateLimit: rateLimit, makeJobID: { ids.next() }))
+    }
+
+    /// The harness's shared settings: links last an hour.
+    static let settings = ExportSettings(linkLifetime: .seconds(3600))
+
+    /// The harness's ports, with any of them replaced.
+    func ports(jobStore: (any JobStore)? = nil, notifier: (any Notifier)? = nil, clock: (any ExportClock)? = nil) -> ExportPorts {
+        ExportPorts(
+            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier ?? self.notifier, clock: clock ?? self.clock,
+            observer: events, settings: Harness.settings)
     }
 
     /// A worker on the harness's ports. `clock` overrides the worker's own clock: a frozen clock (one
@@ -44,14 +53,12 @@ struct Harness {
         source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, notifier: (any Notifier)? = nil,
         clock: (any ExportClock)? = nil, concurrency: Int = 2, pageSize: Int = 2, maxDeliveries: Int? = nil
     ) -> ExportWorker {
-        ExportWorker(
-            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier ?? self.notifier, source: source ?? self.source,
-            clock: clock ?? self.clock,
+        try! ExportWorker(
+            ports: ports(jobStore: jobStore, notifier: notifier, clock: clock), source: source ?? self.source,
             configuration: .init(
                 concurrency: concurrency, visibilityTimeout: Harness.lease, receiveWaitTime: .zero, idleDelay: .seconds(1),
-                retryPolicy: policy, linkExpiry: .seconds(3600), pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7,
-                maxDeliveries: maxDeliveries),
-            observer: events)
+                retryPolicy: policy, pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7,
+                maxDeliveries: maxDeliveries))
     }
 
     /// A worker whose clock stands still at the current time: it never heartbeats, like a stalled process.
@@ -67,11 +74,11 @@ struct Harness {
     }
 
     func reconciler() -> Reconciler {
-        Reconciler(jobStore: jobs, queue: queue, blobStore: blobs, clock: clock, configuration: .init(requeueAfter: .seconds(600)), observer: events)
+        try! Reconciler(ports: ports(), configuration: .init(requeueAfter: .seconds(600)))
     }
 
     func request(_ owner: UserID = "u1", format: String? = nil, columns: [String]? = nil) async throws -> ExportTicket {
-        try await service.request(ExportRequest(owner: owner, recipient: "\(owner)@example.com", format: format, columns: columns))
+        try await service.request(ExportRequest(owner: owner, recipient: EmailAddress("\(owner)@example.com")!, format: format, columns: columns))
     }
 
     func job(_ id: JobID) async throws -> ExportJob {
@@ -117,7 +124,7 @@ final class EventLog: ExportObserver {
     private let events = Mutex<[ExportEvent]>([])
     func observe(_ event: ExportEvent) { events.withLock { $0.append(event) } }
     var all: [ExportEvent] { events.withLock { $0 } }
-    var names: [String] { all.filter { $0.name != "export.progress" }.map(\.name) }
+    var names: [String] { all.filter { $0.name != .progress && $0.name != .stopped }.map(\.name.rawValue) }
 }
 
 /// A membership source that holds every page call at a gate until the test opens it, so a test can

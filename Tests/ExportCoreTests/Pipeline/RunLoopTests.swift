@@ -15,7 +15,7 @@ struct RunLoopTests {
         let counting = CountingSource(harness.source)
         let gated = GatedSource(counting)
         let worker = harness.worker(source: gated, concurrency: 2)
-        let run = Task { await worker.run() }
+        let run = Task { try? await worker.run() }
 
         await gated.waitForArrival()
         await gated.waitForArrival()
@@ -38,11 +38,11 @@ struct RunLoopTests {
     func runTwice() async throws {
         let harness = Harness()
         let worker = harness.worker()
-        let first = Task { await worker.run() }
+        let first = Task { try? await worker.run() }
         await harness.waitForSleepers(1)  // the first loop idles on the clock
         let secondReturned = Mutex(false)
         let second = Task {
-            await worker.run()
+            try? await worker.run()
             secondReturned.withLock { $0 = true }
         }
         await eventually("the second run() returns") { secondReturned.withLock { $0 } }

@@ -55,28 +55,36 @@ struct ServiceTests {
     @Test("the rate limit pages through a job store that returns short pages")
     func rateLimitPages() async throws {
         let harness = Harness()
-        let service = ExportService(
-            jobStore: OneJobPerPageStore(harness.jobs), queue: harness.queue, clock: harness.clock,
+        let service = try ExportService(
+            ports: harness.ports(jobStore: OneJobPerPageStore(harness.jobs)),
             configuration: .init(rateLimit: .init(maxRequests: 2, per: .seconds(3600))))
         for _ in 0..<2 {
-            let ticket = try await service.request(ExportRequest(owner: "u1", recipient: "u1@example.com"))
+            let ticket = try await service.request(ExportRequest(owner: "u1", recipient: EmailAddress("u1@example.com")!))
             _ = try await service.cancel(ticket.jobID, requester: "u1")
             harness.clock.advance(by: .seconds(60))
         }
         let error = await #expect(throws: ExportError.self) {
-            try await service.request(ExportRequest(owner: "u1", recipient: "u1@example.com"))
+            try await service.request(ExportRequest(owner: "u1", recipient: EmailAddress("u1@example.com")!))
         }
         #expect(error?.code == .rateLimited)
         #expect(error?.retryAt == Harness.t0.addingTimeInterval(3600))
     }
 
+    static let ada = EmailAddress("a@example.com")!
+
+    @Test("A recipient that is not an address is refused with a typed error before any request exists",
+        arguments: ["not-an-address", "a@example.com\r\nBcc: b@example.com", ""])
+    func badRecipient(_ text: String) {
+        #expect(EmailAddress(text) == nil)
+        let error = #expect(throws: ExportError.self) { try EmailAddress(validating: text) }
+        #expect(error?.code == .invalidRecipient)
+    }
+
     @Test("bad input gets a typed error and records nothing", arguments: [
-        (ExportRequest(owner: "u1", recipient: "not-an-address"), ExportError.Code.invalidRecipient),
-        (ExportRequest(owner: "u1", recipient: "a@example.com\r\nBcc: b@example.com"), .invalidRecipient),
-        (ExportRequest(owner: "u1", recipient: "a@example.com", format: "xlsx"), .unsupportedFormat),
-        (ExportRequest(owner: "u1", recipient: "a@example.com", columns: ["plan", "password_hash"]), .unknownColumn),
-        (ExportRequest(owner: "u1", recipient: "a@example.com", columns: ["plan", "plan"]), .unknownColumn),
-        (ExportRequest(owner: "u1", recipient: "a@example.com", columns: []), .unknownColumn),
+        (ExportRequest(owner: "u1", recipient: Self.ada, format: "xlsx"), ExportError.Code.unsupportedFormat),
+        (ExportRequest(owner: "u1", recipient: Self.ada, columns: ["plan", "password_hash"]), .unknownColumn),
+        (ExportRequest(owner: "u1", recipient: Self.ada, columns: ["plan", "plan"]), .unknownColumn),
+        (ExportRequest(owner: "u1", recipient: Self.ada, columns: []), .unknownColumn),
     ])
     func badInput(request: ExportRequest, code: ExportError.Code) async throws {
         let harness = Harness()

@@ -9,7 +9,7 @@ struct WorkerTests {
     func happyPath() async throws {
         let harness = Harness()
         let ticket = try await harness.request()
-        #expect(await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 1)
 
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
@@ -47,7 +47,7 @@ struct WorkerTests {
     func emptyExport() async throws {
         let harness = Harness(memberships: [])
         let ticket = try await harness.request(columns: ["membership_id", "plan"])
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         #expect(try await harness.file(of: ticket.jobID) == "membership_id,plan\r\n")
         #expect(try await harness.job(ticket.jobID).result?.rows == 0)
     }
@@ -58,7 +58,7 @@ struct WorkerTests {
         harness.source.faults.failNext(.page, with: ExportError(.unavailable, "database restarting"))
         let ticket = try await harness.request()
         let worker = harness.worker()
-        await worker.processAvailable()
+        try await worker.processAvailable()
 
         var job = try await harness.job(ticket.jobID)
         #expect(job.state == .retryScheduled)
@@ -66,10 +66,10 @@ struct WorkerTests {
         #expect(job.lifecycle.nextAttemptAt == Harness.t0.addingTimeInterval(10))
         #expect(await harness.notifier.sent.isEmpty)
         #expect(await harness.blobs.openWriterCount == 0)
-        #expect(await worker.processAvailable() == 0)  // not due yet
+        #expect(try await worker.processAvailable() == 0)  // not due yet
 
         harness.clock.advance(by: .seconds(10))
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 1)
         job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
         #expect(job.attempt == 2)
@@ -86,7 +86,7 @@ struct WorkerTests {
         let ticket = try await harness.request()
         let worker = harness.worker()
         for delay in [10, 20, 0] {
-            #expect(await worker.processAvailable() == 1)
+            #expect(try await worker.processAvailable() == 1)
             harness.clock.advance(by: .seconds(Int64(delay)))
         }
         let job = try await harness.job(ticket.jobID)
@@ -107,7 +107,7 @@ struct WorkerTests {
 
         // Redriving the dead letter neither re-runs the export nor e-mails again.
         try await harness.queue.redrive(nil)
-        await worker.processAvailable()
+        try await worker.processAvailable()
         #expect(await harness.notifier.sent.count == 1)
         #expect(await harness.queue.allDeadLetters.count == 1)
     }
@@ -117,7 +117,7 @@ struct WorkerTests {
         let harness = Harness()
         harness.blobs.faults.failNext(.beginWrite, with: ExportError(.permissionDenied, "bucket policy denies writes"))
         let ticket = try await harness.request()
-        await harness.worker().processAvailable()
+        try await harness.worker().processAvailable()
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .failed)
         #expect(job.attempt == 1)
@@ -138,7 +138,7 @@ struct WorkerTests {
         }
         let harness = Harness()
         let ticket = try await harness.request()
-        await harness.worker(source: LeakySource(row: foreign)).processAvailable()
+        try await harness.worker(source: LeakySource(row: foreign)).processAvailable()
         #expect(try await harness.job(ticket.jobID).state == .failed)
         #expect(await harness.blobs.keys.isEmpty)
     }
@@ -149,8 +149,8 @@ struct WorkerTests {
         var tickets: [ExportTicket] = []
         for user in ["u1", "u2", "u3"] { tickets.append(try await harness.request(UserID(user))) }
         let worker = harness.worker(concurrency: 2)
-        #expect(await worker.processAvailable() == 2)
-        #expect(await worker.processAvailable() == 1)
+        #expect(try await worker.processAvailable() == 2)
+        #expect(try await worker.processAvailable() == 1)
         for ticket in tickets { #expect(try await harness.job(ticket.jobID).state == .succeeded) }
         #expect(await harness.notifier.sent.count == 3)
     }

@@ -107,6 +107,9 @@ public struct S3BlobStore: BlobStore {
         throw error
     }
 
+    /// Seven days, the longest a SigV4 presigned URL lasts.
+    public var maximumLinkLifetime: Duration? { Configuration.maximumLinkLifetime }
+
     /// Presigns a GET that downloads the blob as `filename`.
     ///
     /// - Parameters:

@@ -1,47 +1,47 @@
 import Foundation
 import Synchronization
 
-extension ExportWorker {
-    /// What a running attempt shares with its heartbeat: the latest stored job and the rows written.
-    final class AttemptState: Sendable {
-        private struct Values {
-            var job: ExportJob
-            var rows: Int64 = 0
-        }
-
-        private let values: Mutex<Values>
-
-        init(_ job: ExportJob) { values = Mutex(Values(job: job)) }
-
-        /// The job as last stored by this attempt.
-        var job: ExportJob {
-            get { values.withLock { $0.job } }
-            set { values.withLock { $0.job = newValue } }
-        }
-
-        /// Rows written so far.
-        var rows: Int64 {
-            get { values.withLock { $0.rows } }
-            set { values.withLock { $0.rows = newValue } }
-        }
+/// What a running attempt shares with its heartbeat: the latest stored job and the rows written.
+final class AttemptState: Sendable {
+    private struct Values {
+        var job: ExportJob
+        var rows: Int64 = 0
     }
 
+    private let values: Mutex<Values>
+
+    init(_ job: ExportJob) { values = Mutex(Values(job: job)) }
+
+    /// The job as last stored by this attempt.
+    var job: ExportJob {
+        get { values.withLock { $0.job } }
+        set { values.withLock { $0.job = newValue } }
+    }
+
+    /// Rows written so far.
+    var rows: Int64 {
+        get { values.withLock { $0.rows } }
+        set { values.withLock { $0.rows = newValue } }
+    }
+}
+
+extension ExportAttempt {
     /// Runs the export with a heartbeat beside it on the worker's clock.
     ///
-    /// Every ``Configuration/heartbeatInterval`` the heartbeat renews the queue lease and the job lease
+    /// Every ``ExportWorker/Configuration/resolvedHeartbeatInterval`` the heartbeat renews the queue lease and the job lease
     /// and records progress, however long a single page fetch or append takes. When it finds a cancel
     /// request (``ExportError/Code/cancelled``) or that the job was taken over
     /// (``ExportError/Code/leaseLost``), it throws, which cancels the export; the partial file is aborted.
-    func export(_ job: ExportJob, into key: BlobKey, state: AttemptState, receipt: LeaseReceipt) async throws -> ExportRunner.Output {
+    func export(_ job: ExportJob, into key: BlobKey, state: AttemptState) async throws -> ExportRunner.Output {
         try await withThrowingTaskGroup(of: ExportRunner.Output?.self) { group in
             group.addTask {
-                try await self.runner.run(job, into: key) { rows in
+                try await context.runner.run(job, into: key) { rows in
                     try Task.checkCancellation()
                     state.rows = rows
                 }
             }
             group.addTask {
-                try await self.heartbeats(state, receipt: receipt)
+                try await heartbeats(state)
                 return nil
             }
             while let result = try await group.next() {
@@ -58,27 +58,28 @@ extension ExportWorker {
     /// tolerated while the job's lease still outlasts the next beat: a multi-hour export makes hundreds
     /// of beats and must not lose its attempt to one of them. A lost lease, a cancel request, a lasting
     /// failure, or a lease about to run out stops the export.
-    private func heartbeats(_ state: AttemptState, receipt: LeaseReceipt) async throws {
-        let interval = max(configuration.heartbeatInterval, .milliseconds(10))
+    private func heartbeats(_ state: AttemptState) async throws {
+        let interval = configuration.resolvedHeartbeatInterval
         while true {
-            try await clock.sleep(for: interval)
+            try await context.clock.sleep(for: interval)
             let rows = state.rows
             do {
-                state.job = try await heartbeat(state.job, rows: rows, receipt: receipt, now: clock.now())
+                state.job = try await heartbeat(state.job, rows: rows, now: context.now())
                 observer.observe(.progress(state.job.id, rows: rows))
             } catch let error as ExportError where error.isRetryable && error.code != .leaseLost && error.code != .cancelled {
-                guard let leaseEnd = state.job.lifecycle.leaseExpiresAt, clock.now().adding(interval) < leaseEnd else { throw error }
+                observer.observe(.fault(.heartbeatMissed, error, jobID: state.job.id))
+                guard let leaseEnd = state.job.lifecycle.leaseExpiresAt, context.now().adding(interval) < leaseEnd else { throw error }
             }
         }
     }
 
     /// Renews the queue lease and the job lease, records progress, and notices a cancel request.
-    private func heartbeat(_ job: ExportJob, rows: Int64, receipt: LeaseReceipt, now: Date) async throws -> ExportJob {
-        let leaseEnd = try await queue.extendLease(receipt, by: configuration.visibilityTimeout)
-        let stored = try await commit(job, attempt: job.attempt) { job in
+    private func heartbeat(_ job: ExportJob, rows: Int64, now: Date) async throws -> ExportJob {
+        let leaseEnd = try await context.queue.extendLease(receipt, by: configuration.visibilityTimeout)
+        let stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
             try job.lifecycle.extendLease(until: leaseEnd)
             job.rowsWritten = rows
-            job.updatedAt = now
+            job.stamp(now: now, retention: nil)
         }
         if stored.lifecycle.cancelRequested { throw ExportError(.cancelled, "the export was cancelled") }
         return stored

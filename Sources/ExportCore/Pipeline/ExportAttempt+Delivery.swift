@@ -1,0 +1,73 @@
+import Foundation
+
+extension ExportAttempt {
+    /// Handles the delivery completely; never throws.
+    ///
+    /// A failure while handling it outside the export itself (the job store is down, the notifier
+    /// refuses, the queue rejects an acknowledgement) releases the message with a backoff delay, so it
+    /// is tried again. That is bounded: an error that is not retryable, or the
+    /// ``ExportWorker/Configuration/resolvedMaxDeliveries``-th failed delivery, dead-letters the message
+    /// instead and ends a job that has not ended as failed (see ``giveUp(after:)``).
+    func process() async {
+        do {
+            try await handle()
+        } catch {
+            let stopping = error is CancellationError || Task.isCancelled
+            if !stopping, !ExportError.isRetryable(error) || delivery.receiveCount >= configuration.resolvedMaxDeliveries {
+                let gaveUp = await context.handOff(delivery.message.jobID) { try await giveUp(after: error) }
+                if gaveUp { return }
+            }
+            let delay = context.random.withGenerator {
+                configuration.retryPolicy.delay(afterAttempt: delivery.receiveCount, using: &$0)
+            }
+            await context.handOff(delivery.message.jobID) {
+                try await context.queue.release(receipt, delay: stopping ? .zero : delay)
+            }
+        }
+    }
+
+    /// Ends the handling of a message that cannot be handled: marks a job that has not ended as failed
+    /// (with a reason), tells the user if the notifier allows, and dead-letters the message.
+    ///
+    /// - Throws: ``ExportError/Code/leaseLost`` without touching anything when the job is not this
+    ///   message's to end: another worker runs it under a live lease, or its retry is not yet due (this
+    ///   is a duplicate, such as the Reconciler's re-queue, whose receive count grew while it waited).
+    ///   The caller then releases the message as for any retryable failure.
+    private func giveUp(after error: any Error) async throws {
+        let exportError = ExportError.wrapping(error)
+        let why = ExportError.isRetryable(error) ? "gave up after \(delivery.receiveCount) deliveries" : "not retryable"
+        let reason = "\(exportError.message) (\(why))"
+        // A corrupt or unreadable record cannot be marked; the dead letter still carries the reason.
+        if var job = try? await context.jobStore.get(delivery.message.jobID), !job.state.isTerminal {
+            let now = context.now()
+            if ExportWorker.isHeldElsewhere(job.lifecycle, now: now) {
+                throw ExportError(.leaseLost, "job \(job.id) is another delivery's to finish")
+            }
+            let state = try job.abandon(
+                ExportFailure(code: exportError.code.description, reason: reason), now: now, retention: context.settings.retention)
+            if let stored = try? await context.jobStore.update(job) {
+                await context.discardFiles(of: stored, keeping: nil)
+                if state == .failed {
+                    observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
+                    // Best effort: the notifier may be what keeps failing.
+                    try? await NotificationDelivery(context: context).send(.failed, for: stored, link: nil)
+                } else {
+                    observer.observe(.cancelled(stored.id))
+                }
+            }
+        }
+        try await context.queue.deadLetter(receipt, reason: reason)
+        observer.observe(.deadLettered(delivery.message.jobID, code: exportError.code, reason: reason))
+    }
+}
+
+extension ExportWorker {
+    /// Whether a job is being run, or waits for a retry, under another delivery's responsibility.
+    static func isHeldElsewhere(_ lifecycle: JobLifecycle, now: Date) -> Bool {
+        switch lifecycle.state {
+        case .running: lifecycle.leaseExpiresAt.map { $0 > now } ?? false
+        case .retryScheduled: lifecycle.nextAttemptAt.map { $0 > now } ?? false
+        default: false
+        }
+    }
+}

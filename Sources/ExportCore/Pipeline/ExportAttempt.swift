@@ -1,0 +1,183 @@
+import Foundation
+import Synchronization
+
+/// One delivery's work on its job: the claim (compare-and-swap on the job's lifecycle), the export with a
+/// heartbeat beside it, and the commit of what came of it (succeeded, retried, failed, cancelled or
+/// handed back).
+///
+/// Each attempt writes its own file (``ExportWorker/blobKey(prefix:for:attempt:)``), so a stalled
+/// worker that lost its lease can never overwrite the file of the attempt that succeeded; it deletes
+/// its own file when it finds the job is no longer its own.
+struct ExportAttempt: Sendable {
+    let context: WorkerContext
+    let delivery: Delivery
+
+    var notifications: NotificationDelivery { NotificationDelivery(context: context) }
+    var configuration: ExportWorker.Configuration { context.configuration }
+    var observer: any ExportObserver { context.observer }
+    var receipt: LeaseReceipt { delivery.receipt }
+
+    /// Claims the job and does what the claim says: run an attempt, finish a job that has ended, or
+    /// put the message back for later.
+    func handle() async throws {
+        guard var job = try await context.jobStore.get(delivery.message.jobID) else {
+            // The job expired or never existed: nothing to do for this message.
+            try await context.queue.acknowledge(receipt)
+            return
+        }
+        let before = job.lifecycle
+        let now = context.now()
+        switch job.lifecycle.claim(now: now, lease: configuration.visibilityTimeout, maxAttempts: configuration.retryPolicy.maxAttempts) {
+        case .redeliverLater(let delay):
+            try await context.queue.release(receipt, delay: delay)
+        case .finish(let notify, let disposal):
+            if job.lifecycle != before {
+                // The claim ended the job: its worker died too often, or a cancel request outlived it.
+                if job.state == .failed {
+                    job.failure = ExportFailure(code: "attemptsExhausted", reason: "the export was interrupted \(job.attempt) times")
+                }
+                job.stamp(now: now, retention: context.settings.retention)
+                job = try await context.jobStore.update(job)
+                // Files finished by earlier attempts (a stalled worker's) must not outlive the job.
+                await context.discardFiles(of: job, keeping: nil)
+                if job.state == .failed {
+                    observer.observe(.failed(job.id, attempt: job.attempt, code: .permanent, reason: job.failure?.reason ?? ""))
+                }
+                if job.state == .cancelled { observer.observe(.cancelled(job.id)) }
+            }
+            try await notifications.finish(job, notify: notify, link: nil, disposal: disposal, receipt: receipt)
+        case .run(let attempt):
+            job.rowsWritten = 0
+            job.stamp(now: now, retention: nil)
+            job = try await context.jobStore.update(job)
+            observer.observe(.started(job.id, attempt: attempt, waited: ExportWorker.duration(from: job.createdAt, to: now)))
+            try await run(job)
+        }
+    }
+
+    /// Runs one attempt and records its outcome. Once the job is recorded as succeeded, the
+    /// notification and the acknowledgement run outside the export's error handling: their failure
+    /// leaves the job succeeded and the message comes back to retry them (one e-mail, by the notifier's
+    /// idempotency key).
+    private func run(_ claimed: ExportJob) async throws {
+        let key = try context.blobKey(for: claimed, attempt: claimed.attempt)
+        let started = context.now()
+        let attempt = AttemptState(claimed)
+        let stored: ExportJob
+        let link: DownloadLink
+        do {
+            let output = try await export(claimed, into: key, state: attempt)
+            link = try await context.blobStore.downloadLink(
+                for: key, filename: ExportService.filename(for: claimed), expiresIn: context.settings.linkLifetime)
+            let now = context.now()
+            let retention = context.settings.retention
+            stored = try await context.commit(attempt.job, attempt: claimed.attempt) { job throws(ExportError) in
+                try job.lifecycle.succeed()
+                job.rowsWritten = output.rows
+                job.result = ExportResult(
+                    blobKey: key, rows: output.rows, bytes: output.blob.size, sha256: output.sha256,
+                    format: job.options.format, linkExpiresAt: link.expiresAt)
+                job.failure = nil
+                job.stamp(now: now, retention: retention)
+            }
+            observer.observe(
+                .succeeded(stored.id, attempt: stored.attempt, rows: output.rows, bytes: output.blob.size, duration: ExportWorker.duration(from: started, to: now)))
+        } catch let error as ExportError where error.code == .leaseLost {
+            // Another worker owns the job now: whatever this attempt wrote is nobody's file.
+            await context.handOff(claimed.id) { try await context.blobStore.delete(key) }
+            return
+        } catch where error is CancellationError || Task.isCancelled {
+            // This worker is stopping (whatever error the interrupted call surfaced): hand the job back
+            // without counting the attempt; `relinquish` cancels it if the user asked meanwhile.
+            let handedBack = attempt.job
+            await context.handOff(claimed.id) { try await relinquish(handedBack, key: key) }
+            return
+        } catch let error as ExportError where error.code == .cancelled {
+            return try await stopCancelled(attempt.job, key: key)
+        } catch {
+            return try await recordFailure(error, of: attempt.job, key: key)
+        }
+        // Post-success phase: the job stays succeeded whatever happens from here on.
+        await context.discardFiles(of: stored, keeping: key)
+        try await notifications.finish(stored, notify: .ready, link: link, disposal: .acknowledge, receipt: receipt)
+    }
+
+    /// Records a failed attempt: schedules a retry and releases the message, or fails the job, tells
+    /// the user and dead-letters the message, or (after a cancel request) cancels it. The attempt's file
+    /// is deleted in every case.
+    private func recordFailure(_ error: any Error, of job: ExportJob, key: BlobKey) async throws {
+        let exportError = ExportError.wrapping(error)
+        let retryable = ExportError.isRetryable(error)
+        let now = context.now()
+        let retention = context.settings.retention
+        var action: JobLifecycle.FailureAction?
+        let stored: ExportJob
+        do {
+            stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
+                action = try context.random.withGenerator { generator throws(ExportError) in
+                    try job.lifecycle.fail(
+                        retryable: retryable, reason: exportError.message, policy: configuration.retryPolicy, now: now, using: &generator)
+                }
+                if job.state != .cancelled { job.failure = ExportFailure(code: exportError.code.description, reason: exportError.message) }
+                job.stamp(now: now, retention: retention)
+            }
+        } catch let error as ExportError where error.code == .leaseLost {
+            await context.handOff(job.id) { try await context.blobStore.delete(key) }  // the job is another worker's now
+            return
+        }
+        switch action {
+        case .retry(let delay):
+            await context.handOff(job.id) { try await context.blobStore.delete(key) }
+            observer.observe(.retried(stored.id, attempt: stored.attempt, delay: delay, error: exportError))
+            try await context.queue.release(receipt, delay: delay)
+        case .giveUp(let reason):
+            await context.discardFiles(of: stored, keeping: nil)
+            observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
+            try await notifications.finish(stored, notify: .failed, link: nil, disposal: .deadLetter(reason: reason), receipt: receipt)
+        case .cancelled:
+            await context.discardFiles(of: stored, keeping: nil)
+            observer.observe(.cancelled(stored.id))
+            try await context.queue.acknowledge(receipt)
+        case nil:
+            break
+        }
+    }
+
+    /// Ends a running attempt whose job the user cancelled: deletes the file, records the cancellation.
+    private func stopCancelled(_ job: ExportJob, key: BlobKey) async throws {
+        try await context.blobStore.delete(key)
+        // Our copy may predate the cancel request; the stored job has it. If the job is no longer this
+        // attempt's (another worker took it over), ending it is not ours to do.
+        guard let latest = try await context.jobStore.get(job.id), latest.state == .running, latest.attempt == job.attempt else {
+            throw ExportError(.leaseLost, "job \(job.id) was taken over by another worker")
+        }
+        let now = context.now()
+        let retention = context.settings.retention
+        let stored = try await context.commit(latest, attempt: job.attempt) { job throws(ExportError) in
+            try job.lifecycle.confirmCancelled()
+            job.stamp(now: now, retention: retention)
+        }
+        await context.discardFiles(of: stored, keeping: nil)
+        observer.observe(.cancelled(stored.id))
+        try await context.queue.acknowledge(receipt)
+    }
+
+    /// Hands a running job back (shutdown): it is queued again, or cancelled when a cancel was requested.
+    private func relinquish(_ job: ExportJob, key: BlobKey) async throws {
+        try await context.blobStore.delete(key)
+        let now = context.now()
+        let retention = context.settings.retention
+        let stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
+            _ = try job.lifecycle.relinquish()
+            job.stamp(now: now, retention: retention)
+        }
+        if stored.state == .cancelled {
+            await context.discardFiles(of: stored, keeping: nil)
+            observer.observe(.cancelled(stored.id))
+            try await context.queue.acknowledge(receipt)
+        } else {
+            observer.observe(.handedBack(stored.id, attempt: job.attempt))
+            try await context.queue.release(receipt, delay: .zero)
+        }
+    }
+}
