@@ -7,6 +7,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ExportCore", targets: ["ExportCore"]),
+        // One product per adapter family, so a file-system-only host links no SigV4 code; the umbrella
+        // `ExportAdapters` re-exports all three.
+        .library(name: "ExportInMemory", targets: ["ExportInMemory"]),
+        .library(name: "ExportFileSystem", targets: ["ExportFileSystem"]),
+        .library(name: "ExportAWS", targets: ["ExportAWS"]),
         .library(name: "ExportAdapters", targets: ["ExportAdapters"]),
         .library(name: "ExportConformance", targets: ["ExportConformance"]),
         .library(name: "ExportHTTPAPI", targets: ["ExportHTTPAPI"]),
@@ -18,7 +23,12 @@ let package = Package(
         // zlib, linked from the system (`zlib1g-dev` on Debian/Ubuntu), for the `.csv.gz` format.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .target(name: "ExportCore", dependencies: ["CZlib"]),
-        .target(name: "ExportAdapters", dependencies: ["ExportCore"]),
+        .target(name: "ExportInMemory", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/InMemory"),
+        .target(name: "ExportFileSystem", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/FileSystem"),
+        .target(name: "ExportAWS", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/HTTP"),
+        .target(
+            name: "ExportAdapters", dependencies: ["ExportInMemory", "ExportFileSystem", "ExportAWS"],
+            path: "Sources/ExportAdapters/Umbrella"),
         .target(name: "ExportConformance", dependencies: ["ExportCore"]),
         .target(name: "ExportHTTPAPI", dependencies: ["ExportCore"]),
         .executableTarget(

@@ -73,7 +73,7 @@ public struct HTTPMembershipSource: MembershipSource {
         }
     }
 
-    func makeRequest(owner: UserID, cursor: PageCursor?, limit: Int) throws(ExportError) -> HTTPRequest {
+    func makeRequest(owner: UserID, cursor: PageCursor?, limit: Int) throws(ExportError) -> TransportRequest {
         guard limit >= 1 else { throw ExportError(.invalidRequest, "The page limit must be at least 1") }
         let text = configuration.urlTemplate.replacingOccurrences(of: "{owner}", with: AWSSigner.encode(owner.rawValue))
         guard var components = URLComponents(string: text) else {
@@ -86,7 +86,7 @@ public struct HTTPMembershipSource: MembershipSource {
             "\(AWSSigner.encode($0.name))=\(AWSSigner.encode($0.value ?? ""))"
         }.joined(separator: "&")
         guard let url = components.url else { throw ExportError(.configuration, "The memberships URL is not valid") }
-        var request = HTTPRequest(method: "GET", url: url, headers: [("Accept", "application/json")], timeout: configuration.timeout)
+        var request = TransportRequest(method: "GET", url: url, headers: [("Accept", "application/json")], timeout: configuration.timeout)
         if let token = configuration.bearerToken { request.setHeader("Authorization", "Bearer \(token)") }
         return request
     }

@@ -14,5 +14,5 @@ public protocol HTTPTransport: Sendable {
     ///   - request: The request.
     /// - Returns: The response.
     /// - Throws: ``ExportError`` when no response arrived.
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+    func send(_ request: TransportRequest) async throws -> TransportResponse
 }

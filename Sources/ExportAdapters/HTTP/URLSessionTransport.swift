@@ -32,7 +32,7 @@ public final class URLSessionTransport: HTTPTransport {
     /// - Returns: The response, whatever its status.
     /// - Throws: ``ExportError/Code/timeout`` or ``ExportError/Code/unavailable`` (retryable) when no
     ///   response arrived; `CancellationError` when the task was cancelled.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: TransportRequest) async throws -> TransportResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.timeoutInterval = max(0.001, Double(request.timeout.components.seconds)
@@ -64,10 +64,10 @@ public final class URLSessionTransport: HTTPTransport {
         for (name, value) in http.allHeaderFields {
             if let name = name as? String, let value = value as? String { headers[name] = value }
         }
-        return HTTPResponse(status: http.statusCode, headers: headers, body: [UInt8](data))
+        return TransportResponse(status: http.statusCode, headers: headers, body: [UInt8](data))
     }
 
-    private static func map(_ error: URLError, request: HTTPRequest) -> ExportError {
+    private static func map(_ error: URLError, request: TransportRequest) -> ExportError {
         let target = "\(request.method) \(redacted(request.url))"
         switch error.code {
         case .timedOut:

@@ -65,7 +65,7 @@ public struct WebhookNotifier: Notifier {
         try await ledger.deliverOnce(notification.idempotencyKey, clock: clock, holdFor: timeout * 3) {
             let now = clock.now()
             let body = Self.event(notification, at: now).serialized()
-            var request = HTTPRequest(method: "POST", url: url, headers: headers, body: body, timeout: timeout)
+            var request = TransportRequest(method: "POST", url: url, headers: headers, body: body, timeout: timeout)
             request.setHeader("Content-Type", "application/json")
             request.setHeader(WebhookSignature.headerName, WebhookSignature.sign(body: body, secret: secret, timestamp: now))
             request.setHeader(WebhookSignature.eventIDHeaderName, notification.idempotencyKey)

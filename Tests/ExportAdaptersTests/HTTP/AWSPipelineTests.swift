@@ -96,7 +96,7 @@ struct AWSPipelineTests {
         let messages = try await MotoServer.sentEmails(moto, to: recipient)
         #expect(messages.count == 1)
         let html = try #require(messages.first?["body"]?.stringValue)
-        let download = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: try Self.link(in: html)))
+        let download = try await URLSessionTransport().send(TransportRequest(method: "GET", url: try Self.link(in: html)))
         #expect(download.status == 200)
         let reference = try await Self.reference(owner: owner, source: stack.source)
         #expect(download.body == reference)

@@ -9,8 +9,8 @@ import Testing
 struct AWSTimingTests {
     static let aws = AWSConfiguration(credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"), region: "eu-west-1")
 
-    static func json(_ text: String) -> HTTPResponse {
-        HTTPResponse(status: 200, body: Array(text.utf8))
+    static func json(_ text: String) -> TransportResponse {
+        TransportResponse(status: 200, body: Array(text.utf8))
     }
 
     @Test("createTable waits until the table and its index are ACTIVE before UpdateTimeToLive")
@@ -88,7 +88,7 @@ struct AWSTimingTests {
 struct S3RetryTests {
     @Test("One 503 SlowDown on UploadPart, Complete and a ranged GET does not fail the transfer")
     func slowDownOnce() async throws {
-        let slowDown = HTTPResponse(status: 503, body: Array("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>".utf8))
+        let slowDown = TransportResponse(status: 503, body: Array("<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>".utf8))
         let seen = Mutex<Set<String>>([])
         let transport = FaultTransport { request, _ in
             let query = request.url.query ?? ""
@@ -97,11 +97,11 @@ struct S3RetryTests {
             let first = seen.withLock { $0.insert(kind).inserted }
             if first, ["part", "complete", "get"].contains(kind) { return .respond(slowDown) }
             switch kind {
-            case "create": return .respond(HTTPResponse(status: 200, body: Array("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>".utf8)))
-            case "part": return .respond(HTTPResponse(status: 200, headers: ["ETag": "\"e\""]))
-            case "complete": return .respond(HTTPResponse(status: 200, body: Array("<CompleteMultipartUploadResult/>".utf8)))
-            case "get": return .respond(HTTPResponse(status: 206, body: [1, 2, 3]))
-            default: return .respond(HTTPResponse(status: 200, headers: ["Content-Length": "3", "ETag": "\"e\""]))
+            case "create": return .respond(TransportResponse(status: 200, body: Array("<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>".utf8)))
+            case "part": return .respond(TransportResponse(status: 200, headers: ["ETag": "\"e\""]))
+            case "complete": return .respond(TransportResponse(status: 200, body: Array("<CompleteMultipartUploadResult/>".utf8)))
+            case "get": return .respond(TransportResponse(status: 206, body: [1, 2, 3]))
+            default: return .respond(TransportResponse(status: 200, headers: ["Content-Length": "3", "ETag": "\"e\""]))
             }
         }
         let store = try S3BlobStore(configuration: .init(bucket: "b", partSize: S3BlobStore.Configuration.minimumPartSize), aws: AWSTimingTests.aws, transport: transport)

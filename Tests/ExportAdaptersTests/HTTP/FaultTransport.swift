@@ -12,7 +12,7 @@ final class FaultTransport: HTTPTransport {
         /// Send it and return the response.
         case pass
         /// Do not send it; answer with this response.
-        case respond(HTTPResponse)
+        case respond(TransportResponse)
         /// Do not send it; throw.
         case fail(ExportError)
         /// Send it, then throw as if the response was lost.
@@ -20,18 +20,18 @@ final class FaultTransport: HTTPTransport {
     }
 
     let inner: any HTTPTransport
-    let rule: @Sendable (HTTPRequest, _ index: Int) -> Action
-    let requests = Mutex<[HTTPRequest]>([])
+    let rule: @Sendable (TransportRequest, _ index: Int) -> Action
+    let requests = Mutex<[TransportRequest]>([])
 
     /// - Parameters:
     ///   - inner: Where passed requests go.
     ///   - rule: Decides per request; `index` counts the requests seen so far, from 0.
-    init(inner: any HTTPTransport = URLSessionTransport(), rule: @escaping @Sendable (HTTPRequest, _ index: Int) -> Action) {
+    init(inner: any HTTPTransport = URLSessionTransport(), rule: @escaping @Sendable (TransportRequest, _ index: Int) -> Action) {
         self.inner = inner
         self.rule = rule
     }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func send(_ request: TransportRequest) async throws -> TransportResponse {
         let index = requests.withLock { requests in
             requests.append(request)
             return requests.count - 1
@@ -50,14 +50,14 @@ final class FaultTransport: HTTPTransport {
     }
 
     /// The recorded requests whose `X-Amz-Target` ends with `operation`.
-    func requests(target operation: String) -> [HTTPRequest] {
+    func requests(target operation: String) -> [TransportRequest] {
         requests.withLock { $0.filter { $0.header("x-amz-target")?.hasSuffix("." + operation) == true } }
     }
 
     /// A rule that loses the response of the first `count` requests matching `matches`.
     static func losingFirst(
-        _ count: Int = 1, where matches: @escaping @Sendable (HTTPRequest) -> Bool
-    ) -> @Sendable (HTTPRequest, Int) -> Action {
+        _ count: Int = 1, where matches: @escaping @Sendable (TransportRequest) -> Bool
+    ) -> @Sendable (TransportRequest, Int) -> Action {
         let lost = Mutex(0)
         return { request, _ in
             guard matches(request) else { return .pass }
@@ -71,7 +71,7 @@ final class FaultTransport: HTTPTransport {
     }
 }
 
-extension HTTPRequest {
+extension TransportRequest {
     /// Whether this is a JSON-protocol call of `operation` (`X-Amz-Target` ends with it).
     func isTarget(_ operation: String) -> Bool {
         header("x-amz-target")?.hasSuffix("." + operation) == true

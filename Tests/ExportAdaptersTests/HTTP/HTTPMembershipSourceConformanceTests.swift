@@ -24,7 +24,7 @@ struct HTTPMembershipSourceConformanceTests {
     }
 
     static func post(_ peer: PeerProcess, _ path: String, _ body: JSONValue) async throws {
-        var request = HTTPRequest(method: "POST", url: peer.baseURL.appendingPathComponent(path), body: body.serialized())
+        var request = TransportRequest(method: "POST", url: peer.baseURL.appendingPathComponent(path), body: body.serialized())
         request.setHeader("Content-Type", "application/json")
         let response = try await URLSessionTransport().send(request)
         guard response.isSuccess else { throw PeerUnavailable(message: "fixture refused \(path): \(response.status)") }

@@ -79,7 +79,7 @@ extension MotoServer {
             }
             do {
                 let response = try await URLSessionTransport().send(
-                    HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
+                    TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
                 )
                 guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
                 let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []

@@ -79,7 +79,7 @@ final class PeerProcess: @unchecked Sendable {
     private func waitUntilAnswering() async throws {
         let transport = URLSessionTransport()
         for _ in 0..<100 {
-            let request = HTTPRequest(method: "GET", url: baseURL.appendingPathComponent("moto-api/"), timeout: .seconds(2))
+            let request = TransportRequest(method: "GET", url: baseURL.appendingPathComponent("moto-api/"), timeout: .seconds(2))
             if (try? await transport.send(request)) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }

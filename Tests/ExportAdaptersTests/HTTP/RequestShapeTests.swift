@@ -8,12 +8,12 @@ import Testing
 @Suite("Request shapes")
 struct RequestShapeTests {
     final class RecordingTransport: HTTPTransport {
-        let requests = Mutex<[HTTPRequest]>([])
+        let requests = Mutex<[TransportRequest]>([])
         let status: Int
         init(status: Int = 200) { self.status = status }
-        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        func send(_ request: TransportRequest) async throws -> TransportResponse {
             requests.withLock { $0.append(request) }
-            return HTTPResponse(status: status, headers: ["ETag": "\"e\""], body: [])
+            return TransportResponse(status: status, headers: ["ETag": "\"e\""], body: [])
         }
     }
 

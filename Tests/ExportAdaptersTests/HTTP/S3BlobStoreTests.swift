@@ -43,7 +43,7 @@ struct S3BlobStoreTests {
         let link = try await store.downloadLink(for: key, filename: "my export.csv", expiresIn: .seconds(3600))
         #expect(link.url.absoluteString.contains("X-Amz-Signature="))
         #expect(link.url.absoluteString.contains("/tenant-a/exports/job-1.csv?"))
-        let download = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: link.url))
+        let download = try await URLSessionTransport().send(TransportRequest(method: "GET", url: link.url))
         #expect(download.status == 200)
         #expect(download.body == Array("id,name\n1,Ada\n".utf8))
         // moto ignores response-content-disposition; check that it is in the signed link instead.

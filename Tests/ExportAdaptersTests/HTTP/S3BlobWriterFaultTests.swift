@@ -1,4 +1,7 @@
-@testable import ExportAdapters
+import ExportAdapters
+@testable import ExportAWS
+@testable import ExportFileSystem
+@testable import ExportInMemory
 import ExportCore
 import Foundation
 import Synchronization
@@ -54,7 +57,7 @@ struct S3BlobWriterFaultTests {
         let transport = FaultTransport { request, _ in
             let query = request.url.query ?? ""
             return request.method == "PUT" && query.contains("partNumber=2&")
-                ? .respond(HTTPResponse(status: 400, body: Array("<Error><Code>InvalidArgument</Code></Error>".utf8)))
+                ? .respond(TransportResponse(status: 400, body: Array("<Error><Code>InvalidArgument</Code></Error>".utf8)))
                 : .pass
         }
         let store = try await Self.makeStore(peer, transport: transport)
@@ -72,12 +75,12 @@ struct S3BlobWriterFaultTests {
     }
 
     /// S3's answer to a Complete of an upload it no longer has (completed or aborted).
-    static let noSuchUpload = HTTPResponse(status: 404, body: Array(
+    static let noSuchUpload = TransportResponse(status: 404, body: Array(
         "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.</Message></Error>".utf8
     ))
 
     /// Whether a request is a `CompleteMultipartUpload` (a POST with `uploadId=`; Create has `uploads=`).
-    static func isComplete(_ request: HTTPRequest) -> Bool {
+    static func isComplete(_ request: TransportRequest) -> Bool {
         request.method == "POST" && (request.url.query ?? "").contains("uploadId=")
     }
 

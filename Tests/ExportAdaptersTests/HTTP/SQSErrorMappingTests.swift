@@ -1,4 +1,7 @@
-@testable import ExportAdapters
+import ExportAdapters
+@testable import ExportAWS
+@testable import ExportFileSystem
+@testable import ExportInMemory
 import ExportCore
 import Foundation
 import Testing
@@ -9,8 +12,8 @@ struct SQSErrorMappingTests {
     static let aws = AWSConfiguration(credentials: AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK"), region: "eu-west-1")
 
     /// An SQS JSON-protocol error answer as AWS sends it.
-    static func sqsError(status: Int, type: String, queryError: String, message: String) -> HTTPResponse {
-        HTTPResponse(
+    static func sqsError(status: Int, type: String, queryError: String, message: String) -> TransportResponse {
+        TransportResponse(
             status: status,
             headers: ["x-amzn-query-error": queryError, "Content-Type": "application/x-amz-json-1.0"],
             body: Array(#"{"__type":"com.amazonaws.sqs#\#(type)","message":"\#(message)"}"#.utf8)
@@ -18,8 +21,8 @@ struct SQSErrorMappingTests {
     }
 
     /// A queue whose receives lease one message and whose other calls get `answer`.
-    static func queue(answer: HTTPResponse) -> (SQSQueue, FaultTransport) {
-        let received = HTTPResponse(status: 200, body: Array(#"""
+    static func queue(answer: TransportResponse) -> (SQSQueue, FaultTransport) {
+        let received = TransportResponse(status: 200, body: Array(#"""
         {"Messages":[{"MessageId":"m1","ReceiptHandle":"h1","Body":"{\"jobID\":\"\#(JobID.random())\"}",
           "Attributes":{"ApproximateReceiveCount":"1"}}]}
         """#.utf8))
@@ -61,7 +64,7 @@ struct SQSErrorMappingTests {
     func longHandleRejection(message: String) async throws {
         #expect(Self.longHandle.count == 600)
         let body: JSONValue = ["__type": "com.amazonaws.sqs#InvalidParameterValue", "message": .string(message)]
-        let answer = HTTPResponse(
+        let answer = TransportResponse(
             status: 400,
             headers: ["x-amzn-query-error": "InvalidParameterValue;Sender", "Content-Type": "application/x-amz-json-1.0"],
             body: body.serialized()

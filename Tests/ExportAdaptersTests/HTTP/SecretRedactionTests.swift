@@ -24,7 +24,7 @@ struct SecretRedactionTests {
         // Port 9 (discard) on loopback: nothing listens, the connection is refused.
         let url = try #require(URL(string: "http://127.0.0.1:9/bucket/key?X-Amz-Signature=topsecretsignature&X-Amz-Security-Token=tok"))
         let error = await #expect(throws: ExportError.self) {
-            _ = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: url, timeout: .seconds(5)))
+            _ = try await URLSessionTransport().send(TransportRequest(method: "GET", url: url, timeout: .seconds(5)))
         }
         let text = String(describing: try #require(error))
         #expect(text.contains("127.0.0.1:9/bucket/key"))

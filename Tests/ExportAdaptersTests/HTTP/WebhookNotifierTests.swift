@@ -14,7 +14,7 @@ struct WebhookNotifierTests {
     }
 
     static func received(_ peer: PeerProcess, name: String) async throws -> [JSONValue] {
-        let response = try await URLSessionTransport().send(HTTPRequest(method: "GET", url: peer.baseURL.appendingPathComponent("hooks")))
+        let response = try await URLSessionTransport().send(TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("hooks")))
         return try JSONValue.parse(response.body).arrayValue?.filter { $0["name"]?.stringValue == name } ?? []
     }
 
@@ -22,7 +22,7 @@ struct WebhookNotifierTests {
     /// (Python `hmac.compare_digest`, not our `WebhookSignature`) as `signature_verified`.
     static func configureSecret(_ peer: PeerProcess, name: String, secret: [UInt8]) async throws {
         let url = peer.baseURL.appendingPathComponent("hooks/\(name)/secret")
-        let response = try await URLSessionTransport().send(HTTPRequest(method: "PUT", url: url, body: secret))
+        let response = try await URLSessionTransport().send(TransportRequest(method: "PUT", url: url, body: secret))
         #expect(response.status == 204)
     }
 

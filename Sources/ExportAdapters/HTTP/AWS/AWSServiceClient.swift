@@ -34,12 +34,12 @@ struct AWSServiceClient: Sendable {
         payload: AWSSigner.Payload? = nil,
         contentHashHeader: Bool = false,
         timeout: Duration? = nil
-    ) async throws -> HTTPResponse {
+    ) async throws -> TransportResponse {
         let signed = signer.sign(
             method: method, endpoint: endpoint ?? self.endpoint, path: path, query: query, headers: headers,
             payload: payload ?? .bytes(body), contentHashHeader: contentHashHeader, date: clock.now()
         )
-        let request = HTTPRequest(
+        let request = TransportRequest(
             method: method, url: signed.url, headers: signed.headers, body: body, timeout: timeout ?? configuration.timeout
         )
         return try await transport.send(request)
@@ -86,7 +86,7 @@ struct AWSServiceClient: Sendable {
     }
 
     /// The error of a failed JSON-protocol response.
-    func jsonError(_ response: HTTPResponse, operation: String, refine: ErrorRefinement? = nil) -> ExportError {
+    func jsonError(_ response: TransportResponse, operation: String, refine: ErrorRefinement? = nil) -> ExportError {
         let document = try? JSONValue.parse(response.body)
         var code = document?["__type"]?.stringValue ?? document?["code"]?.stringValue
             ?? response.header("x-amzn-errortype")
@@ -105,7 +105,7 @@ struct AWSServiceClient: Sendable {
     }
 
     /// The error of a failed XML-protocol (S3, query) response.
-    func xmlError(_ response: HTTPResponse, operation: String) -> ExportError {
+    func xmlError(_ response: TransportResponse, operation: String) -> ExportError {
         let document = XMLNode.parse(response.body)
         let error = document?.first("Error") ?? document
         return HTTPErrorMapping.error(

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A received HTTP response: status, headers (names lower-cased) and the whole body.
-public struct HTTPResponse: Sendable {
+public struct TransportResponse: Sendable {
     /// The status code.
     public var status: Int
     /// The headers, keyed by lower-cased name.

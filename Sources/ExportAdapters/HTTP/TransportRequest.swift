@@ -3,7 +3,7 @@ import Foundation
 /// One HTTP request as the adapters build it: method, URL, headers in order, body and timeout.
 ///
 /// Headers are kept as an ordered list of name/value pairs so a signer sees exactly what is sent.
-public struct HTTPRequest: Sendable {
+public struct TransportRequest: Sendable {
     /// The method, such as `GET`.
     public var method: String
     /// The full URL, already percent-encoded.
