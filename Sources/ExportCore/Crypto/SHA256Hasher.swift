@@ -1,12 +1,12 @@
 /// SHA-256 (FIPS 180-4), streaming, written here so the library needs no crypto package.
 ///
 /// ```swift
-/// var hash = SHA256()
+/// var hash = SHA256Hasher()
 /// hash.update(chunk1)
 /// hash.update(chunk2)
 /// let hex = hash.finalize().hexString
 /// ```
-public struct SHA256: Sendable {
+public struct SHA256Hasher: Sendable {
     /// The digest size in bytes.
     public static let byteCount = 32
     /// The block size in bytes.
@@ -27,7 +27,7 @@ public struct SHA256: Sendable {
     ///   - bytes: The message.
     /// - Returns: The 32-byte digest.
     public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         hasher.update(Array(bytes))
         return hasher.finalize()
     }

@@ -6,7 +6,7 @@ import Testing
 /// Source: NIST FIPS 180-4 example values ("Cryptographic Standards and Guidelines: Examples with
 /// Intermediate Values", SHA256.pdf and SHA2_Additional), and the NIST CAVP "one million a" long message.
 @Suite("SHA-256 (NIST vectors)")
-struct SHA256Tests {
+struct SHA256HasherTests {
     @Test(
         "one-shot digests",
         arguments: [
@@ -24,12 +24,12 @@ struct SHA256Tests {
             ),
         ])
     func digest(message: String, expected: String) {
-        #expect(SHA256.hash(Array(message.utf8)).hexString == expected)
+        #expect(SHA256Hasher.hash(Array(message.utf8)).hexString == expected)
     }
 
     @Test("one million 'a', fed in uneven chunks")
     func millionA() {
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         let chunk = [UInt8](repeating: UInt8(ascii: "a"), count: 997)
         var remaining = 1_000_000
         while remaining > 0 {
@@ -43,23 +43,23 @@ struct SHA256Tests {
     @Test("streaming in any split equals one shot", arguments: [1, 3, 55, 56, 63, 64, 65, 127, 128, 1000])
     func streamingSplits(split: Int) {
         let message = (0..<1500).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         var index = 0
         while index < message.count {
             let end = min(message.count, index + split)
             hasher.update(Array(message[index..<end]))
             index = end
         }
-        #expect(hasher.finalize() == SHA256.hash(message))
+        #expect(hasher.finalize() == SHA256Hasher.hash(message))
     }
 
     @Test("padding boundaries (55, 56, 64 bytes) differ and are stable", arguments: [55, 56, 57, 63, 64, 119, 120])
     func paddingBoundaries(length: Int) {
         let message = [UInt8](repeating: 0x61, count: length)
-        var split = SHA256()
+        var split = SHA256Hasher()
         split.update(Array(message.prefix(length / 2)))
         split.update(Array(message.dropFirst(length / 2)))
-        #expect(split.finalize() == SHA256.hash(message))
-        #expect(SHA256.hash(message) != SHA256.hash(message + [0x61]))
+        #expect(split.finalize() == SHA256Hasher.hash(message))
+        #expect(SHA256Hasher.hash(message) != SHA256Hasher.hash(message + [0x61]))
     }
 }
