@@ -22,7 +22,9 @@ let package = Package(
     targets: [
         // zlib, linked from the system (`zlib1g-dev` on Debian/Ubuntu), for the `.csv.gz` format.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
-        .target(name: "ExportCore", dependencies: ["CZlib"]),
+        // SHA-256 compression in C: SHA instructions behind a run-time CPU check, portable C otherwise.
+        .target(name: "CSHA256"),
+        .target(name: "ExportCore", dependencies: ["CZlib", "CSHA256"]),
         .target(name: "ExportInMemory", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/InMemory"),
         .target(name: "ExportFileSystem", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/FileSystem"),
         .target(name: "ExportAWS", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/HTTP"),

@@ -5,6 +5,7 @@ import Foundation
 //
 //     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
 //     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
+//     swift run -c release export-benchmarks peer-csv null|file:PATH N POOLS       # the CSV peer's workload
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
 // medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
@@ -38,6 +39,15 @@ func number(after flag: String, in range: ClosedRange<Int>, _ arguments: inout A
         usageError("\(flag) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(String(reflecting: text))")
     }
     return number
+}
+
+if CommandLine.arguments.dropFirst().first == "peer-csv" {
+    do {
+        try PeerCSV.main(Array(CommandLine.arguments.dropFirst(2)))
+        exit(0)
+    } catch {
+        usageError("\(error)")
+    }
 }
 
 var arguments = CommandLine.arguments.dropFirst()

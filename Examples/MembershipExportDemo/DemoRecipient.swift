@@ -13,7 +13,7 @@ enum DemoRecipient {
             (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
         }
-        let local = plain && (1...64).contains(id.utf8.count) ? id : "user-" + SHA256.hash(Array(id.utf8)).hexString.prefix(16)
+        let local = plain && (1...64).contains(id.utf8.count) ? id : "user-" + SHA256Hasher.hash(Array(id.utf8)).hexString.prefix(16)
         // Only letters, digits, '-' and '_' before a fixed domain: always a valid address.
         return EmailAddress(local + "@example.com") ?? EmailAddress("user@example.com")!
     }

@@ -144,10 +144,10 @@ public final class FileJobStore: JobStore {
 
     func recordPath(_ id: JobID) -> String { jobsDirectory + "/" + id.rawValue + ".json" }
 
-    func keyPath(_ key: String) -> String { keysDirectory + "/" + SHA256.hash(Array(key.utf8)).hexString }
+    func keyPath(_ key: String) -> String { keysDirectory + "/" + SHA256Hasher.hash(Array(key.utf8)).hexString }
 
     func ownerIndexDirectory(_ owner: UserID) -> String {
-        ownersDirectory + "/" + SHA256.hash(Array(owner.rawValue.utf8)).hexString
+        ownersDirectory + "/" + SHA256Hasher.hash(Array(owner.rawValue.utf8)).hexString
     }
 
     /// The index entry name: a sortable key of the creation time, `_`, the job id.

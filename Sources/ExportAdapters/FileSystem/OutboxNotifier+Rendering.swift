@@ -4,7 +4,7 @@ import Foundation
 extension OutboxNotifier {
     /// The whole RFC 5322 message, with CRLF line endings.
     func render(_ notification: ExportNotification) -> String {
-        let keyHash = SHA256.hash(Array(notification.idempotencyKey.utf8)).hexString
+        let keyHash = SHA256Hasher.hash(Array(notification.idempotencyKey.utf8)).hexString
         let boundary = "=_export_" + keyHash.prefix(24)
         let domain = from.rawValue.split(separator: "@").last.map(String.init) ?? "localhost"
         let (subject, text, html) = bodies(notification)

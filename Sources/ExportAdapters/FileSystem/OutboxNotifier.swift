@@ -111,6 +111,6 @@ public final class OutboxNotifier: Notifier {
                     false
                 }
             }
-        return (safe ? key : "key-" + SHA256.hash(Array(utf8)).hexString) + ".eml"
+        return (safe ? key : "key-" + SHA256Hasher.hash(Array(utf8)).hexString) + ".eml"
     }
 }

@@ -246,9 +246,18 @@ enum POSIXFile {
     }
 
     /// A name no other writer will pick: 32 random hex digits.
+    ///
+    /// The 16 bytes come from one `getentropy` call, which is one `getrandom` system call on Linux (the
+    /// file-system adapters take several names per job; the stdlib generator used to cost a system
+    /// call per byte here). Should it fail, the stdlib's system generator draws them instead.
     static func uniqueName() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let failed = bytes.withUnsafeMutableBytes { getentropy($0.baseAddress, $0.count) } != 0
+        if failed {
+            var generator = SystemRandomNumberGenerator()
+            for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+        }
+        return Hex.encode(bytes)
     }
 
     /// Resolves a directory to its absolute, symlink-free path, creating it first.

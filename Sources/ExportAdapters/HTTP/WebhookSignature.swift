@@ -52,7 +52,7 @@ public enum WebhookSignature {
         return candidates.contains { HMACSHA256.constantTimeEquals($0, expected) }
     }
 
-    private static func mac(body: [UInt8], secret: [UInt8], seconds: Int64) -> SHA256.Digest {
+    private static func mac(body: [UInt8], secret: [UInt8], seconds: Int64) -> SHA256Hasher.Digest {
         var hmac = HMACSHA256(key: secret)
         hmac.update(Array("\(seconds).".utf8))
         hmac.update(body)

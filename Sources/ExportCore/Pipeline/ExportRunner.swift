@@ -63,7 +63,7 @@ public struct ExportRunner: Sendable {
         let columns = job.options.columns ?? ExportColumn.standard
         var encoder = ChunkedEncoder(try job.options.format.makeEncoder(columns: columns, csv: csvOptions, compressionLevel: compressionLevel), chunkSize: chunkSize)
         let writer = try await blobStore.beginWrite(key: key, contentType: job.options.format.contentType)
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         do {
             var cursor: PageCursor?
             repeat {

@@ -174,7 +174,7 @@ struct CrashRecoveryTests {
             let reference = try #require(await memory.contents(of: result.blobKey))
             #expect(stored == reference, "job \(job.id): \(stored.count) bytes stored, \(reference.count) expected")
             #expect(Int64(stored.count) == result.bytes)
-            #expect(SHA256.hash(stored).hexString == result.sha256)
+            #expect(SHA256Hasher.hash(stored).hexString == result.sha256)
         }
         let attempts = finished.reduce(0) { $0 + $1.attempt }
         #expect(attempts > ids.count, "no kill interrupted an export, so no takeover was exercised")

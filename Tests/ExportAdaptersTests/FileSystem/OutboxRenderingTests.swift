@@ -53,7 +53,7 @@ struct OutboxRenderingTests {
         let (headers, _) = try OutboxNotifierTests.parse(eml)
         let stem = file.deletingPathExtension().lastPathComponent
         #expect(headers["X-Export-Idempotency-Key"] == stem)
-        #expect(stem == "key-" + SHA256.hash(Array(key.utf8)).hexString)
+        #expect(stem == "key-" + SHA256Hasher.hash(Array(key.utf8)).hexString)
         // The display name is an encoded word; decoded, it holds no C1 control either.
         #expect(!(headers["From"] ?? "").contains("\u{85}"))
         #expect(OutboxNotifierTestsSupport.decodedFromName(headers["From"] ?? "") == "ExportsBcc: a@b.c")

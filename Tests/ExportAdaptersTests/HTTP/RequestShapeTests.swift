@@ -36,7 +36,7 @@ struct RequestShapeTests {
         #expect(put.url.absoluteString == "https://my-bucket.s3.eu-west-1.amazonaws.com/exports/u1/job.csv")
         #expect(put.header("x-amz-server-side-encryption") == "aws:kms")
         #expect(put.header("x-amz-server-side-encryption-aws-kms-key-id") == "key-1")
-        #expect(put.header("x-amz-content-sha256") == SHA256.hash(Array("a\n".utf8)).hexString)
+        #expect(put.header("x-amz-content-sha256") == SHA256Hasher.hash(Array("a\n".utf8)).hexString)
         #expect(put.header("x-amz-security-token") == "TOKEN")
         #expect(put.header("content-type") == "text/csv")
         #expect(put.header("authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AK/") == true)

@@ -19,7 +19,7 @@ struct WorkerTests {
         let bytes = Array(Harness.expectedCSV.utf8)
         #expect(result.rows == 3)
         #expect(result.bytes == Int64(bytes.count))
-        #expect(result.sha256 == SHA256.hash(bytes).hexString)
+        #expect(result.sha256 == SHA256Hasher.hash(bytes).hexString)
         #expect(result.blobKey.rawValue == "exports/\(ticket.jobID)-1.csv")  // each attempt has its own file
         #expect(await harness.blobs.keys == [result.blobKey])
         #expect(job.rowsWritten == 3)

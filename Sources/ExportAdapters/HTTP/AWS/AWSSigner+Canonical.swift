@@ -27,7 +27,7 @@ extension AWSSigner {
     }
 
     static func stringToSign(timestamp: String, scope: String, canonicalRequest: String) -> String {
-        "AWS4-HMAC-SHA256\n\(timestamp)\n\(scope)\n\(SHA256.hash(Array(canonicalRequest.utf8)).hexString)"
+        "AWS4-HMAC-SHA256\n\(timestamp)\n\(scope)\n\(SHA256Hasher.hash(Array(canonicalRequest.utf8)).hexString)"
     }
 
     /// Sorted, lower-cased names of the headers to sign, `host` included.

@@ -21,7 +21,7 @@ public struct AWSSigner: Sendable {
         /// The hex hash or the literal that goes into the canonical request.
         public var hash: String {
             switch self {
-            case .bytes(let bytes): SHA256.hash(bytes).hexString
+            case .bytes(let bytes): SHA256Hasher.hash(bytes).hexString
             case .unsigned: "UNSIGNED-PAYLOAD"
             case .precomputed(let hash): hash
             }

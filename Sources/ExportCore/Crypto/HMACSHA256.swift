@@ -1,6 +1,6 @@
 /// HMAC-SHA256 (RFC 2104), for signed download links, webhook signatures and AWS SigV4.
 public struct HMACSHA256: Sendable {
-    private var inner: SHA256
+    private var inner: SHA256Hasher
     private var outerKey: [UInt8]
 
     /// Starts a MAC with a key.
@@ -9,9 +9,9 @@ public struct HMACSHA256: Sendable {
     ///   - key: The secret key; keys longer than the block size are hashed first.
     public init(key: [UInt8]) {
         var key = key
-        if key.count > SHA256.blockSize { key = SHA256.hash(key).bytes }
-        key += [UInt8](repeating: 0, count: SHA256.blockSize - key.count)
-        inner = SHA256()
+        if key.count > SHA256Hasher.blockSize { key = SHA256Hasher.hash(key).bytes }
+        key += [UInt8](repeating: 0, count: SHA256Hasher.blockSize - key.count)
+        inner = SHA256Hasher()
         inner.update(key.map { $0 ^ 0x36 })
         outerKey = key.map { $0 ^ 0x5c }
     }
@@ -25,9 +25,9 @@ public struct HMACSHA256: Sendable {
     /// Finishes the MAC.
     ///
     /// - Returns: The 32-byte authentication code.
-    public mutating func finalize() -> SHA256.Digest {
+    public mutating func finalize() -> SHA256Hasher.Digest {
         let innerDigest = inner.finalize()
-        var outer = SHA256()
+        var outer = SHA256Hasher()
         outer.update(outerKey)
         outer.update(innerDigest.bytes)
         return outer.finalize()
@@ -39,7 +39,7 @@ public struct HMACSHA256: Sendable {
     ///   - message: The message.
     ///   - key: The secret key.
     /// - Returns: The 32-byte authentication code.
-    public static func authenticationCode(for message: [UInt8], key: [UInt8]) -> SHA256.Digest {
+    public static func authenticationCode(for message: [UInt8], key: [UInt8]) -> SHA256Hasher.Digest {
         var mac = HMACSHA256(key: key)
         mac.update(message)
         return mac.finalize()
