@@ -50,6 +50,14 @@ let package = Package(
             dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"],
             exclude: ["HTTP/Fixtures"]
         ),
+        // Types named as a host's imports name them (HTTPTypes, CryptoKit), for the name-clash test.
+        .target(name: "ClashingHostTypes", path: "Tests/ClashingHostTypes"),
+        .testTarget(
+            name: "NameClashTests",
+            dependencies: [
+                "ClashingHostTypes", "ExportCore", "ExportAdapters", "ExportInMemory", "ExportFileSystem", "ExportAWS",
+                "ExportHTTPAPI", "ExportConformance",
+            ]),
         .testTarget(name: "ExportHTTPAPITests", dependencies: ["ExportHTTPAPI", "ExportCore", "ExportAdapters"]),
     ],
     swiftLanguageModes: [.v6]
