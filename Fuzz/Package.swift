@@ -24,6 +24,10 @@ let package = Package(
             ],
             swiftSettings: fuzzing, linkerSettings: linking),
         .executableTarget(
+            name: "FuzzEncoders",
+            dependencies: [.product(name: "ExportCore", package: "MembershipExport")],
+            swiftSettings: fuzzing, linkerSettings: linking),
+        .executableTarget(
             name: "FuzzValues",
             dependencies: [
                 .product(name: "ExportAdapters", package: "MembershipExport"),

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzMembershipFile FuzzHTTPPage FuzzValues); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzMembershipFile FuzzHTTPPage FuzzEncoders FuzzValues); fi
 
 # Instrument the library code too (-Xswiftc applies to every module), not only the fuzz targets.
 build=(swift build --package-path Fuzz --scratch-path .build-fuzz -c debug
