@@ -2,11 +2,11 @@ import ExportCore
 import Foundation
 
 extension ExportAPIHandler {
-    /// A JSON response with sorted keys and ISO-8601 dates.
+    /// A JSON response with sorted keys and RFC 3339 dates (whole seconds, UTC).
     func json(_ status: Int, _ value: some Encodable) -> APIResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = RFC3339.encodingStrategy(fractionDigits: 0)
         guard let data = try? encoder.encode(value) else {
             return problem(.internalError, "the response could not be encoded")
         }

@@ -118,8 +118,8 @@ public struct DownloadLinkSigner: Sendable {
         guard let filename = query["filename"], filename == Self.sanitizedFilename(filename) else {
             throw .malformed("the filename parameter is missing or not a safe file name")
         }
-        guard let signatureText = query["signature"], let given = Hex.decode(signatureText), given.count == 32 else {
-            throw .malformed("the signature parameter is missing or not 64 hex digits")
+        guard let signatureText = query["signature"], let given = Hex.decodeCanonical(signatureText, byteCount: 32) else {
+            throw .malformed("the signature parameter is missing or not 64 lower-case hex digits")
         }
         let expected = HMACSHA256.authenticationCode(for: message(key: key, expires: expiresText, filename: filename), key: secret)
         guard HMACSHA256.constantTimeEquals(expected.bytes, given) else { throw .badSignature }
@@ -130,6 +130,9 @@ public struct DownloadLinkSigner: Sendable {
 
     /// Verifies a whole link URL (it must start with the base URL's path).
     ///
+    /// The path is compared percent-decoded, so a base URL such as `https://h.test/d%20l` matches its
+    /// links however a client spells the encoding (`%20`, or `%2f` for `%2F`).
+    ///
     /// - Parameters:
     ///   - url: The requested URL.
     ///   - now: The current time.
@@ -139,11 +142,17 @@ public struct DownloadLinkSigner: Sendable {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else {
             throw .malformed("the URL cannot be parsed")
         }
-        var basePath = baseURL.path
+        // Both sides percent-encoded as they arrived, then decoded: `baseURL.path` is already decoded
+        // while the request's path is not, so comparing those two refused every link under `/d%20l`.
+        var basePath = URLComponents(url: baseURL, resolvingAgainstBaseURL: true)?.percentEncodedPath ?? baseURL.path
         while basePath.hasSuffix("/") { basePath.removeLast() }
         let path = components.percentEncodedPath
-        guard path.hasPrefix(basePath + "/") else { throw .malformed("the URL is not under the download base path") }
-        let token = String(path.dropFirst(basePath.count + 1))
+        guard let slash = path.lastIndex(of: "/"),
+            let directory = String(path[..<slash]).removingPercentEncoding,
+            let decodedBase = basePath.removingPercentEncoding,
+            directory == decodedBase,
+            let token = String(path[path.index(after: slash)...]).removingPercentEncoding
+        else { throw .malformed("the URL is not under the download base path") }
         var query: [String: String] = [:]
         for item in components.queryItems ?? [] {
             guard query[item.name] == nil else { throw .malformed("the parameter \(item.name) is repeated") }

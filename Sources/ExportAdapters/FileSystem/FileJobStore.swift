@@ -174,7 +174,7 @@ public final class FileJobStore: JobStore {
     func decode(_ bytes: [UInt8], expecting id: JobID) throws(ExportError) -> ExportJob? {
         let job: ExportJob
         do {
-            job = try JSONDecoder().decode(ExportJob.self, from: Data(bytes))
+            job = try RFC3339.recordDecoder().decode(ExportJob.self, from: Data(bytes))
         } catch {
             throw ExportError(
                 .corruptData, "job record \(id) cannot be decoded and was moved to corrupt/: \(error)", cause: error)
@@ -196,9 +196,8 @@ public final class FileJobStore: JobStore {
     func writeRecord(_ job: ExportJob) throws(ExportError) {
         let bytes: [UInt8]
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            bytes = Array(try encoder.encode(job))
+            // Dates as RFC 3339 UTC with nanoseconds (readable by jq and Python; a Double round-trips).
+            bytes = Array(try RFC3339.recordEncoder().encode(job))
         } catch {
             throw ExportError(.encoding, "job \(job.id) cannot be encoded: \(error)", cause: error)
         }

@@ -30,7 +30,6 @@ enum MembershipFileParser {
         guard missing.isEmpty else {
             throw ExportError(.invalidRequest, "line \(header.line): the header lacks the column(s) \(missing.joined(separator: ", "))")
         }
-        let dates = DateParser()
         var rows: [(line: Int, row: Membership)] = []
         for record in records.dropFirst() {
             if record.fields == [""] { continue }
@@ -45,13 +44,16 @@ enum MembershipFileParser {
                 return text.isEmpty ? nil : text
             }
             func date(_ field: ExportColumn.Field) throws(ExportError) -> Date? {
-                guard let text = value(field) else { return nil }
-                guard let date = dates.parse(text) else {
+                guard let text = value(field), let index = fieldIndex[field] else { return nil }
+                do {
+                    return try RFC3339.parse(text)
+                } catch {
+                    let start = record.starts[index]
                     throw ExportError(
-                        .corruptData, "line \(record.line): \(field.rawValue) \(text.prefix(40)) is not an ISO-8601 date",
-                        isRetryable: false)
+                        .corruptData,
+                        "line \(start.line), column \(start.column + error.column - 1): \(field.rawValue) \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(error.reason)",
+                        cause: error, isRetryable: false)
                 }
-                return date
             }
             guard let membershipID = value(.membershipID), let userID = value(.userID) else {
                 throw ExportError(.corruptData, "line \(record.line): membership_id and user_id must not be empty", isRetryable: false)
@@ -78,20 +80,29 @@ enum MembershipFileParser {
         return rows
     }
 
+    /// One CSV record: the line it starts on, its fields, and where each field's text starts (the
+    /// byte after an opening quote), so errors can name a column.
+    typealias Record = (line: Int, fields: [String], starts: [(line: Int, column: Int)])
+
     /// Splits CSV into records of fields, each with the line it starts on.
-    static func splitRecords(_ bytes: ArraySlice<UInt8>) throws(ExportError) -> [(line: Int, fields: [String])] {
-        var records: [(line: Int, fields: [String])] = []
+    static func splitRecords(_ bytes: ArraySlice<UInt8>) throws(ExportError) -> [Record] {
+        var records: [Record] = []
         var fields: [String] = []
+        var starts: [(line: Int, column: Int)] = []
         var field: [UInt8] = []
         var line = 1
+        var lineStart = bytes.startIndex
         var recordLine = 1
         var inQuotes = false
         var quotedField = false
         var index = bytes.startIndex
+        var fieldStart = (line: 1, column: 1)
         func endField() {
             fields.append(String(decoding: field, as: UTF8.self))
+            starts.append(fieldStart)
             field.removeAll(keepingCapacity: true)
             quotedField = false
+            fieldStart = (line, index - lineStart + 1)
         }
         while index < bytes.endIndex {
             let byte = bytes[index]
@@ -105,7 +116,10 @@ enum MembershipFileParser {
                         inQuotes = false
                     }
                 } else {
-                    if byte == 0x0A { line += 1 }
+                    if byte == 0x0A {
+                        line += 1
+                        lineStart = index
+                    }
                     field.append(byte)
                 }
                 continue
@@ -117,15 +131,18 @@ enum MembershipFileParser {
                 }
                 inQuotes = true
                 quotedField = true
+                fieldStart = (line, index - lineStart + 1)
             case UInt8(ascii: ","):
                 endField()
             case 0x0D where index < bytes.endIndex && bytes[index] == 0x0A:
                 continue
             case 0x0A:
-                endField()
-                records.append((recordLine, fields))
-                fields.removeAll()
                 line += 1
+                lineStart = index
+                endField()
+                records.append((recordLine, fields, starts))
+                fields.removeAll()
+                starts.removeAll()
                 recordLine = line
             default:
                 guard !quotedField else {
@@ -139,25 +156,34 @@ enum MembershipFileParser {
         }
         if !field.isEmpty || !fields.isEmpty || quotedField {
             endField()
-            records.append((recordLine, fields))
+            records.append((recordLine, fields, starts))
         }
         return records
     }
 
     // MARK: JSON Lines
 
-    /// Parses one ``Membership`` JSON object per non-blank line.
+    /// Parses one ``Membership`` JSON object per non-blank line; dates are RFC 3339 strings (see
+    /// ``RFC3339``) or numbers of seconds since 1970.
     static func parseJSONLines(_ bytes: [UInt8]) throws(ExportError) -> [(line: Int, row: Membership)] {
         let decoder = JSONDecoder()
-        let dates = DateParser()
+        let lastDateError = DateErrorBox()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
-            if let seconds = try? container.decode(Double.self) { return Date(timeIntervalSince1970: seconds) }
-            let text = try container.decode(String.self)
-            guard let date = dates.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO-8601 date: \(text.prefix(40))")
+            if let seconds = try? container.decode(Double.self) {
+                guard seconds.isFinite else {
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "the date is not a finite number")
+                }
+                return Date(timeIntervalSince1970: seconds)
             }
-            return date
+            let text = try container.decode(String.self)
+            do throws(RFC3339.ParseError) {
+                return try RFC3339.parse(text)
+            } catch {
+                lastDateError.value = (text, error)
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "not an RFC 3339 date-time (\(error)): \(text.prefix(40).debugDescription)")
+            }
         }
         var rows: [(line: Int, row: Membership)] = []
         for (offset, slice) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
@@ -165,67 +191,47 @@ enum MembershipFileParser {
             var content = slice
             if content.last == 0x0D { content = content.dropLast() }
             if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            lastDateError.value = nil
             do {
                 rows.append((line, try decoder.decode(Membership.self, from: Data(content))))
             } catch {
+                if let (text, dateError) = lastDateError.value {
+                    let field = (error as? DecodingError).flatMap(Self.codingPath)?.last?.stringValue ?? "a date"
+                    throw ExportError(
+                        .corruptData,
+                        "line \(line), column \(Self.column(of: text, in: content, error: dateError)): \(field) \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(dateError.reason)",
+                        cause: dateError, isRetryable: false)
+                }
                 throw ExportError(.corruptData, "line \(line): not a membership JSON object: \(error)", cause: error, isRetryable: false)
             }
         }
         return rows
     }
+
+    private static func codingPath(_ error: DecodingError) -> [any CodingKey]? {
+        switch error {
+        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
+            context.codingPath
+        @unknown default:
+            nil
+        }
+    }
+
+    /// The 1-based byte column of a date error in a JSON line: where the JSON string holding `text`
+    /// starts, plus the error's column in the text. A string written with escapes is not found as is;
+    /// then the column is the error's within the value.
+    static func column(of text: String, in line: ArraySlice<UInt8>, error: RFC3339.ParseError) -> Int {
+        let needle = Array(("\"" + text + "\"").utf8)
+        let bytes = Array(line)
+        guard needle.count <= bytes.count else { return error.column }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] && Array(bytes[start..<(start + needle.count)]) == needle {
+            return start + 1 + error.column
+        }
+        return error.column
+    }
 }
 
-/// ISO-8601 parsing: a fast path for UTC `YYYY-MM-DDTHH:MM:SS[.fff…]Z` (what the encoders write), and
-/// Foundation's formatter (with and without fractional seconds) for anything else, such as offsets.
-/// Used during init only, on one thread.
-final class DateParser: @unchecked Sendable {
-    private let plain = ISO8601DateFormatter()
-    private let fractional: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-
-    func parse(_ text: String) -> Date? {
-        Self.parseUTC(text) ?? plain.date(from: text) ?? fractional.date(from: text)
-    }
-
-    /// The fast path; `nil` for any other shape.
-    static func parseUTC(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 20, bytes.last == UInt8(ascii: "Z"), bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":")
-        else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for index in range {
-                let byte = bytes[index]
-                guard (0x30...0x39).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - 0x30)
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-            let minute = number(14..<16), let second = number(17..<19), (1...12).contains(month), (1...31).contains(day),
-            hour < 24, minute < 60, second < 60
-        else { return nil }
-        var fraction = 0.0
-        if bytes.count > 20 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, bytes.count - 21 <= 9, let digits = number(20..<(bytes.count - 1)) else {
-                return nil
-            }
-            var scale = 1.0
-            for _ in 20..<(bytes.count - 1) { scale *= 10 }
-            fraction = Double(digits) / scale
-        }
-        // Howard Hinnant's days_from_civil.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
-        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second)
-        return Date(timeIntervalSince1970: seconds + fraction)
-    }
+/// The last date error a JSON Lines decode hit; each parse owns one and uses it on one thread.
+private final class DateErrorBox: @unchecked Sendable {
+    var value: (String, RFC3339.ParseError)?
 }

@@ -178,10 +178,8 @@ extension OutboxNotifier {
         return formatter.string(from: date)
     }
 
-    /// ISO-8601 in UTC, such as `2026-01-01T00:00:00Z`.
+    /// RFC 3339 in UTC, such as `2026-01-01T00:00:00Z` (whole seconds).
     static func iso8601(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
+        RFC3339.string(date) ?? "\(date)"
     }
 }

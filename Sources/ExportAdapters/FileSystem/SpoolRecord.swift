@@ -1,7 +1,8 @@
 import ExportCore
 import Foundation
 
-/// The content of one spool file of ``FileQueue``.
+/// The content of one spool file of ``FileQueue``: JSON with dates as RFC 3339 UTC strings (files
+/// written before RFC 3339 hold seconds since 2001 and still read).
 struct SpoolRecord: Codable, Hashable, Sendable {
     /// The message id (also in the file name).
     var id: String
@@ -20,7 +21,7 @@ struct SpoolRecord: Codable, Hashable, Sendable {
 
     /// Decodes a spool file; `nil` when it is corrupt.
     init?(decoding bytes: [UInt8]) {
-        guard let record = try? JSONDecoder().decode(SpoolRecord.self, from: Data(bytes)),
+        guard let record = try? RFC3339.recordDecoder().decode(SpoolRecord.self, from: Data(bytes)),
             FileQueue.isSafeName(record.id), record.receiveCount >= 0
         else { return nil }
         self = record
@@ -42,7 +43,7 @@ struct SpoolRecord: Codable, Hashable, Sendable {
     /// The file content.
     func encoded() throws(ExportError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(self))
+            return Array(try RFC3339.recordEncoder().encode(self))
         } catch {
             throw ExportError(.encoding, "a queue message cannot be encoded: \(error)", cause: error)
         }

@@ -40,9 +40,18 @@ extension HTTPMembershipSource {
                 if required { throw ExportError(.corruptData, "Row \(index) of the memberships response lacks '\(path ?? "")'") }
                 return nil
             }
-            if let number = value.numberValue { return Date(timeIntervalSince1970: number) }
-            if let text = value.stringValue, let parsed = S3BlobStore.parseDate(text) { return parsed }
-            throw ExportError(.corruptData, "Row \(index): '\(path)' is not an ISO 8601 date or epoch seconds")
+            if let number = value.numberValue, number.isFinite { return Date(timeIntervalSince1970: number) }
+            guard let text = value.stringValue else {
+                throw ExportError(.corruptData, "Row \(index): '\(path)' is not an RFC 3339 date-time or epoch seconds")
+            }
+            do {
+                return try RFC3339.parse(text)
+            } catch {
+                throw ExportError(
+                    .corruptData,
+                    "Row \(index): '\(path)' \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(error)",
+                    cause: error, isRetryable: false)
+            }
         }
         if let userPath = fields.userID, let user = optional(userPath), user != owner.rawValue {
             throw ExportError(.corruptData, "Row \(index) belongs to another user; the memberships API ignored the owner")

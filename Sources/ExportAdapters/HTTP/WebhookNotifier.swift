@@ -107,8 +107,6 @@ public struct WebhookNotifier: Notifier {
     }
 
     private static func iso(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        RFC3339.string(date, fractionDigits: 3) ?? "\(date)"
     }
 }

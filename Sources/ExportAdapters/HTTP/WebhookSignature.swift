@@ -43,7 +43,7 @@ public enum WebhookSignature {
             let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2 else { continue }
             if pair[0] == "t" { seconds = Int64(pair[1]) }
-            if pair[0] == "v1", let bytes = Hex.decode(pair[1]) { candidates.append(bytes) }
+            if pair[0] == "v1", let bytes = Hex.decodeCanonical(pair[1], byteCount: 32) { candidates.append(bytes) }
         }
         guard let seconds, !candidates.isEmpty else { return false }
         let age = abs(now.timeIntervalSince1970 - TimeInterval(seconds))

@@ -51,12 +51,14 @@ extension OutputBuffer {
         count &+= length
     }
 
-    /// Appends a date as ISO-8601 UTC (see ``ISO8601``), after ``makeUnique()``.
+    /// Appends a date as RFC 3339 UTC with milliseconds, left out when zero (see ``RFC3339``), after
+    /// ``makeUnique()``.
     ///
     /// - Returns: `false` (appending nothing) when the year is outside 0000…9999 or the date is not finite.
     @inline(__always)
     mutating func appendDate(_ date: Date) -> Bool {
-        guard let length = ISO8601.write(date, to: reserveAssumingUnique(ISO8601.maximumLength)) else { return false }
+        guard let length = RFC3339.write(date, fractionDigits: 3, omittingZeroFraction: true, to: reserveAssumingUnique(RFC3339.maximumLength))
+        else { return false }
         count &+= length
         return true
     }

@@ -67,7 +67,7 @@ public struct ExportService: Sendable {
                 let retryAt = oldest.adding(limit.window)
                 throw ExportError(
                     .rateLimited,
-                    "at most \(limit.maxRequests) exports per \(limit.window); try again at \(ISO8601.string(retryAt) ?? "\(retryAt)")",
+                    "at most \(limit.maxRequests) exports per \(limit.window); try again at \(RFC3339.string(retryAt) ?? "\(retryAt)")",
                     isRetryable: true,
                     retryAt: retryAt
                 )
@@ -201,7 +201,7 @@ public struct ExportService: Sendable {
     ///   - job: The job.
     /// - Returns: The file name.
     public static func filename(for job: ExportJob) -> String {
-        "memberships-\((ISO8601.string(job.createdAt) ?? "export").prefix(10)).\(job.options.format.fileExtension)"
+        "memberships-\((RFC3339.string(job.createdAt) ?? "export").prefix(10)).\(job.options.format.fileExtension)"
     }
 
     /// Checks a requested format and column list as ``request(_:)`` does, recording nothing: lets a

@@ -106,35 +106,3 @@ struct FileMembershipSourceTests {
         }
     }
 }
-
-@Suite("Membership file dates")
-struct MembershipFileDateTests {
-    static let header = "membership_id,user_id,organization_id,organization_name,plan,role,status,started_at\n"
-
-    static func startedAt(_ text: String) async throws -> Date? {
-        let source = try FileMembershipSource(bytes: Array((header + "m1,u1,o,O,p,r,s,\(text)\n").utf8), format: .csv)
-        return try await source.memberships(of: "u1", after: nil, limit: 1).items.first?.startedAt
-    }
-
-    @Test(
-        "the fast UTC path agrees with Foundation",
-        arguments: [
-            "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z", "2000-03-01T00:00:00.5Z", "1999-12-31T12:34:56.789Z",
-            "2100-02-28T01:02:03Z", "1969-07-20T20:17:40Z",
-        ])
-    func fastPath(text: String) async throws {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
-        let expected = try #require(formatter.date(from: text))
-        let parsed = try #require(try await Self.startedAt(text))
-        #expect(abs(parsed.timeIntervalSince(expected)) < 0.001)
-    }
-
-    @Test("offsets still parse through Foundation; nonsense does not parse")
-    func otherShapes() async throws {
-        #expect(try await Self.startedAt("2024-01-01T02:00:00+02:00") == Date(timeIntervalSince1970: 1_704_067_200))
-        for bad in ["2024-13-01T00:00:00Z", "2024-01-01T25:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00.Z"] {
-            await expectExportError(.corruptData) { try await Self.startedAt(bad) }
-        }
-    }
-}

@@ -4,9 +4,8 @@ import Foundation
 extension DynamoDBJobStore {
     /// The job's item, stamped with the token of the write that stores it.
     func jobItem(_ job: ExportJob, writeToken: String) throws -> JSONValue {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let json = String(decoding: try encoder.encode(job), as: UTF8.self)
+        // The `job` attribute is the record's JSON, dates as RFC 3339 UTC with nanoseconds.
+        let json = String(decoding: try RFC3339.recordEncoder().encode(job), as: UTF8.self)
         var item: [String: JSONValue] = [
             "pk": .s("job#\(job.id)"), "kind": .s("job"), "job": .s(json), "version": .n(String(job.version)),
             "owner": .s(job.owner.rawValue), "createdKey": .s(Self.createdKey(job)), "state": .s(job.state.rawValue),
@@ -40,7 +39,7 @@ extension DynamoDBJobStore {
             throw ExportError(.corruptData, "The job item \(item["pk"]?["S"]?.stringValue ?? "?") lacks its job or version")
         }
         do {
-            var job = try JSONDecoder().decode(ExportJob.self, from: Data(json.utf8))
+            var job = try RFC3339.recordDecoder().decode(ExportJob.self, from: Data(json.utf8))
             job.version = version
             return job
         } catch {

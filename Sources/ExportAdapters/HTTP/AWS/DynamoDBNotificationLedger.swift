@@ -51,7 +51,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
                 "TableName": .string(tableName),
                 "Item": [
                     "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("reserved"),
-                    "writeToken": .s(token), "until": .n(String(until.timeIntervalSince1970)),
+                    "writeToken": .s(token), "until": .n(String(until.timeIntervalSince1970)),  // a Number: the condition below compares it
                     "ttl": .n(String(Int64(until.timeIntervalSince1970 + DurationSeconds.of(retention)))),
                 ],
                 "ConditionExpression": "attribute_not_exists(pk) OR (#s = :reserved AND #u <= :now)",
@@ -81,7 +81,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
             "TableName": .string(tableName),
             "Item": [
                 "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("sent"),
-                "sentAt": .n(String(at.timeIntervalSince1970)),
+                "sentAt": .s(RFC3339.string(at, fractionDigits: 3) ?? String(at.timeIntervalSince1970)),
                 "ttl": .n(String(Int64(at.timeIntervalSince1970 + DurationSeconds.of(retention)))),
             ],
         ])

@@ -250,10 +250,10 @@ public struct S3BlobStore: BlobStore {
         return headers
     }
 
-    /// Parses an ISO 8601 date-time with or without fractional seconds.
+    /// Parses an S3 timestamp such as `2026-01-01T00:00:00.000Z` (RFC 3339, see ``RFC3339``); `nil`
+    /// when it is not one.
     static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle())
+        try? RFC3339.parse(text)  // the caller skips an upload whose time it cannot read; nothing is lost
     }
 }
 
