@@ -6,8 +6,8 @@ import Foundation
 /// Answers every request with the fuzz input as a 200 JSON page.
 struct OnePage: HTTPTransport {
     let body: [UInt8]
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
+    func send(_ request: TransportRequest) async throws -> TransportResponse {
+        TransportResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
     }
 }
 

@@ -90,7 +90,7 @@ struct MembershipFileDateTests {
 struct OnePageTransport: HTTPTransport {
     let body: [UInt8]
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        HTTPResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
+    func send(_ request: TransportRequest) async throws -> TransportResponse {
+        TransportResponse(status: 200, headers: ["Content-Type": "application/json"], body: body)
     }
 }

@@ -1,4 +1,7 @@
-@testable import ExportAdapters
+import ExportAdapters
+@testable import ExportAWS
+@testable import ExportFileSystem
+@testable import ExportInMemory
 import ExportCore
 import Foundation
 import Testing
