@@ -46,6 +46,9 @@ public struct FileSystemBackend: Sendable {
         onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
     ) throws(ExportError) {
         self.directory = directory
+        // Every folder of the data directory stays inside it (each adapter checks its own subfolders).
+        let root = try POSIXFile.prepareRoot(directory)
+        for name in ["jobs", "queue", "files", "outbox"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
         jobStore = try FileJobStore(directory: directory.appendingPathComponent("jobs", isDirectory: true), onCorruptFile: onCorruptFile)
         queue = try FileQueue(
             directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock, onCorruptFile: onCorruptFile)
