@@ -36,6 +36,8 @@ extension DemoBackend {
         var notes = notes
         notes.append("aws: region \(region), table \(settings.table), queue \(settings.queue), bucket \(settings.bucket)\(endpoint.map { " at \($0)" } ?? "")")
         if let endpoint { notes.append("moto shows the sent e-mails at \(endpoint.appendingPathComponent("moto-api/data.json"))") }
-        return DemoBackend(jobs: jobs, queue: queue, blobs: blobs, notifier: mail, source: source, owners: owners, notes: notes)
+        var backend = DemoBackend(jobs: jobs, queue: queue, blobs: blobs, notifier: mail, source: source, owners: owners, notes: notes)
+        backend.bucket = settings.bucket
+        return backend
     }
 }

@@ -13,6 +13,8 @@ struct DemoBackend {
     var filesDirectory: URL?
     var outboxDirectory: URL?
     var memoryNotifier: InMemoryNotifier?
+    /// The S3 bucket of the files, on the AWS backend.
+    var bucket: String?
     var notes: [String] = []
 
     /// The synthetic data set's parameters, stored in the data directory so a resumed run (and every

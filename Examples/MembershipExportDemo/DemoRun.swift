@@ -70,14 +70,22 @@ struct DemoRun {
         display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(options.format))")
 
         let workers = makeWorkers()
+        let signals = StopSignals()
+        signals.install(program: "membership-export-demo", stopping: workers)
         let reconcilerTask = Task { await reconciler.run(every: options.visibilityTimeout) }
-        let summary = try await withThrowingTaskGroup(of: Void.self) { group in
+        let summary = try await withThrowingTaskGroup(of: Void.self) { group -> Summary? in
             for worker in workers { group.addTask { await worker.run() } }
             defer {
                 for worker in workers { worker.shutdown() }
                 reconcilerTask.cancel()
             }
             while true {
+                if signals.requested.withLock({ $0 }) != nil {
+                    display.finish()
+                    for worker in workers { worker.shutdown() }
+                    try await group.waitForAll()
+                    return nil
+                }
                 let jobs = try await currentJobs(jobIDs)
                 let finished = jobs.filter(Self.isFinished).count
                 let rows = jobs.reduce(Int64(0)) { $0 + ($1.result?.rows ?? 0) }
@@ -85,15 +93,19 @@ struct DemoRun {
                 display.progress(done: finished, total: jobIDs.count, rows: rows, retried: statistics.counts.withLock { $0.retried })
                 if finished == jobIDs.count {
                     display.finish()
-                    let elapsed = ContinuousClock.now - started
+                    let elapsed = (statistics.counts.withLock { $0.lastFinish } ?? ContinuousClock.now) - started
                     let deadLetters = (try? await backend.queue.deadLetters(limit: 10_000).count) ?? 0
                     return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed)
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
-        summary.print(backend: backend)
-        try await printSampleMessage()
+        guard let summary else {
+            Swift.print(statistics.handedBackLine(dataDirectory: options.dataDirectory))
+            return
+        }
+        summary.print(backend: backend, quiet: options.quiet)
+        if !options.quiet { try await printSampleMessage() }
     }
 
     func currentJobs(_ ids: [JobID]) async throws -> [ExportJob] {

@@ -10,26 +10,51 @@ final class DemoStatistics: ExportObserver {
         var failed = 0
         var succeeded = 0
         var rowsInProgress: [JobID: Int64] = [:]
+        /// Started and not yet finished: after a shutdown, the jobs handed back to the queue.
+        var inFlight: Set<JobID> = []
+        /// When the last job finished or was notified (the summary's wall time ends here, not at the
+        /// next 200 ms poll of the progress loop).
+        var lastFinish: ContinuousClock.Instant?
     }
 
     let counts = Mutex(Counts())
 
     func observe(_ event: ExportEvent) {
+        let now = ContinuousClock.now
         counts.withLock { counts in
             switch event {
-            case .started: counts.started += 1
+            case .succeeded, .failed, .notified, .cancelled: counts.lastFinish = now
+            default: break
+            }
+            switch event {
+            case .started(let id, _, _):
+                counts.started += 1
+                counts.inFlight.insert(id)
             case .retried(let id, _, _, _):
                 counts.retried += 1
                 counts.rowsInProgress[id] = nil
+                counts.inFlight.remove(id)
             case .failed(let id, _, _):
                 counts.failed += 1
                 counts.rowsInProgress[id] = nil
+                counts.inFlight.remove(id)
             case .succeeded(let id, _, _, _):
                 counts.succeeded += 1
                 counts.rowsInProgress[id] = nil
+                counts.inFlight.remove(id)
             case .progress(let id, let rows): counts.rowsInProgress[id] = rows
+            case .cancelled(let id): counts.inFlight.remove(id)
             default: break
             }
         }
+    }
+}
+
+extension DemoStatistics {
+    /// The line a stopped run prints: which jobs were handed back, and how to finish them.
+    func handedBackLine(dataDirectory: String) -> String {
+        let ids = counts.withLock { $0.inFlight.map(\.rawValue).sorted() }
+        let what = ids.isEmpty ? "every running export finished" : "\(ids.count) running export(s) handed back to the queue: \(ids.joined(separator: ", "))"
+        return "stopped: \(what); run the same command again (same --data-dir \(dataDirectory)) to finish the rest"
     }
 }
