@@ -25,6 +25,8 @@ struct DemoOptions {
     var quiet = false
     /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
     var datasetFlagsGiven = false
+    /// Whether --format was given.
+    var formatGiven = false
 
     static let usage = """
         membership-export-demo: runs the whole export flow on one machine.
@@ -100,6 +102,7 @@ struct DemoOptions {
                 let text = try value(flag)
                 guard let format = ExportFormat(identifier: text) else { throw DemoError("unknown format \(text); use csv, csv.gz or jsonl") }
                 options.format = format
+                options.formatGiven = true
             case "--fail-rate":
                 guard let rate = Double(try value(flag)), (0...1).contains(rate) else { throw DemoError("--fail-rate needs a number from 0 to 1") }
                 options.failureRate = rate

@@ -30,7 +30,9 @@ struct DemoRun {
     func requestJobs(log: (String) -> Void) async throws -> (jobs: [JobID], resumed: Int) {
         let service = ExportService(
             jobStore: backend.jobs, queue: backend.queue, blobStore: backend.blobs,
-            configuration: .init(defaultColumns: ExportColumn.standard + [.attribute("seat_count")], attributeColumns: ["seat_count"], rateLimit: nil),
+            configuration: .init(
+                defaultColumns: ExportColumn.standard + backend.attributeColumns.map(ExportColumn.attribute),
+                attributeColumns: backend.attributeColumns, rateLimit: nil),
             observer: statistics)
         var jobs: [JobID] = []
         var resumed = 0
@@ -41,7 +43,7 @@ struct DemoRun {
                 continue
             }
             let ticket = try await service.request(
-                ExportRequest(owner: owner, recipient: DemoRecipient.address(for: owner), format: options.format.identifier))
+                ExportRequest(owner: owner, recipient: DemoRecipient.address(for: owner), format: backend.format.identifier))
             jobs.append(ticket.jobID)
         }
         if resumed > 0 { log("resuming: \(resumed) of \(jobs.count) jobs were requested by an earlier run") }
@@ -67,7 +69,7 @@ struct DemoRun {
         // Jobs recorded by a killed run but never queued, and files it left half-written.
         _ = try? await reconciler.reconcile()
         let (jobIDs, _) = try await requestJobs(log: display.line)
-        display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(options.format))")
+        display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(backend.format))")
 
         let workers = makeWorkers()
         let signals = StopSignals()

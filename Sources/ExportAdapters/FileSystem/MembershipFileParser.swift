@@ -39,40 +39,13 @@ enum MembershipFileParser {
                     .corruptData, "line \(record.line): expected \(header.fields.count) fields, found \(record.fields.count)",
                     isRetryable: false)
             }
-            func value(_ field: ExportColumn.Field) -> String? {
+            var attributes: [String: String] = [:]
+            for (name, index) in attributeIndex where !record.fields[index].isEmpty { attributes[name] = record.fields[index] }
+            let membership = try build(line: record.line, dates: dates, attributes: attributes) { field in
                 guard let index = fieldIndex[field] else { return nil }
                 let text = record.fields[index]
                 return text.isEmpty ? nil : text
             }
-            func date(_ field: ExportColumn.Field) throws(ExportError) -> Date? {
-                guard let text = value(field) else { return nil }
-                guard let date = dates.parse(text) else {
-                    throw ExportError(
-                        .corruptData, "line \(record.line): \(field.rawValue) \(text.prefix(40)) is not an ISO-8601 date",
-                        isRetryable: false)
-                }
-                return date
-            }
-            guard let membershipID = value(.membershipID), let userID = value(.userID) else {
-                throw ExportError(.corruptData, "line \(record.line): membership_id and user_id must not be empty", isRetryable: false)
-            }
-            guard let startedAt = try date(.startedAt) else {
-                throw ExportError(.corruptData, "line \(record.line): started_at must not be empty", isRetryable: false)
-            }
-            var amount: ExactDecimal?
-            if let text = value(.amount) {
-                guard let parsed = ExactDecimal(text) else {
-                    throw ExportError(.corruptData, "line \(record.line): amount \(text.prefix(40)) is not a decimal", isRetryable: false)
-                }
-                amount = parsed
-            }
-            var attributes: [String: String] = [:]
-            for (name, index) in attributeIndex where !record.fields[index].isEmpty { attributes[name] = record.fields[index] }
-            let membership = Membership(
-                membershipID: membershipID, userID: UserID(userID), organizationID: value(.organizationID) ?? "",
-                organizationName: value(.organizationName) ?? "", plan: value(.plan) ?? "", role: value(.role) ?? "",
-                status: value(.status) ?? "", startedAt: startedAt, endedAt: try date(.endedAt), renewsAt: try date(.renewsAt),
-                amount: amount, currency: value(.currency), attributes: attributes)
             rows.append((record.line, membership))
         }
         return rows
@@ -144,9 +117,41 @@ enum MembershipFileParser {
         return records
     }
 
+    /// One row from its standard values (`nil` or empty for absent) and extra attributes; every error names the line.
+    static func build(
+        line: Int, dates: DateParser, attributes: [String: String], _ value: (ExportColumn.Field) -> String?
+    ) throws(ExportError) -> Membership {
+        func date(_ field: ExportColumn.Field) throws(ExportError) -> Date? {
+            guard let text = value(field) else { return nil }
+            guard let date = dates.parse(text) else {
+                throw ExportError(.corruptData, "line \(line): \(field.rawValue) \(text.prefix(40)) is not an ISO-8601 date", isRetryable: false)
+            }
+            return date
+        }
+        guard let membershipID = value(.membershipID), let userID = value(.userID) else {
+            throw ExportError(.corruptData, "line \(line): membership_id and user_id must not be empty", isRetryable: false)
+        }
+        guard let startedAt = try date(.startedAt) else {
+            throw ExportError(.corruptData, "line \(line): started_at must not be empty", isRetryable: false)
+        }
+        var amount: ExactDecimal?
+        if let text = value(.amount) {
+            guard let parsed = ExactDecimal(text) else {
+                throw ExportError(.corruptData, "line \(line): amount \(text.prefix(40)) is not a decimal", isRetryable: false)
+            }
+            amount = parsed
+        }
+        return Membership(
+            membershipID: membershipID, userID: UserID(userID), organizationID: value(.organizationID) ?? "",
+            organizationName: value(.organizationName) ?? "", plan: value(.plan) ?? "", role: value(.role) ?? "",
+            status: value(.status) ?? "", startedAt: startedAt, endedAt: try date(.endedAt), renewsAt: try date(.renewsAt),
+            amount: amount, currency: value(.currency), attributes: attributes)
+    }
+
     // MARK: JSON Lines
 
-    /// Parses one ``Membership`` JSON object per non-blank line.
+    /// Parses one membership per non-blank line: an object as the JSON Lines export writes it
+    /// (snake_case columns, extra columns as top-level keys), or a ``Membership`` in its `Codable` form.
     static func parseJSONLines(_ bytes: [UInt8]) throws(ExportError) -> [(line: Int, row: Membership)] {
         let decoder = JSONDecoder()
         let dates = DateParser()
@@ -159,16 +164,33 @@ enum MembershipFileParser {
             }
             return date
         }
+        let plain = JSONDecoder()
         var rows: [(line: Int, row: Membership)] = []
         for (offset, slice) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             var content = slice
             if content.last == 0x0D { content = content.dropLast() }
             if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            // The export's own shape first (snake_case columns, every value a string or null, extra
+            // columns beside the standard ones), so an exported file reads back as it was written.
+            if let object = try? plain.decode([String: String?].self, from: Data(content)), object["membership_id"] != nil {
+                let values = object.compactMapValues { $0 }
+                let standard = Set(ExportColumn.Field.allCases.map(\.rawValue))
+                let attributes = values.filter { !standard.contains($0.key) && !$0.value.isEmpty }
+                rows.append((line, try build(line: line, dates: dates, attributes: attributes) { field in
+                    values[field.rawValue].flatMap { $0.isEmpty ? nil : $0 }
+                }))
+                continue
+            }
             do {
                 rows.append((line, try decoder.decode(Membership.self, from: Data(content))))
             } catch {
-                throw ExportError(.corruptData, "line \(line): not a membership JSON object: \(error)", cause: error, isRetryable: false)
+                // The cause keeps the decoder's details; the message says what a line must look like.
+                throw ExportError(
+                    .corruptData,
+                    "line \(line): not a membership: expected a JSON object with the export's columns "
+                        + "(membership_id, user_id, organization_id, organization_name, plan, role, status, started_at, …)",
+                    cause: error, isRetryable: false)
             }
         }
         return rows
