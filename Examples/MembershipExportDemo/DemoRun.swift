@@ -15,7 +15,8 @@ struct DemoRun {
         ExportWorker.Configuration(
             concurrency: 1, visibilityTimeout: options.visibilityTimeout, receiveWaitTime: .milliseconds(250),
             idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: options.maxAttempts, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
-            pageSize: options.pageSize, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
+            pageSize: options.pageSize, csvOptions: CSVOptions(byteOrderMark: options.byteOrderMark), shutdownGracePeriod: .seconds(5),
+            randomSeed: options.seed)
     }
 
     func makeWorkers() -> [ExportWorker] {
@@ -69,6 +70,11 @@ struct DemoRun {
         // Jobs recorded by a killed run but never queued, and files it left half-written.
         _ = try? await reconciler.reconcile()
         let (jobIDs, _) = try await requestJobs(log: display.line)
+        let waiting = try await currentJobs(jobIDs).filter { $0.state == .running }.count
+        if waiting > 0 {
+            display.line("\(waiting) job(s) were left running by a run that was killed: they resume once their lease runs out "
+                + "(at most --visibility \(options.visibilityTimeout.components.seconds) s), so progress may pause until then")
+        }
         display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(backend.format))")
 
         let workers = makeWorkers()
@@ -97,7 +103,8 @@ struct DemoRun {
                     display.finish()
                     let elapsed = (statistics.counts.withLock { $0.lastFinish } ?? ContinuousClock.now) - started
                     let deadLetters = (try? await backend.queue.deadLetters(limit: 10_000).count) ?? 0
-                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed)
+                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed,
+                        rowsThisRun: statistics.counts.withLock { $0.rowsThisRun })
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }

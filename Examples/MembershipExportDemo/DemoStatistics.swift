@@ -15,6 +15,8 @@ final class DemoStatistics: ExportObserver {
         /// When the last job finished or was notified (the summary's wall time ends here, not at the
         /// next 200 ms poll of the progress loop).
         var lastFinish: ContinuousClock.Instant?
+        /// Rows exported by this run (the summary's rows/s; a resumed run's earlier rows do not count).
+        var rowsThisRun: Int64 = 0
     }
 
     let counts = Mutex(Counts())
@@ -38,8 +40,9 @@ final class DemoStatistics: ExportObserver {
                 counts.failed += 1
                 counts.rowsInProgress[id] = nil
                 counts.inFlight.remove(id)
-            case .succeeded(let id, _, _, _):
+            case .succeeded(let id, let rows, _, _):
                 counts.succeeded += 1
+                counts.rowsThisRun += rows
                 counts.rowsInProgress[id] = nil
                 counts.inFlight.remove(id)
             case .progress(let id, let rows): counts.rowsInProgress[id] = rows

@@ -7,6 +7,8 @@ struct Summary {
     let retried: Int
     let deadLetters: Int
     let elapsed: Duration
+    /// Rows exported by this run, for rows/s.
+    var rowsThisRun: Int64 = 0
 
     /// Prints the table (or, with `quiet`, one line) and where the files and e-mails are.
     func print(backend: DemoBackend, quiet: Bool = false) {
@@ -23,7 +25,7 @@ struct Summary {
             ("rows", Self.grouped(rows)),
             ("bytes", Self.grouped(bytes) + " (" + String(format: "%.1f MiB", Double(bytes) / 1_048_576) + ")"),
             ("wall time", String(format: "%.2f s", seconds)),
-            ("rows/s", Self.grouped(Int64(Double(rows) / max(seconds, 0.001)))),
+            ("rows/s", rowsThisRun == 0 ? "– (nothing left to export)" : Self.grouped(Int64(Double(rowsThisRun) / max(seconds, 0.001)))),
         ]
         if quiet {
             Swift.print("\(succeeded.count) succeeded, \(failed.count) failed, \(deadLetters) dead letters, \(Self.grouped(rows)) rows")

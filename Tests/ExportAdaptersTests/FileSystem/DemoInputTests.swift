@@ -85,5 +85,34 @@ struct DemoInputTests {
         #expect(resumed.status == 0, "\(resumed.output)")
         #expect(resumed.output.contains("3 succeeded"), "\(resumed.output)")
     }
+
+    @Test("--bom starts CSV files with a UTF-8 BOM (none without it); --quiet prints one summary line, no box")
+    func byteOrderMarkAndQuiet() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.demo.path), "build the demo first: swift build --build-tests")
+        let directory = try TestDirectory("demo-bom")
+        defer { directory.remove() }
+        for (flag, data) in [(["--bom"], "a"), ([], "b")] {
+            let result = try await Self.run(["--users", "2", "--rows", "1-2", "--quiet", "--data-dir", directory.path + "/" + data] + flag)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("2 succeeded, 0 failed") && !result.output.contains("┌"), "\(result.output)")
+            let exports = directory.path + "/" + data + "/files/blobs/exports"
+            for name in try FileManager.default.contentsOfDirectory(atPath: exports) {
+                let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: exports + "/" + name)).prefix(3))
+                #expect((bytes == [0xEF, 0xBB, 0xBF]) == !flag.isEmpty, "\(name) \(flag)")
+            }
+        }
+    }
+
+    @Test("an AWS endpoint that refuses the connection says so and what to check, not an NSURLError number")
+    func unreachableEndpoint() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.demo.path), "build the demo first: swift build --build-tests")
+        let process = try RunningProcess(
+            CrashRecoveryTests.demo, arguments: ["--backend", "aws", "--endpoint", "http://127.0.0.1:9", "--users", "1"],
+            environment: ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": "/usr/bin:/bin"])
+        let result = try await process.finish(seconds: 60)
+        #expect(result.status == 1)
+        #expect(result.output.contains("cannot connect to http://127.0.0.1:9: is the service running?"), "\(result.output)")
+        #expect(!result.output.contains("-1004"), "\(result.output)")
+    }
 }
 
