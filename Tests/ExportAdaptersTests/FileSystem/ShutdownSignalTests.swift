@@ -23,6 +23,11 @@ struct ShutdownSignalTests {
                          "--page-delay", "1500", "--workers", "2"]
         let run = try RunningProcess(demo, arguments: arguments)
         #expect(try await run.waitFor("exporting 3 users", seconds: 30), "\(run.output)")
+        // Signal once an export runs (a lease is held), however slow the machine is.
+        let leased = directory.path + "/data/queue/leased"
+        let deadline = Date().addingTimeInterval(30)
+        while directory.list("data/queue/leased").isEmpty, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!directory.list("data/queue/leased").isEmpty, "no export started within 30 s (\(leased))")
         try await Task.sleep(for: .seconds(1))
         run.signal(number)
         let result = try await run.finish(seconds: 30)
