@@ -43,6 +43,8 @@ if [ -s "$skip_log" ]; then
   done
   echo "Install them (or run .ci/run, which does) for a complete run; under CI=true they fail instead of skipping."
 elif [ $status -eq 0 ]; then
-  echo "complete: every test ran, nothing was skipped"
+  echo "complete: every test ran and passed, nothing was skipped"
+else
+  echo "nothing was skipped: every test ran (see FAILED above)"
 fi
 exit $status
