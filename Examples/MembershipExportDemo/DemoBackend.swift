@@ -13,7 +13,13 @@ struct DemoBackend {
     var filesDirectory: URL?
     var outboxDirectory: URL?
     var memoryNotifier: InMemoryNotifier?
+    /// The S3 bucket of the files, on the AWS backend.
+    var bucket: String?
     var notes: [String] = []
+    /// The columns of every export: the standard ones plus the source's extra ones.
+    var attributeColumns: [String] = ["seat_count"]
+    /// The format of new exports: the data directory's own on a resumed run.
+    var format = ExportFormat.csv
 
     /// The synthetic data set's parameters, stored in the data directory so a resumed run (and every
     /// worker process) exports the same data.
@@ -22,6 +28,8 @@ struct DemoBackend {
         var minimumRows: Int
         var maximumRows: Int
         var seed: UInt64
+        /// The format of the data directory's exports (absent in files of earlier versions).
+        var format: String?
     }
 
     /// The ports of the backend, with the demo's observer.
@@ -33,18 +41,35 @@ struct DemoBackend {
         let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)
         var notes: [String] = []
         let (base, owners): (any MembershipSource, [UserID])
+        var attributes = ["seat_count"]
+        var format = options.format
         if let input = options.inputFile {
             let file = try FileMembershipSource(fileURL: URL(fileURLWithPath: input))
             base = file
+            if let user = options.user, !file.owners.contains(UserID(user)) {
+                let some = file.owners.prefix(5).map(\.rawValue).joined(separator: ", ")
+                throw DemoError("\(input) has no memberships of user \(user); its users are \(some)\(file.owners.count > 5 ? ", …" : "") (or leave out --user to export every user)")
+            }
             owners = options.user.map { [UserID($0)] } ?? file.owners
-            notes.append("source: \(input) (\(file.count) memberships, \(file.owners.count) users)")
+            attributes = file.attributeNames
+            notes.append("source: \(input) (\(file.count) memberships, \(file.owners.count) users, columns: standard\(attributes.isEmpty ? "" : " + " + attributes.joined(separator: ", ")))")
         } else {
             let dataset = try loadOrCreateDataset(options, root: options.backend == .file ? root : nil, notes: &notes)
+            format = dataset.format.flatMap(ExportFormat.init(identifier:)) ?? options.format
             let synthetic = SyntheticMembershipSource(
                 seed: dataset.seed, users: dataset.users, minimumRows: dataset.minimumRows, maximumRows: dataset.maximumRows)
             base = synthetic
             owners = synthetic.owners
         }
+        var backend = try await make(options, root: root, base: base, owners: owners, notes: notes)
+        backend.attributeColumns = attributes
+        backend.format = format
+        return backend
+    }
+
+    private static func make(
+        _ options: DemoOptions, root: URL, base: any MembershipSource, owners: [UserID], notes: [String]
+    ) async throws -> DemoBackend {
         let source: any MembershipSource =
             options.failureRate > 0 || options.pageDelay > .zero
             ? FlakyMembershipSource(base: base, failureRate: options.failureRate, pageDelay: options.pageDelay, seed: options.seed &+ UInt64(getpid()))
@@ -72,14 +97,35 @@ struct DemoBackend {
     }
 
     private static func loadOrCreateDataset(_ options: DemoOptions, root: URL?, notes: inout [String]) throws -> Dataset {
-        let wanted = Dataset(users: options.users, minimumRows: options.minimumRows, maximumRows: options.maximumRows, seed: options.seed)
+        let wanted = Dataset(
+            users: options.users, minimumRows: options.minimumRows, maximumRows: options.maximumRows, seed: options.seed,
+            format: options.format.identifier)
         guard let root else { return wanted }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let file = root.appendingPathComponent("dataset.json")
         if let data = try? Data(contentsOf: file) {
-            let stored = try JSONDecoder().decode(Dataset.self, from: data)
-            if stored != wanted && options.datasetFlagsGiven && !options.workerMode {
-                notes.append("resuming the data set stored in \(file.path) (\(stored.users) users, seed \(stored.seed)); flags for a new data set need a new --data-dir")
+            var stored = try JSONDecoder().decode(Dataset.self, from: data)
+            if options.workerMode { return stored }
+            var differences: [String] = []
+            if options.datasetFlagsGiven, stored.users != wanted.users { differences.append("--users \(wanted.users) (it has \(stored.users))") }
+            if options.datasetFlagsGiven, (stored.minimumRows, stored.maximumRows) != (wanted.minimumRows, wanted.maximumRows) {
+                differences.append("--rows \(wanted.minimumRows)-\(wanted.maximumRows) (it has \(stored.minimumRows)-\(stored.maximumRows))")
+            }
+            if options.datasetFlagsGiven, stored.seed != wanted.seed { differences.append("--seed \(wanted.seed) (it has \(stored.seed))") }
+            if options.formatGiven, let format = stored.format, format != wanted.format {
+                differences.append("--format \(wanted.format ?? "") (its exports are \(format))")
+            }
+            guard differences.isEmpty else {
+                throw DemoError(
+                    "\(root.path) already holds a data set that these flags would change: \(differences.joined(separator: ", ")). "
+                        + "A data directory resumes its own data set; to start another, add --data-dir with a new directory "
+                        + "(or delete \(root.path)). Flags such as --workers, --fail-rate and --max-attempts apply to any run.")
+            }
+            if stored.format == nil {
+                stored.format = ExportFormat.csv.identifier
+            }
+            if stored.users != wanted.users || stored.seed != wanted.seed {
+                notes.append("resuming the data set stored in \(file.path) (\(stored.users) users, seed \(stored.seed))")
             }
             return stored
         }

@@ -23,8 +23,11 @@ struct DemoOptions {
     var pageDelay: Duration = .zero
     var workerMode = false
     var quiet = false
+    var byteOrderMark = false
     /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
     var datasetFlagsGiven = false
+    /// Whether --format was given.
+    var formatGiven = false
 
     static let usage = """
         membership-export-demo: runs the whole export flow on one machine.
@@ -46,14 +49,19 @@ struct DemoOptions {
           --queue Q            aws: the SQS queue name; Q-dlq is its dead-letter queue (default membership-exports)
           --table T            aws: the DynamoDB table (default membership-exports)
           --sender ADDR        aws: the SES sender address (default exports@example.com)
-          --input FILE         export memberships from a CSV or JSON Lines file instead of synthetic data
+          --input FILE         export memberships from a CSV or JSON Lines file instead of synthetic data, with the
+                               export's own columns: membership_id, user_id, organization_id, organization_name,
+                               plan, role, status, started_at (required), ended_at, renews_at, amount, currency, and
+                               any extra columns (kept as they are); see Examples/memberships.csv and .jsonl
           --user ID            with --input: export only this user (default: every user in the file)
           --seed N             seed of the synthetic data and injected failures (default 42)
           --visibility S       queue lease in seconds (default 15); a killed run's jobs resume after it
           --max-attempts N     attempts per job before it fails (default 4)
           --page-size N        memberships read per page (default 1000)
           --page-delay MS      simulate a slow database: wait this long for every page (default 0)
-          --quiet              no progress output
+          --bom                csv, csv.gz: start files with a UTF-8 byte order mark, so Excel (double-click) and
+                               LibreOffice pick UTF-8 by themselves (see Docs/Encoding.md)
+          --quiet              no progress output; one summary line
           --help               this text
 
         Running again with the same --data-dir resumes: unfinished jobs are finished, none is run twice.
@@ -82,6 +90,7 @@ struct DemoOptions {
             case "--input": options.inputFile = try value(flag)
             case "--user": options.user = try value(flag)
             case "--quiet": options.quiet = true
+            case "--bom": options.byteOrderMark = true
             case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
             case "--page-size": options.pageSize = try positive(try value(flag), flag)
             case "--page-delay": options.pageDelay = .milliseconds(try positive(try value(flag), flag))
@@ -100,6 +109,7 @@ struct DemoOptions {
                 let text = try value(flag)
                 guard let format = ExportFormat(identifier: text) else { throw DemoError("unknown format \(text); use csv, csv.gz or jsonl") }
                 options.format = format
+                options.formatGiven = true
             case "--fail-rate":
                 guard let rate = Double(try value(flag)), (0...1).contains(rate) else { throw DemoError("--fail-rate needs a number from 0 to 1") }
                 options.failureRate = rate

@@ -15,7 +15,8 @@ struct DemoRun {
         ExportWorker.Configuration(
             concurrency: 1, visibilityTimeout: options.visibilityTimeout, receiveWaitTime: .milliseconds(250),
             idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: options.maxAttempts, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
-            pageSize: options.pageSize, shutdownGracePeriod: .seconds(5), randomSeed: options.seed)
+            pageSize: options.pageSize, csvOptions: CSVOptions(byteOrderMark: options.byteOrderMark), shutdownGracePeriod: .seconds(5),
+            randomSeed: options.seed)
     }
 
     func makeWorkers() throws -> [ExportWorker] {
@@ -29,7 +30,9 @@ struct DemoRun {
     func requestJobs(log: (String) -> Void) async throws -> (jobs: [JobID], resumed: Int) {
         let service = try ExportService(
             ports: backend.ports(observer: statistics),
-            configuration: .init(defaultColumns: ExportColumn.standard + [.attribute("seat_count")], attributeColumns: ["seat_count"], rateLimit: nil))
+            configuration: .init(
+                defaultColumns: ExportColumn.standard + backend.attributeColumns.map(ExportColumn.attribute),
+                attributeColumns: backend.attributeColumns, rateLimit: nil))
         var jobs: [JobID] = []
         var resumed = 0
         for owner in backend.owners {
@@ -39,7 +42,7 @@ struct DemoRun {
                 continue
             }
             let ticket = try await service.request(
-                ExportRequest(owner: owner, recipient: DemoRecipient.address(for: owner), format: options.format.identifier))
+                ExportRequest(owner: owner, recipient: DemoRecipient.address(for: owner), format: backend.format.identifier))
             jobs.append(ticket.jobID)
         }
         if resumed > 0 { log("resuming: \(resumed) of \(jobs.count) jobs were requested by an earlier run") }
@@ -65,17 +68,30 @@ struct DemoRun {
         // Jobs recorded by a killed run but never queued, and files it left half-written.
         _ = try? await reconciler.reconcile()
         let (jobIDs, _) = try await requestJobs(log: display.line)
-        display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(options.format))")
+        let waiting = try await currentJobs(jobIDs).filter { $0.state == .running }.count
+        if waiting > 0 {
+            display.line("\(waiting) job(s) were left running by a run that was killed: they resume once their lease runs out "
+                + "(at most --visibility \(options.visibilityTimeout.components.seconds) s), so progress may pause until then")
+        }
+        display.line("exporting \(jobIDs.count) users with \(options.workers) workers (\(options.backend.rawValue) backend, \(backend.format))")
 
         let workers = try makeWorkers()
+        let signals = StopSignals()
+        signals.install(program: "membership-export-demo", stopping: workers)
         let reconcilerTask = Task { try await reconciler.run(every: options.visibilityTimeout) }
-        let summary = try await withThrowingTaskGroup(of: Void.self) { group in
+        let summary = try await withThrowingTaskGroup(of: Void.self) { group -> Summary? in
             for worker in workers { group.addTask { try await worker.run() } }
             defer {
                 for worker in workers { worker.shutdown() }
                 reconcilerTask.cancel()
             }
             while true {
+                if signals.requested.withLock({ $0 }) != nil {
+                    display.finish()
+                    for worker in workers { worker.shutdown() }
+                    try await group.waitForAll()
+                    return nil
+                }
                 let jobs = try await currentJobs(jobIDs)
                 let finished = jobs.filter(Self.isFinished).count
                 let rows = jobs.reduce(Int64(0)) { $0 + ($1.result?.rows ?? 0) }
@@ -83,15 +99,20 @@ struct DemoRun {
                 display.progress(done: finished, total: jobIDs.count, rows: rows, retried: statistics.counts.withLock { $0.retried })
                 if finished == jobIDs.count {
                     display.finish()
-                    let elapsed = ContinuousClock.now - started
+                    let elapsed = (statistics.counts.withLock { $0.lastFinish } ?? ContinuousClock.now) - started
                     let deadLetters = (try? await backend.queue.deadLetters(limit: 10_000).count) ?? 0
-                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed)
+                    return Summary(jobs: jobs, retried: statistics.counts.withLock { $0.retried }, deadLetters: deadLetters, elapsed: elapsed,
+                        rowsThisRun: statistics.counts.withLock { $0.rowsThisRun })
                 }
                 try await Task.sleep(for: .milliseconds(200))
             }
         }
-        summary.print(backend: backend)
-        try await printSampleMessage()
+        guard let summary else {
+            Swift.print(statistics.handedBackLine(dataDirectory: options.dataDirectory))
+            return
+        }
+        summary.print(backend: backend, quiet: options.quiet)
+        if !options.quiet { try await printSampleMessage() }
     }
 
     func currentJobs(_ ids: [JobID]) async throws -> [ExportJob] {

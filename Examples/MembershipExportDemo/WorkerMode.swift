@@ -12,10 +12,18 @@ struct WorkerMode {
     func run() async throws {
         let demo = DemoRun(options: options, backend: backend)
         let workers = try demo.makeWorkers()
+        let signals = StopSignals()
+        signals.install(program: "membership-export-demo worker", stopping: workers)
+        defer { if signals.requested.withLock({ $0 }) != nil { print(demo.statistics.handedBackLine(dataDirectory: options.dataDirectory)) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { try await worker.run() } }
             defer { for worker in workers { worker.shutdown() } }
             while true {
+                if signals.requested.withLock({ $0 }) != nil {
+                    for worker in workers { worker.shutdown() }
+                    try await group.waitForAll()
+                    return
+                }
                 var finished = true
                 for owner in backend.owners {
                     guard let job = try await backend.jobs.list(owner: owner, after: nil, limit: 1).items.first, DemoRun.isFinished(job) else {

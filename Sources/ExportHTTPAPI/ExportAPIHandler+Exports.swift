@@ -61,7 +61,7 @@ extension ExportAPIHandler {
         var limit = configuration.defaultPageSize
         // `?limit` (no value) and `?limit=` (empty) are the same mistake: a limit without a number.
         if let item = query.first(where: { $0.name == "limit" }) {
-            guard let text = item.value, let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
+            guard let text = item.value, Self.isDigits(text), let value = Int(text), (1...configuration.maxPageSize).contains(value) else {
                 return problem(.invalidQuery, "limit must be a whole number from 1 to \(configuration.maxPageSize)", field: "limit")
             }
             limit = value

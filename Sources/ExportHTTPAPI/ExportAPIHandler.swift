@@ -112,6 +112,9 @@ public struct ExportAPIHandler: Sendable {
             // Neither the field's name nor its value is echoed: the value could be a credential.
             return problem(.invalidHeader, "a header field contains CR, LF or NUL", field: "headers")
         }
+        if let lengthProblem = Self.contentLengthProblem(request.headers) {
+            return problem(.invalidHeader, lengthProblem, field: "Content-Length")
+        }
         guard let relative = relativePath(request.path),
             let route = APIRoute.match(relative, downloadPath: downloadPath, signedDownloads: resolver != nil)
         else {
@@ -156,6 +159,26 @@ public struct ExportAPIHandler: Sendable {
         guard path.hasPrefix(basePath) else { return nil }
         let rest = path.dropFirst(basePath.count)
         return rest.hasPrefix("/") ? rest : nil
+    }
+
+    /// Why the request's `Content-Length` cannot be trusted, or `nil` when it can (or is absent).
+    ///
+    /// RFC 9112 §6.3: differing lengths (in several fields, or a list in one) are an unrecoverable
+    /// framing error, since a proxy may have framed the body by another of them; a value that is not
+    /// `1*DIGIT` (such as `+5` or `-1`) is invalid too. Repeats of one value are allowed.
+    static func contentLengthProblem(_ headers: [(name: String, value: String)]) -> String? {
+        let values = headers.filter { $0.name.caseInsensitiveCompare("Content-Length") == .orderedSame }
+            .flatMap { $0.value.split(separator: ",", omittingEmptySubsequences: false) }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = values.first else { return nil }
+        guard values.allSatisfy(isDigits) else { return "Content-Length must be a whole number of bytes" }
+        guard values.allSatisfy({ $0 == first }) else { return "the request has several Content-Length values that differ" }
+        return nil
+    }
+
+    /// Whether the text is one or more ASCII digits (no sign, no spaces), as HTTP numbers are spelled.
+    static func isDigits(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { (0x30...0x39).contains($0) }
     }
 
     static func hasControlBreak(_ text: String) -> Bool {

@@ -149,7 +149,7 @@ struct BadInputTests {
     }
 
     @Test("GET /exports with a bad limit or cursor: 400 naming the parameter", arguments: [
-        ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("limit", "-1"), ("cursor", "garbage"), ("cursor", ""),
+        ("limit", "0"), ("limit", "101"), ("limit", "ten"), ("limit", "-1"), ("limit", "+5"), ("limit", " 5"), ("cursor", "garbage"), ("cursor", ""),
         ("cursor", "a\u{1}b"),
     ])
     func badQuery(_ item: (String, String)) async throws {
@@ -169,5 +169,21 @@ struct BadInputTests {
         let exchange = try await api.send("GET", "/exports", query: query)
         #expect(exchange.status == 400)
         #expect(try exchange.invalidParams() == [query[0].name])
+    }
+
+    @Test("Content-Length that differs between fields, or is not digits, is 400 and nothing is recorded", arguments: [
+        [("Content-Length", "2"), ("Content-Length", "99999999")], [("Content-Length", "2, 99999999")],
+        [("Content-Length", "+2")], [("Content-Length", "-1")], [("Content-Length", "")],
+    ])
+    func conflictingContentLength(_ fields: [(String, String)]) async throws {
+        let api = APIHarness()
+        let exchange = try await api.send("POST", "/exports", headers: fields.map { (name: $0.0, value: $0.1) }, body: "{}")
+        #expect(exchange.status == 400)
+        #expect(try exchange.object()["type"] as? String == "https://membership-export.dev/problems/invalid-header")
+        #expect(try exchange.invalidParams() == ["Content-Length"])
+        #expect(await api.jobs.count == 0)
+        // The same value repeated frames the body one way only: accepted.
+        let repeated = try await api.send("POST", "/exports", headers: [("Content-Length", "2"), ("Content-Length", "2")], body: "{}")
+        #expect(repeated.status == 202)
     }
 }

@@ -27,7 +27,11 @@ public struct CorruptFileReport: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// One line for a log: the path, the reason and the new place.
-    public var description: String { "corrupt file \(path) (\(reason)) moved to \(movedTo)" }
+    ///
+    /// A record written by a newer version is reported with ``movedTo`` equal to ``path``: it is left in place.
+    public var description: String {
+        movedTo == path ? "unusable file \(path) (\(reason)) left in place" : "corrupt file \(path) (\(reason)) moved to \(movedTo)"
+    }
 }
 
 /// Collects reports made under an adapter's lock and delivers them once the lock is released, so a

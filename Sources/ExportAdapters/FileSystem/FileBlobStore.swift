@@ -49,7 +49,7 @@ public final class FileBlobStore: BlobStore {
         self.configuration = configuration
         self.clock = clock
         signer = DownloadLinkSigner(secret: configuration.linkSecret, baseURL: configuration.linkBaseURL)
-        for path in [blobsDirectory, metaDirectory, temporaryDirectory] { try POSIXFile.makeDirectories(path) }
+        for path in [blobsDirectory, metaDirectory, temporaryDirectory] { try POSIXFile.makeDirectory(path, inside: root) }
         // Temp files of metadata writes by killed processes, and blob writes nobody holds a lock on
         // (their writer died): a live writer's file is locked, so opening a store never disturbs it.
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)

@@ -6,14 +6,18 @@ extension FileJobStore {
     ///
     /// Reads the owner's index directory and one record per returned job. Index entries whose record
     /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
-    /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler.
+    /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler. A record written by a
+    /// newer version (a state this version does not know) fails the listing with
+    /// ``ExportError/Code/unsupportedVersion``: skipping it would let a caller think the owner has no
+    /// export and request a second one.
     ///
     /// - Parameters:
     ///   - owner: The owner.
     ///   - cursor: Where the previous page ended, or `nil` for the first page.
     ///   - limit: The most jobs to return (at least 1).
     /// - Returns: The page and the cursor of the next page, if any.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor this store did not make, or another
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor this store did not make,
+    ///   ``ExportError/Code/unsupportedVersion`` for a newer version's record, or another
     ///   ``ExportError`` when storage fails.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         let limit = max(1, limit)
@@ -120,6 +124,13 @@ extension FileJobStore {
                 // A record holding another id (a case twin) is not corrupt; it is simply skipped.
                 if let job = try decode(bytes, expecting: id) { jobs.append(job) }
             } catch {
+                guard error.code == .corruptData else {
+                    // A newer version's record: left alone (this version cannot requeue or expire it
+                    // correctly), and reported so the operator knows why.
+                    corruptFiles.record(CorruptFileReport(path: recordPath(id), movedTo: recordPath(id), reason: error.message))
+                    corruptFiles.flush()
+                    continue
+                }
                 try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             }
         }

@@ -11,7 +11,8 @@ import Foundation
 ///   owner's jobs reads that owner's directory and their records, not the whole store.
 /// - `keys/<sha256(unique key)>`: holds the id of the job that holds a unique key; freed when the job
 ///   becomes terminal (a key whose holder is terminal or missing is also treated as free).
-/// - `corrupt/`: records that could not be decoded are moved here, reported to the `onCorruptFile`
+/// - `corrupt/`: records that could not be decoded are moved here (except those holding a state this
+///   version does not know, written by a newer version: they stay in place and are reported), reported to the `onCorruptFile`
 ///   handler (from any call that meets them, listings and scans included), and thrown once as
 ///   ``ExportError/Code/corruptData`` by the ``get(_:)`` or ``update(_:)`` that met them.
 /// - `store.lock`: every mutation (create, update, expiry, moving a corrupt record aside) holds an
@@ -44,7 +45,7 @@ public final class FileJobStore: JobStore {
         corruptFiles = CorruptFileReporter(onCorruptFile)
         root = try POSIXFile.prepareRoot(directory)
         for path in [jobsDirectory, ownersDirectory, keysDirectory, corruptDirectory, temporaryDirectory] {
-            try POSIXFile.makeDirectories(path)
+            try POSIXFile.makeDirectory(path, inside: root)
         }
         // Temp files of processes killed in the middle of an atomic write.
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
@@ -97,7 +98,10 @@ public final class FileJobStore: JobStore {
         do {
             return try decode(bytes, expecting: id)
         } catch {
-            try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
+            // A newer version's record (`unsupportedVersion`) stays where it is.
+            if error.code == .corruptData {
+                try await locked { () throws(ExportError) in try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
+            }
             throw error
         }
     }
@@ -176,10 +180,27 @@ public final class FileJobStore: JobStore {
         do {
             job = try RFC3339.recordDecoder().decode(ExportJob.self, from: Data(bytes))
         } catch {
+            if let state = Self.unknownState(in: bytes) {
+                throw ExportError(
+                    .unsupportedVersion,
+                    "job record \(id) has the state \"\(state.prefix(40))\", which this version does not know (a newer version "
+                        + "wrote it); it was left in place at \(recordPath(id)): run the newer version, or remove the record by hand",
+                    cause: error)
+            }
             throw ExportError(
                 .corruptData, "job record \(id) cannot be decoded and was moved to corrupt/: \(error)", cause: error)
         }
         return job.id == id ? job : nil
+    }
+
+    /// The `state` of a record that is a JSON object whose state this version does not know (a record
+    /// written by a newer version), or `nil` when the record is damaged in some other way.
+    static func unknownState(in bytes: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            object["id"] is String, let lifecycle = object["lifecycle"] as? [String: Any],
+            let state = lifecycle["state"] as? String, JobState(rawValue: state) == nil
+        else { return nil }
+        return state
     }
 
     /// Reads a record while holding the lock; a corrupt record is moved aside and reported.
@@ -188,7 +209,7 @@ public final class FileJobStore: JobStore {
         do {
             return try decode(bytes, expecting: id)
         } catch {
-            try moveAsideLocked(id, ifContentIs: bytes, reason: error)
+            if error.code == .corruptData { try moveAsideLocked(id, ifContentIs: bytes, reason: error) }
             throw error
         }
     }
@@ -222,8 +243,11 @@ public final class FileJobStore: JobStore {
         do {
             holder = try readLocked(holderID)
         } catch {
+            guard error.code == .corruptData else { throw error }
             return nil
         }
+        // A holder written by a newer version throws: it may well be active, and a second job for the
+        // same key is exactly what the key exists to prevent.
         guard let holder, !holder.state.isTerminal, holder.uniqueKey == key else { return nil }
         return holder
     }

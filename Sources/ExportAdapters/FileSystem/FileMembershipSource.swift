@@ -53,6 +53,12 @@ public struct FileMembershipSource: MembershipSource {
     /// The number of memberships loaded, all owners together.
     public var count: Int { rowsByOwner.values.reduce(0) { $0 + $1.count } }
 
+    /// The names of the extra (non-standard) columns found in the file, sorted: the columns an export
+    /// needs, after ``ExportColumn/standard``, to carry every value of the file.
+    public var attributeNames: [String] {
+        Set(rowsByOwner.values.joined().flatMap(\.attributes.keys)).sorted()
+    }
+
     /// The owners that have at least one membership, sorted.
     public var owners: [UserID] { rowsByOwner.keys.sorted { $0.rawValue < $1.rawValue } }
 

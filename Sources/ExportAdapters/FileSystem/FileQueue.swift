@@ -60,7 +60,7 @@ public final class FileQueue: Queue {
         self.clock = clock
         self.pollInterval = pollInterval > .zero ? pollInterval : .milliseconds(100)
         for path in [readyDirectory, leasedDirectory, deadDirectory, corruptDirectory, temporaryDirectory] {
-            try POSIXFile.makeDirectories(path)
+            try POSIXFile.makeDirectory(path, inside: root)
         }
         // Temp files of processes killed in the middle of an atomic write.
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)

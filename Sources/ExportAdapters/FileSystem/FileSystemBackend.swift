@@ -51,6 +51,9 @@ public struct FileSystemBackend: Sendable {
         settings: ExportSettings = ExportSettings()
     ) throws(ExportError) {
         self.directory = directory
+        // Every folder of the data directory stays inside it (each adapter checks its own subfolders).
+        let root = try POSIXFile.prepareRoot(directory)
+        for name in ["jobs", "queue", "files", "outbox"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
         let onCorruptFile: @Sendable (CorruptFileReport) -> Void = { report in
             observer.observe(.corruptRecord(path: report.path, reason: "\(report.reason); moved to \(report.movedTo)"))
         }

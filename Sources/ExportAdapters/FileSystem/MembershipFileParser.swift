@@ -38,43 +38,20 @@ enum MembershipFileParser {
                     .corruptData, "line \(record.line): expected \(header.fields.count) fields, found \(record.fields.count)",
                     isRetryable: false)
             }
-            func value(_ field: ExportColumn.Field) -> String? {
+            var attributes: [String: String] = [:]
+            for (name, index) in attributeIndex where !record.fields[index].isEmpty { attributes[name] = record.fields[index] }
+            let membership = try build(
+                line: record.line, attributes: attributes,
+                position: { field, error in
+                    guard let index = fieldIndex[field] else { return "line \(record.line)" }
+                    let start = record.starts[index]
+                    return "line \(start.line), column \(start.column + error.column - 1)"
+                }
+            ) { field in
                 guard let index = fieldIndex[field] else { return nil }
                 let text = record.fields[index]
                 return text.isEmpty ? nil : text
             }
-            func date(_ field: ExportColumn.Field) throws(ExportError) -> Date? {
-                guard let text = value(field), let index = fieldIndex[field] else { return nil }
-                do {
-                    return try RFC3339.parse(text)
-                } catch {
-                    let start = record.starts[index]
-                    throw ExportError(
-                        .corruptData,
-                        "line \(start.line), column \(start.column + error.column - 1): \(field.rawValue) \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(error.reason)",
-                        cause: error, isRetryable: false)
-                }
-            }
-            guard let membershipID = value(.membershipID), let userID = value(.userID) else {
-                throw ExportError(.corruptData, "line \(record.line): membership_id and user_id must not be empty", isRetryable: false)
-            }
-            guard let startedAt = try date(.startedAt) else {
-                throw ExportError(.corruptData, "line \(record.line): started_at must not be empty", isRetryable: false)
-            }
-            var amount: ExactDecimal?
-            if let text = value(.amount) {
-                guard let parsed = ExactDecimal(text) else {
-                    throw ExportError(.corruptData, "line \(record.line): amount \(text.prefix(40)) is not a decimal", isRetryable: false)
-                }
-                amount = parsed
-            }
-            var attributes: [String: String] = [:]
-            for (name, index) in attributeIndex where !record.fields[index].isEmpty { attributes[name] = record.fields[index] }
-            let membership = Membership(
-                membershipID: membershipID, userID: UserID(userID), organizationID: value(.organizationID) ?? "",
-                organizationName: value(.organizationName) ?? "", plan: value(.plan) ?? "", role: value(.role) ?? "",
-                status: value(.status) ?? "", startedAt: startedAt, endedAt: try date(.endedAt), renewsAt: try date(.renewsAt),
-                amount: amount, currency: value(.currency), attributes: attributes)
             rows.append((record.line, membership))
         }
         return rows
@@ -161,10 +138,49 @@ enum MembershipFileParser {
         return records
     }
 
+    /// One row from its standard values (`nil` or empty for absent) and extra attributes; every error names the line.
+    ///
+    /// `position` says where a field's bad date is, such as `line 3, column 17`, for the error.
+    static func build(
+        line: Int, attributes: [String: String], position: (ExportColumn.Field, RFC3339.ParseError) -> String,
+        _ value: (ExportColumn.Field) -> String?
+    ) throws(ExportError) -> Membership {
+        func date(_ field: ExportColumn.Field) throws(ExportError) -> Date? {
+            guard let text = value(field) else { return nil }
+            do throws(RFC3339.ParseError) {
+                return try RFC3339.parse(text)
+            } catch {
+                throw ExportError(
+                    .corruptData,
+                    "\(position(field, error)): \(field.rawValue) \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(error.reason)",
+                    cause: error, isRetryable: false)
+            }
+        }
+        guard let membershipID = value(.membershipID), let userID = value(.userID) else {
+            throw ExportError(.corruptData, "line \(line): membership_id and user_id must not be empty", isRetryable: false)
+        }
+        guard let startedAt = try date(.startedAt) else {
+            throw ExportError(.corruptData, "line \(line): started_at must not be empty", isRetryable: false)
+        }
+        var amount: ExactDecimal?
+        if let text = value(.amount) {
+            guard let parsed = ExactDecimal(text) else {
+                throw ExportError(.corruptData, "line \(line): amount \(text.prefix(40)) is not a decimal", isRetryable: false)
+            }
+            amount = parsed
+        }
+        return Membership(
+            membershipID: membershipID, userID: UserID(userID), organizationID: value(.organizationID) ?? "",
+            organizationName: value(.organizationName) ?? "", plan: value(.plan) ?? "", role: value(.role) ?? "",
+            status: value(.status) ?? "", startedAt: startedAt, endedAt: try date(.endedAt), renewsAt: try date(.renewsAt),
+            amount: amount, currency: value(.currency), attributes: attributes)
+    }
+
     // MARK: JSON Lines
 
-    /// Parses one ``Membership`` JSON object per non-blank line; dates are RFC 3339 strings (see
-    /// ``RFC3339``) or numbers of seconds since 1970.
+    /// Parses one membership per non-blank line: an object as the JSON Lines export writes it
+    /// (snake_case columns, extra columns as top-level keys), or a ``Membership`` in its `Codable` form.
+    /// Dates are RFC 3339 strings (see ``RFC3339``) or, in the `Codable` form, numbers of seconds since 1970.
     static func parseJSONLines(_ bytes: [UInt8]) throws(ExportError) -> [(line: Int, row: Membership)] {
         let decoder = JSONDecoder()
         let lastDateError = DateErrorBox()
@@ -185,12 +201,29 @@ enum MembershipFileParser {
                     in: container, debugDescription: "not an RFC 3339 date-time (\(error)): \(text.prefix(40).debugDescription)")
             }
         }
+        let plain = JSONDecoder()
         var rows: [(line: Int, row: Membership)] = []
         for (offset, slice) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
             let line = offset + 1
             var content = slice
             if content.last == 0x0D { content = content.dropLast() }
             if content.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            // The export's own shape first (snake_case columns, every value a string or null, extra
+            // columns beside the standard ones), so an exported file reads back as it was written.
+            if let object = try? plain.decode([String: String?].self, from: Data(content)), object["membership_id"] != nil {
+                let values = object.compactMapValues { $0 }
+                let standard = Set(ExportColumn.Field.allCases.map(\.rawValue))
+                let attributes = values.filter { !standard.contains($0.key) && !$0.value.isEmpty }
+                rows.append((line, try build(
+                    line: line, attributes: attributes,
+                    position: { field, error in
+                        "line \(line), column \(Self.column(of: values[field.rawValue] ?? "", in: content, error: error))"
+                    }
+                ) { field in
+                    values[field.rawValue].flatMap { $0.isEmpty ? nil : $0 }
+                }))
+                continue
+            }
             lastDateError.value = nil
             do {
                 rows.append((line, try decoder.decode(Membership.self, from: Data(content))))
@@ -202,7 +235,12 @@ enum MembershipFileParser {
                         "line \(line), column \(Self.column(of: text, in: content, error: dateError)): \(field) \(text.prefix(40).debugDescription) is not an RFC 3339 date-time: \(dateError.reason)",
                         cause: dateError, isRetryable: false)
                 }
-                throw ExportError(.corruptData, "line \(line): not a membership JSON object: \(error)", cause: error, isRetryable: false)
+                // The cause keeps the decoder's details; the message says what a line must look like.
+                throw ExportError(
+                    .corruptData,
+                    "line \(line): not a membership: expected a JSON object with the export's columns "
+                        + "(membership_id, user_id, organization_id, organization_name, plan, role, status, started_at, …)",
+                    cause: error, isRetryable: false)
             }
         }
         return rows

@@ -51,8 +51,8 @@ public final class OutboxNotifier: Notifier {
         self.from = from
         self.fromName = fromName
         self.clock = clock
-        try POSIXFile.makeDirectories(temporaryDirectory)
-        try POSIXFile.makeDirectories(sentDirectory)
+        try POSIXFile.makeDirectory(temporaryDirectory, inside: root)
+        try POSIXFile.makeDirectory(sentDirectory, inside: root)
         POSIXFile.removeOrphanedTemporaryFiles(in: temporaryDirectory)
     }
 

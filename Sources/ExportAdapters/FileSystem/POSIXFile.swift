@@ -269,6 +269,25 @@ enum POSIXFile {
         return String(cString: resolved)
     }
 
+    /// Creates a directory under `root` (an already resolved path) and checks that it resolves inside
+    /// `root`, so a symbolic link planted in its place cannot send the adapter's files elsewhere.
+    /// A link that stays inside `root` is allowed.
+    ///
+    /// - Throws: ``ExportError/Code/configuration`` naming the link and its target when it leads outside.
+    static func makeDirectory(_ path: String, inside root: String) throws(ExportError) {
+        try makeDirectories(path)
+        guard let resolved = realpath(path, nil) else { throw error(errno, "resolving", path) }
+        defer { free(resolved) }
+        let real = String(cString: resolved)
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        guard real == root || real.hasPrefix(prefix) else {
+            throw ExportError(
+                .configuration,
+                "\(path) leads to \(real), outside \(root): a data folder may not be a symbolic link out of the data directory; "
+                    + "replace the link with a real folder (or point the whole data directory elsewhere)")
+        }
+    }
+
     /// A whole number of a `Double`, clamped to `Int64`'s range (`Int64(_:)` traps outside it); NaN is 0.
     static func clampedInt64(_ value: Double) -> Int64 {
         guard !value.isNaN else { return 0 }

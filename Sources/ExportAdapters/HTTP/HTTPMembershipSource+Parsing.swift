@@ -26,18 +26,27 @@ extension HTTPMembershipSource {
         return Page(items: memberships, next: next)
     }
 
+    /// What a row does have, and where the mapping is set: the usual cause is an API naming a field
+    /// differently (`membership_id` for the default `id`).
+    static func mappingHint(_ row: JSONValue) -> String {
+        guard case .object(let object) = row else { return "" }
+        let keys = object.keys.sorted().prefix(12).joined(separator: ", ")
+        return " (its fields: \(keys)\(object.count > 12 ? ", …" : "")); map the field names with "
+            + "HTTPMembershipSource.Configuration(fields:) (export-aws-worker: MEMBERSHIPS_FIELD_<COLUMN>)"
+    }
+
     private func membership(_ row: JSONValue, index: Int, owner: UserID) throws(ExportError) -> Membership {
         let fields = configuration.fields
         func required(_ path: String) throws(ExportError) -> String {
             guard let value = Self.text(Self.value(row, path)) else {
-                throw ExportError(.corruptData, "Row \(index) of the memberships response lacks '\(path)'")
+                throw ExportError(.corruptData, "Row \(index) of the memberships response lacks '\(path)'" + Self.mappingHint(row))
             }
             return value
         }
         func optional(_ path: String?) -> String? { path.flatMap { Self.text(Self.value(row, $0)) } }
         func date(_ path: String?, required: Bool) throws(ExportError) -> Date? {
             guard let path, let value = Self.value(row, path), value != .null else {
-                if required { throw ExportError(.corruptData, "Row \(index) of the memberships response lacks '\(path ?? "")'") }
+                if required { throw ExportError(.corruptData, "Row \(index) of the memberships response lacks '\(path ?? "")'" + Self.mappingHint(row)) }
                 return nil
             }
             if let number = value.numberValue, number.isFinite { return Date(timeIntervalSince1970: number) }

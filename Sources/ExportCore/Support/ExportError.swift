@@ -16,7 +16,7 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
             case rateLimited, leaseLost, cancelled
             case invalidKey, corruptData, encoding, unavailable, throttled, timeout
             case storageFull, permissionDenied, io, unauthorized, permanent, transient
-            case configuration
+            case configuration, unsupportedVersion
         }
         fileprivate let value: Value
 
@@ -68,6 +68,9 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
         public static let transient = Code(value: .transient)
         /// The library was configured inconsistently.
         public static let configuration = Code(value: .configuration)
+        /// A stored record was written by a newer version of the library (it holds a value this version
+        /// does not know, such as a new job state). It is left as it is, never treated as corrupt.
+        public static let unsupportedVersion = Code(value: .unsupportedVersion)
 
         /// The code's stable name, such as `versionConflict`.
         public var description: String { value.rawValue }

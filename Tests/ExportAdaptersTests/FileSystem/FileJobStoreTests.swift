@@ -1,6 +1,7 @@
 import ExportAdapters
 import ExportCore
 import Foundation
+import Synchronization
 import Testing
 
 @Suite("FileJobStore")
@@ -131,6 +132,33 @@ struct FileJobStoreTests {
         await expectExportError(.corruptData) { try await store.get(JobID("bad2")!) }
         #expect(directory.list("corrupt").count == 2)
         #expect(try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(10), limit: 10).map(\.id.rawValue) == ["good"])
+    }
+
+    @Test("a record with a state from a newer version is left in place, reported, and never lets a second job in")
+    func newerVersionRecordStaysPut() async throws {
+        let directory = try TestDirectory("jobs")
+        defer { directory.remove() }
+        let reports = Mutex<[CorruptFileReport]>([])
+        let store = try FileJobStore(directory: directory.url, onCorruptFile: { report in reports.withLock { $0.append(report) } })
+        _ = try await store.create(FSFixtures.job("newer", uniqueKey: "active-export:u1"))
+        let written = try directory.read("jobs/newer.json")
+        let newer = written.replacingOccurrences(of: #""state":"queued""#, with: #""state":"paused_by_operator""#)
+        #expect(newer != written)
+        try directory.write(newer, to: "jobs/newer.json")
+
+        let error = await expectExportError(.unsupportedVersion) { try await store.get(JobID("newer")!) }
+        #expect(error?.message.contains("paused_by_operator") == true)
+        await expectExportError(.unsupportedVersion) { try await store.list(owner: "u1", after: nil, limit: 10) }
+        // The same unique key (the service's one-active-export key): no second job.
+        await expectExportError(.unsupportedVersion) { try await store.create(FSFixtures.job("second", uniqueKey: "active-export:u1")) }
+        await expectExportError(.unsupportedVersion) { try await store.update(FSFixtures.job("newer")) }
+        // Scans skip it and report it, without moving it.
+        #expect(try await store.stale(in: [.queued], updatedBefore: FSFixtures.start.addingTimeInterval(10), limit: 10).isEmpty)
+        #expect(reports.withLock { $0.map(\.path) }.contains { $0.hasSuffix("jobs/newer.json") })
+        #expect(reports.withLock { $0.allSatisfy { $0.movedTo == $0.path && $0.description.contains("left in place") } })
+        #expect(directory.list("corrupt").isEmpty)
+        #expect(try directory.read("jobs/newer.json") == newer)
+        #expect(try await store.get(JobID("second")!) == nil)
     }
 
     @Test("a record holding an id that differs only in case is 'not found', never moved aside")

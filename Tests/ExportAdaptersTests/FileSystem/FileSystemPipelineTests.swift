@@ -149,4 +149,32 @@ struct FileSystemBackendTests {
         try await first.queue.enqueue(QueueMessage(jobID: job.id))
         #expect(try await second.queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first?.message.jobID == job.id)
     }
+
+    @Test("a data folder that is a symbolic link out of the data directory is refused, naming it", arguments: [
+        "jobs", "queue", "files", "outbox", "outbox/sent", "outbox/.tmp", "jobs/owners", "queue/ready", "files/blobs",
+    ])
+    func symlinkOutOfTheDataDirectory(_ folder: String) async throws {
+        let directory = try TestDirectory("backend")
+        let outside = try TestDirectory("outside")
+        defer { directory.remove(); outside.remove() }
+        let parent = (directory.path + "/" + folder as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        #expect(symlink(outside.path, directory.path + "/" + folder) == 0)
+        let error = await expectExportError(.configuration) {
+            try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: EmailAddress("exports@example.com")!)
+        }
+        #expect(error?.message.contains(folder) == true)
+        #expect(outside.list("").isEmpty, "nothing was created outside the data directory")
+    }
+
+    @Test("a symbolic link that stays inside the data directory is followed")
+    func symlinkInsideTheDataDirectory() async throws {
+        let directory = try TestDirectory("backend")
+        defer { directory.remove() }
+        try FileManager.default.createDirectory(atPath: directory.path + "/mail", withIntermediateDirectories: true)
+        #expect(symlink(directory.path + "/mail", directory.path + "/outbox") == 0)
+        _ = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: EmailAddress("exports@example.com")!)
+        #expect(directory.list("mail").contains("sent"))
+    }
 }
+

@@ -24,7 +24,7 @@ enum MotoServer {
     static let enabled: Bool = {
         let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
         if !isInstalled && !isCI {
-            print("⚠️  SKIPPING the moto-backed AWS adapter tests: moto is not installed. Run: pip install 'moto[server]'")
+            SkipLog.record("the moto-backed AWS adapter suites (S3, SQS, DynamoDB, SES, pipeline, worker processes)", install: "pip install 'moto[server]'")
         }
         return isInstalled || isCI
     }()

@@ -70,7 +70,9 @@ struct WorkerProcessesTests {
         var handled: [Int] = []
         for result in results {
             #expect(result.status == 0, "\(result.output)")
-            let count = result.output.split(separator: " ").dropFirst(2).first.flatMap { Int($0) }
+            // The worker also logs its start and every job; the count is on its "handled N deliveries" line.
+            let line = result.output.split(separator: "\n").first { $0.contains(" handled ") && $0.hasSuffix(" deliveries") }
+            let count = line?.split(separator: " ").dropFirst(2).first.flatMap { Int($0) }
             handled.append(count ?? 0)
         }
         #expect(handled.reduce(0, +) >= tickets.count, "handled per process: \(handled)")

@@ -1,0 +1,126 @@
+import ExportAdapters
+import ExportCore
+import Foundation
+
+/// The worker's configuration, read from the environment in one pass so every missing or malformed
+/// setting is named at once.
+struct WorkerSettings {
+    var aws: AWSConfiguration
+    var table: String
+    var bucket: String
+    var queueURL: String
+    var deadLetterQueueURL: String
+    var sender: String
+    var source: HTTPMembershipSource.Configuration
+    var idleExitSeconds: Double?
+    var reconcileSeconds: Double
+
+    static let usage = """
+        export-aws-worker: runs exports from an SQS queue (DynamoDB jobs, S3 files, SES e-mails, memberships over HTTP).
+        Run as many copies as you like; they share the work. Stops on SIGTERM or SIGINT: running exports get
+        their grace period, the rest are handed back to the queue, and it exits 0.
+
+        USAGE: export-aws-worker [--help]     (all configuration comes from the environment)
+
+        REQUIRED:
+          AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   credentials ([AWS_SESSION_TOKEN] for temporary ones)
+          EXPORT_TABLE          the DynamoDB table of jobs (and the e-mail ledger)
+          EXPORT_BUCKET         the S3 bucket of export files
+          EXPORT_QUEUE_URL      the SQS queue URL
+          EXPORT_DLQ_URL        its dead-letter queue URL
+          EXPORT_SENDER         the SES sender address
+          MEMBERSHIPS_URL_TEMPLATE   the host's memberships API, with {owner}, e.g. https://api.example.com/users/{owner}/memberships
+
+        OPTIONAL:
+          AWS_REGION            (or AWS_DEFAULT_REGION) default us-east-1, as the demo
+          AWS_ENDPOINT_URL      one endpoint for every service, e.g. a local moto_server http://127.0.0.1:4566
+          MEMBERSHIPS_TOKEN     bearer token for the memberships API
+          MEMBERSHIPS_FIELD_<COLUMN>   the JSON field of a column in each row, when it is not the default:
+                                MEMBERSHIP_ID (default "id"; many APIs say membership_id), USER_ID, ORGANIZATION_ID,
+                                ORGANIZATION_NAME, PLAN, ROLE, STATUS, STARTED_AT, ENDED_AT, RENEWS_AT, AMOUNT, CURRENCY
+          MEMBERSHIPS_ATTRIBUTES   extra columns as column=field pairs, e.g. seat_count=seats,team=team.name
+          EXPORT_IDLE_EXIT_SECONDS exit after this long without work (batch runs and tests)
+          EXPORT_RECONCILE_SECONDS how often this process reconciles (default 300; 0 when another process does)
+        """
+
+    /// The mapping variables and the field each one sets.
+    static var fieldVariables: [(String, WritableKeyPath<HTTPMembershipSource.FieldMapping, String>)] { [
+        ("MEMBERSHIP_ID", \.membershipID), ("ORGANIZATION_ID", \.organizationID), ("ORGANIZATION_NAME", \.organizationName),
+        ("PLAN", \.plan), ("ROLE", \.role), ("STATUS", \.status), ("STARTED_AT", \.startedAt),
+    ] }
+    static var optionalFieldVariables: [(String, WritableKeyPath<HTTPMembershipSource.FieldMapping, String?>)] { [
+        ("USER_ID", \.userID), ("ENDED_AT", \.endedAt), ("RENEWS_AT", \.renewsAt), ("AMOUNT", \.amount), ("CURRENCY", \.currency),
+    ] }
+
+    /// Reads every setting; throws one error that lists everything missing or malformed.
+    static func from(_ environment: [String: String]) throws -> WorkerSettings {
+        var problems: [String] = []
+        func value(_ name: String) -> String {
+            guard let value = environment[name], !value.isEmpty else {
+                problems.append("\(name) is not set")
+                return ""
+            }
+            return value
+        }
+        let key = value("AWS_ACCESS_KEY_ID"), secret = value("AWS_SECRET_ACCESS_KEY")
+        let table = value("EXPORT_TABLE"), bucket = value("EXPORT_BUCKET")
+        let queueURL = value("EXPORT_QUEUE_URL"), deadLetterQueueURL = value("EXPORT_DLQ_URL")
+        let sender = value("EXPORT_SENDER"), template = value("MEMBERSHIPS_URL_TEMPLATE")
+        if !template.isEmpty, !template.contains("{owner}") { problems.append("MEMBERSHIPS_URL_TEMPLATE needs {owner}, got \(template)") }
+        let region = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]].compactMap { $0 }.first { !$0.isEmpty } ?? "us-east-1"
+        var endpoint: URL?
+        if let text = environment["AWS_ENDPOINT_URL"], !text.isEmpty {
+            if let url = URL(string: text), url.scheme != nil, url.host != nil { endpoint = url } else {
+                problems.append("AWS_ENDPOINT_URL must be a URL such as http://127.0.0.1:4566, got \(text)")
+            }
+        }
+        var fields = HTTPMembershipSource.FieldMapping()
+        let known = Set(fieldVariables.map(\.0) + optionalFieldVariables.map(\.0))
+        for (name, text) in environment where name.hasPrefix("MEMBERSHIPS_FIELD_") && !known.contains(String(name.dropFirst(18))) {
+            problems.append("\(name) is not a column; use MEMBERSHIPS_FIELD_ with one of \(known.sorted().joined(separator: ", ")) (value \(text))")
+        }
+        for (suffix, path) in fieldVariables {
+            if let text = environment["MEMBERSHIPS_FIELD_" + suffix], !text.isEmpty { fields[keyPath: path] = text }
+        }
+        for (suffix, path) in optionalFieldVariables {
+            if let text = environment["MEMBERSHIPS_FIELD_" + suffix] { fields[keyPath: path] = text.isEmpty ? nil : text }
+        }
+        if let text = environment["MEMBERSHIPS_ATTRIBUTES"], !text.isEmpty {
+            for pair in text.split(separator: ",") {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    problems.append("MEMBERSHIPS_ATTRIBUTES needs column=field pairs separated by commas, got \(pair)")
+                    continue
+                }
+                fields.attributes[parts[0]] = parts[1]
+            }
+        }
+        func seconds(_ name: String) -> Double? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let number = Double(text), number.isFinite, number >= 0 else {
+                problems.append("\(name) must be a number of seconds, got \(text)")
+                return nil
+            }
+            return number
+        }
+        let idle = seconds("EXPORT_IDLE_EXIT_SECONDS")
+        let reconcile = seconds("EXPORT_RECONCILE_SECONDS") ?? 300
+        guard problems.isEmpty else { throw SettingsError(problems: problems) }
+        let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        return WorkerSettings(
+            aws: AWSConfiguration(
+                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token), region: region, endpoint: endpoint),
+            table: table, bucket: bucket, queueURL: queueURL, deadLetterQueueURL: deadLetterQueueURL, sender: sender,
+            source: .init(urlTemplate: template, bearerToken: environment["MEMBERSHIPS_TOKEN"], fields: fields),
+            idleExitSeconds: idle, reconcileSeconds: reconcile)
+    }
+}
+
+/// Every problem with the environment, one per line.
+struct SettingsError: Error, CustomStringConvertible {
+    let problems: [String]
+    var description: String {
+        "the configuration is incomplete (\(problems.count) problem\(problems.count == 1 ? "" : "s")):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n") + "\nSee export-aws-worker --help."
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README says: the root package's `swift test` (extra arguments are
+# passed through, e.g. -Xswiftc -warnings-as-errors), then every package under Examples/ that has a
+# Scripts/test.sh. It ends with what was skipped (a peer such as moto_server missing) and how to
+# install it, as its last lines. Under CI=true nothing is skipped: such tests fail instead.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+skip_log="$(mktemp "${TMPDIR:-/tmp}/membership-export-skips.XXXXXX")"
+trap 'rm -f "$skip_log"' EXIT
+export MEMBERSHIP_EXPORT_SKIP_LOG="$skip_log"
+
+status=0
+failed=()
+echo "test-all: swift test $*"
+if ! swift test "$@"; then
+  status=1
+  failed+=("root package (swift test)")
+fi
+
+for manifest in Examples/*/Package.swift; do
+  [ -e "$manifest" ] || continue
+  package="$(dirname "$manifest")"
+  if [ -x "$package/Scripts/test.sh" ]; then
+    echo "test-all: $package/Scripts/test.sh"
+    if ! (cd "$package" && ./Scripts/test.sh); then
+      status=1
+      failed+=("$package")
+    fi
+  fi
+done
+
+echo
+echo "================ test-all summary ================"
+if [ ${#failed[@]} -gt 0 ]; then
+  for what in "${failed[@]}"; do echo "FAILED: $what"; done
+fi
+if [ -s "$skip_log" ]; then
+  count="$(sort -u "$skip_log" | wc -l | tr -d ' ')"
+  echo "NOT COMPLETE: $count test group(s) were SKIPPED because a peer is missing:"
+  sort -u "$skip_log" | while IFS=$'\t' read -r _ what install; do
+    echo "  - SKIPPED $what; install: $install"
+  done
+  echo "Install them (or run .ci/run, which does) for a complete run; under CI=true they fail instead of skipping."
+elif [ $status -eq 0 ]; then
+  echo "complete: every test ran and passed, nothing was skipped"
+else
+  echo "nothing was skipped: every test ran (see FAILED above)"
+fi
+exit $status
