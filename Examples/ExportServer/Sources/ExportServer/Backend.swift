@@ -29,6 +29,7 @@ struct Backend: Sendable {
         var workers: Int
         var shutdownGracePeriod: Duration
         var visibilityTimeout: Duration
+        var heartbeatInterval: Duration
         var pageSize: Int
         var rateLimit: ExportService.RateLimit?
     }
@@ -90,7 +91,8 @@ struct Backend: Sendable {
             }
 
         let workerConfiguration = ExportWorker.Configuration(
-            concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
+            concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, heartbeatInterval: settings.heartbeatInterval,
+            receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
             idleDelay: .milliseconds(200), pageSize: settings.pageSize, shutdownGracePeriod: settings.shutdownGracePeriod)
         let worker = ExportWorker(
             jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, source: settings.source,

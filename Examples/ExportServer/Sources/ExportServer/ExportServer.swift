@@ -45,7 +45,8 @@ struct ExportServer {
                     region: options.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1")
                 : nil,
             source: source, workers: options.workers, shutdownGracePeriod: .seconds(options.shutdownGrace),
-            visibilityTimeout: .seconds(options.visibilityTimeout), pageSize: options.pageSize,
+            visibilityTimeout: .seconds(options.visibilityTimeout), heartbeatInterval: .milliseconds(options.heartbeatMilliseconds),
+            pageSize: options.pageSize,
             rateLimit: options.rateLimit > 0 ? .init(maxRequests: options.rateLimit, per: .seconds(3600)) : nil)
         let backend = try await Backend.make(
             settings, observer: EventBridge(logger: Logger(label: "export-server.exports"), factory: factory),

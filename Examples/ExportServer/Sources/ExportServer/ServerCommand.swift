@@ -29,14 +29,19 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit"), help: "New exports per user per hour; 0 for no limit.") var rateLimit = 10
     @Option(name: .customLong("shutdown-grace"), help: "Seconds running exports get to finish on SIGTERM.") var shutdownGrace = 30
     @Option(name: .customLong("visibility-timeout"), help: "Seconds of a worker's lease on a job.") var visibilityTimeout = 60
+    @Option(
+        name: .customLong("heartbeat-ms"),
+        help: "How often a running export renews its lease and records its rows written (what the page shows as progress).")
+    var heartbeatMilliseconds = 1000
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard ["file", "aws"].contains(backend) else { throw ValidationError("--backend must be file or aws") }
         guard endpoint == nil || backend == "aws" else { throw ValidationError("--endpoint needs --backend aws") }
-        guard workers >= 1, rows >= 0, pageSize >= 1, pageDelayMilliseconds >= 0, rateLimit >= 0, shutdownGrace >= 0, visibilityTimeout >= 1 else {
-            throw ValidationError("--workers, --page-size and --visibility-timeout must be at least 1; the other numbers at least 0")
+        guard workers >= 1, rows >= 0, pageSize >= 1, pageDelayMilliseconds >= 0, rateLimit >= 0, shutdownGrace >= 0, visibilityTimeout >= 1, heartbeatMilliseconds >= 10,
+            heartbeatMilliseconds < visibilityTimeout * 1000 else {
+            throw ValidationError("--workers, --page-size and --visibility-timeout must be at least 1, --heartbeat-ms 10 and below the visibility timeout; the other numbers at least 0")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         if let publicURL { guard URL(string: publicURL)?.host != nil else { throw ValidationError("--public-url needs an absolute URL") } }
