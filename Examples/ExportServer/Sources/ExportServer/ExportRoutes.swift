@@ -5,22 +5,22 @@ import HTTPTypes
 import Hummingbird
 
 /// Mounts the library's HTTP API on a Hummingbird router. Docs/HTTP-API.md quotes the part between
-/// the `docs:` markers verbatim (`Scripts/check_docs.sh` compares them).
+/// the `docs:` markers verbatim (`Examples/ExportServer/Scripts/check_docs.py` compares them).
+///
+/// A middleware rather than routes: the handler owns everything under its base path, every method
+/// included (it answers 405 with `Allow` for TRACE, QUERY or any other, and 404 problems for unknown paths).
 enum ExportRoutes {
-    /// The methods forwarded to the handler; it answers 405 with `Allow` for those a route does not serve.
-    static let methods: [HTTPRequest.Method] = [.get, .head, .post, .delete, .put, .patch, .options]
-
     // docs:begin hummingbird-route
     /// Forwards every request under /api/v1 to the export API, with the user the host's authentication
     /// established (`nil` for none: the handler answers 401).
-    static func mount(
-        _ api: ExportAPIHandler, on router: Router<BasicRequestContext>,
-        authenticate: @escaping @Sendable (Request) -> UserID?
-    ) {
-        for method in methods {
-            router.on("/api/v1/**", method: method) { request, _ in
-                await respond(to: request, path: request.uri.path, api: api, principal: authenticate(request))
-            }
+    struct Middleware<Context: RequestContext>: RouterMiddleware {
+        let api: ExportAPIHandler
+        let authenticate: @Sendable (Request) -> UserID?
+
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            let path = request.uri.path
+            guard path == "/api/v1" || path.hasPrefix("/api/v1/") else { return try await next(request, context) }
+            return await respond(to: request, path: path, api: api, principal: authenticate(request))
         }
     }
 

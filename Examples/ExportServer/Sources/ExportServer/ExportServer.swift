@@ -57,9 +57,10 @@ struct ExportServer {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: DemoChallengeMiddleware())
-        ExportRoutes.mount(backend.api, on: router) { request in
-            authentication.user(authorization: request.headers[.authorization])
-        }
+        router.add(
+            middleware: ExportRoutes.Middleware(api: backend.api) { request in
+                authentication.user(authorization: request.headers[.authorization])
+            })
         SiteRoutes(registry: registry, jobs: backend.jobs).mount(on: router, api: backend.api)
 
         let app = Application(
