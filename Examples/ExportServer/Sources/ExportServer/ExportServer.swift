@@ -71,11 +71,12 @@ struct ExportServer {
             },
             logger: logger)
         let gauges = QueueGauges(jobs: backend.jobs, queue: backend.queue, factory: factory, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [app as any Service, gauges] + backend.services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: [app as any Service, gauges] + backend.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The worker's grace period plus time for the server to close its connections; past it the group
+        // cancels what is left (the worker then hands its exports back at once).
+        configuration.maximumGracefulShutdownDuration = .seconds(options.shutdownGrace + 15)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         logger.notice("stopped")
     }
