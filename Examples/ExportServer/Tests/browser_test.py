@@ -7,6 +7,10 @@ Docs/images/export-server.png (SCREENSHOT_PATH overrides).
 Needs: apt-get install chromium; pip install playwright (no browser download: the system Chromium is
 used, CHROMIUM overrides its path)."""
 import csv
+import email
+import email.policy
+import glob
+import html
 import os
 import re
 import shutil
@@ -26,6 +30,18 @@ if not CHROMIUM:
 SCREENSHOT = os.environ.get("SCREENSHOT_PATH") or os.path.join(PACKAGE, "..", "..", "Docs", "images", "export-server.png")
 COLUMNS = ["membership_id", "user_id", "organization_name", "plan", "role", "status", "started_at", "amount", "currency", "seat_count"]
 ROWS = 30000
+
+
+def email_link(server, job_id):
+    """The download link of the job's "ready" e-mail in the outbox (the text part, decoded)."""
+    messages = glob.glob(os.path.join(server.data_dir, "outbox", job_id + "*.eml"))
+    assert len(messages) == 1, messages
+    with open(messages[0], "rb") as f:
+        message = email.message_from_binary_file(f, policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    links = re.findall(r"https?://\S+/api/v1/downloads/\S+", text)
+    assert links, text
+    return links[0]
 
 
 def sign_in(page, url, user):
@@ -90,6 +106,17 @@ def run(server, browser):
     assert all(r[1] == "alice" for r in records[1:]), "a row of another user"
     assert all(len(r) == len(COLUMNS) for r in records), "ragged rows"
     print(f"downloaded {download.suggested_filename}: {len(records) - 1} rows, columns {records[0]}")
+
+    # The e-mail's link works when clicked, in a browser that never signed in, and gives the same file.
+    link = email_link(server, alice_id)
+    stranger = browser.new_context(accept_downloads=True).new_page()
+    stranger.set_content(f'<a href="{html.escape(link)}">Download your export</a>')
+    with stranger.expect_download() as info:
+        stranger.get_by_role("link", name="Download your export").click()
+    mailed = os.path.join(tempfile.mkdtemp(), info.value.suggested_filename)
+    info.value.save_as(mailed)
+    assert open(mailed, "rb").read() == open(path, "rb").read(), "the e-mailed link gave another file"
+    print(f"e-mailed link {link.split('?')[0][:60]}… downloads the same file")
 
     # A second export, JSON Lines: screenshot while it runs beside the finished one, then cancel it.
     page.get_by_label("Format").select_option("jsonl")
