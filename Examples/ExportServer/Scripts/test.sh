@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the ExportServer example package: builds it (no warnings allowed in the example's
 # own code), checks that Docs/HTTP-API.md quotes it verbatim, then the real-browser test, schemathesis,
-# the SIGTERM test, the AWS backend against moto and the load run. Each test starts its own export-server on 127.0.0.1 (a free port,
-# a fresh data directory) and stops it.
+# the SIGTERM test, the AWS backend against moto and the load run. Each test starts its own
+# export-server on 127.0.0.1 (a free port, a fresh data directory) and stops it.
 #
 # Peers (installed by CI, see the report / .ci/run):
 #   apt-get update && apt-get install -y chromium
