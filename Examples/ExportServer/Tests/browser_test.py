@@ -127,6 +127,10 @@ def run(server, browser):
     os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
     page.screenshot(path=SCREENSHOT, full_page=True)
     print(f"screenshot: {os.path.normpath(SCREENSHOT)}")
+    # Asking again while one runs gives that one back (the API's 202 for an active export), said so.
+    page.get_by_role("button", name="Request export").click()
+    expect(page.get_by_role("status")).to_contain_text("already have an export in progress")
+    expect(page.locator("#exports tbody tr")).to_have_count(2)
     running.get_by_role("button", name=re.compile("^Cancel the jsonl export")).click()
     expect(running).to_have_attribute("data-state", "cancelled", timeout=30_000)
     expect(running.get_by_role("button", name=re.compile("^Download"))).to_have_count(0)

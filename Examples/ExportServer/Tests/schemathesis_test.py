@@ -32,7 +32,8 @@ def main():
             "--request-timeout", "10",
         ]
         print("+", " ".join(command), flush=True)
-        result = subprocess.run(command, cwd=ROOT)
+        # Run in the data directory: schemathesis writes .schemathesis/ and .hypothesis/ where it runs.
+        result = subprocess.run(command, cwd=server.data_dir)
         if result.returncode != 0:
             print(server.log()[-3000:], file=sys.stderr)
             sys.exit(f"FAIL: schemathesis found problems (exit {result.returncode})")

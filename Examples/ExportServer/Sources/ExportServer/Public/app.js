@@ -75,9 +75,11 @@ async function requestExport(event) {
     const response = await api("/exports", { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ format: $("format").value, columns }) });
     if (response.status === 202) {
+      // 202 also answers with the caller's export already in progress, which the table shows.
       const job = await response.json();
-      message.textContent = job.createdAt && Date.now() - Date.parse(job.createdAt) > 5000
-        ? "You already have an export in progress; it is shown below."
+      const shown = [...document.querySelectorAll("#exports tbody tr")].some((row) => row.dataset.id === job.id);
+      message.textContent = shown
+        ? "You already have an export in progress; it is shown below. Cancel it to start another."
         : "Export requested. It is prepared in the background; this page shows its progress.";
     } else if (response.status === 429) {
       const after = response.headers.get("Retry-After");
