@@ -155,7 +155,7 @@ def main():
     succeeded = [line for line in metrics.splitlines() if line.startswith('export_jobs_total{outcome="succeeded"}')]
     assert succeeded and float(succeeded[0].split()[-1]) >= len(USERS), f"/metrics: {succeeded}"
     for name in ("export_queue_depth", "export_queue_oldest_age_seconds", "export_duration_seconds_bucket", "export_size_bytes_bucket",
-                 "export_retries_total", "export_dead_letters_total"):
+                 "export_retries_total", "export_dead_letters_total", "export_events_total{event=\"export.started\"}"):
         assert name in metrics, f"/metrics lacks {name}"
     if errors:
         print("\n".join(errors[:20]), file=sys.stderr)

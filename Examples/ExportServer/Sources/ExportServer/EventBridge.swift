@@ -9,6 +9,7 @@ import Metrics
 /// - `export_jobs_total{outcome}`: finished jobs by outcome (`succeeded`, `failed`, `cancelled`);
 /// - `export_requests_total{result}`: requests `accepted` or `deduplicated`;
 /// - `export_retries_total`, `export_dead_letters_total`, `export_requeued_total`, `export_notifications_total{kind}`;
+/// - `export_events_total{event}`: every event by name (`export.progress` included);
 /// - `export_duration_seconds` (histogram of successful exports), `export_size_bytes` and
 ///   `export_rows` (histograms), `export_queue_wait_seconds` (request to first start).
 struct EventBridge: ExportObserver {
@@ -82,6 +83,8 @@ struct EventBridge: ExportObserver {
             level = .warning
             Counter(label: "export_requeued_total", factory: factory).increment()
         }
+        // Every event, progress included, also counts by name: the event rates of a dashboard.
+        Counter(label: "export_events_total", dimensions: [("event", event.name)], factory: factory).increment()
         logger.log(level: level, "\(event.name)", metadata: metadata)
     }
 
