@@ -1,5 +1,6 @@
 """Starts and stops export-server for the example's tests: a fresh data directory, a free port on
 127.0.0.1, and the process stopped (SIGTERM, then SIGKILL) however the test ends."""
+import atexit
 import base64
 import json
 import os
@@ -48,9 +49,12 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=60):
+        if self.proc is not None:
+            raise RuntimeError("this Server was started already; use either start() or a with block")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([binary(), "--port", str(self.port), "--data-dir", self.data_dir] + self.args,
                                      stdout=log, stderr=subprocess.STDOUT)
+        atexit.register(self.kill)  # however the test ends, no server outlives it
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -81,6 +85,11 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             raise
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def __enter__(self):
         return self.start()

@@ -39,8 +39,7 @@ def finishes_within_grace():
         code = server.terminate(timeout=90)
         elapsed = time.monotonic() - started
         assert code == 0, f"exit code {code}"
-        restarted = Server(data_dir=server.data_dir).start()
-        with restarted:
+        with Server(data_dir=server.data_dir) as restarted:
             job = restarted.json("GET", f"/api/v1/exports/{job_id}", "alice")[1]
             assert job["state"] == "succeeded", job
             assert job["attempt"] == 1, f"finished by the first attempt, not a retry: {job}"
@@ -66,8 +65,7 @@ def handed_back_and_finished_later():
         assert code == 0, f"exit code {code}"
         assert elapsed < 10, f"shutdown took {elapsed:.1f} s with a 1 s grace period"
         assert emails(server, job_id) == [], "an e-mail before the export finished"
-        restarted = Server(*args, data_dir=server.data_dir).start()
-        with restarted:
+        with Server(*args, data_dir=server.data_dir) as restarted:
             handed = restarted.json("GET", f"/api/v1/exports/{job_id}", "alice")[1]
             assert handed["state"] != "succeeded", f"the export was not interrupted: {handed}"
             job = restarted.wait_for(job_id, "alice", {"succeeded", "failed", "cancelled"}, timeout=120)
