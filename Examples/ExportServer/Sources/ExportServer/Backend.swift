@@ -1,0 +1,136 @@
+import ExportAdapters
+import ExportCore
+import ExportHTTPAPI
+import Foundation
+import ServiceLifecycle
+
+// Every line that wires the library lives in this file: the ports of one backend, the service, the
+// worker, the reconciler and the HTTP API handler built from them, and the two ServiceLifecycle
+// adapters. The rest of the server talks to `Backend` only.
+
+/// The export feature of this host, built on one backend (the file system or AWS).
+struct Backend: Sendable {
+    /// Answers `/api/v1/...` (and serves the signed download links of the file-system backend).
+    let api: ExportAPIHandler
+    /// The job store, read by the queue gauges.
+    let jobs: any JobStore
+    /// The queue, read for the dead-letter gauge.
+    let queue: any Queue
+    /// The worker and the reconciler, as services of the host's ServiceGroup.
+    let services: [any Service]
+    /// What the server prints at startup: where the data lives.
+    let notes: [String]
+
+    struct Settings: Sendable {
+        var dataDirectory: URL
+        var publicURL: URL
+        var aws: AWSSettings?
+        var source: any MembershipSource
+        var workers: Int
+        var shutdownGracePeriod: Duration
+        var visibilityTimeout: Duration
+        var heartbeatInterval: Duration
+        var pageSize: Int
+        var rateLimit: ExportService.RateLimit?
+    }
+
+    struct AWSSettings: Sendable {
+        var endpoint: URL?
+        var region: String
+        var bucket = "membership-exports"
+        var queue = "membership-exports"
+        var table = "membership-exports"
+        var sender = "exports@example.com"
+    }
+
+    /// The base path of the HTTP API.
+    static let basePath = "/api/v1"
+
+    static func make(_ settings: Settings, observer: any ExportObserver, onCorruptFile: @escaping @Sendable (String) -> Void) async throws -> Backend {
+        let jobs: any JobStore
+        let queue: any Queue
+        let blobs: any BlobStore
+        let notifier: any Notifier
+        var signedDownloads: SignedDownloads?
+        var notes: [String] = []
+        if let aws = settings.aws {
+            let configuration = AWSConfiguration(
+                credentials: try AWSCredentials.fromEnvironment(ProcessInfo.processInfo.environment), region: aws.region, endpoint: aws.endpoint)
+            let table = DynamoDBJobStore(tableName: aws.table, aws: configuration)
+            try await table.createTable()
+            let bucket = try S3BlobStore(configuration: .init(bucket: aws.bucket), aws: configuration)
+            try await bucket.createBucket()
+            let sqs = SQSQueue(configuration: try await SQSQueue.createQueues(named: aws.queue, aws: configuration), aws: configuration)
+            let mail = SESNotifier(fromAddress: aws.sender, ledger: DynamoDBNotificationLedger(tableName: aws.table, aws: configuration), aws: configuration)
+            try await mail.createIdentity(aws.sender)
+            (jobs, queue, blobs, notifier) = (table, sqs, bucket, mail)
+            notes.append("aws backend: region \(aws.region), table \(aws.table), queue \(aws.queue), bucket \(aws.bucket)\(aws.endpoint.map { " at \($0)" } ?? "")")
+        } else {
+            let files = try FileSystemBackend(
+                directory: settings.dataDirectory, linkSecret: try LinkSecretFile.loadOrCreate(root: settings.dataDirectory),
+                linkBaseURL: settings.publicURL.appendingPathComponent(String((basePath + "/downloads").dropFirst())),
+                from: EmailAddress("exports@example.com")!,
+                onCorruptFile: { report in onCorruptFile("\(report)") })
+            (jobs, queue, blobs, notifier) = (files.jobStore, files.queue, files.blobStore, files.notifier)
+            signedDownloads = SignedDownloads(files.blobStore)
+            notes.append("file-system backend in \(settings.dataDirectory.path); e-mails in \(files.notifier.outboxDirectory.path)")
+        }
+
+        let service = ExportService(
+            jobStore: jobs, queue: queue, blobStore: blobs,
+            configuration: .init(
+                defaultColumns: ExportColumn.standard, attributeColumns: DemoMembershipSource.attributeNames, rateLimit: settings.rateLimit),
+            observer: observer)
+        let recipient: @Sendable (UserID) async throws -> String = { user in "\(user.rawValue)@example.com" }
+        let configuration = ExportAPIHandler.Configuration(basePath: basePath)
+        let api =
+            if let signedDownloads {
+                try ExportAPIHandler(service: service, recipient: recipient, signedDownloads: signedDownloads, configuration: configuration)
+            } else {
+                ExportAPIHandler(service: service, recipient: recipient, configuration: configuration)
+            }
+
+        let workerConfiguration = ExportWorker.Configuration(
+            concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, heartbeatInterval: settings.heartbeatInterval,
+            receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
+            idleDelay: .milliseconds(200), pageSize: settings.pageSize, shutdownGracePeriod: settings.shutdownGracePeriod)
+        let worker = ExportWorker(
+            jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, source: settings.source,
+            configuration: workerConfiguration, observer: observer)
+        let reconciler = Reconciler(
+            jobStore: jobs, queue: queue, blobStore: blobs,
+            configuration: .init(requeueAfter: settings.visibilityTimeout * 2, abandonedWriteAge: settings.visibilityTimeout * 4),
+            observer: observer)
+        return Backend(
+            api: api, jobs: jobs, queue: queue,
+            services: [ReconcilerService(reconciler: reconciler, interval: settings.visibilityTimeout), WorkerService(worker: worker)],
+            notes: notes)
+    }
+}
+
+/// Runs an ``ExportWorker`` in a ServiceGroup: a graceful shutdown (SIGTERM) stops receiving and lets
+/// running exports finish within the worker's grace period, then hands the rest back to the queue;
+/// cancellation hands them back at once.
+struct WorkerService: Service {
+    let worker: ExportWorker
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await worker.run()
+        } onGracefulShutdown: {
+            worker.shutdown()
+        }
+    }
+}
+
+/// Runs the ``Reconciler``'s periodic pass until the ServiceGroup shuts down.
+struct ReconcilerService: Service {
+    let reconciler: Reconciler
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await reconciler.run(every: interval)
+        }
+    }
+}
