@@ -47,41 +47,40 @@ struct Backend: Sendable {
     static let basePath = "/api/v1"
 
     static func make(_ settings: Settings, observer: any ExportObserver, onCorruptFile: @escaping @Sendable (String) -> Void) async throws -> Backend {
-        let jobs: any JobStore
-        let queue: any Queue
-        let blobs: any BlobStore
-        let notifier: any Notifier
+        let ports: ExportPorts
         var signedDownloads: SignedDownloads?
         var notes: [String] = []
+        let sender = try EmailAddress(validating: settings.aws?.sender ?? "exports@example.com")
         if let aws = settings.aws {
             let configuration = AWSConfiguration(
                 credentials: try AWSCredentials.fromEnvironment(ProcessInfo.processInfo.environment), region: aws.region, endpoint: aws.endpoint)
-            let table = DynamoDBJobStore(tableName: aws.table, aws: configuration)
-            try await table.createTable()
-            let bucket = try S3BlobStore(configuration: .init(bucket: aws.bucket), aws: configuration)
-            try await bucket.createBucket()
-            let sqs = SQSQueue(configuration: try await SQSQueue.createQueues(named: aws.queue, aws: configuration), aws: configuration)
-            let mail = SESNotifier(fromAddress: aws.sender, ledger: DynamoDBNotificationLedger(tableName: aws.table, aws: configuration), aws: configuration)
-            try await mail.createIdentity(aws.sender)
-            (jobs, queue, blobs, notifier) = (table, sqs, bucket, mail)
+            let queues = try await SQSQueue.createQueues(named: aws.queue, aws: configuration)
+            let backend = try AWSBackend(
+                aws: configuration, table: aws.table, files: .init(bucket: aws.bucket), queue: queues, sender: sender, observer: observer)
+            try await backend.jobStore.createTable()
+            try await backend.blobStore.createBucket()
+            try await backend.notifier.createIdentity(aws.sender)
+            ports = backend.ports
             notes.append("aws backend: region \(aws.region), table \(aws.table), queue \(aws.queue), bucket \(aws.bucket)\(aws.endpoint.map { " at \($0)" } ?? "")")
         } else {
+            let corruptFiles = ClosureObserver { event in
+                if event.name == .corruptRecord { onCorruptFile("\(event)") }
+            }
             let files = try FileSystemBackend(
                 directory: settings.dataDirectory, linkSecret: try LinkSecretFile.loadOrCreate(root: settings.dataDirectory),
                 linkBaseURL: settings.publicURL.appendingPathComponent(String((basePath + "/downloads").dropFirst())),
-                from: EmailAddress("exports@example.com")!,
-                onCorruptFile: { report in onCorruptFile("\(report)") })
-            (jobs, queue, blobs, notifier) = (files.jobStore, files.queue, files.blobStore, files.notifier)
+                from: sender, observer: FanOutObserver([observer, corruptFiles]))
+            ports = files.ports
             signedDownloads = SignedDownloads(files.blobStore)
             notes.append("file-system backend in \(settings.dataDirectory.path); e-mails in \(files.notifier.outboxDirectory.path)")
         }
 
-        let service = ExportService(
-            jobStore: jobs, queue: queue, blobStore: blobs,
+        let service = try ExportService(
+            ports: ports,
             configuration: .init(
-                defaultColumns: ExportColumn.standard, attributeColumns: DemoMembershipSource.attributeNames, rateLimit: settings.rateLimit),
-            observer: observer)
-        let recipient: @Sendable (UserID) async throws -> String = { user in "\(user.rawValue)@example.com" }
+                defaultColumns: ExportColumn.standard, attributeColumns: DemoMembershipSource.attributeNames, rateLimit: settings.rateLimit))
+        // The demo's stand-in for the host's user directory: every demo user's mailbox is at example.com.
+        let recipient: @Sendable (UserID) async throws -> EmailAddress = { user in try EmailAddress(validating: "\(user.rawValue)@example.com") }
         let configuration = ExportAPIHandler.Configuration(basePath: basePath)
         let api =
             if let signedDownloads {
@@ -94,15 +93,11 @@ struct Backend: Sendable {
             concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, heartbeatInterval: settings.heartbeatInterval,
             receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
             idleDelay: .milliseconds(200), pageSize: settings.pageSize, shutdownGracePeriod: settings.shutdownGracePeriod)
-        let worker = ExportWorker(
-            jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, source: settings.source,
-            configuration: workerConfiguration, observer: observer)
-        let reconciler = Reconciler(
-            jobStore: jobs, queue: queue, blobStore: blobs,
-            configuration: .init(requeueAfter: settings.visibilityTimeout * 2, abandonedWriteAge: settings.visibilityTimeout * 4),
-            observer: observer)
+        let worker = try ExportWorker(ports: ports, source: settings.source, configuration: workerConfiguration)
+        let reconciler = try Reconciler(
+            ports: ports, configuration: .init(requeueAfter: settings.visibilityTimeout * 2, abandonedWriteAge: settings.visibilityTimeout * 4))
         return Backend(
-            api: api, jobs: jobs, queue: queue,
+            api: api, jobs: ports.jobStore, queue: ports.queue,
             services: [ReconcilerService(reconciler: reconciler, interval: settings.visibilityTimeout), WorkerService(worker: worker)],
             notes: notes)
     }
@@ -110,27 +105,15 @@ struct Backend: Sendable {
 
 /// Runs an ``ExportWorker`` in a ServiceGroup: a graceful shutdown (SIGTERM) stops receiving and lets
 /// running exports finish within the worker's grace period, then hands the rest back to the queue;
-/// cancellation hands them back at once.
+/// cancellation hands them back at once. The whole adapter is the one line of `run()`.
 struct WorkerService: Service {
     let worker: ExportWorker
-
-    func run() async throws {
-        await withGracefulShutdownHandler {
-            await worker.run()
-        } onGracefulShutdown: {
-            worker.shutdown()
-        }
-    }
+    func run() async throws { try await worker.run(gracefulShutdown: { try? await gracefulShutdown() }) }
 }
 
 /// Runs the ``Reconciler``'s periodic pass until the ServiceGroup shuts down.
 struct ReconcilerService: Service {
     let reconciler: Reconciler
     let interval: Duration
-
-    func run() async throws {
-        await cancelWhenGracefulShutdown {
-            await reconciler.run(every: interval)
-        }
-    }
+    func run() async throws { try await reconciler.run(every: interval, gracefulShutdown: { try? await gracefulShutdown() }) }
 }
