@@ -45,11 +45,7 @@ public enum HTTPErrorMapping {
         if let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 {
             return now.addingTimeInterval(min(seconds, 86_400))
         }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: trimmed)
+        return HTTPDate.parse(trimmed)
     }
 
     /// `com.amazonaws.sqs#QueueDoesNotExist`, `QueueDoesNotExist;Sender` and

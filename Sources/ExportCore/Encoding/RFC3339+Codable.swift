@@ -69,10 +69,21 @@ extension RFC3339 {
     }
 
     /// A `JSONEncoder` for the library's stored records: sorted keys, dates as RFC 3339 with 9 digits.
+    ///
+    /// A date no four-digit year can hold (a lease of `Duration.seconds(Int64.max)`, which the queues
+    /// clamp but accept) is written as the number of seconds since 2001 that earlier versions wrote for
+    /// every date, which ``recordDecoder()`` reads; a record is never refused for its date.
     package static func recordEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = encodingStrategy()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            if let text = string(date, fractionDigits: maximumFractionDigits) {
+                try container.encode(text)
+            } else {
+                try container.encode(date.timeIntervalSinceReferenceDate)
+            }
+        }
         return encoder
     }
 

@@ -61,7 +61,7 @@ struct KillLoop: Sendable {
     /// The job's record as stored, or `nil` while it cannot be read.
     private func job(_ id: JobID) -> ExportJob? {
         guard let data = FileManager.default.contents(atPath: "\(dataDirectory)/jobs/jobs/\(id.rawValue).json") else { return nil }
-        return try? JSONDecoder().decode(ExportJob.self, from: data)
+        return try? RFC3339.recordDecoder().decode(ExportJob.self, from: data)  // the store's own coding: RFC 3339 dates
     }
 
     private func allFinished() -> Bool {

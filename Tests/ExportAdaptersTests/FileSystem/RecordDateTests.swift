@@ -124,4 +124,15 @@ struct RecordDateTests {
         let json = #"{"id":"abc1","jobID":"j1","receiveCount":1,"enqueuedAt":\#(value)}"#
         #expect(SpoolRecord(decoding: Array(json.utf8)) == nil)
     }
+
+    @Test("a date past the year 9999 (a clamped huge lease) is stored as a number and reads back")
+    func farFuture() throws {
+        let far = Date(timeIntervalSinceReferenceDate: 9.2e18)
+        let record = SpoolRecord(
+            id: "abc1", jobID: JobID("j1")!, receiveCount: 1, enqueuedAt: Self.created, leaseExpiresAt: far, reason: nil,
+            deadLetteredAt: nil)
+        let bytes = try record.encoded()
+        #expect(try Self.dateValues(bytes)["leaseExpiresAt"] is NSNumber)
+        #expect(SpoolRecord(decoding: bytes) == record)
+    }
 }

@@ -112,6 +112,13 @@ struct RequestShapeTests {
         #expect(HTTPErrorMapping.retryDate("7", now: now) == now.addingTimeInterval(7))
         #expect(HTTPErrorMapping.retryDate("Sun, 06 Nov 1994 08:49:37 GMT", now: now) == Date(timeIntervalSince1970: 784_111_777))
         #expect(HTTPErrorMapping.retryDate("soon", now: now) == nil)
+        // Read by hand, strictly: no formatter sees the header (issue 17).
+        for bad in [
+            "Mon, 06 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMTx",
+            "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 24:49:37 GMT",
+        ] {
+            #expect(HTTPErrorMapping.retryDate(bad, now: now) == nil, "\(bad)")
+        }
         let error = HTTPErrorMapping.error(status: 429, serviceCode: nil, message: nil, operation: "Op", retryAfter: "3", now: now)
         #expect(error.retryAt == now.addingTimeInterval(3))
     }
