@@ -55,7 +55,7 @@ struct ShutdownSignalTests {
             "EXPORT_RECONCILE_SECONDS": "0",
         ]
         let run = try RunningProcess(worker, environment: environment)
-        #expect(try await run.waitFor("receiving from the queue failed", seconds: 30), "\(run.output)")
+        #expect(try await run.waitFor("worker.receiveFailed", seconds: 30), "\(run.output)")
         run.signal(SIGTERM)
         let result = try await run.finish(seconds: 30)
         #expect(result.reason == .exit && result.status == 0, "status \(result.status) \(result.reason): \(result.output)")
