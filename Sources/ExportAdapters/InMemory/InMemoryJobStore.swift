@@ -11,6 +11,9 @@ public actor InMemoryJobStore: JobStore {
     private var jobs: [JobID: ExportJob] = [:]
     /// The unique keys held by non-terminal jobs.
     private var activeKeys: [String: JobID] = [:]
+    /// Each owner's job ids, so a listing reads that owner's jobs, not every job (an owner never
+    /// changes: ``update(_:)`` keeps the stored one).
+    private var jobsByOwner: [UserID: Set<JobID>] = [:]
 
     /// Makes chosen operations fail; see ``FaultInjector``.
     public nonisolated let faults: FaultInjector
@@ -38,6 +41,7 @@ public actor InMemoryJobStore: JobStore {
         var stored = job
         stored.version = 1
         jobs[stored.id] = stored
+        jobsByOwner[stored.owner, default: []].insert(stored.id)
         if let key = stored.uniqueKey, !stored.state.isTerminal { activeKeys[key] = stored.id }
         return .created(stored)
     }
@@ -100,7 +104,7 @@ public actor InMemoryJobStore: JobStore {
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try faults.check(.list)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
-        let sorted = jobs.values.filter { $0.owner == owner }.sorted(by: Self.newestFirst)
+        let sorted = (jobsByOwner[owner] ?? []).compactMap { jobs[$0] }.sorted(by: Self.newestFirst)
         var start = sorted.startIndex
         if let cursor {
             let position = try Self.position(of: cursor)
@@ -141,6 +145,8 @@ public actor InMemoryJobStore: JobStore {
             .prefix(max(0, limit))
         for job in expired {
             jobs[job.id] = nil
+            jobsByOwner[job.owner]?.remove(job.id)
+            if jobsByOwner[job.owner]?.isEmpty == true { jobsByOwner[job.owner] = nil }
             if let key = job.uniqueKey, activeKeys[key] == job.id { activeKeys[key] = nil }
         }
         return Array(expired)
@@ -167,6 +173,7 @@ public actor InMemoryJobStore: JobStore {
     public func removeAll() {
         jobs = [:]
         activeKeys = [:]
+        jobsByOwner = [:]
     }
 
     // MARK: Cursor

@@ -24,6 +24,17 @@ public actor InMemoryQueue: Queue {
     var leases: [LeaseReceipt: MessageID] = [:]
     var dead: [DeadLetter] = []
     private var sequence: UInt64 = 0
+    /// A stamp of an entry's `visibleAt` when it was set. A stamp is current while the entry still has
+    /// that `visibleAt`; stale stamps (acknowledged, released, extended) are dropped when they surface.
+    struct Stamp {
+        let id: MessageID
+        let sequence: UInt64
+        let visibleAt: Date
+    }
+    /// Stamps not yet due, soonest first: what becomes visible next, without scanning every entry.
+    private var waiting = MinHeap<Stamp> { $0.visibleAt < $1.visibleAt }
+    /// Stamps already due, oldest message first: the next deliveries.
+    private var due = MinHeap<Stamp> { $0.sequence < $1.sequence }
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiterID: UInt64 = 0
 
@@ -81,9 +92,7 @@ public actor InMemoryQueue: Queue {
             let now = clock.now()
             if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return deliveries }
             var wakeAt = deadline
-            if let next = entries.values.lazy.map(\.visibleAt).filter({ !Self.isDue($0, now) }).min() {
-                wakeAt = min(wakeAt, next)
-            }
+            if let next = nextVisibleAt() { wakeAt = min(wakeAt, next) }
             // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
             // test that advanced a manual clock exactly to the deadline waiting forever.
             // Clamped: a huge wait time must not trap converting to Int64.
@@ -119,6 +128,7 @@ public actor InMemoryQueue: Queue {
         entry.receipt = nil
         entry.visibleAt = clock.now().adding(delay)
         entries[entry.id] = entry
+        schedule(entry)
         wakeWaiters()
     }
 
@@ -138,6 +148,7 @@ public actor InMemoryQueue: Queue {
         var entry = try held(receipt)
         entry.visibleAt = clock.now().adding(visibilityTimeout)
         entries[entry.id] = entry
+        schedule(entry)
         return entry.visibleAt
     }
 
@@ -194,14 +205,21 @@ public actor InMemoryQueue: Queue {
     private func insert(_ message: QueueMessage, visibleAt: Date) -> MessageID {
         sequence += 1
         let id = MessageID("msg-\(sequence)")
-        entries[id] = Entry(id: id, message: message, sequence: sequence, visibleAt: visibleAt)
+        let entry = Entry(id: id, message: message, sequence: sequence, visibleAt: visibleAt)
+        entries[id] = entry
+        schedule(entry)
         wakeWaiters()
         return id
     }
 
     private func lease(max: Int, visibilityTimeout: Duration) -> [Delivery] {
         let now = clock.now()
-        let visible = entries.values.filter { Self.isDue($0.visibleAt, now) }.sorted { $0.sequence < $1.sequence }.prefix(max)
+        var visible: [Entry] = []
+        promoteDue(now)
+        var taken: Set<MessageID> = []  // an entry stamped twice with one time must be leased once
+        while visible.count < max, let stamp = due.pop() {
+            if let entry = current(stamp), taken.insert(entry.id).inserted { visible.append(entry) }
+        }
         return visible.map { original in
             var entry = original
             if let old = entry.receipt { leases[old] = nil }
@@ -211,12 +229,41 @@ public actor InMemoryQueue: Queue {
             entry.receipt = receipt
             entry.visibleAt = now.adding(visibilityTimeout)
             entries[entry.id] = entry
+            schedule(entry)
             leases[receipt] = entry.id
             return Delivery(
                 id: entry.id, message: entry.message, receipt: receipt,
                 receiveCount: entry.receiveCount, leaseExpiresAt: entry.visibleAt
             )
         }
+    }
+
+    /// Records the entry's current `visibleAt` in the visibility order.
+    private func schedule(_ entry: Entry) {
+        waiting.push(Stamp(id: entry.id, sequence: entry.sequence, visibleAt: entry.visibleAt))
+    }
+
+    /// The entry a stamp belongs to, if the stamp is still current.
+    private func current(_ stamp: Stamp) -> Entry? {
+        guard let entry = entries[stamp.id], entry.visibleAt == stamp.visibleAt else { return nil }
+        return entry
+    }
+
+    /// Moves the stamps that have come due from `waiting` to `due`, dropping stale ones.
+    private func promoteDue(_ now: Date) {
+        while let top = waiting.first, Self.isDue(top.visibleAt, now) {
+            waiting.pop()
+            if current(top) != nil { due.push(top) }
+        }
+    }
+
+    /// When the next entry not yet visible becomes visible.
+    private func nextVisibleAt() -> Date? {
+        while let top = waiting.first {
+            if current(top) != nil { return top.visibleAt }
+            waiting.pop()
+        }
+        return nil
     }
 
     /// The entry leased under `receipt`, if that lease is current and has not run out.
