@@ -2,6 +2,13 @@ import ExportCore
 import Foundation
 
 extension FileBlobStore: SignedDownloadResolver {
+    /// The percent-encoded path of ``Configuration/linkBaseURL``, without a trailing slash.
+    public var linkBasePath: String? {
+        var path = Substring(URLComponents(url: configuration.linkBaseURL, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? "")
+        while path.hasSuffix("/") { path = path.dropLast() }
+        return String(path)
+    }
+
     /// Verifies one of this store's download links for the HTTP API's signed-download route.
     ///
     /// Configure the store's ``Configuration/linkBaseURL`` as the public URL of that route (for example
@@ -14,13 +21,6 @@ extension FileBlobStore: SignedDownloadResolver {
     /// - Returns: `.valid` with the key and file name, `.badSignature` for an altered, foreign or
     ///   unparsable link, `.expired` for a genuine link whose time is up (on the store's clock).
     /// - Throws: Never; verification needs no I/O.
-    /// The percent-encoded path of ``Configuration/linkBaseURL``, without a trailing slash.
-    public var linkBasePath: String? {
-        var path = Substring(URLComponents(url: configuration.linkBaseURL, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? "")
-        while path.hasSuffix("/") { path = path.dropLast() }
-        return String(path)
-    }
-
     public func verify(path: String, query: [URLQueryItem]) async throws -> SignedDownloadVerdict {
         var parameters: [String: String] = [:]
         for item in query {
