@@ -8,7 +8,7 @@ import Metrics
 /// Metric names (Prometheus form on `/metrics`):
 /// - `export_jobs_total{outcome}`: finished jobs by outcome (`succeeded`, `failed`, `cancelled`);
 /// - `export_requests_total{result}`: requests `accepted` or `deduplicated`;
-/// - `export_retries_total{code}`, `export_faults_total{event,code}`, `export_dead_letters_total`, `export_requeued_total`, `export_notifications_total{kind}`;
+/// - `export_retries_total` (and `export_retries_by_code_total{code}`), `export_faults_total{event,code}`, `export_dead_letters_total`, `export_requeued_total`, `export_notifications_total{kind}`;
 /// - `export_events_total{event}`: every event by name (`export.progress` included);
 /// - `export_duration_seconds` (histogram of successful exports), `export_size_bytes` and
 ///   `export_rows` (histograms), `export_queue_wait_seconds` (request to first start).
@@ -26,7 +26,7 @@ struct EventBridge: ExportObserver {
         for result in ["accepted", "deduplicated", "rejected"] {
             Counter(label: "export_requests_total", dimensions: [("result", result)], factory: factory).increment(by: 0)
         }
-        for label in ["export_dead_letters_total", "export_requeued_total"] {
+        for label in ["export_retries_total", "export_dead_letters_total", "export_requeued_total"] {
             Counter(label: label, factory: factory).increment(by: 0)
         }
     }
@@ -71,7 +71,8 @@ struct EventBridge: ExportObserver {
             if let rows = event.rows { Recorder(label: "export_rows", factory: factory).record(rows) }
         case .retried:
             level = .warning
-            Counter(label: "export_retries_total", dimensions: [("code", event.code?.description ?? "unknown")], factory: factory).increment()
+            Counter(label: "export_retries_total", factory: factory).increment()
+            Counter(label: "export_retries_by_code_total", dimensions: [("code", event.code?.description ?? "unknown")], factory: factory).increment()
         case .failed:
             level = .error
             Counter(label: "export_jobs_total", dimensions: [("outcome", "failed")], factory: factory).increment()
