@@ -45,11 +45,20 @@ extension ExportAttempt {
             }
             let state = try job.abandon(
                 ExportFailure(code: exportError.code.description, reason: reason), now: now, retention: context.settings.retention)
-            if let stored = try? await context.jobStore.update(job) {
+            let stored: ExportJob?
+            do {
+                stored = try await context.jobStore.update(job)
+            } catch {
+                // The message is dead-lettered below all the same, with the reason; the job stays as it was.
+                observer.observe(.fault(.cleanupFailed, error, jobID: job.id))
+                stored = nil
+            }
+            if let stored {
                 await context.discardFiles(of: stored, keeping: nil)
                 if state == .failed {
                     observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
-                    // Best effort: the notifier may be what keeps failing.
+                    // Best effort: the notifier may be what keeps failing; `send` reports
+                    // `notificationPending` with the code before it throws.
                     try? await NotificationDelivery(context: context).send(.failed, for: stored, link: nil)
                 } else {
                     observer.observe(.cancelled(stored.id))

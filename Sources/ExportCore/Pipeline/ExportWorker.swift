@@ -115,6 +115,7 @@ public final class ExportWorker: Sendable {
                         fatal = error
                         break
                     }
+                    // A sleep only throws when the task is cancelled, which the loop condition sees next.
                     try? await context.clock.sleep(for: receiveBackoff(afterFailures: failures))
                     continue
                 }
@@ -219,7 +220,7 @@ public final class ExportWorker: Sendable {
             let deliveries = try await context.queue.receive(
                 max: max, visibilityTimeout: configuration.visibilityTimeout, waitTime: configuration.receiveWaitTime)
             if deliveries.isEmpty, configuration.receiveWaitTime == .zero {
-                try? await context.clock.sleep(for: configuration.idleDelay)
+                try? await context.clock.sleep(for: configuration.idleDelay)  // cancelled: the caller sees it
             }
             return deliveries
         }
@@ -232,6 +233,7 @@ public final class ExportWorker: Sendable {
         let result = await withTaskCancellationHandler { await task.result } onCancel: { task.cancel() }
         state.withLock { $0.poll = nil }
         if stopRequested || Task.isCancelled {
+            // A receive that failed while stopping leased nothing; one that succeeded gives its messages back.
             for delivery in (try? result.get()) ?? [] {
                 await context.handOff(delivery.message.jobID) { try await self.context.queue.release(delivery.receipt, delay: .zero) }
             }
@@ -245,7 +247,7 @@ public final class ExportWorker: Sendable {
         let grace = configuration.shutdownGracePeriod
         let expired = Mutex(false)
         group.addTask { [context, slotFreed] in
-            try? await context.clock.sleep(for: grace)
+            try? await context.clock.sleep(for: grace)  // throws only when cancelled: then the drain ends anyway
             expired.withLock { $0 = true }
             slotFreed.yield()
         }
