@@ -35,19 +35,23 @@ let package = Package(
         .target(name: "ExportHTTPAPI", dependencies: ["ExportCore"]),
         .executableTarget(
             name: "MembershipExportDemo",
-            dependencies: ["ExportCore", "ExportAdapters"],
+            dependencies: ["ExportCore", "ExportAdapters", "ExampleSupport"],
             path: "Examples/MembershipExportDemo"
         ),
         .executableTarget(
             name: "AWSExportWorker",
-            dependencies: ["ExportCore", "ExportAdapters"],
+            dependencies: ["ExportCore", "ExportAdapters", "ExampleSupport"],
             path: "Examples/AWSExportWorker"
         ),
+        // What the example executables share (graceful SIGTERM/SIGINT handling); not a product.
+        .target(name: "ExampleSupport", dependencies: ["ExportCore"], path: "Examples/ExampleSupport"),
+        // What the test targets share (the skip log that Scripts/test-all.sh summarises); not a product.
+        .target(name: "ExportTestSupport", path: "Tests/ExportTestSupport"),
         .executableTarget(name: "ExportBenchmarks", dependencies: ["ExportCore"], path: "Benchmarks/ExportBenchmarks"),
-        .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters"]),
+        .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters", "ExportTestSupport"]),
         .testTarget(
             name: "ExportAdaptersTests",
-            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance"],
+            dependencies: ["ExportCore", "ExportAdapters", "ExportConformance", "ExportTestSupport"],
             exclude: ["HTTP/Fixtures"]
         ),
         // Types named as a host's imports name them (HTTPTypes, CryptoKit), for the name-clash test.
@@ -58,7 +62,7 @@ let package = Package(
                 "ClashingHostTypes", "ExportCore", "ExportAdapters", "ExportInMemory", "ExportFileSystem", "ExportAWS",
                 "ExportHTTPAPI", "ExportConformance",
             ]),
-        .testTarget(name: "ExportHTTPAPITests", dependencies: ["ExportHTTPAPI", "ExportCore", "ExportAdapters"]),
+        .testTarget(name: "ExportHTTPAPITests", dependencies: ["ExportHTTPAPI", "ExportCore", "ExportAdapters", "ExportTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 // An export worker on AWS: SQS for jobs, DynamoDB for records, S3 for files, SES for e-mails, and the
 // host's memberships API over HTTP. Run as many copies as you like; they share the work.
 // Configuration comes from the environment: see `WorkerSettings.usage` or run with --help.
+import ExampleSupport
 import ExportAdapters
 import ExportCore
 import Foundation

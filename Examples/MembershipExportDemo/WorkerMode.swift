@@ -1,3 +1,4 @@
+import ExampleSupport
 import ExportAdapters
 import ExportCore
 import Foundation

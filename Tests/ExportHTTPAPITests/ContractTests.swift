@@ -2,6 +2,7 @@ import ExportAdapters
 import ExportCore
 import ExportHTTPAPI
 import Foundation
+import ExportTestSupport
 import Testing
 
 /// Walks every documented route and status of `Docs/openapi.yaml` against the handler and has

@@ -1,6 +1,7 @@
 import ExportAdapters
 import ExportCore
 import Foundation
+import ExportTestSupport
 import Synchronization
 
 /// The moto_server shared by the AWS adapter tests: one process for the whole test run.

@@ -1,5 +1,6 @@
 import ExportCore
 import Foundation
+import ExportTestSupport
 import Testing
 
 /// Runs an independent parser (Python's `csv`, `json` and `gzip` modules) over encoder output.

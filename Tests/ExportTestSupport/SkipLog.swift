@@ -5,9 +5,13 @@ import Foundation
 ///
 /// Appends `SKIPPED<TAB>what<TAB>how to install` to the file named by `MEMBERSHIP_EXPORT_SKIP_LOG`
 /// (nothing when it is unset). Under `CI=true` nothing is skipped: those tests fail instead.
-/// (One copy per test target; they share no support module.)
-enum SkipLog {
-    static func record(_ what: String, install: String) {
+public enum SkipLog {
+    /// Prints the skip and appends it to the skip log.
+    ///
+    /// - Parameters:
+    ///   - what: The skipped test group.
+    ///   - install: How to install the missing peer.
+    public static func record(_ what: String, install: String) {
         print("⚠️  SKIPPED: \(what). Install: \(install)")
         guard let path = ProcessInfo.processInfo.environment["MEMBERSHIP_EXPORT_SKIP_LOG"], !path.isEmpty else { return }
         let line = Data("SKIPPED\t\(what)\t\(install)\n".utf8)

@@ -6,20 +6,26 @@ import Synchronization
 import Glibc
 #endif
 
-/// (The same file as in `Examples/AWSExportWorker`: two executables, no shared target.)
-///
 /// SIGTERM and SIGINT handling: each signal sets the stop flag and asks the workers to shut down.
 ///
 /// The handlers are formed here, in a nonisolated function, not in `main.swift`: a closure written in
 /// top-level code is main-actor isolated, and the Swift 6 runtime traps (SIGILL, exit 132) when the
 /// signal queue calls it. Everything a handler touches is `Sendable` and callable from any thread.
-final class StopSignals: @unchecked Sendable {
+public final class StopSignals: @unchecked Sendable {
     /// The signal that arrived first, if any.
-    let requested = Mutex<Int32?>(nil)
+    public let requested = Mutex<Int32?>(nil)
     /// Kept alive for the process's lifetime; written only by ``install(program:stopping:)``, once, before any signal.
     private var sources: [any DispatchSourceSignal] = []
 
-    func install(program: String, stopping workers: [ExportWorker]) {
+    /// Creates the handler set; nothing is installed yet.
+    public init() {}
+
+    /// Installs the SIGTERM and SIGINT handlers.
+    ///
+    /// - Parameters:
+    ///   - program: The name the stop message starts with.
+    ///   - workers: The workers to shut down gracefully on the first signal.
+    public func install(program: String, stopping workers: [ExportWorker]) {
         for number in [SIGTERM, SIGINT] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
