@@ -58,7 +58,7 @@ extension JobStoreConformance {
                 try Self.listedJob(token: token, index: index, owner: owner, createdAt: Self.epoch)
             ).job
             switch state {
-            case .running: _ = job.lifecycle.claim(now: Self.epoch, lease: .seconds(60), maxAttempts: 3)
+            case .running: _ = job.lifecycle.claim(now: Self.epoch, lease: .seconds(60), maxInterruptions: 3)
             case .cancelled: _ = try job.lifecycle.requestCancel()
             default: break
             }
@@ -94,24 +94,74 @@ extension JobStoreConformance {
             _ = try await store.update(job)
             if let expiresAt, expiresAt <= now { expired.insert(job.id) } else { kept.append(job.id) }
         }
-        let first = try await store.deleteExpired(now: now, limit: 1)
-        try check(first.count == 1, "deleteExpired with limit 1 deleted \(first.count) jobs")
-        var deleted = Set(first.map(\.id))
-        for _ in 0..<100 {
-            let batch = try await store.deleteExpired(now: now, limit: 100)
-            if batch.isEmpty { break }
-            deleted.formUnion(batch.map(\.id))
-        }
-        let ours = deleted.filter { $0.rawValue.contains(token) }
-        try check(ours == expired, "deleteExpired removed \(ours.sorted()) instead of \(expired.sorted())")
+        let first = try await store.expired(now: now, limit: 1)
+        try check(first.count == 1, "expired with limit 1 returned \(first.count) jobs")
+        let listed = try await store.expired(now: now, limit: 1000)
+        let ours = listed.filter { $0.id.rawValue.contains(token) }
+        try check(Set(ours.map(\.id)) == expired, "expired listed \(ours.map(\.id).sorted()) instead of \(expired.sorted())")
+        // Listing changes nothing: the records must still name their files for the reconciler.
         for id in expired {
             let read = try await store.get(id)
-            try check(read == nil, "expired job \(id) is still readable")
+            try check(read != nil, "expired job \(id) was deleted by the listing")
+        }
+        // Deleting is a compare-and-swap on the version; deleting again succeeds.
+        for job in ours {
+            var stale = job
+            stale.version += 1
+            do {
+                try await store.delete(stale)
+                try check(false, "delete with a version that is not the stored one deleted job \(job.id)")
+            } catch let error as ExportError where error.code == .versionConflict {}
+            try check(try await store.get(job.id) != nil, "a refused delete removed job \(job.id)")
+            try await store.delete(job)
+            try check(try await store.get(job.id) == nil, "deleted job \(job.id) is still readable")
+            try await store.delete(job)
         }
         for id in kept {
             let read = try await store.get(id)
             try check(read != nil, "job \(id), not expired, was deleted")
         }
+        let after = try await store.expired(now: now, limit: 1000).filter { $0.id.rawValue.contains(token) }
+        try check(after.isEmpty, "deleted jobs are still listed as expired: \(after.map(\.id))")
+    }
+
+    func unnotified() async throws {
+        let store = try await makeStore()
+        let token = runToken()
+        let owner = UserID("notify-\(token)")
+        let cutoff = Self.epoch.addingTimeInterval(3600)
+        var random = SystemRandomNumberGenerator()
+        var expected: Set<JobID> = []
+        // (end state, notified, updated before the cut-off)
+        let cases: [(JobState, Bool, Bool)] = [
+            (.succeeded, false, true), (.succeeded, true, true), (.failed, false, true), (.failed, true, true),
+            (.succeeded, false, false), (.cancelled, false, true), (.queued, false, true), (.running, false, true),
+        ]
+        for (index, (state, notified, old)) in cases.enumerated() {
+            var job = try await store.create(
+                try Self.listedJob(token: token, index: index, owner: owner, createdAt: Self.epoch)
+            ).job
+            switch state {
+            case .succeeded, .failed, .running:
+                _ = job.lifecycle.claim(now: Self.epoch, lease: .seconds(60), maxInterruptions: 3)
+                if state == .succeeded { try job.lifecycle.succeed() }
+                if state == .failed {
+                    _ = try job.lifecycle.fail(retryable: false, reason: "test", policy: RetryPolicy(), now: Self.epoch, using: &random)
+                }
+                if notified { try job.lifecycle.markNotified() }
+            case .cancelled: _ = try job.lifecycle.requestCancel()
+            default: break
+            }
+            job.updatedAt = old ? cutoff.addingTimeInterval(-60) : cutoff.addingTimeInterval(60)
+            _ = try await store.update(job)
+            if old && !notified && (state == .succeeded || state == .failed) { expected.insert(job.id) }
+        }
+        let found = try await store.unnotified(updatedBefore: cutoff, limit: 1000)
+        let ours = Set(found.map(\.id)).filter { $0.rawValue.contains(token) }
+        try check(ours == expected, "unnotified returned \(ours.sorted()) instead of \(expected.sorted())")
+        try check(found.allSatisfy { $0.notificationPending && $0.updatedAt < cutoff }, "unnotified returned a job that is not pending")
+        let limited = try await store.unnotified(updatedBefore: cutoff, limit: 1)
+        try check(limited.count == 1, "unnotified with limit 1 returned \(limited.count) jobs")
     }
 
     static func listedJob(token: String, index: Int, owner: UserID, createdAt: Date) throws -> ExportJob {

@@ -64,6 +64,7 @@ public struct JobStoreConformance: Sendable {
         try await runCase("JobStore", "owner listing", listing)
         try await runCase("JobStore", "stale", stale)
         try await runCase("JobStore", "expiry", expiry)
+        try await runCase("JobStore", "unnotified", unnotified)
     }
 
     // MARK: Fixtures

@@ -86,6 +86,7 @@ public struct QueueConformance: Sendable {
         try await runCase("Queue", "release with a delay", releaseWithDelay)
         try await runCase("Queue", "extending a lease keeps the message hidden", extendLease)
         try await runCase("Queue", "dead letters and redrive", deadLetters)
+        try await runCase("Queue", "live messages are known by job", liveness)
         try await runCase("Queue", "batches deliver each message once", batches)
         try await runCase("Queue", "concurrent receivers never share a lease", concurrentReceivers)
     }

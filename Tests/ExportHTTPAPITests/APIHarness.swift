@@ -107,7 +107,7 @@ struct APIHarness {
     func markRunning(_ id: String) async throws {
         let jobID = try #require(JobID(id))
         var job = try #require(await jobs.job(jobID))
-        _ = job.lifecycle.claim(now: clock.now(), lease: .seconds(60), maxAttempts: 3)
+        _ = job.lifecycle.claim(now: clock.now(), lease: .seconds(60), maxInterruptions: 3)
         _ = try await jobs.update(job)
     }
 

@@ -47,6 +47,30 @@ extension FileQueue {
         }
     }
 
+    /// Which of `jobs` have a message in `ready/` or `leased/` (an expired lease included), read under
+    /// the queue's lock so that no message is between directories while it looks. Reads every waiting
+    /// and leased message (O(messages in the queue)): meant for the reconciler's pass, not for each
+    /// request.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to look for.
+    /// - Returns: The jobs with a live message; never `nil`.
+    /// - Throws: ``ExportError`` when the spool cannot be read.
+    public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
+        guard !jobs.isEmpty else { return [] }
+        return try await locked { () throws(ExportError) -> Set<JobID> in
+            var live = Set<JobID>()
+            for directory in [readyDirectory, leasedDirectory] {
+                for name in try POSIXFile.list(directory) where name.hasSuffix(".msg") {
+                    // An undecodable file is the receive path's to move aside; it holds no job here.
+                    guard let bytes = try POSIXFile.readAll(directory + "/" + name), let record = SpoolRecord(decoding: bytes) else { continue }
+                    if jobs.contains(record.jobID) { live.insert(record.jobID) }
+                }
+            }
+            return live
+        }
+    }
+
     /// Moves every lease that has run out back to `ready/`, visible now, and finishes moves that a
     /// killed process left half-done (see the type's documentation).
     func sweepExpiredLeasesLocked(now: Date) throws(ExportError) {

@@ -28,13 +28,19 @@ extension FaultInjector {
         public static let list = Self("jobStore.list")
         /// `JobStore.stale(in:updatedBefore:limit:)`.
         public static let stale = Self("jobStore.stale")
-        /// `JobStore.deleteExpired(now:limit:)`.
-        public static let deleteExpired = Self("jobStore.deleteExpired")
+        /// `JobStore.unnotified(updatedBefore:limit:)`.
+        public static let unnotified = Self("jobStore.unnotified")
+        /// `JobStore.expired(now:limit:)`.
+        public static let expired = Self("jobStore.expired")
+        /// `JobStore.delete(_:)`.
+        public static let deleteJob = Self("jobStore.delete")
 
         // MARK: Queue
 
         /// `Queue.enqueue(_:delay:)`.
         public static let enqueue = Self("queue.enqueue")
+        /// `Queue.jobsWithLiveMessages(among:)`.
+        public static let liveMessages = Self("queue.jobsWithLiveMessages")
         /// `Queue.receive(max:visibilityTimeout:waitTime:)`.
         public static let receive = Self("queue.receive")
         /// `Queue.acknowledge(_:)`.

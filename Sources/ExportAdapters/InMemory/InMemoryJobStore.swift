@@ -130,26 +130,50 @@ public actor InMemoryJobStore: JobStore {
         return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
     }
 
-    /// Deletes jobs whose expiry is at or before `now`.
+    /// Finds ended jobs whose notification is pending, last updated before `updatedBefore`.
+    ///
+    /// - Parameters:
+    ///   - updatedBefore: Only jobs last updated before this.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The oldest such jobs first.
+    /// - Throws: An injected ``ExportError``.
+    public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try faults.check(.unnotified)
+        let matching = jobs.values.filter { $0.notificationPending && $0.updatedAt < updatedBefore }
+        return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
+    }
+
+    /// Finds jobs whose expiry is at or before `now`, earliest expiry first.
     ///
     /// - Parameters:
     ///   - now: The current time.
-    ///   - limit: The most jobs to delete.
-    /// - Returns: The deleted jobs.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The expired jobs, unchanged.
     /// - Throws: An injected ``ExportError``.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
-        try faults.check(.deleteExpired)
-        let expired = jobs.values
-            .filter { job in job.expiresAt.map { $0 <= now } ?? false }
-            .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
-            .prefix(max(0, limit))
-        for job in expired {
-            jobs[job.id] = nil
-            jobsByOwner[job.owner]?.remove(job.id)
-            if jobsByOwner[job.owner]?.isEmpty == true { jobsByOwner[job.owner] = nil }
-            if let key = job.uniqueKey, activeKeys[key] == job.id { activeKeys[key] = nil }
+    public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
+        try faults.check(.expired)
+        return Array(
+            jobs.values
+                .filter { job in job.expiresAt.map { $0 <= now } ?? false }
+                .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
+                .prefix(max(0, limit)))
+    }
+
+    /// Deletes a job if its stored version is the one given; a missing job is already deleted.
+    ///
+    /// - Parameters:
+    ///   - job: The job as read.
+    /// - Throws: ``ExportError/Code/versionConflict`` for a stale version, or an injected ``ExportError``.
+    public func delete(_ job: ExportJob) async throws {
+        try faults.check(.deleteJob)
+        guard let stored = jobs[job.id] else { return }
+        guard stored.version == job.version else {
+            throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
         }
-        return Array(expired)
+        jobs[job.id] = nil
+        jobsByOwner[stored.owner]?.remove(stored.id)
+        if jobsByOwner[stored.owner]?.isEmpty == true { jobsByOwner[stored.owner] = nil }
+        if let key = stored.uniqueKey, activeKeys[key] == stored.id { activeKeys[key] = nil }
     }
 
     // MARK: Inspection

@@ -199,6 +199,20 @@ public actor InMemoryQueue: Queue {
         return moving.count
     }
 
+    /// Which of `jobs` have a waiting, delayed or leased message (one scan of the live messages).
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to look for.
+    /// - Returns: The jobs with a live message; never `nil`.
+    /// - Throws: An injected ``ExportError``.
+    public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
+        try faults.check(.liveMessages)
+        guard !jobs.isEmpty else { return [] }
+        var live = Set<JobID>()
+        for entry in entries.values where jobs.contains(entry.message.jobID) { live.insert(entry.message.jobID) }
+        return live
+    }
+
     // MARK: Internals
 
     @discardableResult

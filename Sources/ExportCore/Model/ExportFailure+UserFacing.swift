@@ -21,7 +21,7 @@ extension ExportFailure {
     /// - Returns: The sentence.
     public static func userFacingReason(forCode code: String) -> String {
         switch code {
-        case "unavailable", "throttled", "timeout", "transient", "leaseLost", "attemptsExhausted":
+        case "unavailable", "throttled", "timeout", "transient", "leaseLost", "attemptsExhausted", "interruptionsExhausted":
             "A service the export needs was unavailable. Request a new export later."
         case "storageFull", "io", "permissionDenied":
             "The export file could not be stored. Request a new export later."

@@ -22,6 +22,12 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var result: ExportResult?
     /// The reason, once failed (or the last retryable failure while retrying).
     public var failure: ExportFailure?
+    /// Why the job's notification ("ready" or "failed") could not be sent yet, while it is pending;
+    /// `nil` once sent or before the first try. The ``Reconciler`` keeps trying at every pass, so an
+    /// outage however long, or a permanent error once its cause is fixed, still ends in one e-mail.
+    public var notificationFailure: ExportFailure?
+    /// Whether the job has ended and its notification is not confirmed as sent yet.
+    public var notificationPending: Bool { state.isTerminal && !lifecycle.notified && state != .cancelled }
     /// When the job was requested.
     public var createdAt: Date
     /// When the job record last changed.

@@ -38,7 +38,15 @@ extension ExportAttempt {
         let why = ExportError.isRetryable(error) ? "gave up after \(delivery.receiveCount) deliveries" : "not retryable"
         let reason = "\(exportError.message) (\(why))"
         // A corrupt or unreadable record cannot be marked; the dead letter still carries the reason.
-        if var job = try? await context.jobStore.get(delivery.message.jobID), !job.state.isTerminal {
+        let current = try? await context.jobStore.get(delivery.message.jobID)
+        if let current, current.state == .succeeded || current.state == .cancelled {
+            // Only the notification or the acknowledgement was left, and the job's own record says what
+            // is pending: the Reconciler completes it. A dead letter would count a succeeded job as failed.
+            try await context.queue.acknowledge(receipt)
+            return
+        }
+        var notifyFailed: ExportJob?
+        if var job = current, !job.state.isTerminal {
             let now = context.now()
             if ExportWorker.isHeldElsewhere(job.lifecycle, now: now) {
                 throw ExportError(.leaseLost, "job \(job.id) is another delivery's to finish")
@@ -57,9 +65,7 @@ extension ExportAttempt {
                 await context.discardFiles(of: stored, keeping: nil)
                 if state == .failed {
                     observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
-                    // Best effort: the notifier may be what keeps failing; `send` reports
-                    // `notificationPending` with the code before it throws.
-                    try? await NotificationDelivery(context: context).send(.failed, for: stored, link: nil)
+                    notifyFailed = stored
                 } else {
                     observer.observe(.cancelled(stored.id))
                 }
@@ -67,6 +73,14 @@ extension ExportAttempt {
         }
         try await context.queue.deadLetter(receipt, reason: reason)
         observer.observe(.deadLettered(delivery.message.jobID, code: exportError.code, reason: reason))
+        if let job = notifyFailed {
+            // Best effort, after the dead letter (see `NotificationDelivery.finish`): the notifier may be
+            // what keeps failing; `send` records and reports it, and the Reconciler tries again.
+            let notifications = NotificationDelivery(ports: context.ports)
+            if (try? await notifications.send(.failed, for: job, link: nil)) != nil {
+                await context.handOff(job.id) { try await notifications.markNotified(job.id) }
+            }
+        }
     }
 }
 

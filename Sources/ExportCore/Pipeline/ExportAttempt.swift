@@ -12,7 +12,7 @@ struct ExportAttempt: Sendable {
     let context: WorkerContext
     let delivery: Delivery
 
-    var notifications: NotificationDelivery { NotificationDelivery(context: context) }
+    var notifications: NotificationDelivery { NotificationDelivery(ports: context.ports) }
     var configuration: ExportWorker.Configuration { context.configuration }
     var observer: any ExportObserver { context.observer }
     var receipt: LeaseReceipt { delivery.receipt }
@@ -27,14 +27,17 @@ struct ExportAttempt: Sendable {
         }
         let before = job.lifecycle
         let now = context.now()
-        switch job.lifecycle.claim(now: now, lease: configuration.visibilityTimeout, maxAttempts: configuration.retryPolicy.maxAttempts) {
+        switch job.lifecycle.claim(
+            now: now, lease: configuration.visibilityTimeout, maxInterruptions: configuration.retryPolicy.maxInterruptions) {
         case .redeliverLater(let delay):
             try await context.queue.release(receipt, delay: delay)
         case .finish(let notify, let disposal):
             if job.lifecycle != before {
-                // The claim ended the job: its worker died too often, or a cancel request outlived it.
+                // The claim ended the job: its workers died too often, or a cancel request outlived it.
                 if job.state == .failed {
-                    job.failure = ExportFailure(code: "attemptsExhausted", reason: "the export was interrupted \(job.attempt) times")
+                    job.failure = ExportFailure(
+                        code: "interruptionsExhausted",
+                        reason: "the export was interrupted \(job.lifecycle.interruptions + 1) times (the limit is \(configuration.retryPolicy.maxInterruptions))")
                 }
                 job.stamp(now: now, retention: context.settings.retention)
                 job = try await context.jobStore.update(job)
@@ -108,6 +111,7 @@ struct ExportAttempt: Sendable {
     private func recordFailure(_ error: any Error, of job: ExportJob, key: BlobKey) async throws {
         let exportError = ExportError.wrapping(error)
         let retryable = ExportError.isRetryable(error)
+        let environmental = ExportError.isEnvironmental(error)
         let now = context.now()
         let retention = context.settings.retention
         var action: JobLifecycle.FailureAction?
@@ -116,7 +120,8 @@ struct ExportAttempt: Sendable {
             stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
                 action = try context.random.withGenerator { generator throws(ExportError) in
                     try job.lifecycle.fail(
-                        retryable: retryable, reason: exportError.message, policy: configuration.retryPolicy, now: now, using: &generator)
+                        retryable: retryable, environmental: environmental, reason: exportError.message, policy: configuration.retryPolicy,
+                        now: now, using: &generator)
                 }
                 if job.state != .cancelled { job.failure = ExportFailure(code: exportError.code.description, reason: exportError.message) }
                 job.stamp(now: now, retention: retention)

@@ -159,6 +159,37 @@ public struct ExportService: Sendable {
         return CancelOutcome(job: stored, action: action)
     }
 
+    /// Runs a failed export again, with a fresh attempt budget (a job that failed for an environmental
+    /// fault that outlasted its budget, such as a disk that stayed full, is worth retrying once fixed).
+    /// Its outcome is e-mailed again, once. An expired failed job cannot be retried.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - requester: The authenticated user asking (the owner).
+    /// - Returns: The job, queued again.
+    /// - Throws: ``ExportError/Code/notFound`` for an unknown or foreign job;
+    ///   ``ExportError/Code/illegalTransition`` unless it failed.
+    @discardableResult
+    public func retry(_ id: JobID, requester: UserID) async throws -> ExportJob {
+        let now = clock.now()
+        let stored = try await jobStore.modify(id) { job throws(ExportError) in
+            guard job.owner == requester else { throw Self.notFound(id) }
+            guard job.expiredAt == nil else { throw ExportError(.illegalTransition, "export \(id) has expired and can no longer be retried") }
+            try job.lifecycle.retryFailed()
+            job.failure = nil
+            job.notificationFailure = nil
+            job.expiresAt = nil
+            job.rowsWritten = 0
+            job.stamp(now: now, retention: nil)
+            return true
+        }
+        guard let stored else { throw Self.notFound(id) }
+        // A crash before this enqueue leaves a queued job without a message: the Reconciler queues it.
+        try await queue.enqueue(QueueMessage(jobID: id))
+        observer.observe(.requeued(id, state: .failed))
+        return stored
+    }
+
     /// Lists the requester's jobs, newest first.
     ///
     /// - Parameters:

@@ -1,14 +1,27 @@
 import Foundation
 
 /// The last step of a job's handling: the one "ready" or "failed" message, recorded on the job, then
-/// the message's acknowledgement or dead-lettering.
+/// the message's acknowledgement or dead-lettering. The ``Reconciler`` uses the same step, without a
+/// message, for jobs whose notification is still pending after an outage.
 ///
-/// The notifier's idempotency key (the job id and the kind) makes a repeated send after a crash the same
-/// message, so the user hears once however often this step runs.
+/// The notifier's idempotency key (the job id, the kind and, after a retry of a failed job, the retry
+/// number) makes a repeated send after a crash the same message, so the user hears once however often
+/// this step runs.
 struct NotificationDelivery: Sendable {
-    let context: WorkerContext
+    let ports: ExportPorts
 
-    /// Sends the missing notification (idempotently), records it, then acknowledges or dead-letters.
+    /// Sends the missing notification (idempotently), disposes of the message, then records the
+    /// notification on the job.
+    ///
+    /// The message goes before the record: a crash between the two leaves a job whose notification is
+    /// not recorded and no message, which the ``Reconciler`` finds and completes (the send is repeated
+    /// under the same idempotency key). The other order could leave a failed job's message to come back
+    /// as an already notified duplicate and be acknowledged, with no dead letter for the failed job.
+    ///
+    /// A send that fails is recorded on the job (``ExportJob/notificationFailure``) and reported as
+    /// ``ExportEvent/Name/notificationPending``; a retryable failure is rethrown so the message comes
+    /// back (``ExportAttempt/process()`` bounds that), a permanent one disposes of the message at once and
+    /// leaves the job to the ``Reconciler``, which tries again at each pass until the cause is fixed.
     func finish(
         _ job: ExportJob,
         notify: NotificationKind?,
@@ -18,61 +31,98 @@ struct NotificationDelivery: Sendable {
     ) async throws {
         // A "ready" e-mail for an export whose file has expired (a dead letter redriven late) would carry
         // a dead link: say nothing; the status route tells the user it expired.
+        var sent = false
         if let kind = notify, !(kind == .ready && job.expiredAt != nil) {
-            try await send(kind, for: job, link: link)
+            do {
+                try await send(kind, for: job, link: link)
+                sent = true
+            } catch where ExportError.isRetryable(error) {
+                throw error
+            } catch {
+                // Recorded by `send`; the Reconciler sends it once the cause is fixed.
+            }
         }
         switch disposal {
         case .acknowledge:
-            try await context.queue.acknowledge(receipt)
+            try await ports.queue.acknowledge(receipt)
         case .deadLetter(let reason):
-            try await context.queue.deadLetter(receipt, reason: job.failure?.reason ?? reason)
+            try await ports.queue.deadLetter(receipt, reason: job.failure?.reason ?? reason)
         }
+        if sent { try await markNotified(job.id) }
     }
 
-    /// Sends one notification and records it on the job; a failure to send reaches the observer as
-    /// ``ExportEvent/Name/notificationPending`` and is rethrown.
+    /// Sends one notification; a failure to send is recorded on the job, reaches the observer as
+    /// ``ExportEvent/Name/notificationPending`` and is rethrown. Does not record the success: the caller
+    /// calls ``markNotified(_:)``.
     func send(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?) async throws {
         do {
-            try await context.notifier.send(try await notification(kind, for: job, link: link))
+            try await ports.notifier.send(try await notification(kind, for: job, link: link))
         } catch {
-            context.observer.observe(.notificationPending(job.id, kind: kind, error: ExportError.wrapping(error)))
+            let failure = ExportError.wrapping(error)
+            ports.observer.observe(.notificationPending(job.id, kind: kind, error: failure))
+            await recordPending(job.id, failure)
             throw error
         }
-        context.observer.observe(.notified(job.id, kind: kind))
+        ports.observer.observe(.notified(job.id, kind: kind))
+    }
+
+    /// Sends and records one notification: the ``Reconciler``'s repair of a pending one.
+    func deliver(_ kind: NotificationKind, for job: ExportJob) async throws {
+        try await send(kind, for: job, link: nil)
         try await markNotified(job.id)
     }
 
     func notification(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?) async throws -> ExportNotification {
+        let key = job.lifecycle.retries == 0 ? nil : "\(job.id).\(kind.rawValue).\(job.lifecycle.retries)"
         if kind == .ready {
             guard let result = job.result else { throw ExportError(.corruptData, "job \(job.id) succeeded without a result") }
             let freshLink: DownloadLink
             if let link { freshLink = link } else { freshLink = try await self.link(to: result, of: job) }
             return ExportNotification(
                 jobID: job.id, owner: job.owner, recipient: job.recipient,
-                content: .ready(.init(link: freshLink.url, expiresAt: freshLink.expiresAt, rows: result.rows, bytes: result.bytes, format: result.format)))
+                content: .ready(.init(link: freshLink.url, expiresAt: freshLink.expiresAt, rows: result.rows, bytes: result.bytes, format: result.format)),
+                idempotencyKey: key)
         }
         return ExportNotification(
             jobID: job.id, owner: job.owner, recipient: job.recipient,
-            content: .failed(reason: job.failure?.userFacingReason ?? ExportFailure.userFacingReason(forCode: "internal")))
+            content: .failed(reason: job.failure?.userFacingReason ?? ExportFailure.userFacingReason(forCode: "internal")),
+            idempotencyKey: key)
     }
 
     /// A link for a late "ready" message: the configured lifetime, never past the file's expiry.
     private func link(to result: ExportResult, of job: ExportJob) async throws -> DownloadLink {
-        let now = context.now()
-        let lifetime = context.settings.linkLifetime
+        let now = ports.clock.now()
+        let lifetime = ports.settings.linkLifetime
         let remaining = (job.expiresAt ?? now.adding(lifetime)).timeIntervalSince(now)
         let milliseconds = JobLifecycle.milliseconds(max(0.001, remaining), rounding: .up)
-        return try await context.blobStore.downloadLink(
+        return try await ports.blobStore.downloadLink(
             for: result.blobKey, filename: ExportService.filename(for: job), expiresIn: min(lifetime, .milliseconds(milliseconds)))
     }
 
     func markNotified(_ id: JobID) async throws {
-        let now = context.now()
-        try await context.jobStore.modify(id) { job throws(ExportError) in
+        let now = ports.clock.now()
+        try await ports.jobStore.modify(id) { job throws(ExportError) in
             guard !job.lifecycle.notified else { return false }
             try job.lifecycle.markNotified()
+            job.notificationFailure = nil
             job.stamp(now: now, retention: nil)
             return true
+        }
+    }
+
+    /// Records why the notification is pending, best effort (the store may be what fails); a failure
+    /// to record reaches the observer as ``ExportEvent/Name/cleanupFailed``. Leaves ``ExportJob/updatedAt``
+    /// alone, so the ``Reconciler``'s schedule for the job does not move.
+    private func recordPending(_ id: JobID, _ error: ExportError) async {
+        let failure = ExportFailure(code: error.code.description, reason: error.message)
+        do {
+            try await ports.jobStore.modify(id) { job throws(ExportError) in
+                guard job.state.isTerminal, !job.lifecycle.notified, job.notificationFailure != failure else { return false }
+                job.notificationFailure = failure
+                return true
+            }
+        } catch {
+            ports.observer.observe(.fault(.cleanupFailed, error, jobID: id))
         }
     }
 }

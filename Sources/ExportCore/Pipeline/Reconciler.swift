@@ -7,13 +7,17 @@ import Foundation
 ///   lost: it is queued again.
 /// - A job **running** whose lease ran out more than ``Configuration/requeueAfter`` ago lost its worker
 ///   and its message: it is queued again, and the next worker takes it over.
+/// - A job that **ended without its notification** (the notifier was down past the worker's delivery
+///   budget, or refused for a cause since fixed) gets it sent, once per pass until it goes through.
 /// - Expiry has two stages, so the e-mailed link's route can answer "expired" (410) rather than "not
 ///   found" for as long as someone may click it: a job past its ``ExportJob/expiresAt`` loses its files
 ///   and is kept as a tombstone (``ExportJob/expiredAt`` set, result metadata kept) for
-///   ``Configuration/expiredRecordRetention``; only then is the record deleted.
+///   ``ExportSettings/expiredRecordRetention``; only then is the record deleted. Files always go
+///   first, so a crash or a failed delete never leaves a file that no record names.
 /// - Blob writes abandoned by crashed workers are aborted.
 ///
-/// Requeueing is always safe: the worker's claim turns a duplicate message into a no-op.
+/// Requeueing is always safe: the worker's claim turns a duplicate message into a no-op, and a job
+/// whose message is still in the queue is not queued again.
 public struct Reconciler: Sendable {
     /// When the reconciler acts.
     public struct Configuration: Sendable {
@@ -56,8 +60,10 @@ public struct Reconciler: Sendable {
         public var requeued: [JobID] = []
         /// Jobs that expired in this pass: files deleted, record kept as a tombstone.
         public var expired: [JobID] = []
-        /// Expired jobs whose record was deleted after ``Configuration/expiredRecordRetention``.
+        /// Expired jobs whose record was deleted after ``ExportSettings/expiredRecordRetention``.
         public var purged: [JobID] = []
+        /// Ended jobs whose pending notification this pass sent.
+        public var notified: [JobID] = []
         /// Abandoned blob writes aborted.
         public var abortedWrites = 0
     }
@@ -88,36 +94,24 @@ public struct Reconciler: Sendable {
     /// Runs one pass.
     ///
     /// - Returns: What it did.
-    /// - Throws: A port's error. Requeueing stops at the first one (the next pass resumes); expiry goes
-    ///   on with the rest of its batch and the first error is thrown at the end.
+    /// - Throws: A port's error. Requeueing stops at the first one (the next pass resumes); pending
+    ///   notifications and expiry go on with the rest of their batch and the first error is thrown at
+    ///   the end.
     @discardableResult
     public func reconcile() async throws -> Report {
         var report = Report()
         let now = clock.now()
         let threshold = now.adding(.zero - configuration.requeueAfter)
-        let candidates = try await jobStore.stale(
-            in: [.queued, .retryScheduled, .running], updatedBefore: threshold, limit: configuration.batchSize)
-        for job in candidates where needsRequeue(job, threshold: threshold) {
-            var touched = job
-            touched.updatedAt = now
-            do {
-                _ = try await jobStore.update(touched)  // so the next pass does not queue it again at once
-            } catch let error as ExportError where error.code == .versionConflict {
-                continue  // somebody is working on it after all
-            }
-            try await queue.enqueue(QueueMessage(jobID: job.id))
-            observer.observe(.requeued(job.id, state: job.state))
-            report.requeued.append(job.id)
-        }
-        // The store deletes the expired records; a first-stage one comes back at once as a tombstone
-        // (the listing port has no "expired but not deleted" query, and create is idempotent by id).
-        // Each job is handled on its own: the store has already deleted the whole batch, so an error on
-        // one must not leave the others' files without any record pointing at them.
+        try await requeueStuck(now: now, threshold: threshold, report: &report)
         var firstError: (any Error)?
-        for job in try await jobStore.deleteExpired(now: now, limit: configuration.batchSize) {
+        await notifyPending(now: now, threshold: threshold, report: &report)
+        // Each expired job is handled on its own, files first: an error on one leaves its record (which
+        // still names its files) for the next pass, and the others go on.
+        for job in try await jobStore.expired(now: now, limit: configuration.batchSize) {
             do {
                 try await expire(job, now: now, report: &report)
             } catch {
+                observer.observe(.fault(.reconcileFailed, error, jobID: job.id))
                 firstError = firstError ?? error
             }
         }
@@ -126,33 +120,87 @@ public struct Reconciler: Sendable {
         return report
     }
 
-    /// The second life of a deleted record: a first-stage one is stored again as a tombstone (so its
-    /// owner hears 410, and a later purge still knows its files), then its files are deleted; a
-    /// tombstone's files are deleted once more, in case a crash stopped the first stage. A tombstone
-    /// that cannot be stored does not keep the files: they are deleted all the same.
+    /// Queues again the jobs nobody is working on whose message is gone. A job with a live message in
+    /// the queue (waiting in a backlog, delayed, leased) is left alone, so requeueing never multiplies
+    /// messages; a queue that cannot tell (``Queue/jobsWithLiveMessages(among:)`` is `nil`) leaves it to
+    /// time alone, and the duplicates that can make are no-ops at the worker's claim.
+    private func requeueStuck(now: Date, threshold: Date, report: inout Report) async throws {
+        let candidates = try await jobStore.stale(
+            in: [.queued, .retryScheduled, .running], updatedBefore: threshold, limit: configuration.batchSize
+        ).filter { needsRequeue($0, threshold: threshold) }
+        guard !candidates.isEmpty else { return }
+        let live = try await queue.jobsWithLiveMessages(among: Set(candidates.map(\.id))) ?? []
+        for job in candidates where !live.contains(job.id) {
+            var touched = job
+            touched.updatedAt = now
+            do {
+                // The compare-and-swap makes one reconciler of several the one that queues this job.
+                _ = try await jobStore.update(touched)
+            } catch let error as ExportError where error.code == .versionConflict {
+                continue  // somebody is working on it after all
+            }
+            try await queue.enqueue(QueueMessage(jobID: job.id))
+            observer.observe(.requeued(job.id, state: job.state))
+            report.requeued.append(job.id)
+        }
+    }
+
+    /// Sends the notifications still pending on ended jobs (the notifier was down for longer than the
+    /// worker's delivery budget, or refused for a reason since fixed), once per pass for each job
+    /// whose record has been quiet for ``Configuration/requeueAfter``. A failure is recorded on the job
+    /// and reported (``ExportEvent/Name/notificationPending``), and tried again at the next pass; the
+    /// notifier's idempotency key keeps it to one e-mail.
+    private func notifyPending(now: Date, threshold: Date, report: inout Report) async {
+        let pending: [ExportJob]
+        do {
+            pending = try await jobStore.unnotified(updatedBefore: threshold, limit: configuration.batchSize)
+        } catch {
+            observer.observe(.fault(.reconcileFailed, error))
+            return
+        }
+        let delivery = NotificationDelivery(ports: ports)
+        for job in pending {
+            let kind: NotificationKind = job.state == .succeeded ? .ready : .failed
+            // A "ready" e-mail for a file that has expired would carry a dead link: leave it to expiry.
+            if kind == .ready, job.expiredAt != nil || job.expiresAt.map({ $0 <= now }) == true { continue }
+            do {
+                try await delivery.deliver(kind, for: job)
+                report.notified.append(job.id)
+            } catch {
+                continue  // recorded on the job and reported by the delivery; the next pass tries again
+            }
+        }
+    }
+
+    /// Expiry, files first. A job in its first stage loses its files, then its record becomes a
+    /// tombstone in place (``ExportJob/expiredAt`` set, kept for the expired-record retention, so its
+    /// owner hears 410). A tombstone past that retention loses any file once more (in case a crash or
+    /// a failed delete stopped the first stage half-way), then its record. A crash or an error at any
+    /// instant leaves a record that still names the files, and the next pass does the rest.
     private func expire(_ job: ExportJob, now: Date, report: inout Report) async throws {
+        try await deleteFiles(of: job)
         guard job.expiredAt == nil else {
-            try await deleteFiles(of: job)
+            do {
+                try await jobStore.delete(job)
+            } catch let error as ExportError where error.code == .versionConflict {
+                return  // changed meanwhile: the next pass sees it as it is now
+            }
             report.purged.append(job.id)
             observer.observe(.purged(job.id))
             return
         }
         var tombstone = job
-        tombstone.version = 0
         tombstone.uniqueKey = nil
         tombstone.expiredAt = job.expiresAt ?? now
         tombstone.expiresAt = now.adding(settings.expiredRecordRetention)
         tombstone.updatedAt = now
-        var tombstoneError: (any Error)?
         do {
-            _ = try await jobStore.create(tombstone)
-        } catch {
-            tombstoneError = error
+            _ = try await jobStore.update(tombstone)
+        } catch let error as ExportError where error.code == .versionConflict {
+            return
         }
-        try await deleteFiles(of: job)
         report.expired.append(job.id)
         observer.observe(.expired(job.id))
-        if let tombstoneError { throw tombstoneError }
     }
 
     /// Runs a pass every `interval` until the task is cancelled.

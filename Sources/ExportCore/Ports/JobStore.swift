@@ -14,7 +14,8 @@ import Foundation
 ///   throws ``ExportError/Code/versionConflict`` (retryable: re-read and re-apply) and changes nothing.
 ///   A missing job throws ``ExportError/Code/notFound``. Owner, id and creation time never change.
 /// - **Owner listing** is newest first (by ``ExportJob/createdAt``, then id) with an opaque cursor.
-/// - **Expiry** removes jobs whose ``ExportJob/expiresAt`` has passed, and only those.
+/// - **Expiry** lists jobs whose ``ExportJob/expiresAt`` has passed, and only those, without changing
+///   them; ``delete(_:)`` is a compare-and-swap like ``update(_:)``.
 /// - Corrupt records are reported as ``ExportError/Code/corruptData`` from ``get(_:)`` for that job
 ///   and skipped (not fatal) by the listings.
 public protocol JobStore: Sendable {
@@ -63,14 +64,34 @@ public protocol JobStore: Sendable {
     /// - Throws: ``ExportError`` when storage fails.
     func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob]
 
-    /// Deletes jobs whose ``ExportJob/expiresAt`` is at or before `now`.
+    /// Finds jobs that ended and whose notification is not confirmed (``ExportJob/notificationPending``:
+    /// succeeded or failed, not notified), last updated before `updatedBefore`, for the reconciler.
+    ///
+    /// - Parameters:
+    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - limit: The most jobs to return.
+    /// - Returns: Matching jobs, in no particular order.
+    /// - Throws: ``ExportError`` when storage fails.
+    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob]
+
+    /// Finds jobs whose ``ExportJob/expiresAt`` is at or before `now`, without changing them: the
+    /// reconciler deletes their files first and only then changes or deletes the record, so a crash at
+    /// any instant leaves a record that still names every file.
     ///
     /// - Parameters:
     ///   - now: The current time.
-    ///   - limit: The most jobs to delete in this call.
-    /// - Returns: The deleted jobs, so the caller can delete their files.
+    ///   - limit: The most jobs to return.
+    /// - Returns: Expired jobs, in no particular order.
     /// - Throws: ``ExportError`` when storage fails.
-    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob]
+    func expired(now: Date, limit: Int) async throws -> [ExportJob]
+
+    /// Deletes a job if nobody changed it since it was read (compare-and-swap on its version), and
+    /// releases its unique key. Deleting a job that is already gone succeeds.
+    ///
+    /// - Parameters:
+    ///   - job: The job as read; its ``ExportJob/version`` is the version that was read.
+    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs.
+    func delete(_ job: ExportJob) async throws
 }
 
 /// The outcome of ``JobStore/create(_:)``.

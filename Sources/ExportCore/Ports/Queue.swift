@@ -16,6 +16,9 @@ import Foundation
 /// - **Delays.** A message enqueued or released with a delay is not delivered before the delay passes.
 /// - **Dead letters** leave the queue for good (until redriven) and keep their reason and receive count.
 ///   ``redrive(_:)`` puts them back as fresh messages (receive count 0).
+/// - **Liveness.** ``jobsWithLiveMessages(among:)`` answers exactly (a job with a waiting, delayed or
+///   leased message is listed; one whose messages were all acknowledged or dead-lettered is not), or
+///   `nil` for a queue that cannot look messages up by job.
 /// - Time is the adapter's clock (the injected clock for in-memory and file adapters).
 public protocol Queue: Sendable {
     /// Adds a message.
@@ -88,6 +91,17 @@ public protocol Queue: Sendable {
     /// - Throws: ``ExportError`` when the queue is unreachable.
     @discardableResult
     func redrive(_ ids: [MessageID]?) async throws -> Int
+
+    /// Which of `jobs` have a live message in this queue: waiting, delayed or leased (an expired lease
+    /// included: it comes back by itself). The ``Reconciler`` queues a job again only when it has none,
+    /// so a backlog never multiplies messages.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to look for.
+    /// - Returns: The jobs among `jobs` with a live message, or `nil` when this queue cannot tell (SQS
+    ///   has no lookup by content); the reconciler then relies on time alone.
+    /// - Throws: ``ExportError`` when the queue cannot be read.
+    func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>?
 }
 
 extension Queue {

@@ -14,8 +14,26 @@ import Foundation
 public struct JobLifecycle: Hashable, Sendable, Codable {
     /// The current state.
     public private(set) var state: JobState = .queued
-    /// The number of attempts started so far.
+    /// The number of attempts started so far: the run number, which names each attempt's file and
+    /// fences its writes. Interrupted and deferred attempts are counted here too; the budget counts
+    /// only ``failures``.
     public private(set) var attempt: Int = 0
+    /// Attempts that failed with an export error and spent the ``RetryPolicy/maxAttempts`` budget.
+    /// Interruptions and environmental faults within their own budgets are not counted here.
+    public private(set) var failures: Int = 0
+    /// Attempts taken over after their worker lost the lease (killed, stalled): bounded by
+    /// ``RetryPolicy/maxInterruptions``, separately from ``failures``, so crashes are not the user's
+    /// failure while a message that kills every worker still ends.
+    public private(set) var interruptions: Int = 0
+    /// Attempts that failed with an environmental fault (``ExportError/Code/isEnvironmental``) and were
+    /// retried within ``RetryPolicy/environmentalBudget`` without spending an attempt.
+    public private(set) var deferrals: Int = 0
+    /// When the current run of environmental faults began; `nil` when the last attempt did not end
+    /// with one.
+    public private(set) var environmentalSince: Date?
+    /// How many times the job was retried after it had failed (``retryFailed()``); part of the
+    /// notification's idempotency key, so each retry's outcome is told once.
+    public private(set) var retries: Int = 0
     /// While running: when the current worker's lease on the job runs out unless extended.
     public private(set) var leaseExpiresAt: Date?
     /// While a retry is scheduled: when the next attempt is due.
@@ -80,9 +98,10 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     /// - Parameters:
     ///   - now: The current time.
     ///   - lease: How long the worker's lease on the job lasts before it must be extended.
-    ///   - maxAttempts: The most attempts a job gets (from the ``RetryPolicy``).
+    ///   - maxInterruptions: The most takeovers of a job whose worker lost its lease (from the
+    ///     ``RetryPolicy``); the next one fails the job.
     /// - Returns: What the worker must do. Every state has an answer, so this never throws.
-    public mutating func claim(now: Date, lease: Duration, maxAttempts: Int) -> ClaimAction {
+    public mutating func claim(now: Date, lease: Duration, maxInterruptions: Int) -> ClaimAction {
         switch state {
         case .queued where cancelRequested, .retryScheduled where cancelRequested:
             // A cancel request recorded while running outlives a hand-back: honour it, never run again.
@@ -90,10 +109,10 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
             nextAttemptAt = nil
             return .finish(notify: nil, disposal: .acknowledge)
         case .queued:
-            return start(now: now, lease: lease, maxAttempts: maxAttempts)
+            return start(now: now, lease: lease)
         case .retryScheduled:
             if let due = nextAttemptAt, due > now { return .redeliverLater(after: Self.duration(from: now, to: due)) }
-            return start(now: now, lease: lease, maxAttempts: maxAttempts)
+            return start(now: now, lease: lease)
         case .running:
             if let expiry = leaseExpiresAt, expiry > now {
                 return .redeliverLater(after: Self.duration(from: now, to: expiry))
@@ -104,23 +123,27 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
                 leaseExpiresAt = nil
                 return .finish(notify: nil, disposal: .acknowledge)
             }
-            return start(now: now, lease: lease, maxAttempts: maxAttempts)
+            guard interruptions < maxInterruptions else {
+                state = .failed
+                leaseExpiresAt = nil
+                return .finish(
+                    notify: .failed, disposal: .deadLetter(reason: "interrupted \(interruptions + 1) times (the limit is \(maxInterruptions))"))
+            }
+            interruptions += 1
+            return start(now: now, lease: lease)
         case .succeeded:
             return .finish(notify: notified ? nil : .ready, disposal: .acknowledge)
         case .failed:
-            return .finish(notify: notified ? nil : .failed, disposal: .deadLetter(reason: "export failed"))
+            // Not notified: the worker that failed the job stopped before it dead-lettered the message
+            // and recorded the e-mail (it does both in that order), or a dead letter was redriven: send,
+            // and dead-letter this message. Notified: a duplicate; the dead letter exists already.
+            return notified ? .finish(notify: nil, disposal: .acknowledge) : .finish(notify: .failed, disposal: .deadLetter(reason: "export failed"))
         case .cancelled:
             return .finish(notify: nil, disposal: .acknowledge)
         }
     }
 
-    private mutating func start(now: Date, lease: Duration, maxAttempts: Int) -> ClaimAction {
-        guard attempt < maxAttempts else {
-            state = .failed
-            leaseExpiresAt = nil
-            nextAttemptAt = nil
-            return .finish(notify: .failed, disposal: .deadLetter(reason: "attempts exhausted (\(attempt) of \(maxAttempts))"))
-        }
+    private mutating func start(now: Date, lease: Duration) -> ClaimAction {
         state = .running
         attempt += 1
         nextAttemptAt = nil
@@ -152,8 +175,14 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
 
     /// The running attempt failed.
     ///
+    /// An environmental fault (a full disk, an unreachable service: `environmental`) is retried with
+    /// the policy's capped environmental backoff without spending an attempt, for as long as the run of
+    /// such faults lasts less than ``RetryPolicy/environmentalBudget``; after that it counts like any
+    /// retryable error.
+    ///
     /// - Parameters:
     ///   - retryable: Whether the error allows a retry.
+    ///   - environmental: Whether the error is an environmental fault that heals by waiting.
     ///   - reason: What went wrong, for the person reading the status or the e-mail.
     ///   - policy: The retry policy.
     ///   - now: The current time.
@@ -162,6 +191,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     /// - Throws: ``ExportError/Code/illegalTransition`` unless running.
     public mutating func fail(
         retryable: Bool,
+        environmental: Bool = false,
         reason: String,
         policy: RetryPolicy,
         now: Date,
@@ -173,7 +203,21 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
             state = .cancelled
             return .cancelled
         }
-        switch policy.decide(afterAttempt: attempt, retryable: retryable, previousDelay: lastRetryDelay, using: &generator) {
+        if retryable, environmental {
+            let since = environmentalSince ?? now
+            if now.timeIntervalSince(since) < Self.seconds(policy.environmentalBudget) {
+                environmentalSince = since
+                deferrals += 1
+                let delay = policy.environmentalDelay(afterDeferral: deferrals, using: &generator)
+                state = .retryScheduled
+                nextAttemptAt = now.addingTimeInterval(Self.seconds(delay))
+                return .retry(after: delay)
+            }
+        } else {
+            environmentalSince = nil
+        }
+        failures += 1
+        switch policy.decide(afterAttempt: failures, retryable: retryable, previousDelay: lastRetryDelay, using: &generator) {
         case .retry(let delay):
             state = .retryScheduled
             lastRetryDelay = delay
@@ -181,7 +225,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
             return .retry(after: delay)
         case .giveUp(let why):
             state = .failed
-            return .giveUp(reason: "\(reason) (\(why.rawValue) after attempt \(attempt) of \(policy.maxAttempts))")
+            return .giveUp(reason: "\(reason) (\(why.rawValue) after attempt \(failures) of \(policy.maxAttempts))")
         }
     }
 
@@ -220,6 +264,24 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         leaseExpiresAt = nil
         nextAttemptAt = nil
         return state
+    }
+
+    /// Someone asked to run a failed job again: it is queued with a fresh budget (no failures,
+    /// interruptions or deferrals counted), and its outcome will be told again.
+    ///
+    /// - Throws: ``ExportError/Code/illegalTransition`` unless failed.
+    public mutating func retryFailed() throws(ExportError) {
+        try require(.failed, for: "retry")
+        state = .queued
+        failures = 0
+        interruptions = 0
+        deferrals = 0
+        environmentalSince = nil
+        lastRetryDelay = nil
+        nextAttemptAt = nil
+        leaseExpiresAt = nil
+        notified = false
+        retries += 1
     }
 
     /// The owner asked to cancel.
@@ -261,6 +323,56 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
             throw ExportError(.illegalTransition, "cannot record a notification while \(state.rawValue)")
         }
         notified = true
+    }
+
+    // MARK: Coding
+
+    private enum CodingKeys: String, CodingKey {
+        case state, attempt, failures, interruptions, deferrals, environmentalSince, retries
+        case leaseExpiresAt, nextAttemptAt, lastRetryDelay, cancelRequested, notified
+    }
+
+    /// Decodes a lifecycle; records written before ``failures`` existed count every started attempt
+    /// as spent (the old rule), and have no interruptions, deferrals or retries.
+    ///
+    /// - Parameters:
+    ///   - decoder: The decoder.
+    /// - Throws: A decoding error.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        state = try container.decode(JobState.self, forKey: .state)
+        attempt = try container.decode(Int.self, forKey: .attempt)
+        failures = try container.decodeIfPresent(Int.self, forKey: .failures) ?? attempt
+        interruptions = try container.decodeIfPresent(Int.self, forKey: .interruptions) ?? 0
+        deferrals = try container.decodeIfPresent(Int.self, forKey: .deferrals) ?? 0
+        environmentalSince = try container.decodeIfPresent(Date.self, forKey: .environmentalSince)
+        retries = try container.decodeIfPresent(Int.self, forKey: .retries) ?? 0
+        leaseExpiresAt = try container.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
+        nextAttemptAt = try container.decodeIfPresent(Date.self, forKey: .nextAttemptAt)
+        lastRetryDelay = try container.decodeIfPresent(Duration.self, forKey: .lastRetryDelay)
+        cancelRequested = try container.decode(Bool.self, forKey: .cancelRequested)
+        notified = try container.decode(Bool.self, forKey: .notified)
+    }
+
+    /// Encodes the lifecycle.
+    ///
+    /// - Parameters:
+    ///   - encoder: The encoder.
+    /// - Throws: The encoder's error.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(state, forKey: .state)
+        try container.encode(attempt, forKey: .attempt)
+        try container.encode(failures, forKey: .failures)
+        try container.encode(interruptions, forKey: .interruptions)
+        try container.encode(deferrals, forKey: .deferrals)
+        try container.encodeIfPresent(environmentalSince, forKey: .environmentalSince)
+        try container.encode(retries, forKey: .retries)
+        try container.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
+        try container.encodeIfPresent(nextAttemptAt, forKey: .nextAttemptAt)
+        try container.encodeIfPresent(lastRetryDelay, forKey: .lastRetryDelay)
+        try container.encode(cancelRequested, forKey: .cancelRequested)
+        try container.encode(notified, forKey: .notified)
     }
 
     // MARK: Helpers

@@ -38,6 +38,18 @@ public struct RetryPolicy: Hashable, Sendable {
     public var maxDelay: Duration
     /// How the delay is randomised.
     public var jitter: Jitter
+    /// The most times a job is taken over after its worker lost the lease (killed, stalled past the
+    /// lease); the next takeover fails it. Separate from ``maxAttempts`` and larger, so that crashes
+    /// and deploys are not the user's failure while a job that kills every worker still ends. 20 by
+    /// default.
+    public var maxInterruptions: Int
+    /// How long a run of environmental faults (``ExportError/Code/isEnvironmental``: a full disk, an
+    /// unreachable or throttling service, a timeout) is retried without spending attempts. 6 hours by
+    /// default: long enough for a person to grow the disk or bring the service back.
+    public var environmentalBudget: Duration
+    /// The largest delay between retries of an environmental fault (capped exponential backoff with
+    /// full jitter from ``baseDelay``). 5 minutes by default.
+    public var environmentalMaxDelay: Duration
 
     /// Creates a policy.
     ///
@@ -46,11 +58,21 @@ public struct RetryPolicy: Hashable, Sendable {
     ///   - baseDelay: The first delay.
     ///   - maxDelay: The largest delay.
     ///   - jitter: How the delay is randomised; full jitter by default, as AWS recommends.
-    public init(maxAttempts: Int = 5, baseDelay: Duration = .seconds(2), maxDelay: Duration = .seconds(300), jitter: Jitter = .full) {
+    ///   - maxInterruptions: The most takeovers after a lost lease; values below 1 count as 1.
+    ///   - environmentalBudget: How long environmental faults are retried without spending attempts;
+    ///     zero counts them like any retryable error.
+    ///   - environmentalMaxDelay: The largest delay between those retries.
+    public init(
+        maxAttempts: Int = 5, baseDelay: Duration = .seconds(2), maxDelay: Duration = .seconds(300), jitter: Jitter = .full,
+        maxInterruptions: Int = 20, environmentalBudget: Duration = .seconds(6 * 3600), environmentalMaxDelay: Duration = .seconds(300)
+    ) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = max(.zero, baseDelay)
         self.maxDelay = max(self.baseDelay, maxDelay)
         self.jitter = jitter
+        self.maxInterruptions = max(1, maxInterruptions)
+        self.environmentalBudget = max(.zero, environmentalBudget)
+        self.environmentalMaxDelay = max(self.baseDelay, environmentalMaxDelay)
     }
 
     /// Exponential backoff with full jitter.
@@ -99,6 +121,21 @@ public struct RetryPolicy: Hashable, Sendable {
             nanoseconds = min(cap, UInt64.random(in: base...max(base, upper), using: &generator))
         }
         return .nanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// The delay before retrying the `deferral`-th environmental fault in a row (counted from 1):
+    /// exponential from ``baseDelay`` with full jitter, capped at ``environmentalMaxDelay``, never below
+    /// ``baseDelay`` so a fault that heals slowly is not hammered.
+    ///
+    /// - Parameters:
+    ///   - deferral: How many environmental faults in a row, this one included.
+    ///   - generator: The random source.
+    /// - Returns: A delay between ``baseDelay`` and ``environmentalMaxDelay``.
+    public func environmentalDelay(afterDeferral deferral: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        var capped = self
+        capped.maxDelay = environmentalMaxDelay
+        capped.jitter = .full
+        return max(baseDelay, capped.delay(afterAttempt: deferral, using: &generator))
     }
 
     /// Whether and when to retry after a failed attempt.

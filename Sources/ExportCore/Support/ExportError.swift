@@ -132,7 +132,30 @@ extension ExportError.Code {
     }
 }
 
+extension ExportError.Code {
+    /// Whether errors with this code are environmental faults that heal by waiting or by an
+    /// operator's fix elsewhere (a full disk, an unreachable, throttling or slow service), rather than
+    /// something wrong with the export: ``unavailable``, ``throttled``, ``timeout``, ``storageFull``
+    /// and ``rateLimited``. The retry policy gives them a budget of hours (``RetryPolicy/environmentalBudget``).
+    public var isEnvironmental: Bool {
+        switch value {
+        case .unavailable, .throttled, .timeout, .storageFull, .rateLimited: true
+        default: false
+        }
+    }
+}
+
 extension ExportError {
+    /// Whether `error` is a retryable environmental fault (see ``ExportError/Code/isEnvironmental``).
+    ///
+    /// - Parameters:
+    ///   - error: Any error.
+    /// - Returns: `true` only for a retryable ``ExportError`` with an environmental code.
+    public static func isEnvironmental(_ error: any Error) -> Bool {
+        guard let exportError = error as? ExportError else { return false }
+        return exportError.code.isEnvironmental && isRetryable(exportError)
+    }
+
     /// Whether `error` should be retried: an ``ExportError`` says so itself; cancellation is never
     /// retried; any other error is treated as transient, because an unknown failure in a worker is
     /// more often a hiccup than a bug, and the retry budget bounds the cost of being wrong.

@@ -216,9 +216,11 @@ struct FileJobStoreTests {
         _ = try expiring.lifecycle.requestCancel()
         expiring.expiresAt = FSFixtures.start.addingTimeInterval(3600)
         _ = try await store.update(expiring)
-        #expect(try await store.deleteExpired(now: FSFixtures.start.addingTimeInterval(3599), limit: 10).isEmpty)
-        let deleted = try await store.deleteExpired(now: FSFixtures.start.addingTimeInterval(3600), limit: 10)
-        #expect(deleted.map(\.id) == [old.id])
+        #expect(try await store.expired(now: FSFixtures.start.addingTimeInterval(3599), limit: 10).isEmpty)
+        let expired = try await store.expired(now: FSFixtures.start.addingTimeInterval(3600), limit: 10)
+        #expect(expired.map(\.id) == [old.id])
+        #expect(try await store.get(old.id) != nil, "listing expired jobs must not delete them")
+        for job in expired { try await store.delete(job) }
         #expect(try await store.get(old.id) == nil)
         #expect(try await store.list(owner: "u1", after: nil, limit: 10).items.map(\.id.rawValue) == ["recent"])
     }

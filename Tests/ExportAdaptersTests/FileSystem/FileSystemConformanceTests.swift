@@ -109,7 +109,11 @@ final class SplitJobStore: JobStore, @unchecked Sendable {
     func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try await next.stale(in: states, updatedBefore: updatedBefore, limit: limit)
     }
-    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] { try await next.deleteExpired(now: now, limit: limit) }
+    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try await next.unnotified(updatedBefore: updatedBefore, limit: limit)
+    }
+    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await next.expired(now: now, limit: limit) }
+    func delete(_ job: ExportJob) async throws { try await next.delete(job) }
 
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()

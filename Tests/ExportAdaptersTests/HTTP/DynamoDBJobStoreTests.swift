@@ -127,9 +127,11 @@ struct DynamoDBJobStoreTests {
         var expiring = try Self.cancelled(recent)
         expiring.expiresAt = Self.start.addingTimeInterval(1000)
         _ = try await store.update(expiring)
-        #expect(try await store.deleteExpired(now: Self.start.addingTimeInterval(999), limit: 10).isEmpty)
-        let deleted = try await store.deleteExpired(now: Self.start.addingTimeInterval(1000), limit: 10)
-        #expect(deleted.map(\.id) == [recent.id])
+        #expect(try await store.expired(now: Self.start.addingTimeInterval(999), limit: 10).isEmpty)
+        let expired = try await store.expired(now: Self.start.addingTimeInterval(1000), limit: 10)
+        #expect(expired.map(\.id) == [recent.id])
+        #expect(try await store.get(recent.id) != nil, "listing expired jobs must not delete them")
+        for job in expired { try await store.delete(job) }
         #expect(try await store.get(recent.id) == nil)
         #expect(try await store.get(old.id) != nil)
     }

@@ -32,9 +32,11 @@ struct ConformanceSuitesCatchBugsTests {
         func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
             try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
         }
-        func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
-            try await inner.deleteExpired(now: now, limit: limit)
+        func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+            try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
         }
+        func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
+        func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
     }
 
     /// Forgets to scope by owner on the first page.
@@ -69,6 +71,9 @@ struct ConformanceSuitesCatchBugsTests {
         func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws { try await inner.deadLetter(receipt, reason: reason) }
         func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
         func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
+        func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
+            try await inner.jobsWithLiveMessages(among: jobs)
+        }
     }
 
     /// Writes through: every append is visible at once (a local file written in place).

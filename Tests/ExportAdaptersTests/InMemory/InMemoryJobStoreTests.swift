@@ -62,7 +62,7 @@ struct InMemoryJobStoreTests {
         job = try await store.create(job).job
         job.expiresAt = job.createdAt
         _ = try await store.update(job)
-        _ = try await store.deleteExpired(now: job.createdAt, limit: 10)
+        for expired in try await store.expired(now: job.createdAt, limit: 10) { try await store.delete(expired) }
         var successor = Fixtures.job("j2")
         successor.uniqueKey = "alice/csv"
         guard case .created = try await store.create(successor) else {

@@ -187,20 +187,45 @@ struct CancelAndRecoveryTests {
         #expect(error?.code == .notFound)
     }
 
-    @Test("an error on one expiring job does not strand the others: every file is deleted, the rest get tombstones")
+    @Test("an error on one expiring job does not strand the others: files go first, the record stays until the next pass")
     func expiryBatchSurvivesOneError() async throws {
         let harness = Harness()
         var tickets: [ExportTicket] = []
         for owner: UserID in ["u1", "u2", "u3"] { tickets.append(try await harness.request(owner)) }
         try await harness.worker(concurrency: 3).processAvailable()
         harness.clock.advance(by: .seconds(7 * 24 * 3600))
-        // The store deletes all three records, then refuses the first tombstone.
-        harness.jobs.faults.failNext(.create, with: ExportError(.unavailable, "table throttled"))
+        // The store refuses the first tombstone write.
+        harness.jobs.faults.failNext(.update, with: ExportError(.unavailable, "table throttled"))
         await #expect(throws: ExportError.self) { try await harness.reconciler().reconcile() }
         let leftovers = await harness.blobs.keys
-        #expect(leftovers.isEmpty, "files left without a record: \(leftovers)")
-        let tombstones = await harness.jobs.allJobs
-        #expect(tombstones.count == 2)
-        #expect(tombstones.allSatisfy { $0.expiredAt != nil })
+        #expect(leftovers.isEmpty, "files left: \(leftovers)")
+        var records = await harness.jobs.allJobs
+        #expect(records.count == 3, "a record went before its tombstone was written")
+        #expect(records.filter { $0.expiredAt != nil }.count == 2)
+        // The next pass finishes the one whose tombstone failed: every expired id still answers 410.
+        let report = try await harness.reconciler().reconcile()
+        #expect(report.expired.count == 1)
+        records = await harness.jobs.allJobs
+        #expect(records.count == 3 && records.allSatisfy { $0.expiredAt != nil })
+    }
+
+    @Test("a file delete that fails keeps the job's record, and the next pass deletes the file")
+    func failedFileDeleteKeepsRecord() async throws {
+        let harness = Harness()
+        var tickets: [ExportTicket] = []
+        for owner: UserID in ["u1", "u2"] { tickets.append(try await harness.request(owner)) }
+        try await harness.worker(concurrency: 2).processAvailable()
+        harness.clock.advance(by: .seconds(7 * 24 * 3600))
+        harness.blobs.faults.failNext(.delete, with: ExportError(.unavailable, "bucket throttled"))
+        await #expect(throws: ExportError.self) { try await harness.reconciler().reconcile() }
+        // The job whose file could not be deleted is not a tombstone yet: its record still names the file.
+        let left = await harness.blobs.keys
+        #expect(left.count == 1)
+        let records = await harness.jobs.allJobs
+        let pending = records.filter { $0.expiredAt == nil }
+        #expect(pending.count == 1 && pending.first?.result?.blobKey == left.first)
+        try await harness.reconciler().reconcile()
+        #expect(await harness.blobs.keys.isEmpty, "the file outlived its retention")
+        #expect(await harness.jobs.allJobs.allSatisfy { $0.expiredAt != nil })
     }
 }

@@ -8,7 +8,7 @@ import Testing
 /// state within a bounded number of deliveries, and never touch a job that already succeeded.
 @Suite("Delivery failures")
 struct DeliveryFailureTests {
-    @Test("guarantee 6: a notifier that refuses the 'failed' e-mail for good → the message is dead-lettered at once")
+    @Test("guarantee 6: a notifier that refuses the 'failed' e-mail for good: dead-lettered at once, pending, sent once it heals")
     func permanentNotifierFailure() async throws {
         let harness = Harness()
         harness.blobs.faults.failNext(.beginWrite, with: ExportError(.permissionDenied, "bucket policy denies writes"))
@@ -16,17 +16,29 @@ struct DeliveryFailureTests {
         let ticket = try await harness.request()
         #expect(try await harness.worker().processAvailable() == 1)
 
-        let job = try await harness.job(ticket.jobID)
+        var job = try await harness.job(ticket.jobID)
         #expect(job.state == .failed)
         #expect(job.failure?.code == "permissionDenied")
+        #expect(job.notificationPending && job.notificationFailure?.code == "permanent")
         let dead = await harness.queue.allDeadLetters
         #expect(dead.map(\.message.jobID) == [ticket.jobID])
-        #expect(dead.first?.reason.contains("mailbox does not exist") == true)
+        #expect(dead.first?.reason.contains("bucket policy denies writes") == true)
         #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
-        #expect(harness.events.names.last == "export.deadLettered")
+        let pending = try #require(harness.events.all.last { $0.name == .notificationPending })
+        #expect(pending.code == .permanent && pending.notification == .failed)
+
+        // The cause is fixed (the mailbox exists now): the reconciler's next pass sends it, once.
+        harness.notifier.faults.reset(.send)
+        harness.clock.advance(by: .seconds(601))
+        #expect(try await harness.reconciler().reconcile().notified == [ticket.jobID])
+        #expect(try await harness.reconciler().reconcile().notified.isEmpty)
+        job = try await harness.job(ticket.jobID)
+        #expect(job.lifecycle.notified && job.notificationFailure == nil)
+        #expect(await harness.notifier.sent.map(\.kind) == [.failed])
+        #expect(await harness.queue.allDeadLetters.count == 1)
     }
 
-    @Test("a notifier that refuses the 'ready' e-mail for good → dead-lettered; the job stays succeeded with its file")
+    @Test("a notifier that refuses the 'ready' e-mail for good: acknowledged, not dead-lettered; the job stays succeeded and pending")
     func permanentReadyFailure() async throws {
         let harness = Harness()
         harness.notifier.faults.failAlways(.send, with: ExportError(.permanent, "recipient rejected"))
@@ -34,12 +46,46 @@ struct DeliveryFailureTests {
         try await harness.worker().processAvailable()
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
-        #expect(!job.lifecycle.notified)
+        #expect(!job.lifecycle.notified && job.notificationFailure?.code == "permanent")
         #expect(try await harness.file(of: ticket.jobID) == Harness.expectedCSV)
-        #expect(await harness.queue.allDeadLetters.count == 1)
-        #expect(harness.events.names.suffix(3) == ["export.succeeded", "export.notificationPending", "export.deadLettered"])
+        #expect(await harness.queue.allDeadLetters.isEmpty, "a succeeded job is not a dead letter")
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+        #expect(harness.events.names.suffix(2) == ["export.succeeded", "export.notificationPending"])
         let pending = try #require(harness.events.all.first { $0.name == .notificationPending })
         #expect(pending.code == .permanent && pending.notification == .ready)
+        // Still failing: each pass tries again and records it; nothing is sent.
+        harness.clock.advance(by: .seconds(601))
+        #expect(try await harness.reconciler().reconcile().notified.isEmpty)
+        #expect(await harness.notifier.sent.isEmpty)
+    }
+
+    @Test("a notifier down for twice the delivery budget, then healed: exactly one e-mail per job")
+    func longOutageEndsInOneEmailEach() async throws {
+        let harness = Harness()
+        harness.notifier.faults.failAlways(.send, with: ExportError(.unavailable, "smtp down"))
+        var tickets: [ExportTicket] = []
+        for owner: UserID in ["u1", "u2", "u3"] { tickets.append(try await harness.request(owner)) }
+        let worker = harness.worker(concurrency: 3, maxDeliveries: 3)
+        // Six deliveries' worth of outage (twice the budget of 3), the worker draining what comes back.
+        for _ in 0..<6 {
+            _ = try await worker.processAvailable()
+            harness.clock.advance(by: .seconds(120))
+        }
+        for ticket in tickets {
+            let job = try await harness.job(ticket.jobID)
+            #expect(job.state == .succeeded && job.notificationPending && job.notificationFailure?.code == "unavailable")
+        }
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount + harness.queue.allDeadLetters.count == 0)
+        // Passes during the outage record it and send nothing.
+        harness.clock.advance(by: .seconds(601))
+        #expect(try await harness.reconciler().reconcile().notified.isEmpty)
+        harness.notifier.faults.reset(.send)
+        harness.clock.advance(by: .seconds(601))
+        #expect(Set(try await harness.reconciler().reconcile().notified) == Set(tickets.map(\.jobID)))
+        harness.clock.advance(by: .seconds(601))
+        #expect(try await harness.reconciler().reconcile().notified.isEmpty)
+        let sent = await harness.notifier.sent
+        #expect(sent.count == 3 && Set(sent.map(\.jobID)) == Set(tickets.map(\.jobID)) && sent.allSatisfy { $0.kind == .ready })
     }
 
     @Test("a duplicate message past maxDeliveries never ends a job another worker is running under a live lease")
@@ -50,7 +96,7 @@ struct DeliveryFailureTests {
         let held = try await harness.queue.receive(max: 1, visibilityTimeout: Harness.lease, waitTime: .zero)
         #expect(held.count == 1)
         var job = try await harness.job(ticket.jobID)
-        _ = job.lifecycle.claim(now: harness.clock.now(), lease: Harness.lease, maxAttempts: 3)
+        _ = job.lifecycle.claim(now: harness.clock.now(), lease: Harness.lease, maxInterruptions: 3)
         job = try await harness.jobs.update(job)
         #expect(job.state == .running)
         // A duplicate (as the Reconciler queues) reaches worker B, whose release of it fails once.
@@ -122,9 +168,10 @@ struct DeliveryFailureTests {
         let job = try await harness.job(ticket.jobID)
         #expect(job.state == .succeeded)
         #expect(job.failure == nil)
-        // Claim and success only: no failure was recorded against the succeeded job (not even a
-        // compare-and-swap that the version check had to refuse).
-        #expect(harness.jobs.faults.callCount(.update) == 2)
+        // Claim, success and the pending notification's reason: no failure was recorded against the
+        // succeeded job (not even a compare-and-swap that the version check had to refuse).
+        #expect(harness.jobs.faults.callCount(.update) == 3)
+        #expect(try await harness.job(ticket.jobID).notificationFailure?.code == "unavailable")
         #expect(await harness.notifier.sent.isEmpty)
         #expect(await harness.queue.pendingMessages.map(\.jobID) == [ticket.jobID])  // released with a backoff delay
 

@@ -136,16 +136,16 @@ struct EmbeddingTrapsTests {
     @Test("Retried and failed events carry the error's code, so a metrics bridge can label by it")
     func eventsCarryCodes() async throws {
         let harness = Harness(policy: RetryPolicy(maxAttempts: 2, baseDelay: .seconds(1), maxDelay: .seconds(1), jitter: .none))
-        harness.source.faults.failAlways(.page, with: ExportError(.throttled, "slow down", isRetryable: true))
+        harness.source.faults.failAlways(.page, with: ExportError(.transient, "slow down", isRetryable: true))
         let ticket = try await harness.request()
         try await harness.worker().processAvailable()
         harness.clock.advance(by: .seconds(2))
         try await harness.worker().processAvailable()
         #expect(try await harness.job(ticket.jobID).state == .failed)
         let retried = try #require(harness.events.all.first { $0.name == .retried })
-        #expect(retried.code == .throttled && retried.attempt == 1 && retried.delay == .seconds(1))
+        #expect(retried.code == .transient && retried.attempt == 1 && retried.delay == .seconds(1))
         let failed = try #require(harness.events.all.first { $0.name == .failed })
-        #expect(failed.code == .throttled)
+        #expect(failed.code == .transient)
     }
 
     @Test("A rejected request reaches the observer with its code")

@@ -154,5 +154,9 @@ struct OneJobPerPageStore: JobStore {
     func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
     }
-    func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.deleteExpired(now: now, limit: limit) }
+    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
+    }
+    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
+    func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
 }

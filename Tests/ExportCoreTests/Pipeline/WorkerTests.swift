@@ -82,7 +82,8 @@ struct WorkerTests {
     @Test("guarantee 6: retries exhausted → failed with a reason, dead-lettered, exactly one 'failed' e-mail")
     func retriesExhausted() async throws {
         let harness = Harness()
-        harness.source.faults.failAlways(.page, with: ExportError(.timeout, "the database did not answer"))
+        // `.transient`, not an environmental code: those get hours (see `environmentalFaultsHeal`).
+        harness.source.faults.failAlways(.page, with: ExportError(.transient, "the database did not answer"))
         let ticket = try await harness.request()
         let worker = harness.worker()
         for delay in [10, 20, 0] {
@@ -105,11 +106,13 @@ struct WorkerTests {
         #expect(await harness.blobs.keys.isEmpty)
         #expect(await harness.blobs.openWriterCount == 0)
 
-        // Redriving the dead letter neither re-runs the export nor e-mails again.
+        // Redriving the dead letter neither re-runs the export nor e-mails again: the job was told, so
+        // the redriven message is a duplicate and is acknowledged (`ExportService.retry` runs it again).
         try await harness.queue.redrive(nil)
         try await worker.processAvailable()
         #expect(await harness.notifier.sent.count == 1)
-        #expect(await harness.queue.allDeadLetters.count == 1)
+        #expect(await harness.queue.allDeadLetters.isEmpty)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
     }
 
     @Test("a permanent error fails the job at once")
@@ -153,5 +156,49 @@ struct WorkerTests {
         #expect(try await worker.processAvailable() == 1)
         for ticket in tickets { #expect(try await harness.job(ticket.jobID).state == .succeeded) }
         #expect(await harness.notifier.sent.count == 3)
+    }
+
+    @Test("a full disk for an hour does not fail the export: environmental faults are retried without spending attempts")
+    func environmentalFaultsHeal() async throws {
+        let harness = Harness()  // maxAttempts 3
+        harness.blobs.faults.failAlways(.beginWrite, with: ExportError(.storageFull, "no space left on device"))
+        let ticket = try await harness.request()
+        let worker = harness.worker()
+        var deliveries = 0
+        let start = harness.clock.now()
+        while harness.clock.now().timeIntervalSince(start) < 3600 {
+            deliveries += try await worker.processAvailable()
+            harness.clock.advance(by: .seconds(30))
+        }
+        var job = try await harness.job(ticket.jobID)
+        #expect(deliveries > 3, "fewer deliveries than the attempt budget: the test proves nothing")
+        #expect(job.state == .retryScheduled && job.lifecycle.failures == 0 && job.lifecycle.deferrals >= deliveries - 1)
+        #expect(await harness.notifier.sent.isEmpty, "the user was told of a failure that was not one")
+        harness.blobs.faults.reset(.beginWrite)
+        for _ in 0..<20 where try await harness.job(ticket.jobID).state != .succeeded {
+            harness.clock.advance(by: .seconds(300))
+            _ = try await worker.processAvailable()
+        }
+        job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded && job.lifecycle.notified)
+        #expect(await harness.notifier.sent.map(\.kind) == [.ready])
+    }
+
+    @Test("a failed job retried by its owner runs with a fresh budget and is told its new outcome once")
+    func retryFailedJob() async throws {
+        let harness = Harness()
+        harness.source.faults.failNext(.page, with: ExportError(.corruptData, "bad row", isRetryable: false))
+        let ticket = try await harness.request()
+        try await harness.worker().processAvailable()
+        #expect(try await harness.job(ticket.jobID).state == .failed)
+        await #expect(throws: ExportError.self) { try await harness.service.retry(ticket.jobID, requester: "someone-else") }
+        let queued = try await harness.service.retry(ticket.jobID, requester: "u1")
+        #expect(queued.state == .queued && queued.failure == nil && queued.expiresAt == nil)
+        let again = await #expect(throws: ExportError.self) { try await harness.service.retry(ticket.jobID, requester: "u1") }
+        #expect(again?.code == .illegalTransition)
+        try await harness.worker().processAvailable()
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .succeeded && job.lifecycle.notified && job.lifecycle.retries == 1)
+        #expect(await harness.notifier.sent.map(\.kind) == [.failed, .ready])
     }
 }

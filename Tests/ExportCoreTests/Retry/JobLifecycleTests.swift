@@ -19,18 +19,18 @@ struct JobLifecycleTests {
         var generator = SplitMix64(seed: 1)
         switch start {
         case .queued: break
-        case .running: _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+        case .running: _ = machine.claim(now: t0, lease: lease, maxInterruptions: 3)
         case .runningCancelRequested:
-            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = machine.claim(now: t0, lease: lease, maxInterruptions: 3)
             _ = try machine.requestCancel()
         case .retryScheduled:
-            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = machine.claim(now: t0, lease: lease, maxInterruptions: 3)
             _ = try machine.fail(retryable: true, reason: "x", policy: policy, now: t0, using: &generator)
         case .succeeded:
-            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = machine.claim(now: t0, lease: lease, maxInterruptions: 3)
             try machine.succeed()
         case .failed:
-            _ = machine.claim(now: t0, lease: lease, maxAttempts: 3)
+            _ = machine.claim(now: t0, lease: lease, maxInterruptions: 3)
             _ = try machine.fail(retryable: false, reason: "x", policy: policy, now: t0, using: &generator)
         case .cancelled: _ = try machine.requestCancel()
         }
@@ -68,31 +68,102 @@ struct JobLifecycleTests {
         ]
         for (start, now, action, state) in cases {
             var machine = try Self.make(start)
-            #expect(machine.claim(now: now, lease: Self.lease, maxAttempts: 3) == action, "claim while \(start)")
+            #expect(machine.claim(now: now, lease: Self.lease, maxInterruptions: 3) == action, "claim while \(start)")
             #expect(machine.state == state, "state after claim while \(start)")
         }
     }
 
-    @Test("a claim sets the job lease; a takeover counts an attempt; too many takeovers fail the job")
+    @Test("a takeover counts an interruption, not a failure; the interruption bound fails the job")
     func takeovers() {
         var machine = JobLifecycle()
-        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 2) == .run(attempt: 1))
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 2) == .run(attempt: 1))
         #expect(machine.leaseExpiresAt == Self.t0.addingTimeInterval(60))
-        #expect(machine.claim(now: Self.t0.addingTimeInterval(61), lease: Self.lease, maxAttempts: 2) == .run(attempt: 2))
-        let action = machine.claim(now: Self.t0.addingTimeInterval(200), lease: Self.lease, maxAttempts: 2)
-        #expect(action == .finish(notify: .failed, disposal: .deadLetter(reason: "attempts exhausted (2 of 2)")))
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(61), lease: Self.lease, maxInterruptions: 2) == .run(attempt: 2))
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(122), lease: Self.lease, maxInterruptions: 2) == .run(attempt: 3))
+        #expect(machine.interruptions == 2 && machine.failures == 0, "takeovers must not spend the attempt budget")
+        let action = machine.claim(now: Self.t0.addingTimeInterval(200), lease: Self.lease, maxInterruptions: 2)
+        #expect(action == .finish(notify: .failed, disposal: .deadLetter(reason: "interrupted 3 times (the limit is 2)")))
         #expect(machine.state == .failed)
         #expect(machine.leaseExpiresAt == nil)
     }
 
-    @Test("succeeded and failed jobs that were notified are only acknowledged or dead-lettered")
+    @Test("interruptions leave the whole attempt budget to export errors")
+    func interruptionsDoNotSpendAttempts() throws {
+        var machine = JobLifecycle()
+        var random = SystemRandomNumberGenerator()
+        var now = Self.t0
+        for _ in 0..<10 {  // ten crashes, far more than maxAttempts (3)
+            _ = machine.claim(now: now, lease: Self.lease, maxInterruptions: 20)
+            now = now.addingTimeInterval(61)
+        }
+        #expect(machine.state == .running && machine.interruptions == 9)
+        for failure in 1...2 {
+            let action = try machine.fail(retryable: true, reason: "boom", policy: Self.policy, now: now, using: &random)
+            guard case .retry = action else { Issue.record("failure \(failure) of 3 gave up: \(action)"); return }
+            now = now.addingTimeInterval(1000)
+            #expect(machine.claim(now: now, lease: Self.lease, maxInterruptions: 20) == .run(attempt: 10 + failure))
+        }
+        let last = try machine.fail(retryable: true, reason: "boom", policy: Self.policy, now: now, using: &random)
+        #expect(last == .giveUp(reason: "boom (attempts exhausted after attempt 3 of 3)"))
+    }
+
+    @Test("environmental faults are retried for the environmental budget with capped backoff, then count")
+    func environmentalBudget() throws {
+        let policy = RetryPolicy(
+            maxAttempts: 2, baseDelay: .seconds(1), maxDelay: .seconds(10), jitter: .none, environmentalBudget: .seconds(3600),
+            environmentalMaxDelay: .seconds(300))
+        var machine = JobLifecycle()
+        var random = SystemRandomNumberGenerator()
+        var now = Self.t0
+        var deferrals = 0
+        while true {
+            _ = machine.claim(now: now, lease: Self.lease, maxInterruptions: 20)
+            let action = try machine.fail(retryable: true, environmental: true, reason: "disk full", policy: policy, now: now, using: &random)
+            guard case .retry(let delay) = action else { Issue.record("gave up: \(action)"); return }
+            #expect(delay >= .seconds(1) && delay <= .seconds(300), "delay \(delay) outside [base, cap]")
+            if machine.failures > 0 { break }
+            deferrals += 1
+            now = machine.nextAttemptAt ?? now
+        }
+        // Within the hour no attempt was spent; the first fault past it spent one.
+        #expect(deferrals > 2 && machine.deferrals == deferrals)
+        #expect(now.timeIntervalSince(Self.t0) >= 3600)
+        #expect(machine.failures == 1)
+        // An ordinary error ends the run of environmental faults and counts.
+        now = machine.nextAttemptAt ?? now
+        _ = machine.claim(now: now, lease: Self.lease, maxInterruptions: 20)
+        let last = try machine.fail(retryable: true, reason: "bad row", policy: policy, now: now, using: &random)
+        #expect(last == .giveUp(reason: "bad row (attempts exhausted after attempt 2 of 2)"))
+        #expect(machine.environmentalSince == nil)
+    }
+
+    @Test("a failed job can be retried with a fresh budget, and is told again")
+    func retryFailed() throws {
+        var machine = try Self.make(.failed)
+        try machine.markNotified()
+        try machine.retryFailed()
+        #expect(machine.state == .queued && machine.failures == 0 && machine.interruptions == 0 && !machine.notified && machine.retries == 1)
+        #expect(throws: ExportError.self) { try machine.retryFailed() }
+    }
+
+    @Test("a failed job's duplicate message is acknowledged once notified; dead-lettered while the e-mail is pending")
     func notifiedTerminalClaims() throws {
         var succeeded = try Self.make(.succeeded)
         try succeeded.markNotified()
-        #expect(succeeded.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+        #expect(succeeded.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .finish(notify: nil, disposal: .acknowledge))
         var failed = try Self.make(.failed)
+        #expect(failed.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .finish(notify: .failed, disposal: .deadLetter(reason: "export failed")))
         try failed.markNotified()
-        #expect(failed.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .deadLetter(reason: "export failed")))
+        #expect(failed.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .finish(notify: nil, disposal: .acknowledge))
+    }
+
+    @Test("records written before the budget counters existed decode, counting every attempt as spent")
+    func legacyDecoding() throws {
+        let json = #"{"attempt":2,"cancelRequested":false,"notified":false,"state":"running"}"#
+        let machine = try JSONDecoder().decode(JobLifecycle.self, from: Data(json.utf8))
+        #expect(machine.attempt == 2 && machine.failures == 2 && machine.interruptions == 0 && machine.retries == 0)
+        let again = try JSONDecoder().decode(JobLifecycle.self, from: try JSONEncoder().encode(machine))
+        #expect(again == machine)
     }
 
     // MARK: running events
@@ -145,7 +216,7 @@ struct JobLifecycleTests {
         var machine = JobLifecycle()
         for attempt in 1...3 {
             let now = Self.t0.addingTimeInterval(Double(attempt) * 1000)
-            #expect(machine.claim(now: now, lease: Self.lease, maxAttempts: 3) == .run(attempt: attempt))
+            #expect(machine.claim(now: now, lease: Self.lease, maxInterruptions: 3) == .run(attempt: attempt))
             let action = try machine.fail(retryable: true, reason: "down", policy: Self.policy, now: now, using: &generator)
             if attempt < 3 {
                 #expect(action == .retry(after: .seconds(10 << (attempt - 1))))
@@ -171,7 +242,7 @@ struct JobLifecycleTests {
         try machine.relinquish()
         #expect(machine.state == .queued)
         #expect(machine.attempt == 0)
-        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .run(attempt: 1))
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .run(attempt: 1))
         for start in Start.allCases where start != .running && start != .runningCancelRequested {
             var other = try Self.make(start)
             expectIllegal { try other.relinquish() }
@@ -184,7 +255,7 @@ struct JobLifecycleTests {
         #expect(try machine.relinquish() == .cancelled)
         #expect(machine.state == .cancelled)
         #expect(machine.leaseExpiresAt == nil)
-        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .finish(notify: nil, disposal: .acknowledge))
     }
 
     @Test("a retryable failure after a cancel request cancels the job instead of scheduling a retry")
@@ -195,7 +266,7 @@ struct JobLifecycleTests {
         #expect(action == .cancelled)
         #expect(machine.state == .cancelled)
         #expect(machine.nextAttemptAt == nil)
-        #expect(machine.claim(now: Self.t0.addingTimeInterval(3600), lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(3600), lease: Self.lease, maxInterruptions: 3) == .finish(notify: nil, disposal: .acknowledge))
     }
 
     @Test("a queued or retry-scheduled job that carries a cancel request is cancelled by the claim, not run")
@@ -206,7 +277,7 @@ struct JobLifecycleTests {
             let json = #"{"state": "\#(state)", "attempt": 1, "cancelRequested": true, "notified": false\#(extra)}"#
             var machine = try JSONDecoder().decode(JobLifecycle.self, from: Data(json.utf8))
             #expect(machine.cancelRequested)
-            #expect(machine.claim(now: Self.t0, lease: Self.lease, maxAttempts: 3) == .finish(notify: nil, disposal: .acknowledge))
+            #expect(machine.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3) == .finish(notify: nil, disposal: .acknowledge))
             #expect(machine.state == .cancelled)
             #expect(machine.attempt == 1)
         }
@@ -215,8 +286,8 @@ struct JobLifecycleTests {
     @Test("a huge lease does not trap when a duplicate delivery computes the redelivery delay")
     func hugeLease() {
         var machine = JobLifecycle()
-        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .run(attempt: 1))
-        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxAttempts: 3) == .redeliverLater(after: .milliseconds(Int64.max)))
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxInterruptions: 3) == .run(attempt: 1))
+        #expect(machine.claim(now: Self.t0, lease: .seconds(Int64.max), maxInterruptions: 3) == .redeliverLater(after: .milliseconds(Int64.max)))
     }
 
     @Test("abandon ends a job that has not ended: failed, or cancelled after a cancel request")

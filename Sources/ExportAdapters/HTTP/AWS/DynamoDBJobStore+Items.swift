@@ -120,39 +120,61 @@ extension DynamoDBJobStore {
         return try await scan(filter: filter, names: ["#k": "kind", "#u": "updatedAt", "#s": "state"], values: values, limit: limit)
     }
 
-    /// Deletes jobs whose `expiresAt` has passed (a filtered `Scan`, then a `DeleteItem` conditioned
-    /// on the version each, so a job updated meanwhile is kept).
+    /// Finds ended jobs whose notification is pending, last updated before `updatedBefore`: a `Scan`
+    /// filtered on state and time, then on the record's notification flag.
+    ///
+    /// - Parameters:
+    ///   - updatedBefore: Only jobs last updated before this.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The jobs; corrupt items are skipped.
+    /// - Throws: ``ExportError`` when DynamoDB fails.
+    public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        guard limit > 0 else { return [] }
+        return try await scan(
+            filter: "#k = :job AND #u < :t AND #s IN (:succeeded, :failed)", names: ["#k": "kind", "#u": "updatedAt", "#s": "state"],
+            values: [
+                ":job": .s("job"), ":t": .n(Self.number(updatedBefore.timeIntervalSince1970)),
+                ":succeeded": .s(JobState.succeeded.rawValue), ":failed": .s(JobState.failed.rawValue),
+            ],
+            limit: limit, where: \.notificationPending)
+    }
+
+    /// Finds jobs whose `expiresAt` has passed, with a filtered `Scan`; changes nothing.
     ///
     /// - Parameters:
     ///   - now: The current time.
-    ///   - limit: The most jobs to delete.
-    /// - Returns: The deleted jobs.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The expired jobs.
     /// - Throws: ``ExportError`` when DynamoDB fails.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+    public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         guard limit > 0 else { return [] }
-        let expired = try await scan(
+        return try await scan(
             filter: "#k = :job AND #e <= :now", names: ["#k": "kind", "#e": "expiresAt"],
-            values: [":job": .s("job"), ":now": .n(Self.number(now.timeIntervalSince1970))], limit: limit
-        )
-        var deleted: [ExportJob] = []
-        for job in expired {
-            do {
-                _ = try await call("DeleteItem", [
-                    "TableName": .string(tableName), "Key": ["pk": .s("job#\(job.id)")],
-                    "ConditionExpression": "#v = :v", "ExpressionAttributeNames": ["#v": "version"],
-                    "ExpressionAttributeValues": [":v": .n(String(job.version))],
-                ])
-            } catch let error as ExportError where error.code == .versionConflict {
-                // Gone now: this delete's retry after a lost response, or TTL. Either way it is deleted.
-                guard try await get(job.id) == nil else { continue }
-            }
-            if let key = job.uniqueKey { try await releaseKey(key, heldBy: job.id) }
-            deleted.append(job)
-        }
-        return deleted
+            values: [":job": .s("job"), ":now": .n(Self.number(now.timeIntervalSince1970))], limit: limit)
     }
 
-    private func scan(filter: String, names: [String: JSONValue], values: [String: JSONValue], limit: Int) async throws -> [ExportJob] {
+    /// Deletes a job with a `DeleteItem` conditioned on its version, then releases its unique key; a
+    /// job already gone (TTL, or this delete's retry after a lost response) is deleted.
+    ///
+    /// - Parameters:
+    ///   - job: The job as read.
+    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs.
+    public func delete(_ job: ExportJob) async throws {
+        do {
+            _ = try await call("DeleteItem", [
+                "TableName": .string(tableName), "Key": ["pk": .s("job#\(job.id)")],
+                "ConditionExpression": "attribute_not_exists(pk) OR #v = :v", "ExpressionAttributeNames": ["#v": "version"],
+                "ExpressionAttributeValues": [":v": .n(String(job.version))],
+            ])
+        } catch let error as ExportError where error.code == .versionConflict {
+            throw ExportError(.versionConflict, "job \(job.id) changed since it was read", cause: error)
+        }
+        if let key = job.uniqueKey { try await releaseKey(key, heldBy: job.id) }
+    }
+
+    private func scan(
+        filter: String, names: [String: JSONValue], values: [String: JSONValue], limit: Int, where predicate: (ExportJob) -> Bool = { _ in true }
+    ) async throws -> [ExportJob] {
         var jobs: [ExportJob] = []
         var start: JSONValue?
         repeat {
@@ -164,7 +186,7 @@ extension DynamoDBJobStore {
             if let start { request["ExclusiveStartKey"] = start }
             let result = try await call("Scan", .object(request))
             for item in result["Items"]?.arrayValue ?? [] {
-                if let job = try? Self.decodeJob(item) { jobs.append(job) }
+                if let job = try? Self.decodeJob(item), predicate(job) { jobs.append(job) }
             }
             start = result["LastEvaluatedKey"]
         } while jobs.count < limit && start != nil

@@ -23,9 +23,9 @@ import Foundation
 /// carries this write's token (and version); `TransactWriteItems` also sends the token as its
 /// `ClientRequestToken`, which DynamoDB makes idempotent for 10 minutes.
 /// DynamoDB's TTL deletes items on its own some time after `ttl`, which is set ``ttlGrace`` after
-/// `expiresAt`, so ``deleteExpired(now:limit:)`` normally sees a job first and its file is deleted too.
+/// `expiresAt`, so ``expired(now:limit:)`` normally sees a job first and its file is deleted too.
 ///
-/// ``stale(in:updatedBefore:limit:)`` and ``deleteExpired(now:limit:)`` are `Scan`s with a filter: they
+/// ``stale(in:updatedBefore:limit:)``, ``unnotified(updatedBefore:limit:)`` and ``expired(now:limit:)`` are `Scan`s with a filter: they
 /// read (and are billed for) the whole table on each call. They run in the reconciler every few
 /// minutes, which is cheap for thousands of jobs; for millions, add a sparse index on a
 /// "needs attention" attribute instead.

@@ -107,3 +107,14 @@ extension SQSQueue {
         )
     }
 }
+
+extension SQSQueue {
+    /// SQS cannot look messages up by content, so this answers `nil`: the ``Reconciler`` then queues a
+    /// job again on time alone (after ``Reconciler/Configuration/requeueAfter`` without any change to
+    /// its record), and a duplicate that makes is a no-op at the worker's claim, acknowledged at once.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs asked about.
+    /// - Returns: `nil`.
+    public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? { nil }
+}
