@@ -22,6 +22,12 @@ struct DemoOptions {
     var pageSize = 1000
     var pageDelay: Duration = .zero
     var workerMode = false
+    /// `reconcile`: run reconciler passes on an existing data directory until one finds nothing to do.
+    var reconcileMode = false
+    /// `reconcile --days-later N`: run them as if N days had passed (to watch retention and expiry work).
+    var daysLater = 0
+    /// `reconcile --batch-size N`: jobs per repair per pass.
+    var batchSize = 100
     var quiet = false
     var byteOrderMark = false
     /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
@@ -66,6 +72,10 @@ struct DemoOptions {
 
         Running again with the same --data-dir resumes: unfinished jobs are finished, none is run twice.
         The `worker` subcommand only runs workers on an existing data directory until its queue is empty.
+        The `reconcile` subcommand runs the reconciler's repairs on an existing data directory (requeue what
+        is stuck, send pending e-mails, expire old exports) until a pass finds nothing to do:
+               swift run membership-export-demo reconcile --data-dir DIR [--days-later N] [--batch-size N]
+        --days-later N runs it as if N days had passed, to watch retention work (exports expire after 7 days).
         """
 
     static func parse(_ arguments: [String]) throws -> DemoOptions {
@@ -73,6 +83,10 @@ struct DemoOptions {
         var rest = arguments[...]
         if rest.first == "worker" {
             options.workerMode = true
+            rest = rest.dropFirst()
+        } else if rest.first == "reconcile" {
+            options.reconcileMode = true
+            options.workerMode = true  // opens the data directory as it is, like a worker
             rest = rest.dropFirst()
         }
         func value(_ flag: String) throws -> String {
@@ -90,6 +104,13 @@ struct DemoOptions {
             case "--input": options.inputFile = try value(flag)
             case "--user": options.user = try value(flag)
             case "--quiet": options.quiet = true
+            case "--days-later":
+                guard options.reconcileMode else { throw DemoError("--days-later is an option of the reconcile subcommand") }
+                guard let days = Int(try value(flag)), (0...36_500).contains(days) else { throw DemoError("--days-later needs a whole number of days from 0 to 36500") }
+                options.daysLater = days
+            case "--batch-size":
+                guard options.reconcileMode else { throw DemoError("--batch-size is an option of the reconcile subcommand") }
+                options.batchSize = try positive(try value(flag), flag)
             case "--bom": options.byteOrderMark = true
             case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
             case "--page-size": options.pageSize = try positive(try value(flag), flag)

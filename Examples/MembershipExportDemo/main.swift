@@ -17,7 +17,9 @@ do {
 
 do {
     let backend = try await DemoBackend.make(options)
-    if options.workerMode {
+    if options.reconcileMode {
+        try await ReconcileMode(options: options, backend: backend).run()
+    } else if options.workerMode {
         try await WorkerMode(options: options, backend: backend).run()
     } else {
         try await DemoRun(options: options, backend: backend).run()

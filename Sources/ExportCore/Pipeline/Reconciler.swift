@@ -66,6 +66,12 @@ public struct Reconciler: Sendable {
         public var notified: [JobID] = []
         /// Abandoned blob writes aborted.
         public var abortedWrites = 0
+
+        /// An empty report.
+        public init() {}
+
+        /// Whether the pass changed no job (aborted writes aside): nothing was left to repair.
+        public var isEmpty: Bool { requeued.isEmpty && expired.isEmpty && purged.isEmpty && notified.isEmpty }
     }
 
     private let ports: ExportPorts
