@@ -98,6 +98,16 @@ struct DemoRun {
                 let rows = jobs.reduce(Int64(0)) { $0 + ($1.result?.rows ?? 0) }
                     + statistics.counts.withLock { $0.rowsInProgress.values.reduce(0, +) }
                 display.progress(done: finished, total: jobIDs.count, rows: rows, retried: statistics.counts.withLock { $0.retried })
+                // Every export ended, but some e-mails cannot go out for a reason that waiting will not
+                // fix (an outbox that is not writable, a rejected sender): say so instead of waiting.
+                let stuck = jobs.filter { $0.notificationPending && $0.notificationFailure.map(Self.cannotHeal) == true }
+                if !stuck.isEmpty, jobs.allSatisfy({ $0.state.isTerminal }), finished + stuck.count == jobIDs.count {
+                    display.finish()
+                    let failure = stuck[0].notificationFailure!
+                    throw DemoError(
+                        "\(stuck.count) export(s) finished but their e-mail cannot be sent (\(failure.code): \(failure.reason)). "
+                            + "Fix that and run again with the same --data-dir: the e-mails go out once, nothing is exported again.")
+                }
                 if finished == jobIDs.count {
                     display.finish()
                     let elapsed = (statistics.counts.withLock { $0.lastFinish } ?? ContinuousClock.now) - started
@@ -114,6 +124,11 @@ struct DemoRun {
         }
         summary.print(backend: backend, quiet: options.quiet)
         if !options.quiet { try await printSampleMessage() }
+    }
+
+    /// Whether a recorded notification failure is one that retrying cannot fix.
+    static func cannotHeal(_ failure: ExportFailure) -> Bool {
+        ["permissionDenied", "permanent", "invalidRecipient", "configuration", "unauthorized", "notFound"].contains(failure.code)
     }
 
     func currentJobs(_ ids: [JobID]) async throws -> [ExportJob] {

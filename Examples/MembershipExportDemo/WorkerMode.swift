@@ -13,11 +13,18 @@ struct WorkerMode {
     func run() async throws {
         let demo = DemoRun(options: options, backend: backend)
         let workers = try demo.makeWorkers()
+        // Every process repairs too, as a host's would: the reconciler requeues only jobs without a live
+        // message, so several processes' passes never multiply messages.
+        let reconciler = try Reconciler(
+            ports: backend.ports(observer: demo.statistics),
+            configuration: .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: options.visibilityTimeout * 4))
         let signals = StopSignals()
         signals.install(program: "membership-export-demo worker", stopping: workers)
         defer { if signals.requested.withLock({ $0 }) != nil { print(demo.statistics.handedBackLine(dataDirectory: options.dataDirectory)) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { try await worker.run() } }
+            let reconcilerTask = Task { try await reconciler.run(every: options.visibilityTimeout) }
+            defer { reconcilerTask.cancel() }
             defer { for worker in workers { worker.shutdown() } }
             while true {
                 if signals.requested.withLock({ $0 }) != nil {
