@@ -154,6 +154,31 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
+    @Test("one live message per job: a backlog older than requeueAfter is not queued again, however many passes run")
+    func backlogIsNotMultiplied() async throws {
+        let harness = Harness()
+        var tickets: [ExportTicket] = []
+        for owner: UserID in ["u1", "u2", "u3", "u4", "u5"] { tickets.append(try await harness.request(owner)) }
+        // A job whose message was lost: the reconciler must still queue that one, once.
+        harness.queue.faults.failNext(.enqueue, with: ExportError(.unavailable, "queue down"))
+        await #expect(throws: ExportError.self) { try await harness.request("u6") }
+        // A job whose worker died holding the message: its lease ran out, the message comes back by
+        // itself and is live all along.
+        let held = try await harness.queue.receive(max: 1, visibilityTimeout: Harness.lease, waitTime: .zero)
+        #expect(held.count == 1)
+        for _ in 0..<5 {
+            harness.clock.advance(by: .seconds(601))
+            let report = try await harness.reconciler().reconcile()
+            #expect(report.requeued.count <= 1, "requeued \(report.requeued.count) jobs that had a live message")
+        }
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 6, "one message per job")
+        while try await harness.worker(concurrency: 3).processAvailable() > 0 {}
+        #expect(await harness.jobs.allJobs.allSatisfy { $0.state == .succeeded && $0.lifecycle.notified })
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+        #expect(await harness.queue.allDeadLetters.isEmpty)
+        #expect(await harness.notifier.sent.count == 6)
+    }
+
     @Test("expiry in two stages: files deleted and the record kept as 'expired', then the record deleted; abandoned writes aborted")
     func expiry() async throws {
         let harness = Harness()
