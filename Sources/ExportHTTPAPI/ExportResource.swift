@@ -28,6 +28,30 @@ struct ExportResource: Encodable, Sendable {
         }
     }
 
+    /// The terminal e-mail: `none` (not ended, or cancelled), `pending` (with the last try's code) or `sent`.
+    struct Notification: Encodable, Sendable {
+        var state: String
+        var code: String?
+
+        init(_ job: ExportJob) {
+            if job.notificationPending {
+                state = "pending"
+                code = job.notificationFailure?.userFacingCode
+            } else {
+                state = job.lifecycle.notified ? "sent" : "none"
+                code = nil
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(state, forKey: .state)
+            try container.encode(code, forKey: .code)  // explicit null
+        }
+
+        enum CodingKeys: String, CodingKey { case state, code }
+    }
+
     struct Links: Encodable, Sendable {
         var `self`: String
         var download: String?
@@ -47,6 +71,7 @@ struct ExportResource: Encodable, Sendable {
     var nextAttemptAt: Date?
     var result: Result?
     var failure: Failure?
+    var notification: Notification
     var links: Links
 
     init(_ job: ExportJob, basePath: String) {
@@ -72,6 +97,7 @@ struct ExportResource: Encodable, Sendable {
                 expiresAt: job.expiredAt ?? job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
         }
         failure = job.failure.map(Failure.init(userSafe:))
+        notification = Notification(job)
         links = Links(self: location, download: download)
     }
 
@@ -91,12 +117,13 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
+        try container.encode(notification, forKey: .notification)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, expired,
-            nextAttemptAt, result, failure, links
+            nextAttemptAt, result, failure, notification, links
     }
 }
 

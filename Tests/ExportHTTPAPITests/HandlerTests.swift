@@ -31,8 +31,26 @@ struct HandlerTests {
         #expect(exchange.status == 202)
         #expect(
             exchange.text
-                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expired":false,"expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
+                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expired":false,"expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"notification":{"code":null,"state":"none"},"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
         )
+    }
+
+    @Test("GET /exports/{id}: an ended export whose e-mail could not be sent says 'pending' with the code; 'sent' once it went")
+    func notificationPending() async throws {
+        let api = APIHarness()
+        let id = try await api.succeededExport()
+        let jobID = try #require(JobID(id))
+        var status = try await api.send("GET", "/exports/\(id)").object()
+        #expect((status["notification"] as? [String: Any])?["state"] as? String == "sent")
+        var job = try #require(await api.jobs.job(jobID))
+        job.lifecycle = try JSONDecoder().decode(
+            JobLifecycle.self, from: Data(#"{"attempt":1,"cancelRequested":false,"notified":false,"state":"succeeded"}"#.utf8))
+        job.notificationFailure = ExportFailure(code: "unavailable", reason: "smtp.internal:25 refused the connection")
+        _ = try await api.jobs.update(job)
+        status = try await api.send("GET", "/exports/\(id)").object()
+        let notification = try #require(status["notification"] as? [String: Any])
+        #expect(notification["state"] as? String == "pending" && notification["code"] as? String == "unavailable")
+        #expect(!String(describing: status).contains("smtp.internal"), "the stored message must not reach the user")
     }
 
     @Test("POST /exports again while one is active: 202 with that same job, nothing new queued")
