@@ -93,13 +93,31 @@ public struct NotifierConformance: Sendable {
         try check(count == 1, "three sends with one idempotency key delivered \(count) messages")
     }
 
+    /// Concurrent sends of one key deliver once. A send that finds another in progress may return at
+    /// once or throw a retryable error (the pipeline then tries again later, as a worker that finds a
+    /// reservation held puts its message back); it must not throw anything else. A send after they all
+    /// ended succeeds without delivering again.
     private func concurrentSends() async throws {
         let notifier = try await makeNotifier()
         let ready = try ready(token: runToken())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrentSenders { group.addTask { try await notifier.send(ready) } }
-            try await group.waitForAll()
+        let outcomes = await withTaskGroup(of: (any Error)?.self) { group -> [(any Error)?] in
+            for _ in 0..<concurrentSenders {
+                group.addTask {
+                    do {
+                        try await notifier.send(ready)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        for case let error? in outcomes {
+            try check(ExportError.isRetryable(error) && !(error is CancellationError), "a concurrent send failed for good: \(error)")
+        }
+        try check(outcomes.contains { $0 == nil }, "none of \(concurrentSenders) concurrent sends succeeded")
+        try await notifier.send(ready)
         let count = try await deliveredCount(ready.idempotencyKey)
         try check(count == 1, "\(concurrentSenders) concurrent sends with one key delivered \(count) messages")
     }

@@ -21,7 +21,7 @@ import Foundation
 ///
 /// Costs: ``get(_:)`` and ``update(_:)`` touch one file; ``list(owner:after:limit:)`` reads the owner's
 /// index directory (O(jobs of that owner)) plus one record per returned job; ``stale(in:updatedBefore:limit:)``
-/// and ``deleteExpired(now:limit:)`` scan every record (O(all jobs)), which suits their use by a
+/// ``unnotified(updatedBefore:limit:)`` and ``expired(now:limit:)`` scan every record (O(all jobs)), which suits their use by a
 /// periodic reconciler on a single machine's store.
 public final class FileJobStore: JobStore {
     let root: String

@@ -5,26 +5,28 @@ import Synchronization
 /// A ``NotificationLedger`` in process memory: enough for one process; use
 /// ``DynamoDBNotificationLedger`` when several workers share the work.
 public final class InMemoryNotificationLedger: NotificationLedger {
-    private enum Entry { case sent, reserved(until: Date) }
+    private enum Entry { case sent, reserved(until: Date, holder: LedgerHolder?) }
     private let entries = Mutex<[String: Entry]>([:])
 
     /// Creates an empty ledger.
     public init() {}
 
-    /// Reserves a key unless it was sent or is held.
+    /// Reserves a key unless it was sent or is held by a sender that this one does not supersede.
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
+    ///   - holder: Who sends.
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
-    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+    public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         entries.withLock { entries in
             switch entries[key] {
             case .sent: return .alreadySent
-            case .reserved(let until) where until > now: return .inProgress(until: until)
+            case .reserved(let until, let current) where until > now && !(holder.flatMap { h in current.map { h.supersedes($0) } } ?? false):
+                return .inProgress(until: until)
             default:
-                entries[key] = .reserved(until: now.adding(holdFor))
+                entries[key] = .reserved(until: now.adding(holdFor), holder: holder)
                 return .reserved
             }
         }
@@ -35,7 +37,8 @@ public final class InMemoryNotificationLedger: NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-    public func markSent(_ key: String, at: Date) async throws {
+    ///   - providerMessageID: The channel's message id (not kept in memory).
+    public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
         entries.withLock { $0[key] = .sent }
     }
 

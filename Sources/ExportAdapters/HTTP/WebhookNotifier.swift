@@ -62,7 +62,7 @@ public struct WebhookNotifier: Notifier {
     ///   - notification: The event.
     /// - Throws: ``ExportError`` mapped from the receiver's status, or a transport failure.
     public func send(_ notification: ExportNotification) async throws {
-        try await ledger.deliverOnce(notification.idempotencyKey, clock: clock, holdFor: timeout * 3) {
+        try await ledger.deliverOnce(notification.idempotencyKey, lease: notification.lease, clock: clock, holdFor: timeout * 3) {
             let now = clock.now()
             let body = Self.event(notification, at: now).serialized()
             var request = TransportRequest(method: "POST", url: url, headers: headers, body: body, timeout: timeout)
@@ -76,6 +76,7 @@ public struct WebhookNotifier: Notifier {
                     operation: "Webhook POST", retryAfter: response.header("retry-after"), now: now
                 )
             }
+            return nil  // the receiver's id is the event id it was given
         }
     }
 

@@ -17,11 +17,18 @@ extension ExportAttempt {
                 let gaveUp = await context.handOff(delivery.message.jobID) { try await giveUp(after: error) }
                 if gaveUp { return }
             }
-            let delay = context.random.withGenerator {
+            var delay = context.random.withGenerator {
                 configuration.retryPolicy.delay(afterAttempt: delivery.receiveCount, using: &$0)
             }
+            // An error that says when a retry can succeed (another sender's reservation ends then, a
+            // service's Retry-After) waits that long, within the policy's largest delay.
+            if let retryAt = (error as? ExportError)?.retryAt {
+                let until = JobLifecycle.duration(from: context.now(), to: retryAt)
+                delay = min(configuration.retryPolicy.maxDelay, max(delay, until))
+            }
+            let releaseDelay = stopping ? .zero : delay
             await context.handOff(delivery.message.jobID) {
-                try await context.queue.release(receipt, delay: stopping ? .zero : delay)
+                try await context.queue.release(receipt, delay: releaseDelay)
             }
         }
     }

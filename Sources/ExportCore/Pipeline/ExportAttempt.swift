@@ -12,7 +12,11 @@ struct ExportAttempt: Sendable {
     let context: WorkerContext
     let delivery: Delivery
 
-    var notifications: NotificationDelivery { NotificationDelivery(ports: context.ports) }
+    var notifications: NotificationDelivery {
+        NotificationDelivery(
+            ports: context.ports,
+            keepAlive: .init(visibilityTimeout: configuration.visibilityTimeout, interval: configuration.resolvedHeartbeatInterval))
+    }
     var configuration: ExportWorker.Configuration { context.configuration }
     var observer: any ExportObserver { context.observer }
     var receipt: LeaseReceipt { delivery.receipt }
@@ -48,7 +52,7 @@ struct ExportAttempt: Sendable {
                 }
                 if job.state == .cancelled { observer.observe(.cancelled(job.id)) }
             }
-            try await notifications.finish(job, notify: notify, link: nil, disposal: disposal, receipt: receipt)
+            try await notifications.finish(job, notify: notify, link: nil, disposal: disposal, delivery: delivery)
         case .run(let attempt):
             job.rowsWritten = 0
             job.stamp(now: now, retention: nil)
@@ -102,7 +106,7 @@ struct ExportAttempt: Sendable {
         }
         // Post-success phase: the job stays succeeded whatever happens from here on.
         await context.discardFiles(of: stored, keeping: key)
-        try await notifications.finish(stored, notify: .ready, link: link, disposal: .acknowledge, receipt: receipt)
+        try await notifications.finish(stored, notify: .ready, link: link, disposal: .acknowledge, delivery: delivery)
     }
 
     /// Records a failed attempt: schedules a retry and releases the message, or fails the job, tells
@@ -138,7 +142,7 @@ struct ExportAttempt: Sendable {
         case .giveUp(let reason):
             await context.discardFiles(of: stored, keeping: nil)
             observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
-            try await notifications.finish(stored, notify: .failed, link: nil, disposal: .deadLetter(reason: reason), receipt: receipt)
+            try await notifications.finish(stored, notify: .failed, link: nil, disposal: .deadLetter(reason: reason), delivery: delivery)
         case .cancelled:
             await context.discardFiles(of: stored, keeping: nil)
             observer.observe(.cancelled(stored.id))

@@ -8,7 +8,15 @@ import Foundation
 /// number) makes a repeated send after a crash the same message, so the user hears once however often
 /// this step runs.
 struct NotificationDelivery: Sendable {
+    /// How a worker keeps its message's lease while it finishes (sends, then acknowledges or
+    /// dead-letters): the same heartbeat as the export's, on the queue lease alone.
+    struct KeepAlive: Sendable {
+        let visibilityTimeout: Duration
+        let interval: Duration
+    }
+
     let ports: ExportPorts
+    var keepAlive: KeepAlive?
 
     /// Sends the missing notification (idempotently), disposes of the message, then records the
     /// notification on the job.
@@ -27,36 +35,81 @@ struct NotificationDelivery: Sendable {
         notify: NotificationKind?,
         link: DownloadLink?,
         disposal: JobLifecycle.MessageDisposal,
-        receipt: LeaseReceipt
+        delivery: Delivery
     ) async throws {
-        // A "ready" e-mail for an export whose file has expired (a dead letter redriven late) would carry
-        // a dead link: say nothing; the status route tells the user it expired.
-        var sent = false
-        if let kind = notify, !(kind == .ready && job.expiredAt != nil) {
-            do {
-                try await send(kind, for: job, link: link)
-                sent = true
-            } catch where ExportError.isRetryable(error) {
-                throw error
-            } catch {
-                // Recorded by `send`; the Reconciler sends it once the cause is fixed.
+        let sent = try await keepingLease(of: delivery) { leaseEnd in
+            // A "ready" e-mail for an export whose file has expired (a dead letter redriven late) would
+            // carry a dead link: say nothing; the status route tells the user it expired.
+            var sent = false
+            if let kind = notify, !(kind == .ready && job.expiredAt != nil) {
+                let lease = NotificationLease(messageID: delivery.id.rawValue, receiveCount: delivery.receiveCount, expiresAt: leaseEnd)
+                do {
+                    try await send(kind, for: job, link: link, lease: lease)
+                    sent = true
+                } catch where ExportError.isRetryable(error) {
+                    throw error
+                } catch {
+                    // Recorded by `send`; the Reconciler sends it once the cause is fixed.
+                }
             }
-        }
-        switch disposal {
-        case .acknowledge:
-            try await ports.queue.acknowledge(receipt)
-        case .deadLetter(let reason):
-            try await ports.queue.deadLetter(receipt, reason: job.failure?.reason ?? reason)
+            switch disposal {
+            case .acknowledge:
+                try await ports.queue.acknowledge(delivery.receipt)
+            case .deadLetter(let reason):
+                try await ports.queue.deadLetter(delivery.receipt, reason: job.failure?.reason ?? reason)
+            }
+            return sent
         }
         if sent { try await markNotified(job.id) }
+    }
+
+    /// Runs `body` while a heartbeat renews the message's queue lease every
+    /// ``KeepAlive/interval`` (when the delivery has a ``keepAlive``), so a slow notifier, or a wait on
+    /// another sender's reservation, never lets the message come back to another worker mid-send.
+    /// `body` gets the lease's end as known when it starts.
+    private func keepingLease<T: Sendable>(of delivery: Delivery, _ body: @escaping @Sendable (Date) async throws -> T) async throws -> T {
+        guard let keepAlive else { return try await body(delivery.leaseExpiresAt) }
+        var leaseEnd = delivery.leaseExpiresAt
+        // Too little of the lease left for a send: renew it first.
+        if leaseEnd.timeIntervalSince(ports.clock.now()) < JobLifecycle.seconds(keepAlive.interval) {
+            leaseEnd = try await ports.queue.extendLease(delivery.receipt, by: keepAlive.visibilityTimeout)
+        }
+        let start = leaseEnd
+        let queue = ports.queue
+        let clock = ports.clock
+        let observer = ports.observer
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body(start) }
+            group.addTask {
+                while true {
+                    try await clock.sleep(for: keepAlive.interval)
+                    do {
+                        _ = try await queue.extendLease(delivery.receipt, by: keepAlive.visibilityTimeout)
+                    } catch {
+                        // The finishing step still completes; the ledger's fencing stops a second send.
+                        observer.observe(.fault(.heartbeatMissed, error, jobID: delivery.message.jobID))
+                        if (error as? ExportError)?.code == .leaseLost { return nil }
+                    }
+                }
+            }
+            while let result = try await group.next() {
+                if let value = result {
+                    group.cancelAll()
+                    return value
+                }
+            }
+            throw CancellationError()
+        }
     }
 
     /// Sends one notification; a failure to send is recorded on the job, reaches the observer as
     /// ``ExportEvent/Name/notificationPending`` and is rethrown. Does not record the success: the caller
     /// calls ``markNotified(_:)``.
-    func send(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?) async throws {
+    func send(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?, lease: NotificationLease? = nil) async throws {
         do {
-            try await ports.notifier.send(try await notification(kind, for: job, link: link))
+            var message = try await notification(kind, for: job, link: link)
+            message.lease = lease
+            try await ports.notifier.send(message)
         } catch {
             let failure = ExportError.wrapping(error)
             ports.observer.observe(.notificationPending(job.id, kind: kind, error: failure))

@@ -69,6 +69,12 @@ public struct ExportNotification: Hashable, Sendable, Codable {
     public var recipient: EmailAddress
     /// What the message says.
     public var content: Content
+    /// The sender's claim on the job while it sends: the queue message it holds and until when. A
+    /// notifier that reserves keys in a ledger (SES, webhooks) uses it as a fencing token, so a
+    /// reservation left by a sender that died is taken over as soon as that sender's lease is provably
+    /// gone, and holds no longer than the lease. `nil` when the sender holds no message (the
+    /// ``Reconciler`` completing a pending notification).
+    public var lease: NotificationLease?
 
     /// Creates a notification.
     ///
@@ -88,6 +94,30 @@ public struct ExportNotification: Hashable, Sendable, Codable {
 
     /// Whether it is a "ready" or a "failed" message.
     public var kind: NotificationKind { content.kind }
+}
+
+/// The queue lease under which a worker sends a notification (see ``ExportNotification/lease``).
+public struct NotificationLease: Hashable, Sendable, Codable {
+    /// The queue message's id.
+    public var messageID: String
+    /// How many times the message had been received when this sender got it. The queue delivers a
+    /// message again only once the previous lease ran out, so a sender of the same message with a
+    /// smaller count has provably lost its lease.
+    public var receiveCount: Int
+    /// When the sender's lease runs out unless it is extended.
+    public var expiresAt: Date
+
+    /// Creates a lease description.
+    ///
+    /// - Parameters:
+    ///   - messageID: The queue message's id.
+    ///   - receiveCount: Its receive count at this delivery.
+    ///   - expiresAt: When the lease runs out.
+    public init(messageID: String, receiveCount: Int, expiresAt: Date) {
+        self.messageID = messageID
+        self.receiveCount = receiveCount
+        self.expiresAt = expiresAt
+    }
 }
 
 extension ExportNotification.Content {

@@ -72,6 +72,28 @@ struct CancelAndRecoveryTests {
         #expect(await harness.notifier.sent.count == 1)
     }
 
+    @Test("the heartbeat covers the finishing step: a notifier slower than the lease never lets the message come back")
+    func heartbeatCoversNotification() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let slow = SlowNotifier(harness.notifier)
+        let run = Task { _ = try? await harness.worker(notifier: slow).processAvailable() }
+        await slow.waitForArrival()
+        // The send is held for 100 s, past the 60 s lease; the finishing step's heartbeat beats every 20 s.
+        for _ in 0..<5 {
+            await harness.waitForSleepers(1)
+            harness.clock.advance(by: .seconds(20))
+        }
+        await harness.waitForSleepers(1)
+        #expect(try await harness.worker().processAvailable() == 0, "the message came back to another worker mid-send")
+        #expect(await harness.queue.inFlightCount == 1)
+        slow.open()
+        await run.value
+        #expect(try await harness.job(ticket.jobID).lifecycle.notified)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(await harness.queue.visibleCount + harness.queue.inFlightCount == 0)
+    }
+
     @Test("one failed heartbeat does not cost the attempt while the lease still has time")
     func heartbeatSurvivesPassingFailure() async throws {
         let harness = Harness()

@@ -206,3 +206,42 @@ final class SeededIDs: Sendable {
     private let generator = Mutex(SplitMix64(seed: 99))
     func next() -> JobID { generator.withLock { JobID.random(using: &$0) } }
 }
+
+/// A notifier whose sends wait until ``open()``; ``waitForArrival()`` returns once one is waiting.
+final class SlowNotifier: Notifier {
+    private let inner: any Notifier
+    private let gate = Mutex<(open: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+    private let arrived: AsyncStream<Void>.Continuation
+    private let arrivals: AsyncStream<Void>
+
+    init(_ inner: any Notifier) {
+        self.inner = inner
+        (arrivals, arrived) = AsyncStream<Void>.makeStream()
+    }
+
+    func send(_ notification: ExportNotification) async throws {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resume = gate.withLock { gate -> Bool in
+                if gate.open { return true }
+                gate.waiting.append(continuation)
+                return false
+            }
+            arrived.yield()
+            if resume { continuation.resume() }
+        }
+        try await inner.send(notification)
+    }
+
+    func waitForArrival() async {
+        for await _ in arrivals { return }
+    }
+
+    func open() {
+        let waiting = gate.withLock { gate -> [CheckedContinuation<Void, Never>] in
+            gate.open = true
+            defer { gate.waiting = [] }
+            return gate.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+}

@@ -43,20 +43,33 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
     /// - Throws: ``ExportError`` when DynamoDB fails.
-    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+    public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         let until = now.adding(holdFor)
         let token = UUID().uuidString.lowercased()
+        var item: [String: JSONValue] = [
+            "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("reserved"),
+            "writeToken": .s(token), "until": .n(String(until.timeIntervalSince1970)),  // a Number: the condition below compares it
+            "ttl": .n(String(Int64(until.timeIntervalSince1970 + DurationSeconds.of(retention)))),
+        ]
+        // Free, lapsed, or held by an earlier delivery of the same message (whose lease provably ran out).
+        var condition = "attribute_not_exists(pk) OR (#s = :reserved AND #u <= :now)"
+        var values: [String: JSONValue] = [":reserved": .s("reserved"), ":now": .n(String(now.timeIntervalSince1970))]
+        if let holder {
+            item["holderMessage"] = .s(holder.message)
+            item["holderDelivery"] = .n(String(holder.delivery))
+            condition += " OR (#s = :reserved AND #hm = :hm AND #hd < :hd)"
+            values[":hm"] = .s(holder.message)
+            values[":hd"] = .n(String(holder.delivery))
+        }
+        var names: [String: JSONValue] = ["#s": "status", "#u": "until"]
+        if holder != nil {
+            names["#hm"] = "holderMessage"
+            names["#hd"] = "holderDelivery"
+        }
         do {
             _ = try await call("PutItem", [
-                "TableName": .string(tableName),
-                "Item": [
-                    "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("reserved"),
-                    "writeToken": .s(token), "until": .n(String(until.timeIntervalSince1970)),  // a Number: the condition below compares it
-                    "ttl": .n(String(Int64(until.timeIntervalSince1970 + DurationSeconds.of(retention)))),
-                ],
-                "ConditionExpression": "attribute_not_exists(pk) OR (#s = :reserved AND #u <= :now)",
-                "ExpressionAttributeNames": ["#s": "status", "#u": "until"],
-                "ExpressionAttributeValues": [":reserved": .s("reserved"), ":now": .n(String(now.timeIntervalSince1970))],
+                "TableName": .string(tableName), "Item": .object(item), "ConditionExpression": .string(condition),
+                "ExpressionAttributeNames": .object(names), "ExpressionAttributeValues": .object(values),
             ])
             return .reserved
         } catch let error as ExportError where error.code == .versionConflict {
@@ -75,13 +88,15 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
+    ///   - providerMessageID: The channel's message id (SES's `MessageId`), stored as `providerMessageId`.
     /// - Throws: ``ExportError`` when DynamoDB fails.
-    public func markSent(_ key: String, at: Date) async throws {
+    public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
         _ = try await call("PutItem", [
             "TableName": .string(tableName),
             "Item": [
                 "pk": .s("notification#\(key)"), "kind": .s("notification"), "status": .s("sent"),
                 "sentAt": .s(RFC3339.string(at, fractionDigits: 3) ?? String(at.timeIntervalSince1970)),
+                "providerMessageId": .s(providerMessageID ?? "unknown"),
                 "ttl": .n(String(Int64(at.timeIntervalSince1970 + DurationSeconds.of(retention)))),
             ],
         ])

@@ -14,7 +14,9 @@ public struct SESNotifier: Notifier {
     public var productName: String
     /// The ledger of sent keys.
     public let ledger: any NotificationLedger
-    /// How long a reservation keeps other senders away.
+    /// The longest a send reservation keeps other senders away: a reservation lasts no longer than
+    /// the sender's queue lease (``ExportNotification/lease``), and the next delivery of the same
+    /// message takes it over at once. 60 seconds by default, well above an SES call's timeout.
     public var reservationHold: Duration
     let client: AWSServiceClient
 
@@ -25,7 +27,7 @@ public struct SESNotifier: Notifier {
     ///   - productName: The product name for subjects; `membership` by default.
     ///   - ledger: The ledger of sent keys.
     ///   - aws: Credentials, region and endpoint.
-    ///   - reservationHold: How long a send reservation lasts; 5 minutes by default.
+    ///   - reservationHold: The longest a send reservation lasts; 60 seconds by default.
     ///   - transport: The HTTP transport.
     ///   - clock: The clock for signing and the ledger.
     public init(
@@ -33,7 +35,7 @@ public struct SESNotifier: Notifier {
         productName: String = "membership",
         ledger: any NotificationLedger,
         aws: AWSConfiguration,
-        reservationHold: Duration = .seconds(300),
+        reservationHold: Duration = .seconds(60),
         transport: any HTTPTransport = URLSessionTransport(),
         clock: any ExportClock = SystemClock()
     ) {
@@ -51,7 +53,7 @@ public struct SESNotifier: Notifier {
     /// - Throws: ``ExportError`` when SES or the ledger fails.
     public func send(_ notification: ExportNotification) async throws {
         let email = NotificationEmail(notification, productName: productName)
-        try await ledger.deliverOnce(notification.idempotencyKey, clock: client.clock, holdFor: reservationHold) {
+        try await ledger.deliverOnce(notification.idempotencyKey, lease: notification.lease, clock: client.clock, holdFor: reservationHold) {
             let body: JSONValue = [
                 "FromEmailAddress": .string(fromAddress),
                 "Destination": ["ToAddresses": [.string(notification.recipient.rawValue)]],
@@ -63,7 +65,8 @@ public struct SESNotifier: Notifier {
                     ],
                 ]],
             ]
-            _ = try await rest("POST", "/v2/email/outbound-emails", body, operation: "SendEmail")
+            let response = try await rest("POST", "/v2/email/outbound-emails", body, operation: "SendEmail")
+            return response["MessageId"]?.stringValue
         }
     }
 
