@@ -14,6 +14,10 @@ struct WorkerSettings {
     var source: HTTPMembershipSource.Configuration
     var idleExitSeconds: Double?
     var reconcileSeconds: Double
+    /// The queue and job lease; heartbeats renew it.
+    var visibilitySeconds: Double = 300
+    /// Exports run at once by this process.
+    var concurrency = 2
 
     static let usage = """
         export-aws-worker: runs exports from an SQS queue (DynamoDB jobs, S3 files, SES e-mails, memberships over HTTP).
@@ -41,6 +45,8 @@ struct WorkerSettings {
           MEMBERSHIPS_ATTRIBUTES   extra columns as column=field pairs, e.g. seat_count=seats,team=team.name
           EXPORT_IDLE_EXIT_SECONDS exit after this long without work (batch runs and tests)
           EXPORT_RECONCILE_SECONDS how often this process reconciles (default 300; 0 when another process does)
+          EXPORT_VISIBILITY_SECONDS the lease on a job (default 300); a killed worker's job is taken over after it
+          EXPORT_CONCURRENCY    exports run at once by this process (default 2)
         """
 
     /// The mapping variables and the field each one sets.
@@ -105,6 +111,12 @@ struct WorkerSettings {
         }
         let idle = seconds("EXPORT_IDLE_EXIT_SECONDS")
         let reconcile = seconds("EXPORT_RECONCILE_SECONDS") ?? 300
+        let visibility = seconds("EXPORT_VISIBILITY_SECONDS") ?? 300
+        if visibility < 1 || visibility > 43_200 { problems.append("EXPORT_VISIBILITY_SECONDS must be from 1 to 43200 (SQS's range)") }
+        var concurrency = 2
+        if let text = environment["EXPORT_CONCURRENCY"], !text.isEmpty {
+            if let number = Int(text), (1...64).contains(number) { concurrency = number } else { problems.append("EXPORT_CONCURRENCY must be a whole number from 1 to 64, got \(text)") }
+        }
         guard problems.isEmpty else { throw SettingsError(problems: problems) }
         let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         return WorkerSettings(
@@ -112,7 +124,7 @@ struct WorkerSettings {
                 credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token), region: region, endpoint: endpoint),
             table: table, bucket: bucket, queueURL: queueURL, deadLetterQueueURL: deadLetterQueueURL, sender: sender,
             source: .init(urlTemplate: template, bearerToken: environment["MEMBERSHIPS_TOKEN"], fields: fields),
-            idleExitSeconds: idle, reconcileSeconds: reconcile)
+            idleExitSeconds: idle, reconcileSeconds: reconcile, visibilitySeconds: visibility, concurrency: concurrency)
     }
 }
 

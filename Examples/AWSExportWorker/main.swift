@@ -33,7 +33,9 @@ do {
     let mail = SESNotifier(fromAddress: settings.sender, ledger: DynamoDBNotificationLedger(tableName: settings.table, aws: aws), aws: aws)
     let source = try HTTPMembershipSource(configuration: settings.source)
     let ports = ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: mail, observer: log)
-    let worker = try ExportWorker(ports: ports, source: source, configuration: .init(concurrency: 2, receiveWaitTime: .seconds(1)))
+    let lease = Duration.milliseconds(Int64(settings.visibilitySeconds * 1000))
+    let worker = try ExportWorker(
+        ports: ports, source: source, configuration: .init(concurrency: settings.concurrency, visibilityTimeout: lease, receiveWaitTime: .seconds(1)))
     let reconciler = try Reconciler(ports: ports)
 
     print("\(program): region \(aws.region), table \(settings.table), bucket \(settings.bucket), queue \(settings.queueURL)"
@@ -45,8 +47,8 @@ do {
         while !Task.isCancelled {
             do {
                 let report = try await reconciler.reconcile()
-                if !report.requeued.isEmpty || !report.expired.isEmpty || report.abortedWrites > 0 {
-                    print("\(program): reconciled: \(report.requeued.count) requeued, "
+                if !report.isEmpty || report.abortedWrites > 0 {
+                    print("\(program): reconciled: \(report.requeued.count) requeued, \(report.notified.count) pending e-mails sent, "
                         + "\(report.expired.count) expired, \(report.abortedWrites) writes aborted")
                 }
             } catch {

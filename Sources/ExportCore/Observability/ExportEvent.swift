@@ -63,6 +63,9 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         public static let notificationPending: Name = "export.notificationPending"
         /// The job's message was dead-lettered for a person to look at (``ExportEvent/code``).
         public static let deadLettered: Name = "export.deadLettered"
+        /// A worker received a second message for a job that another delivery runs under a live lease
+        /// (a reconciler's requeue on a queue that cannot see its messages), and acknowledged it.
+        public static let duplicateDiscarded: Name = "export.duplicateDiscarded"
         /// The export was cancelled.
         public static let cancelled: Name = "export.cancelled"
         /// The reconciler queued a job again that had been stuck or never queued (``ExportEvent/state``).
@@ -162,6 +165,11 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
     /// ``Name/deduplicated``.
     public static func deduplicated(_ id: JobID, owner: UserID) -> ExportEvent {
         ExportEvent(.deduplicated, jobID: id).with { $0.owner = owner }
+    }
+
+    /// ``Name/duplicateDiscarded``: a second message for a job another delivery runs, acknowledged.
+    public static func duplicateDiscarded(_ id: JobID, message: MessageID) -> ExportEvent {
+        ExportEvent(.duplicateDiscarded, jobID: id).with { $0.message = "message \(message)" }
     }
 
     /// ``Name/rejected``.

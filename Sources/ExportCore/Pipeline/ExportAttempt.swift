@@ -32,9 +32,13 @@ struct ExportAttempt: Sendable {
         let before = job.lifecycle
         let now = context.now()
         switch job.lifecycle.claim(
-            now: now, lease: configuration.visibilityTimeout, maxInterruptions: configuration.retryPolicy.maxInterruptions) {
+            now: now, lease: configuration.visibilityTimeout, maxInterruptions: configuration.retryPolicy.maxInterruptions,
+            message: delivery.id.rawValue) {
         case .redeliverLater(let delay):
             try await context.queue.release(receipt, delay: delay)
+        case .discardDuplicate:
+            try await context.queue.acknowledge(receipt)
+            observer.observe(.duplicateDiscarded(job.id, message: delivery.id))
         case .finish(let notify, let disposal):
             if job.lifecycle != before {
                 // The claim ended the job: its workers died too often, or a cancel request outlived it.

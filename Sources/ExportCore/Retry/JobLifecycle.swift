@@ -36,6 +36,10 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     public private(set) var retries: Int = 0
     /// While running: when the current worker's lease on the job runs out unless extended.
     public private(set) var leaseExpiresAt: Date?
+    /// While running: the queue message whose delivery runs the job, when the claim named it. Another
+    /// message for the job meanwhile is a duplicate (a reconciler's requeue on a queue that cannot see
+    /// its messages) and is discarded at once instead of bouncing until the job ends.
+    public private(set) var holderMessage: String?
     /// While a retry is scheduled: when the next attempt is due.
     public private(set) var nextAttemptAt: Date?
     /// The backoff delay used before the current retry, for decorrelated jitter.
@@ -57,6 +61,9 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         /// Not now: another worker holds a live lease, or the retry is not yet due. Release the message
         /// so it comes back after the delay.
         case redeliverLater(after: Duration)
+        /// A duplicate: another message's delivery runs the job under a live lease. Acknowledge this
+        /// one; the holder's message stays, and comes back by itself if its worker dies.
+        case discardDuplicate
         /// The job is finished: send `notify` if not nil (idempotently), record it, then dispose of the
         /// message as `disposal` says.
         case finish(notify: NotificationKind?, disposal: MessageDisposal)
@@ -100,8 +107,10 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     ///   - lease: How long the worker's lease on the job lasts before it must be extended.
     ///   - maxInterruptions: The most takeovers of a job whose worker lost its lease (from the
     ///     ``RetryPolicy``); the next one fails the job.
+    ///   - message: The id of the queue message being handled, if known: recorded as the
+    ///     ``holderMessage`` of the run it starts, and compared with it to spot duplicates.
     /// - Returns: What the worker must do. Every state has an answer, so this never throws.
-    public mutating func claim(now: Date, lease: Duration, maxInterruptions: Int) -> ClaimAction {
+    public mutating func claim(now: Date, lease: Duration, maxInterruptions: Int, message: String? = nil) -> ClaimAction {
         switch state {
         case .queued where cancelRequested, .retryScheduled where cancelRequested:
             // A cancel request recorded while running outlives a hand-back: honour it, never run again.
@@ -109,12 +118,13 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
             nextAttemptAt = nil
             return .finish(notify: nil, disposal: .acknowledge)
         case .queued:
-            return start(now: now, lease: lease)
+            return start(now: now, lease: lease, message: message)
         case .retryScheduled:
             if let due = nextAttemptAt, due > now { return .redeliverLater(after: Self.duration(from: now, to: due)) }
-            return start(now: now, lease: lease)
+            return start(now: now, lease: lease, message: message)
         case .running:
             if let expiry = leaseExpiresAt, expiry > now {
+                if let message, let holderMessage, message != holderMessage { return .discardDuplicate }
                 return .redeliverLater(after: Self.duration(from: now, to: expiry))
             }
             // The previous worker lost its lease: it died or stalled. Take over, or end the job.
@@ -130,7 +140,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
                     notify: .failed, disposal: .deadLetter(reason: "interrupted \(interruptions + 1) times (the limit is \(maxInterruptions))"))
             }
             interruptions += 1
-            return start(now: now, lease: lease)
+            return start(now: now, lease: lease, message: message)
         case .succeeded:
             return .finish(notify: notified ? nil : .ready, disposal: .acknowledge)
         case .failed:
@@ -143,8 +153,9 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         }
     }
 
-    private mutating func start(now: Date, lease: Duration) -> ClaimAction {
+    private mutating func start(now: Date, lease: Duration, message: String?) -> ClaimAction {
         state = .running
+        holderMessage = message
         attempt += 1
         nextAttemptAt = nil
         leaseExpiresAt = now.addingTimeInterval(Self.seconds(lease))
@@ -329,7 +340,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case state, attempt, failures, interruptions, deferrals, environmentalSince, retries
-        case leaseExpiresAt, nextAttemptAt, lastRetryDelay, cancelRequested, notified
+        case leaseExpiresAt, holderMessage, nextAttemptAt, lastRetryDelay, cancelRequested, notified
     }
 
     /// Decodes a lifecycle; records written before ``failures`` existed count every started attempt
@@ -348,6 +359,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         environmentalSince = try container.decodeIfPresent(Date.self, forKey: .environmentalSince)
         retries = try container.decodeIfPresent(Int.self, forKey: .retries) ?? 0
         leaseExpiresAt = try container.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
+        holderMessage = try container.decodeIfPresent(String.self, forKey: .holderMessage)
         nextAttemptAt = try container.decodeIfPresent(Date.self, forKey: .nextAttemptAt)
         lastRetryDelay = try container.decodeIfPresent(Duration.self, forKey: .lastRetryDelay)
         cancelRequested = try container.decode(Bool.self, forKey: .cancelRequested)
@@ -369,6 +381,7 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         try container.encodeIfPresent(environmentalSince, forKey: .environmentalSince)
         try container.encode(retries, forKey: .retries)
         try container.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
+        try container.encodeIfPresent(holderMessage, forKey: .holderMessage)
         try container.encodeIfPresent(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encodeIfPresent(lastRetryDelay, forKey: .lastRetryDelay)
         try container.encode(cancelRequested, forKey: .cancelRequested)

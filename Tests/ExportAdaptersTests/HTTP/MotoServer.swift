@@ -71,6 +71,12 @@ extension MotoServer {
     /// in progress), so it is read again with a growing pause (about 10 s in all) before giving up.
     /// Waiting on the peer process's state makes sleeping unavoidable here.
     static func sentEmails(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
+        try await allSentEmails(peer).filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
+    }
+
+    /// Every message moto's SES has accepted, read from `/moto-api/data.json` (retried: moto answers
+    /// 500 there while another test has a multipart upload open).
+    static func allSentEmails(_ peer: PeerProcess) async throws -> [JSONValue] {
         var lastError: (any Error)?
         var pause = Duration.milliseconds(50)
         for attempt in 0..<15 {
@@ -83,8 +89,7 @@ extension MotoServer {
                     TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
                 )
                 guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
-                let messages = try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
-                return messages.filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
+                return try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
             } catch {
                 lastError = error
             }

@@ -87,6 +87,19 @@ struct JobLifecycleTests {
         #expect(machine.leaseExpiresAt == nil)
     }
 
+    @Test("a second message for a job another delivery runs under a live lease is discarded; the holder's own comes back")
+    func duplicateOfRunningJob() {
+        var machine = JobLifecycle()
+        #expect(machine.claim(now: Self.t0, lease: Self.lease, maxInterruptions: 3, message: "m-1") == .run(attempt: 1))
+        #expect(machine.holderMessage == "m-1")
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(1), lease: Self.lease, maxInterruptions: 3, message: "m-2") == .discardDuplicate)
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(1), lease: Self.lease, maxInterruptions: 3, message: "m-1") == .redeliverLater(after: .seconds(59)))
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(1), lease: Self.lease, maxInterruptions: 3) == .redeliverLater(after: .seconds(59)))
+        // Once the lease ran out, whichever message comes takes the job over and becomes the holder.
+        #expect(machine.claim(now: Self.t0.addingTimeInterval(61), lease: Self.lease, maxInterruptions: 3, message: "m-2") == .run(attempt: 2))
+        #expect(machine.holderMessage == "m-2")
+    }
+
     @Test("interruptions leave the whole attempt budget to export errors")
     func interruptionsDoNotSpendAttempts() throws {
         var machine = JobLifecycle()

@@ -49,14 +49,18 @@ public final class SQSQueue: Queue {
     ///
     /// - Parameters:
     ///   - name: The work queue's name; the dead-letter queue is `<name>-dlq`.
-    ///   - maxReceiveCount: Receives after which SQS itself moves a message to the dead-letter queue.
+    ///   - maxReceiveCount: Receives after which SQS itself moves a message to the dead-letter queue; 100
+    ///     by default. It must stay above what the pipeline allows on its own (the worker's
+    ///     `maxDeliveries`, and `RetryPolicy.maxInterruptions` takeovers, each a receive, plus the
+    ///     receives of a message that waits for a retry or another worker's lease), or SQS dead-letters
+    ///     messages of jobs the pipeline would still finish.
     ///   - aws: Credentials, region and endpoint.
     ///   - transport: The HTTP transport.
     /// - Returns: The configuration naming both queues.
     /// - Throws: ``ExportError`` when SQS refuses.
     public static func createQueues(
         named name: String,
-        maxReceiveCount: Int = 10,
+        maxReceiveCount: Int = 100,
         aws: AWSConfiguration,
         transport: any HTTPTransport = URLSessionTransport()
     ) async throws -> Configuration {
