@@ -12,6 +12,8 @@ let package = Package(
     name: "MembershipExportFuzz",
     dependencies: [.package(name: "MembershipExport", path: "..")],
     targets: [
+        // zlib's inflate, to read the gzip output back independently of the library's deflate code.
+        .systemLibrary(name: "FuzzZlib", pkgConfig: "zlib"),
         .executableTarget(
             name: "FuzzMembershipFile",
             dependencies: [.product(name: "ExportAdapters", package: "MembershipExport")],
@@ -25,7 +27,7 @@ let package = Package(
             swiftSettings: fuzzing, linkerSettings: linking),
         .executableTarget(
             name: "FuzzEncoders",
-            dependencies: [.product(name: "ExportCore", package: "MembershipExport")],
+            dependencies: [.product(name: "ExportCore", package: "MembershipExport"), "FuzzZlib"],
             swiftSettings: fuzzing, linkerSettings: linking),
         .executableTarget(
             name: "FuzzValues",
