@@ -36,5 +36,14 @@ let package = Package(
                 .product(name: "ExportCore", package: "MembershipExport"),
             ],
             swiftSettings: fuzzing, linkerSettings: linking),
+        .executableTarget(
+            name: "FuzzHTTPAPI",
+            dependencies: [
+                .product(name: "ExportCore", package: "MembershipExport"),
+                .product(name: "ExportInMemory", package: "MembershipExport"),
+                .product(name: "ExportFileSystem", package: "MembershipExport"),
+                .product(name: "ExportHTTPAPI", package: "MembershipExport"),
+            ],
+            swiftSettings: fuzzing, linkerSettings: linking),
     ]
 )
