@@ -10,7 +10,7 @@ import Foundation
 /// - Expiry has two stages, so the e-mailed link's route can answer "expired" (410) rather than "not
 ///   found" for as long as someone may click it: a job past its ``ExportJob/expiresAt`` loses its files
 ///   and is kept as a tombstone (``ExportJob/expiredAt`` set, result metadata kept) for
-///   ``Configuration/expiredRecordRetention``; only then is the record deleted.
+///   ``ExportSettings/expiredRecordRetention``; only then is the record deleted.
 /// - Blob writes abandoned by crashed workers are aborted.
 ///
 /// Requeueing is always safe: the worker's claim turns a duplicate message into a no-op.
@@ -56,7 +56,7 @@ public struct Reconciler: Sendable {
         public var requeued: [JobID] = []
         /// Jobs that expired in this pass: files deleted, record kept as a tombstone.
         public var expired: [JobID] = []
-        /// Expired jobs whose record was deleted after ``Configuration/expiredRecordRetention``.
+        /// Expired jobs whose record was deleted after ``ExportSettings/expiredRecordRetention``.
         public var purged: [JobID] = []
         /// Abandoned blob writes aborted.
         public var abortedWrites = 0
