@@ -27,28 +27,43 @@ catalog_of() {
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/out"
 status=0
-for module in "${modules[@]}"; do
+
+# Converts one catalog. A catalog links only its own module's symbols (DocC resolves ``Symbol``
+# links within one module); other modules' symbols are written in code font, as `ExportError`.
+convert() {
+  local module="$1" catalog graphs
   catalog="$(catalog_of "$module")"
   if [ ! -d "$catalog" ]; then
     echo "docc: $module has no catalog at $catalog" >&2
-    status=1
-    continue
+    return 1
   fi
   graphs="$work/graphs/$module"
-  mkdir -p "$graphs" "$work/out"
-  swift build --target "$module" -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$graphs" \
-    2>&1 | grep -v 'ld.gold: warning' | grep -E 'error|warning' && { status=1; continue; } || true
+  mkdir -p "$graphs"
+  if ! swift build --target "$module" -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$graphs" \
+      >"$work/$module.build.log" 2>&1; then
+    echo "docc: $module does not build" >&2
+    grep -E 'error' "$work/$module.build.log" >&2 || true
+    return 1
+  fi
   # Only this module's graphs (its own and its extensions of others), not those of its dependencies.
+  # The umbrella declares nothing; its re-exports are documented by their own modules, so it is
+  # converted as an article-only catalog.
   find "$graphs" -name '*.symbols.json' ! -name "$module.symbols.json" ! -name "$module@*.symbols.json" -delete
+  [ "$module" = ExportAdapters ] && find "$graphs" -name '*.symbols.json' -delete
   if "$docc" convert "$catalog" --additional-symbol-graph-dir "$graphs" --warnings-as-errors \
-      --fallback-display-name "$module" --fallback-bundle-identifier "dev.membership-export.$module" \
-      --output-path "$work/out/$module" >"$work/$module.log" 2>&1; then
+      --fallback-display-name "$module" --fallback-bundle-identifier "$module" \
+      --output-path "$work/out/$module.doccarchive" >"$work/$module.log" 2>&1; then
     echo "docc: $module ok"
   else
     echo "docc: $module FAILED" >&2
     grep -E 'warning|error' "$work/$module.log" >&2 || tail -n 40 "$work/$module.log" >&2
-    status=1
+    return 1
   fi
+}
+
+for module in "${modules[@]}"; do
+  convert "$module" || status=1
 done
 exit "$status"

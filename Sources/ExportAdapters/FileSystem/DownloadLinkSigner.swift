@@ -64,7 +64,7 @@ public struct DownloadLinkSigner: Sendable {
     ///
     /// - Parameters:
     ///   - token: The path segment after the base URL's path.
-    /// - Returns: The key text (not yet validated as a ``BlobKey``), or `nil` when it is not a token.
+    /// - Returns: The key text (not yet validated as a `BlobKey`), or `nil` when it is not a token.
     public static func keyText(fromToken token: String) -> String? {
         guard !token.isEmpty, token.utf8.count <= 1024,
             token.utf8.allSatisfy({ byte in

@@ -8,7 +8,7 @@ extension FileJobStore {
     /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
     /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler. A record written by a
     /// newer version (a state this version does not know) fails the listing with
-    /// ``ExportError/Code/unsupportedVersion``: skipping it would let a caller think the owner has no
+    /// `ExportError.Code.unsupportedVersion`: skipping it would let a caller think the owner has no
     /// export and request a second one.
     ///
     /// - Parameters:
@@ -16,9 +16,9 @@ extension FileJobStore {
     ///   - cursor: Where the previous page ended, or `nil` for the first page.
     ///   - limit: The most jobs to return (at least 1).
     /// - Returns: The page and the cursor of the next page, if any.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor this store did not make,
-    ///   ``ExportError/Code/unsupportedVersion`` for a newer version's record, or another
-    ///   ``ExportError`` when storage fails.
+    /// - Throws: `ExportError.Code.invalidRequest` for a cursor this store did not make,
+    ///   `ExportError.Code.unsupportedVersion` for a newer version's record, or another
+    ///   `ExportError` when storage fails.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         let limit = max(1, limit)
         if let cursor, Self.jobID(ofIndexEntry: cursor.token) == nil {
@@ -59,10 +59,10 @@ extension FileJobStore {
     ///
     /// - Parameters:
     ///   - states: The states to look for.
-    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - updatedBefore: Only jobs whose `ExportJob.updatedAt` is earlier than this.
     ///   - limit: The most jobs to return.
     /// - Returns: Matching jobs, in no particular order.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         var found: [ExportJob] = []
         for job in try await scan() where found.count < limit {
@@ -71,14 +71,14 @@ extension FileJobStore {
         return found
     }
 
-    /// Deletes jobs whose ``ExportJob/expiresAt`` is at or before `now`, with their index entries and
+    /// Deletes jobs whose `ExportJob.expiresAt` is at or before `now`, with their index entries and
     /// unique keys, scanning every record.
     ///
     /// - Parameters:
     ///   - now: The current time.
     ///   - limit: The most jobs to delete in this call.
     /// - Returns: The deleted jobs, so the caller can delete their files.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
         let candidates = try await scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
         guard !candidates.isEmpty, limit > 0 else { return [] }

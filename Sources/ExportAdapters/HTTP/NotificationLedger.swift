@@ -21,7 +21,7 @@ public protocol NotificationLedger: Sendable {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation keeps others away.
     /// - Returns: Whether the caller may send.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation
 
     /// Records that the notification was sent.
@@ -29,14 +29,14 @@ public protocol NotificationLedger: Sendable {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     func markSent(_ key: String, at: Date) async throws
 
     /// Gives up a reservation after a failed send, so a retry may send at once.
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     func cancelReservation(_ key: String) async throws
 }
 
@@ -62,7 +62,7 @@ extension NotificationLedger {
     ///   - clock: The clock.
     ///   - holdFor: How long the reservation lasts.
     ///   - deliver: The actual send.
-    /// - Throws: A retryable ``ExportError/Code/transient`` when another sender still holds the key after
+    /// - Throws: A retryable `ExportError.Code.transient` when another sender still holds the key after
     ///   `holdFor`, or what `deliver` throws.
     public func deliverOnce(
         _ key: String, clock: any ExportClock, holdFor: Duration, deliver: () async throws -> Void

@@ -18,7 +18,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// Creates the ledger.
     ///
     /// - Parameters:
-    ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable()`` makes one).
+    ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable(maxPolls:)`` makes one).
     ///   - aws: Credentials, region and endpoint.
     ///   - retention: How long sent keys are remembered; 30 days by default.
     ///   - transport: The HTTP transport.
@@ -42,7 +42,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         let until = now.adding(holdFor)
         let token = UUID().uuidString.lowercased()
@@ -75,7 +75,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func markSent(_ key: String, at: Date) async throws {
         _ = try await call("PutItem", [
             "TableName": .string(tableName),
@@ -91,7 +91,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func cancelReservation(_ key: String) async throws {
         do {
             _ = try await call("DeleteItem", [
