@@ -85,9 +85,19 @@ struct Fixture: @unchecked Sendable {
     ]
 
     static func make() -> Fixture {
-        var template = Array((NSTemporaryDirectory() + "fuzz-http-api-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { fatalError("mkdtemp failed") }
-        let directory = URL(fileURLWithPath: String(cString: made), isDirectory: true)
+        // One directory per process, removed at exit; a crashed run cannot remove its own, so the
+        // next run removes those whose process is gone.
+        let temporary = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("fuzz-http-api-") {
+            if let pid = Int32(name.dropFirst("fuzz-http-api-".count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: temporary + "/" + name)
+            }
+        }
+        let directory = URL(fileURLWithPath: temporary + "/fuzz-http-api-\(getpid())", isDirectory: true)
+        try? FileManager.default.removeItem(at: directory)
+        guard (try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)) != nil else {
+            fatalError("cannot create \(directory.path)")
+        }
         let clock = ResettableClock()
         let files = try! FileBlobStore(
             configuration: .init(
