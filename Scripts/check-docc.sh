@@ -28,6 +28,8 @@ catalog_of() {
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/out"
+shared=".build-docc/symbol-graphs"
+mkdir -p "$shared"
 status=0
 
 # Converts one catalog. A catalog links only its own module's symbols (DocC resolves ``Symbol``
@@ -41,7 +43,10 @@ convert() {
   fi
   graphs="$work/graphs/$module"
   mkdir -p "$graphs"
-  if ! swift build --target "$module" -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$graphs" \
+  # One symbol-graph directory for every build, so the flags stay the same and a module built for
+  # one catalog is not rebuilt for the next; this module's graphs are then copied out of it. A scratch
+  # path of its own keeps these flags from invalidating the ordinary build in .build.
+  if ! swift build --scratch-path .build-docc --target "$module" -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$shared" \
       >"$work/$module.build.log" 2>&1; then
     echo "docc: $module does not build" >&2
     grep -E 'error' "$work/$module.build.log" >&2 || true
@@ -50,8 +55,9 @@ convert() {
   # Only this module's graphs (its own and its extensions of others), not those of its dependencies.
   # The umbrella declares nothing; its re-exports are documented by their own modules, so it is
   # converted as an article-only catalog.
-  find "$graphs" -name '*.symbols.json' ! -name "$module.symbols.json" ! -name "$module@*.symbols.json" -delete
-  [ "$module" = ExportAdapters ] && find "$graphs" -name '*.symbols.json' -delete
+  if [ "$module" != ExportAdapters ]; then
+    find "$shared" \( -name "$module.symbols.json" -o -name "$module@*.symbols.json" \) -exec cp {} "$graphs/" \;
+  fi
   if "$docc" convert "$catalog" --additional-symbol-graph-dir "$graphs" --warnings-as-errors \
       --fallback-display-name "$module" --fallback-bundle-identifier "$module" \
       --output-path "$work/out/$module.doccarchive" >"$work/$module.log" 2>&1; then
