@@ -12,6 +12,8 @@ let package = Package(
     name: "MembershipExportFuzz",
     dependencies: [.package(name: "MembershipExport", path: "..")],
     targets: [
+        // zlib's inflate, to read the gzip output back independently of the library's deflate code.
+        .systemLibrary(name: "FuzzZlib", pkgConfig: "zlib"),
         .executableTarget(
             name: "FuzzMembershipFile",
             dependencies: [.product(name: "ExportAdapters", package: "MembershipExport")],
@@ -25,13 +27,22 @@ let package = Package(
             swiftSettings: fuzzing, linkerSettings: linking),
         .executableTarget(
             name: "FuzzEncoders",
-            dependencies: [.product(name: "ExportCore", package: "MembershipExport")],
+            dependencies: [.product(name: "ExportCore", package: "MembershipExport"), "FuzzZlib"],
             swiftSettings: fuzzing, linkerSettings: linking),
         .executableTarget(
             name: "FuzzValues",
             dependencies: [
                 .product(name: "ExportAdapters", package: "MembershipExport"),
                 .product(name: "ExportCore", package: "MembershipExport"),
+            ],
+            swiftSettings: fuzzing, linkerSettings: linking),
+        .executableTarget(
+            name: "FuzzHTTPAPI",
+            dependencies: [
+                .product(name: "ExportCore", package: "MembershipExport"),
+                .product(name: "ExportInMemory", package: "MembershipExport"),
+                .product(name: "ExportFileSystem", package: "MembershipExport"),
+                .product(name: "ExportHTTPAPI", package: "MembershipExport"),
             ],
             swiftSettings: fuzzing, linkerSettings: linking),
     ]

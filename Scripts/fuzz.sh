@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzMembershipFile FuzzHTTPPage FuzzEncoders FuzzValues); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(FuzzMembershipFile FuzzHTTPPage FuzzHTTPAPI FuzzEncoders FuzzValues); fi
 
 # Instrument the library code too (-Xswiftc applies to every module), not only the fuzz targets.
 build=(swift build --package-path Fuzz --scratch-path .build-fuzz -c debug
@@ -30,8 +30,11 @@ for target in "${targets[@]}"; do
   scratch=".build-fuzz/corpus/$target"
   artifacts=".build-fuzz/artifacts/$target/"
   mkdir -p "$scratch" "$artifacts"
+  # A target's dictionary (Fuzz/Dictionaries/<target>.dict), when it has one: the words of its input script.
+  dict=()
+  [ -f "Fuzz/Dictionaries/$target.dict" ] && dict=(-dict="Fuzz/Dictionaries/$target.dict")
   echo "fuzz: $target for ${seconds}s"
-  if ! "$bin/$target" "$scratch" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+  if ! "$bin/$target" "$scratch" "$corpus" ${dict[@]+"${dict[@]}"} -max_total_time="$seconds" -max_len=4096 -timeout=10 \
       -rss_limit_mb=2048 -artifact_prefix="$artifacts" -print_final_stats=1 >".build-fuzz/$target.log" 2>&1; then
     echo "fuzz: $target FAILED; the input is in $artifacts" >&2
     tail -n 60 ".build-fuzz/$target.log" >&2

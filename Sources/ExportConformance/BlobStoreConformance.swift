@@ -1,11 +1,11 @@
 import ExportCore
 import Foundation
 
-/// Checks that a ``BlobStore`` keeps every promise of the port's "Implementation requirements".
+/// Checks that a `BlobStore` keeps every promise of the port's "Implementation requirements".
 ///
 /// Blobs are written under a random prefix (`conformance/<token>/…`) so a shared bucket or directory
 /// can be used; the suite deletes what it wrote. One case calls
-/// ``BlobStore/abortIncompleteWrites(startedBefore:)`` with a cut-off a little after `now()`, which also
+/// `BlobStore.abortIncompleteWrites(startedBefore:)` with a cut-off a little after `now()`, which also
 /// aborts other writes in progress in the same store: do not run it against a store in use.
 ///
 /// ```swift

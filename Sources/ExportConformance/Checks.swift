@@ -21,7 +21,7 @@ func require<T>(
     return value
 }
 
-/// Runs `body`, which must throw an ``ExportError`` with one of `codes`; returns that error.
+/// Runs `body`, which must throw an `ExportError` with one of `codes`; returns that error.
 @discardableResult
 func expectError<T>(
     _ codes: Set<ExportError.Code>,

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// Checks that a ``MembershipSource`` pages by keyset, within its limit, and only over one owner's rows.
+/// Checks that a `MembershipSource` pages by keyset, within its limit, and only over one owner's rows.
 ///
 /// `makeSource` receives the data set to serve (several owners' memberships, with whole-second dates)
 /// and returns a source over exactly those rows: for a database adapter, insert them into a fresh

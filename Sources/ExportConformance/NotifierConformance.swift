@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// Checks that a ``Notifier`` delivers at most one message per idempotency key.
+/// Checks that a `Notifier` delivers at most one message per idempotency key.
 ///
 /// A notifier's effect happens outside the program, so the caller says how to observe it:
 /// `deliveredCount` returns how many messages with a given idempotency key reached the recipient

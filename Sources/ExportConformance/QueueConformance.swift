@@ -1,9 +1,9 @@
 import ExportCore
 import Foundation
 
-/// Checks that a ``Queue`` keeps every promise of the port's "Implementation requirements".
+/// Checks that a `Queue` keeps every promise of the port's "Implementation requirements".
 ///
-/// The suite needs to let time pass on the queue's clock: `advance` moves a ``ManualClock``-like clock
+/// The suite needs to let time pass on the queue's clock: `advance` moves a `ManualClock`-like clock
 /// forward for adapters with an injected clock, or sleeps for real services. Each case gets a fresh,
 /// **empty** queue from `makeQueue` (messages left by another user of the queue break the cases).
 ///

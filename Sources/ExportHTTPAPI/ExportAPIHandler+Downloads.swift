@@ -42,7 +42,7 @@ extension ExportAPIHandler {
     }
 
     /// The stream, held to the length already sent as `Content-Length`. The size comes from
-    /// ``BlobStore/metadata(_:)`` before the stream is opened, so a blob replaced or truncated in
+    /// `BlobStore.metadata(_:)` before the stream is opened, so a blob replaced or truncated in
     /// between could otherwise send a body of another length under that header: a corrupt file the
     /// client cannot tell from a good one. A chunk that would pass the length, or an end short of it,
     /// ends the stream with an error instead (the host aborts the response; the client sees an

@@ -2,7 +2,7 @@ import ExportCore
 
 extension ExportAPIHandler {
     /// Checks the body's format and columns with the service's own rules
-    /// (``ExportService/options(format:columns:)``) before anything is looked up, so a bad request is
+    /// (`ExportService.options(format:columns:)`) before anything is looked up, so a bad request is
     /// answered `400` even while the host's user directory is down.
     ///
     /// - Parameters:

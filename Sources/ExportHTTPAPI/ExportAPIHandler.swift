@@ -64,10 +64,10 @@ public struct ExportAPIHandler: Sendable {
     ///     ``init(service:recipient:configuration:)``.
     ///   - signedDownloads: The link verifier and the store to stream from.
     ///   - configuration: Mount path and limits.
-    /// - Throws: ``ExportError`` with ``ExportError/Code/configuration`` when
+    /// - Throws: `ExportError` with `ExportError.Code.configuration` when
     ///   ``Configuration/downloadPath`` is empty (or `/`, which normalises to empty) or lies under
     ///   `/exports`, where the route would shadow the export routes, or when the resolver's
-    ///   ``SignedDownloadResolver/linkBasePath`` is not the route's path (`basePath` + `downloadPath`).
+    ///   `SignedDownloadResolver.linkBasePath` is not the route's path (`basePath` + `downloadPath`).
     public init(
         service: ExportService,
         recipient: @escaping @Sendable (UserID) async throws -> EmailAddress,

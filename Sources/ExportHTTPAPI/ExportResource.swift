@@ -20,8 +20,8 @@ struct ExportResource: Encodable, Sendable {
         var code: String
         var reason: String
 
-        /// The failure as a user may see it: ``ExportFailure/userFacingCode`` and
-        /// ``ExportFailure/userFacingReason``, never the stored message.
+        /// The failure as a user may see it: `ExportFailure.userFacingCode` and
+        /// `ExportFailure.userFacingReason`, never the stored message.
         init(userSafe failure: ExportFailure) {
             code = failure.userFacingCode
             reason = failure.userFacingReason

@@ -81,6 +81,25 @@ struct FileBlobStoreDownloadTests {
         #expect(String(decoding: expiredBody, as: UTF8.self).contains("/problems/link-expired"))
     }
 
+    /// Found by Fuzz/FuzzHTTPAPI: the route served the file for the minted link with an unsigned
+    /// parameter appended, so a link had endless spellings.
+    @Test("Only the minted link downloads: an extra parameter or a re-cased signature is 403, HEAD as GET")
+    func onlyTheMintedLink() async throws {
+        let fixture = try await FileDownloadFixture()
+        defer { fixture.remove() }
+        let (path, query) = try await fixture.link()
+        let recased = query.map { $0.name == "signature" ? URLQueryItem(name: $0.name, value: $0.value?.uppercased()) : $0 }
+        for altered in [query + [URLQueryItem(name: "utm_source", value: "mail")], [URLQueryItem(name: "x", value: nil)] + query, recased] {
+            for method in ["GET", "HEAD"] {
+                let response = await fixture.send(method, path: path, query: altered)
+                #expect(response.status == 403, "\(method) \(altered)")
+            }
+        }
+        let reordered = await fixture.send(path: path, query: query.reversed())
+        #expect(reordered.status == 200)  // a framework may hand the query over as a map
+        _ = try await reordered.body.collect()
+    }
+
     @Test("A link's token is only the canonical unpadded base64url of a valid key", arguments: [
         "ZXhwb3J0cy9qb2ItMS5jc3Y=",  // padded
         "ZXhwb3J0cy9qb2ItMS5jc3Z",  // same length, other trailing bits: not what token(for:) makes

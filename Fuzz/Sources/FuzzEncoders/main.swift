@@ -1,5 +1,6 @@
 import ExportCore
 import Foundation
+import FuzzZlib
 
 let columns = ExportColumn.standard + [.attribute("note")]
 let textFields: [ExportColumn.Field] = [.membershipID, .userID, .organizationID, .organizationName, .plan, .role, .status, .currency]
@@ -102,6 +103,32 @@ func encode(_ encoder: any RowEncoder, _ rows: [Membership]) throws -> [UInt8] {
     return output
 }
 
+/// Inflates one gzip member with zlib (windowBits 15 + 16), independently of the library's deflate
+/// code; `nil` unless the input is exactly one complete member.
+func gunzip(_ compressed: [UInt8]) -> [UInt8]? {
+    var stream = z_stream()
+    guard fuzz_zlib_inflate_init2(&stream, 15 + 16) == Z_OK else { fatalError("zlib's inflate could not start") }
+    defer { inflateEnd(&stream) }
+    var output: [UInt8] = []
+    var input = compressed
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    var status = Z_OK
+    input.withUnsafeMutableBufferPointer { input in
+        stream.next_in = input.baseAddress
+        stream.avail_in = UInt32(input.count)
+        repeat {
+            chunk.withUnsafeMutableBufferPointer { out in
+                stream.next_out = out.baseAddress
+                stream.avail_out = UInt32(out.count)
+                status = inflate(&stream, Z_NO_FLUSH)
+                output += out[0..<(out.count - Int(stream.avail_out))]
+            }
+        } while status == Z_OK
+    }
+    guard status == Z_STREAM_END, stream.avail_in == 0 else { return nil }
+    return output
+}
+
 func sameMillisecond(_ text: String, _ expected: Date?) -> Bool {
     guard let expected else { return text.isEmpty }
     guard let parsed = try? RFC3339.parse(text) else { return false }
@@ -109,7 +136,9 @@ func sameMillisecond(_ text: String, _ expected: Date?) -> Bool {
 }
 
 /// CSV cells read back exactly (after the documented formula guard); every JSON Lines line is valid
-/// JSON with exact values. Text holding NUL is the only refusal, as an `encoding` error.
+/// JSON with exact values; the `.csv.gz` output inflates (with zlib, not the library) to exactly the
+/// CSV encoder's bytes for the same rows and options, at every level. Text holding NUL is the only
+/// refusal, as an `encoding` error, from the CSV and the gzip encoder alike.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzEncoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -121,10 +150,12 @@ public func fuzzEncoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         byteOrderMark: flags & 16 != 0, neutralizeFormulas: flags & 32 == 0)
     let memberships = rows(input.dropFirst())
     let hasNUL = memberships.contains { row in columns.contains { text(row, $0)?.utf8.contains(0) ?? false } }
+    var csv: [UInt8]?
 
     // CSV
     do {
         let bytes = try encode(try CSVEncoder(columns: columns, options: options), memberships)
+        csv = bytes
         guard !hasNUL else { fatalError("text with NUL was written") }
         guard let records = readCSV(bytes, delimiter: delimiter), records.count == memberships.count + 1 else {
             fatalError("the CSV does not read back as \(memberships.count + 1) records")
@@ -147,6 +178,22 @@ public func fuzzEncoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
     } catch let error as ExportError {
         guard hasNUL, error.code == .encoding else { fatalError("CSV refused: \(error)") }
+    } catch {
+        fatalError("untyped error \(error)")
+    }
+
+    // CSV, gzipped: the level comes from the input's last byte, so every level is reached.
+    let level = Int(input[input.count - 1] % 10)
+    do {
+        let compressed = try encode(
+            ExportFormat.csvGzip.makeEncoder(columns: columns, csv: options, compressionLevel: level), memberships)
+        guard let csv else { fatalError("the gzip encoder wrote rows the CSV encoder refused") }
+        guard let inflated = gunzip(compressed) else { fatalError("the .csv.gz output (level \(level)) is not one gzip member") }
+        guard inflated == csv else {
+            fatalError("the .csv.gz output (level \(level)) inflates to \(inflated.count) bytes, not the CSV's \(csv.count)")
+        }
+    } catch let error as ExportError {
+        guard csv == nil, error.code == .encoding else { fatalError("gzip refused: \(error)") }
     } catch {
         fatalError("untyped error \(error)")
     }

@@ -27,6 +27,40 @@ func isCanonicallyEncoded(_ text: Substring, extra: Set<UInt8>) -> Bool {
     return true
 }
 
+/// `EmailAddress(validating:)` as its documentation states it: an accepted address is the text itself,
+/// reads back through its description and through Codable to the same value, and is the plain
+/// `local@domain` form (printable ASCII only: no whitespace, control characters or quotes; one `@`; a
+/// local part of 1–64 bytes; a dotted domain; at most 254 bytes). A refusal is an `invalidRecipient`
+/// error whose message quotes at most 80 characters and cannot break a log line.
+func checkEmailAddress(_ text: String) {
+    let address: EmailAddress
+    do {
+        address = try EmailAddress(validating: text)
+    } catch {
+        guard error.code == .invalidRecipient, !error.isRetryable else { fatalError("e-mail refused with \(error.code)") }
+        guard EmailAddress(text) == nil else { fatalError("e-mail \(text.debugDescription): the two initialisers disagree") }
+        guard !error.message.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }), error.message.count <= 80 * 12 + 40 else {
+            fatalError("the refusal of \(text.debugDescription) has an unbounded or multi-line message")
+        }
+        return
+    }
+    guard address.rawValue == text, address.description == text, EmailAddress(text) == address else {
+        fatalError("e-mail \(text.debugDescription) is not kept as given")
+    }
+    guard (try? EmailAddress(validating: address.description)) == address else { fatalError("e-mail \(text.debugDescription) does not read back") }
+    guard let json = try? JSONEncoder().encode(address), (try? JSONDecoder().decode(EmailAddress.self, from: json)) == address else {
+        fatalError("e-mail \(text.debugDescription) does not round-trip through Codable")
+    }
+    let bytes = Array(text.utf8)
+    guard bytes.count <= 254, bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\"") }) else {
+        fatalError("e-mail \(text.debugDescription) holds whitespace, a control, a quote or non-ASCII, or is too long")
+    }
+    let parts = bytes.split(separator: UInt8(ascii: "@"), omittingEmptySubsequences: false)
+    guard parts.count == 2, (1...64).contains(parts[0].count), parts[1].contains(UInt8(ascii: ".")) else {
+        fatalError("e-mail \(text.debugDescription) is not local@dotted.domain")
+    }
+}
+
 /// Value parsers: each either refuses the text or accepts it in a form that reads back to itself.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -54,9 +88,7 @@ public func fuzzValues(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             guard ExactDecimal(value.description) == value else { fatalError("\(text.debugDescription) -> \(value) does not read back") }
         }
     case 2:
-        if let address = EmailAddress(text) {
-            guard EmailAddress(address.rawValue) == address else { fatalError("e-mail \(text.debugDescription) does not read back") }
-        }
+        checkEmailAddress(text)
     case 3:
         if let id = JobID(text) {
             guard JobID(id.rawValue) == id, id.rawValue == text else { fatalError("job id \(text.debugDescription) changed") }

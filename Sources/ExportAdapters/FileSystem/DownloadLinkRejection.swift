@@ -20,8 +20,8 @@ public enum DownloadLinkRejection: Error, Hashable, Sendable, CustomStringConver
         }
     }
 
-    /// The rejection as the library's error type: ``ExportError/Code/unauthorized`` for a bad or expired
-    /// link, ``ExportError/Code/invalidRequest`` for a malformed one; never retryable.
+    /// The rejection as the library's error type: `ExportError.Code.unauthorized` for a bad or expired
+    /// link, `ExportError.Code.invalidRequest` for a malformed one; never retryable.
     public var exportError: ExportError {
         switch self {
         case .malformed: ExportError(.invalidRequest, description, cause: self, isRetryable: false)

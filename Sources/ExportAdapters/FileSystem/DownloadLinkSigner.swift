@@ -64,7 +64,7 @@ public struct DownloadLinkSigner: Sendable {
     ///
     /// - Parameters:
     ///   - token: The path segment after the base URL's path.
-    /// - Returns: The key text (not yet validated as a ``BlobKey``), or `nil` when it is not a token.
+    /// - Returns: The key text (not yet validated as a `BlobKey`), or `nil` when it is not a token.
     public static func keyText(fromToken token: String) -> String? {
         guard !token.isEmpty, token.utf8.count <= 1024,
             token.utf8.allSatisfy({ byte in
@@ -107,11 +107,15 @@ public struct DownloadLinkSigner: Sendable {
     ///   - query: The query parameters (`expires`, `filename`, `signature`).
     ///   - now: The current time.
     /// - Returns: The key and file name to serve.
-    /// - Throws: ``DownloadLinkRejection/malformed(_:)`` when a part is missing or invalid,
+    /// - Throws: ``DownloadLinkRejection/malformed(_:)`` when a part is missing or invalid, or the query
+    ///   holds a parameter other than the three (a link has one spelling: nothing unsigned rides along),
     ///   ``DownloadLinkRejection/badSignature`` when the link was altered or signed with another secret,
     ///   ``DownloadLinkRejection/expired(at:)`` when it was valid but has expired.
     public func verify(key: String, query: [String: String], now: Date) throws(DownloadLinkRejection) -> VerifiedDownload {
         guard let blobKey = BlobKey(key) else { throw .malformed("the key is not a valid blob key") }
+        if let extra = query.keys.first(where: { !Self.parameterNames.contains($0) }) {
+            throw .malformed("the parameter \(String(extra.prefix(40)).debugDescription) is not part of a download link")
+        }
         guard let expiresText = query["expires"], let expires = Int64(expiresText), expiresText == String(expires) else {
             throw .malformed("the expires parameter is missing or not a whole number")
         }
@@ -179,6 +183,9 @@ public struct DownloadLinkSigner: Sendable {
         while bytes.first == UInt8(ascii: ".") { bytes.removeFirst() }
         return bytes.isEmpty ? "download" : String(decoding: bytes, as: UTF8.self)
     }
+
+    /// The query parameters of a link, all signed; any other is refused.
+    private static let parameterNames: Set<String> = ["expires", "filename", "signature"]
 
     private func message(key: String, expires: String, filename: String) -> [UInt8] {
         Array("v1\n\(key)\n\(expires)\n\(filename)".utf8)

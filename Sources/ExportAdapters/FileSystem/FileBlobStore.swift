@@ -4,26 +4,26 @@ import Glibc
 import ExportCore
 import Foundation
 
-/// A ``BlobStore`` on the local file system, with HMAC-signed download links.
+/// A `BlobStore` on the local file system, with HMAC-signed download links.
 ///
 /// Layout under the root:
 /// - `blobs/<key>`: finished blobs; a key's `/` segments are directories.
 /// - `meta/<key>.json`: each blob's content type.
 /// - `tmp/<started ms>_<random>.part`: writes in progress, renamed into `blobs/` by
-///   ``BlobWriter/finish()`` after an fsync, so no reader ever sees a partial file. Each writer holds an
+///   `BlobWriter.finish()` after an fsync, so no reader ever sees a partial file. Each writer holds an
 ///   exclusive `flock` on its file until then; ``abortIncompleteWrites(startedBefore:)`` removes only
 ///   files that are old enough (by the start time in the name) and not locked, so it removes the files of
 ///   writers that died or were dropped, never the file of a live (even very slow) writer. Opening a
 ///   store removes every unlocked `.part` file, whatever its age.
 ///
-/// Keys are ``BlobKey`` values (no `..`, no absolute paths, no NUL), and, as a second line of defence,
+/// Keys are `BlobKey` values (no `..`, no absolute paths, no NUL), and, as a second line of defence,
 /// every path is checked again here: no existing component under `blobs/` may be a symbolic link (so a
 /// link planted in the tree cannot lead outside the root), and files are opened with `O_NOFOLLOW`.
 /// Two keys where one is a directory of the other (`a` and `a/b`) cannot both exist; the second write
-/// fails with ``ExportError/Code/invalidKey``.
+/// fails with `ExportError.Code.invalidKey`.
 ///
-/// Errors: a full disk is a retryable ``ExportError/Code/storageFull``; a permission problem a permanent
-/// ``ExportError/Code/permissionDenied``. In both cases the temp file is removed by ``BlobWriter/abort()``
+/// Errors: a full disk is a retryable `ExportError.Code.storageFull`; a permission problem a permanent
+/// `ExportError.Code.permissionDenied`. In both cases the temp file is removed by `BlobWriter.abort()`
 /// and nothing becomes visible.
 public final class FileBlobStore: BlobStore {
     let root: String
@@ -39,8 +39,8 @@ public final class FileBlobStore: BlobStore {
     /// - Parameters:
     ///   - configuration: The directory and link settings.
     ///   - clock: The clock for link expiry and the start times of writes.
-    /// - Throws: ``ExportError/Code/configuration`` for a secret shorter than 16 bytes, or another
-    ///   ``ExportError`` when the directory cannot be created or used.
+    /// - Throws: `ExportError.Code.configuration` for a secret shorter than 16 bytes, or another
+    ///   `ExportError` when the directory cannot be created or used.
     public init(configuration: Configuration, clock: any ExportClock = SystemClock()) throws(ExportError) {
         guard configuration.linkSecret.count >= 16 else {
             throw ExportError(.configuration, "the download link secret must be at least 16 bytes")
@@ -64,7 +64,7 @@ public final class FileBlobStore: BlobStore {
     ///   - key: Where the blob will be stored.
     ///   - contentType: The MIME type to store it with.
     /// - Returns: A writer that accepts the bytes in order.
-    /// - Throws: ``ExportError`` when the temp file cannot be created.
+    /// - Throws: `ExportError` when the temp file cannot be created.
     public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
         _ = try blobPath(key)
         let temporary = temporaryDirectory + "/" + POSIXFile.sortableMilliseconds(clock.now()) + "_"
@@ -91,7 +91,7 @@ public final class FileBlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: The blob's bytes.
-    /// - Throws: ``ExportError/Code/notFound`` when there is no such blob.
+    /// - Throws: `ExportError.Code.notFound` when there is no such blob.
     public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         let path = try blobPath(key)
         let fd = try Self.openForReading(path, key: key)
@@ -104,7 +104,7 @@ public final class FileBlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: Its size and content type, or `nil` when there is no such blob.
-    /// - Throws: ``ExportError`` when the store fails.
+    /// - Throws: `ExportError` when the store fails.
     public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
         let path = try blobPath(key)
         var info = stat()
@@ -127,7 +127,7 @@ public final class FileBlobStore: BlobStore {
     ///
     /// - Parameters:
     ///   - key: The blob's key.
-    /// - Throws: ``ExportError`` when the store fails.
+    /// - Throws: `ExportError` when the store fails.
     public func delete(_ key: BlobKey) async throws {
         let path = try blobPath(key)
         if unlink(path) != 0 {
@@ -148,7 +148,7 @@ public final class FileBlobStore: BlobStore {
     ///   - filename: The file name the browser should save it as (reduced to `A-Z a-z 0-9 . _ -`).
     ///   - expiresIn: How long the link works (whole seconds).
     /// - Returns: The link and its expiry.
-    /// - Throws: ``ExportError/Code/invalidRequest`` when `expiresIn` is not positive or longer than the
+    /// - Throws: `ExportError.Code.invalidRequest` when `expiresIn` is not positive or longer than the
     ///   configured maximum.
     public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         guard expiresIn > .zero, expiresIn <= configuration.maximumLinkLifetime else {
@@ -168,7 +168,7 @@ public final class FileBlobStore: BlobStore {
     /// - Parameters:
     ///   - date: Only writes started before this moment are removed.
     /// - Returns: How many were removed.
-    /// - Throws: ``ExportError`` when the store fails.
+    /// - Throws: `ExportError` when the store fails.
     @discardableResult
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         let cutoff = POSIXFile.sortableMilliseconds(date)

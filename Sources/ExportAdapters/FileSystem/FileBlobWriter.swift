@@ -5,7 +5,7 @@ import ExportCore
 import Foundation
 import Synchronization
 
-/// A ``BlobWriter`` of ``FileBlobStore``: appends go straight to a temp file (no buffering beyond the
+/// A `BlobWriter` of ``FileBlobStore``: appends go straight to a temp file (no buffering beyond the
 /// caller's chunk); ``finish()`` fsyncs and renames it into place; ``abort()`` removes it.
 ///
 /// The writer holds an exclusive `flock` on its temp file from creation until it is renamed or removed,

@@ -8,7 +8,7 @@ extension FileJobStore {
     /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
     /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler. A record written by a
     /// newer version (a state this version does not know) fails the listing with
-    /// ``ExportError/Code/unsupportedVersion``: skipping it would let a caller think the owner has no
+    /// `ExportError.Code.unsupportedVersion`: skipping it would let a caller think the owner has no
     /// export and request a second one.
     ///
     /// - Parameters:
@@ -16,9 +16,9 @@ extension FileJobStore {
     ///   - cursor: Where the previous page ended, or `nil` for the first page.
     ///   - limit: The most jobs to return (at least 1).
     /// - Returns: The page and the cursor of the next page, if any.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor this store did not make,
-    ///   ``ExportError/Code/unsupportedVersion`` for a newer version's record, or another
-    ///   ``ExportError`` when storage fails.
+    /// - Throws: `ExportError.Code.invalidRequest` for a cursor this store did not make,
+    ///   `ExportError.Code.unsupportedVersion` for a newer version's record, or another
+    ///   `ExportError` when storage fails.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         let limit = max(1, limit)
         if let cursor, Self.jobID(ofIndexEntry: cursor.token) == nil {
@@ -59,10 +59,10 @@ extension FileJobStore {
     ///
     /// - Parameters:
     ///   - states: The states to look for.
-    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - updatedBefore: Only jobs whose `ExportJob.updatedAt` is earlier than this.
     ///   - limit: The most jobs to return.
     /// - Returns: Matching jobs, in no particular order.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         var found: [ExportJob] = []
         for job in try await scan() where found.count < limit {
@@ -71,6 +71,7 @@ extension FileJobStore {
         return found
     }
 
+<<<<<<< HEAD
     /// Finds ended jobs whose notification is pending, last updated before `updatedBefore`, scanning
     /// every record.
     ///
@@ -115,6 +116,43 @@ extension FileJobStore {
             guard let stored = try readLocked(job.id) else { return }
             guard stored.version == job.version else {
                 throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
+=======
+    /// Deletes jobs whose `ExportJob.expiresAt` is at or before `now`, with their index entries and
+    /// unique keys, scanning every record.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to delete in this call.
+    /// - Returns: The deleted jobs, so the caller can delete their files.
+    /// - Throws: `ExportError` when storage fails.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+        let candidates = try await scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
+        guard !candidates.isEmpty, limit > 0 else { return [] }
+        return try await locked { () throws(ExportError) -> [ExportJob] in
+            var deleted: [ExportJob] = []
+            for candidate in candidates where deleted.count < limit {
+                // Re-read under the lock: the job may have changed since the scan.
+                let current: ExportJob?
+                do {
+                    current = try readLocked(candidate.id)
+                } catch {
+                    continue
+                }
+                guard let job = current, let expiry = job.expiresAt, expiry <= now else { continue }
+                // Once a record is gone the caller must hear of it (it deletes the job's files), so a
+                // failure after the first removal ends the batch with what was deleted instead of
+                // throwing it away. An index entry or key left behind is harmless: listings drop
+                // dangling entries, and a terminal job's key was released when it ended.
+                do throws(ExportError) {
+                    try POSIXFile.remove(recordPath(job.id))
+                } catch {
+                    if deleted.isEmpty { throw error }
+                    break
+                }
+                deleted.append(job)
+                try? POSIXFile.remove(ownerIndexDirectory(job.owner) + "/" + Self.indexEntry(job))
+                if let key = job.uniqueKey { try? releaseKeyLocked(key, heldBy: job.id) }
+>>>>>>> docsfuzz
             }
             try POSIXFile.remove(recordPath(stored.id))
             // An index entry or key left behind by a crash here is harmless: listings drop dangling

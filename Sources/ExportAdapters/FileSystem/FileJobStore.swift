@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``JobStore`` that keeps one JSON file per job under a root directory, safe to share between
+/// A `JobStore` that keeps one JSON file per job under a root directory, safe to share between
 /// several processes on one machine.
 ///
 /// Layout under the root:
@@ -14,7 +14,7 @@ import Foundation
 /// - `corrupt/`: records that could not be decoded are moved here (except those holding a state this
 ///   version does not know, written by a newer version: they stay in place and are reported), reported to the `onCorruptFile`
 ///   handler (from any call that meets them, listings and scans included), and thrown once as
-///   ``ExportError/Code/corruptData`` by the ``get(_:)`` or ``update(_:)`` that met them.
+///   `ExportError.Code.corruptData` by the ``get(_:)`` or ``update(_:)`` that met them.
 /// - `store.lock`: every mutation (create, update, expiry, moving a corrupt record aside) holds an
 ///   exclusive `flock` on it, so compare-and-swap and unique keys hold across processes. Reads take no
 ///   lock: records are replaced by `rename`, which readers observe atomically.
@@ -39,7 +39,7 @@ public final class FileJobStore: JobStore {
     ///   - directory: The root directory; created with its parents when missing.
     ///   - onCorruptFile: Called once for every record moved to `corrupt/`, after the store's lock is
     ///     released (so it may use the store); log or alert there. `nil` to ignore.
-    /// - Throws: ``ExportError`` (for example ``ExportError/Code/permissionDenied``) when the directory
+    /// - Throws: `ExportError` (for example `ExportError.Code.permissionDenied`) when the directory
     ///   cannot be created or used.
     public init(directory: URL, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil) throws(ExportError) {
         corruptFiles = CorruptFileReporter(onCorruptFile)
@@ -56,7 +56,7 @@ public final class FileJobStore: JobStore {
     /// - Parameters:
     ///   - job: The job, with version 0.
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
         try await locked { () throws(ExportError) -> JobCreation in
             if let existing = try readLocked(job.id) { return .existing(existing) }
@@ -91,8 +91,8 @@ public final class FileJobStore: JobStore {
     ///   - id: The job's id.
     /// - Returns: The job, or `nil` when there is none. A record that holds another id (on a
     ///   case-insensitive file system `ABC` opens the record of `abc`) is "none" too, and is left alone.
-    /// - Throws: ``ExportError/Code/corruptData`` when the record cannot be decoded (it is then moved to
-    ///   `corrupt/`), or another ``ExportError`` when storage fails.
+    /// - Throws: `ExportError.Code.corruptData` when the record cannot be decoded (it is then moved to
+    ///   `corrupt/`), or another `ExportError` when storage fails.
     public func get(_ id: JobID) async throws -> ExportJob? {
         guard let bytes = try POSIXFile.readAll(recordPath(id)) else { return nil }
         do {
@@ -112,10 +112,10 @@ public final class FileJobStore: JobStore {
     /// terminal, the job's unique key is released.
     ///
     /// - Parameters:
-    ///   - job: The new content; its ``ExportJob/version`` is the version that was read.
+    ///   - job: The new content; its `ExportJob.version` is the version that was read.
     /// - Returns: The stored job with its new version.
-    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs,
-    ///   ``ExportError/Code/notFound`` when the job is gone.
+    /// - Throws: `ExportError.Code.versionConflict` when the stored version differs,
+    ///   `ExportError.Code.notFound` when the job is gone.
     public func update(_ job: ExportJob) async throws -> ExportJob {
         try await locked { () throws(ExportError) -> ExportJob in
             guard let stored = try readLocked(job.id) else {

@@ -1,16 +1,16 @@
 import ExportCore
 import Foundation
 
-/// A ``MembershipSource`` over a file of memberships (CSV or JSON Lines), for demos and imports.
+/// A `MembershipSource` over a file of memberships (CSV or JSON Lines), for demos and imports.
 ///
 /// The file is read and indexed once, at init: rows are grouped by owner and sorted by
-/// ``Membership/membershipID``, and pages are served from memory by binary search on the cursor (the
+/// `Membership.membershipID`, and pages are served from memory by binary search on the cursor (the
 /// last row's membership id), so paging is keyset paging as the port requires. Memory is proportional
 /// to the file (roughly 1 KB per row), which suits demo and import files up to a few hundred thousand
-/// rows; for larger data implement ``MembershipSource`` over the host's database.
+/// rows; for larger data implement `MembershipSource` over the host's database.
 ///
-/// Malformed input fails the init with ``ExportError/Code/corruptData`` naming the line (a bad value)
-/// or ``ExportError/Code/invalidRequest`` (a bad header, a duplicate membership id for one owner).
+/// Malformed input fails the init with `ExportError.Code.corruptData` naming the line (a bad value)
+/// or `ExportError.Code.invalidRequest` (a bad header, a duplicate membership id for one owner).
 public struct FileMembershipSource: MembershipSource {
     private let rowsByOwner: [UserID: [Membership]]
 
@@ -19,7 +19,7 @@ public struct FileMembershipSource: MembershipSource {
     /// - Parameters:
     ///   - fileURL: The file.
     ///   - format: Its format; guessed from the extension when `nil` (`.jsonl` is JSON Lines, else CSV).
-    /// - Throws: ``ExportError`` naming the line when the file is malformed, or an I/O error.
+    /// - Throws: `ExportError` naming the line when the file is malformed, or an I/O error.
     public init(fileURL: URL, format: Format? = nil) throws(ExportError) {
         guard let bytes = try POSIXFile.readAll(fileURL.path) else {
             throw ExportError(.notFound, "no membership file at \(fileURL.path)")
@@ -32,7 +32,7 @@ public struct FileMembershipSource: MembershipSource {
     /// - Parameters:
     ///   - bytes: The file's content (UTF-8).
     ///   - format: Its format.
-    /// - Throws: ``ExportError`` naming the line when the content is malformed.
+    /// - Throws: `ExportError` naming the line when the content is malformed.
     public init(bytes: [UInt8], format: Format) throws(ExportError) {
         let rows = format.isCSV ? try MembershipFileParser.parseCSV(bytes) : try MembershipFileParser.parseJSONLines(bytes)
         var grouped: [UserID: [(line: Int, row: Membership)]] = [:]
@@ -54,7 +54,7 @@ public struct FileMembershipSource: MembershipSource {
     public var count: Int { rowsByOwner.values.reduce(0) { $0 + $1.count } }
 
     /// The names of the extra (non-standard) columns found in the file, sorted: the columns an export
-    /// needs, after ``ExportColumn/standard``, to carry every value of the file.
+    /// needs, after `ExportColumn.standard`, to carry every value of the file.
     public var attributeNames: [String] {
         Set(rowsByOwner.values.joined().flatMap(\.attributes.keys)).sorted()
     }

@@ -109,7 +109,7 @@ extension FileQueue {
     /// - Parameters:
     ///   - limit: The most to return.
     /// - Returns: The dead letters.
-    /// - Throws: ``ExportError`` when the spool cannot be read.
+    /// - Throws: `ExportError` when the spool cannot be read.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         var letters: [DeadLetter] = []
         var corrupt: [String] = []
@@ -148,7 +148,7 @@ extension FileQueue {
     /// - Parameters:
     ///   - ids: The dead letters to move; `nil` for all of them.
     /// - Returns: How many were moved.
-    /// - Throws: ``ExportError`` when the spool cannot be written.
+    /// - Throws: `ExportError` when the spool cannot be written.
     @discardableResult
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         let wanted = ids.map { Set($0.map(\.rawValue)) }

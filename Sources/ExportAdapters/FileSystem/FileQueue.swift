@@ -1,13 +1,13 @@
 import ExportCore
 import Foundation
 
-/// A ``Queue`` over a spool directory that several worker processes on one machine can share.
+/// A `Queue` over a spool directory that several worker processes on one machine can share.
 ///
 /// Layout under the root:
 /// - `ready/<visible-at ms>_<message id>.msg`: messages waiting; the name's time (milliseconds since
 ///   1970, rounded up) says when the message may be delivered, so delayed messages wait in place.
 /// - `leased/<message id>_<lease token>.msg`: messages under a lease; the file name (without `.msg`)
-///   is the ``LeaseReceipt``, and the content records the lease expiry and the receive count, so
+///   is the `LeaseReceipt`, and the content records the lease expiry and the receive count, so
 ///   both survive restarts. Every receive makes a new token, so an old receipt never matches again.
 /// - `dead/<dead-lettered-at ms>_<message id>.msg`: dead letters, with their reason.
 /// - `corrupt/`: message files that could not be decoded (or whose name is not one the queue makes),
@@ -50,7 +50,7 @@ public final class FileQueue: Queue {
     ///   - pollInterval: How often a receive with a wait time looks at the directory again.
     ///   - onCorruptFile: Called once for every file moved to `corrupt/`, after the queue's lock is
     ///     released (so it may use the queue); log or alert there. `nil` to ignore.
-    /// - Throws: ``ExportError`` when the directory cannot be created or used.
+    /// - Throws: `ExportError` when the directory cannot be created or used.
     public init(
         directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100),
         onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
@@ -72,7 +72,7 @@ public final class FileQueue: Queue {
     ///   - message: The message.
     ///   - delay: How long before it may be delivered; zero for now.
     /// - Returns: The message's id.
-    /// - Throws: ``ExportError`` when the spool cannot be written.
+    /// - Throws: `ExportError` when the spool cannot be written.
     @discardableResult
     public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         let now = clock.now()
@@ -95,7 +95,7 @@ public final class FileQueue: Queue {
     ///   - visibilityTimeout: How long the lease lasts.
     ///   - waitTime: How long to wait for a message when none is visible.
     /// - Returns: The leased deliveries.
-    /// - Throws: ``ExportError`` when the spool cannot be read or written.
+    /// - Throws: `ExportError` when the spool cannot be read or written.
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let deadline = clock.now().adding(waitTime)
         while true {
@@ -112,7 +112,7 @@ public final class FileQueue: Queue {
     ///
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         try await locked { () throws(ExportError) in
             let (path, _) = try heldLeaseLocked(receipt)
@@ -126,7 +126,7 @@ public final class FileQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - delay: How long it stays invisible; zero for now.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let now = clock.now()
         try await locked { () throws(ExportError) in
@@ -144,7 +144,7 @@ public final class FileQueue: Queue {
     ///   - receipt: The delivery's receipt.
     ///   - visibilityTimeout: The new lease length, counted from now.
     /// - Returns: When the extended lease expires.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let expiry = clock.now().adding(visibilityTimeout)
@@ -162,7 +162,7 @@ public final class FileQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - reason: Why, for the person who looks at dead letters.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let now = clock.now()
         try await locked { () throws(ExportError) in

@@ -5,7 +5,7 @@ import Foundation
 /// `jobs/`, `queue/`, `files/` and `outbox/`. Every process that opens the same directory shares them.
 ///
 /// Corrupt records that the job store or the queue set aside reach the backend's observer as
-/// ``ExportEvent/Name/corruptRecord`` events, with every other event of the pipeline.
+/// `ExportEvent.Name.corruptRecord` events, with every other event of the pipeline.
 ///
 /// ```swift
 /// let backend = try FileSystemBackend(
@@ -26,7 +26,7 @@ public struct FileSystemBackend: Sendable {
     public let blobStore: FileBlobStore
     /// E-mails, one `.eml` per notification, in `outbox/`.
     public let notifier: OutboxNotifier
-    /// The ports, for ``ExportService``, ``ExportWorker`` and ``Reconciler``.
+    /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
     /// Opens (creating if needed) the adapters under a directory.
@@ -37,10 +37,10 @@ public struct FileSystemBackend: Sendable {
     ///   - linkBaseURL: The public URL of the host's download route.
     ///   - from: The sender of the e-mails.
     ///   - clock: The clock of every adapter; the system clock by default.
-    ///   - observer: Receives every event of the pipeline, and a ``ExportEvent/Name/corruptRecord``
+    ///   - observer: Receives every event of the pipeline, and a `ExportEvent.Name.corruptRecord`
     ///     event for every job record or queue file moved to a `corrupt/` directory.
     ///   - settings: The shared settings.
-    /// - Throws: ``ExportError`` when a directory cannot be created or used, or the secret is too short.
+    /// - Throws: `ExportError` when a directory cannot be created or used, or the secret is too short.
     public init(
         directory: URL,
         linkSecret: [UInt8],

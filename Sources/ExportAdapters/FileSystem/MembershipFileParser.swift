@@ -179,8 +179,8 @@ enum MembershipFileParser {
     // MARK: JSON Lines
 
     /// Parses one membership per non-blank line: an object as the JSON Lines export writes it
-    /// (snake_case columns, extra columns as top-level keys), or a ``Membership`` in its `Codable` form.
-    /// Dates are RFC 3339 strings (see ``RFC3339``) or, in the `Codable` form, numbers of seconds since 1970.
+    /// (snake_case columns, extra columns as top-level keys), or a `Membership` in its `Codable` form.
+    /// Dates are RFC 3339 strings (see `RFC3339`) or, in the `Codable` form, numbers of seconds since 1970.
     static func parseJSONLines(_ bytes: [UInt8]) throws(ExportError) -> [(line: Int, row: Membership)] {
         let decoder = JSONDecoder()
         let lastDateError = DateErrorBox()

@@ -4,7 +4,7 @@ import Glibc
 import ExportCore
 import Foundation
 
-/// A ``Notifier`` that writes each notification as an RFC 5322 `.eml` file into an outbox directory,
+/// A `Notifier` that writes each notification as an RFC 5322 `.eml` file into an outbox directory,
 /// for a mail relay (or a person) to pick up.
 ///
 /// - The file is named after the notification's idempotency key (`<key>.eml`, or `key-<sha256>.eml`
@@ -20,7 +20,7 @@ import Foundation
 ///   `sent/` may be pruned only once no retry of their job can happen any more (the job has expired).
 /// - Headers: From, To, Subject, Date, Message-ID, MIME-Version, and a `multipart/alternative` body
 ///   with `text/plain` and `text/html` parts in UTF-8, base64-encoded. The recipient is a validated
-///   ``EmailAddress``; every header value is still stripped of CR and LF, so no header can be injected.
+///   `EmailAddress`; every header value is still stripped of CR and LF, so no header can be injected.
 ///   Values in the HTML part are HTML-escaped.
 public final class OutboxNotifier: Notifier {
     /// The outbox directory holding the `.eml` files.
@@ -39,7 +39,7 @@ public final class OutboxNotifier: Notifier {
     ///   - from: The sender address.
     ///   - fromName: The sender's display name.
     ///   - clock: The clock for the `Date` header.
-    /// - Throws: ``ExportError`` when the directory cannot be created or used.
+    /// - Throws: `ExportError` when the directory cannot be created or used.
     public init(
         directory: URL,
         from: EmailAddress,
@@ -61,8 +61,8 @@ public final class OutboxNotifier: Notifier {
     ///
     /// - Parameters:
     ///   - notification: What to say, to whom.
-    /// - Throws: ``ExportError/Code/storageFull`` (retryable) when the disk is full, or another
-    ///   ``ExportError`` when the outbox cannot be written.
+    /// - Throws: `ExportError.Code.storageFull` (retryable) when the disk is full, or another
+    ///   `ExportError` when the outbox cannot be written.
     public func send(_ notification: ExportNotification) async throws {
         let name = Self.fileName(forKey: notification.idempotencyKey)
         let destination = root + "/" + name

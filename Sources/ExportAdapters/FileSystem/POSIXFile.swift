@@ -8,15 +8,15 @@ import Foundation
 
 /// Small, blocking POSIX file helpers shared by the file-system adapters.
 ///
-/// Every helper maps `errno` onto ``ExportError`` (see ``error(_:_:_:)``) and retries `EINTR`.
+/// Every helper maps `errno` onto `ExportError` (see ``error(_:_:_:)``) and retries `EINTR`.
 /// Critical sections run under ``withLock(_:_:)`` never suspend, so blocking in them is short; waiting
 /// for the lock itself suspends the task instead of blocking its thread.
 enum POSIXFile {
     /// Maps an `errno` value onto the library's error codes.
     ///
-    /// `ENOSPC`/`EDQUOT` become a retryable ``ExportError/Code/storageFull``; `EACCES`, `EPERM` and `EROFS`
-    /// a permanent ``ExportError/Code/permissionDenied``; `ENOENT` ``ExportError/Code/notFound``;
-    /// anything else a retryable ``ExportError/Code/io``.
+    /// `ENOSPC`/`EDQUOT` become a retryable `ExportError.Code.storageFull`; `EACCES`, `EPERM` and `EROFS`
+    /// a permanent `ExportError.Code.permissionDenied`; `ENOENT` `ExportError.Code.notFound`;
+    /// anything else a retryable `ExportError.Code.io`.
     static func error(_ code: Int32, _ operation: String, _ path: String) -> ExportError {
         let reason = String(cString: strerror(code))
         let message = "\(operation) \(path) failed: \(reason) (errno \(code))"
@@ -213,8 +213,8 @@ enum POSIXFile {
     /// The lock is tried without blocking (`LOCK_NB`); while another holder has it, the task sleeps
     /// 1 ms, doubling up to 16 ms, so no thread of the concurrency pool is ever blocked waiting.
     ///
-    /// - Throws: ``ExportError/Code/timeout`` (retryable) after ``lockWaitLimit``,
-    ///   ``ExportError/Code/cancelled`` when the task is cancelled while waiting, or what `body` throws.
+    /// - Throws: `ExportError.Code.timeout` (retryable) after ``lockWaitLimit``,
+    ///   `ExportError.Code.cancelled` when the task is cancelled while waiting, or what `body` throws.
     static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
         defer { close(fd) }
@@ -273,7 +273,7 @@ enum POSIXFile {
     /// `root`, so a symbolic link planted in its place cannot send the adapter's files elsewhere.
     /// A link that stays inside `root` is allowed.
     ///
-    /// - Throws: ``ExportError/Code/configuration`` naming the link and its target when it leads outside.
+    /// - Throws: `ExportError.Code.configuration` naming the link and its target when it leads outside.
     static func makeDirectory(_ path: String, inside root: String) throws(ExportError) {
         try makeDirectories(path)
         guard let resolved = realpath(path, nil) else { throw error(errno, "resolving", path) }

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// Maps HTTP statuses and service error codes to ``ExportError`` with the right retryability.
+/// Maps HTTP statuses and service error codes to `ExportError` with the right retryability.
 ///
 /// Throttling, timeouts and server errors are retryable; access denied, bad credentials, validation
 /// errors and missing resources are permanent. Service codes win over the status when known, because
@@ -15,7 +15,7 @@ public enum HTTPErrorMapping {
     ///   - message: The service's message, if any.
     ///   - operation: What was being done, for the message.
     ///   - retryAfter: The `Retry-After` header, if any (seconds or an HTTP date).
-    ///   - now: The current time, to turn `Retry-After` into ``ExportError/retryAt``.
+    ///   - now: The current time, to turn `Retry-After` into `ExportError.retryAt`.
     /// - Returns: The mapped error.
     public static func error(
         status: Int,

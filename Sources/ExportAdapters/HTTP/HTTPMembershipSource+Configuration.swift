@@ -90,7 +90,7 @@ extension HTTPMembershipSource {
         public var role = "role"
         /// The status (required).
         public var status = "status"
-        /// The start, RFC 3339 (see ``RFC3339``) or epoch seconds (required).
+        /// The start, RFC 3339 (see `RFC3339`) or epoch seconds (required).
         public var startedAt = "started_at"
         /// The end, if any.
         public var endedAt: String? = "ended_at"

@@ -1,14 +1,14 @@
 import ExportCore
 import Foundation
 
-/// A ``MembershipSource`` that pages a host's HTTP memberships API.
+/// A `MembershipSource` that pages a host's HTTP memberships API.
 ///
 /// Each page is one GET of the URL template with the owner, the cursor and the limit. Failures:
 /// 5xx, 408, 429 and transport errors are retried up to ``Configuration/maxAttempts`` times with
 /// exponential backoff, or after `Retry-After` when the server sends one (sleeping on the injected
-/// clock); then a retryable ``ExportError`` is thrown so the job retries later. 401/403/404 and other
+/// clock); then a retryable `ExportError` is thrown so the job retries later. 401/403/404 and other
 /// 4xx are permanent. A response that is not JSON, lacks the rows array, or has a row missing a
-/// required field is ``ExportError/Code/corruptData`` (permanent), naming the field.
+/// required field is `ExportError.Code.corruptData` (permanent), naming the field.
 public struct HTTPMembershipSource: MembershipSource {
     /// The API description.
     public let configuration: Configuration
@@ -21,7 +21,7 @@ public struct HTTPMembershipSource: MembershipSource {
     ///   - configuration: The API description.
     ///   - transport: The HTTP transport; URLSession by default.
     ///   - clock: The clock that backoff sleeps on.
-    /// - Throws: ``ExportError/Code/configuration`` when the template has no `{owner}` or no scheme.
+    /// - Throws: `ExportError.Code.configuration` when the template has no `{owner}` or no scheme.
     public init(
         configuration: Configuration,
         transport: any HTTPTransport = URLSessionTransport(),
@@ -42,7 +42,7 @@ public struct HTTPMembershipSource: MembershipSource {
     ///   - cursor: The previous page's cursor, or `nil`.
     ///   - limit: The page size.
     /// - Returns: The rows and the next cursor.
-    /// - Throws: ``ExportError`` as described on the type.
+    /// - Throws: `ExportError` as described on the type.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
         let request = try makeRequest(owner: owner, cursor: cursor, limit: limit)
         var attempt = 1

@@ -5,14 +5,14 @@ import Foundation
 /// ## Implementation requirements
 /// - Return every response, whatever its status; only failures to exchange (connection refused,
 ///   timeout, cancelled) throw.
-/// - Throw ``ExportError`` with ``ExportError/Code/timeout`` when the request's timeout passes and
-///   ``ExportError/Code/unavailable`` when the peer cannot be reached, both retryable.
+/// - Throw `ExportError` with `ExportError.Code.timeout` when the request's timeout passes and
+///   `ExportError.Code.unavailable` when the peer cannot be reached, both retryable.
 public protocol HTTPTransport: Sendable {
     /// Sends one request and returns the response, whatever its status.
     ///
     /// - Parameters:
     ///   - request: The request.
     /// - Returns: The response.
-    /// - Throws: ``ExportError`` when no response arrived.
+    /// - Throws: `ExportError` when no response arrived.
     func send(_ request: TransportRequest) async throws -> TransportResponse
 }

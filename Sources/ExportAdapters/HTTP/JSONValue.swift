@@ -131,7 +131,7 @@ public enum JSONValue: Hashable, Sendable, Codable, ExpressibleByStringLiteral, 
     /// - Parameters:
     ///   - bytes: The document.
     /// - Returns: The value.
-    /// - Throws: ``ExportError/Code/corruptData`` when the bytes are not JSON.
+    /// - Throws: `ExportError.Code.corruptData` when the bytes are not JSON.
     public static func parse(_ bytes: [UInt8]) throws(ExportError) -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))

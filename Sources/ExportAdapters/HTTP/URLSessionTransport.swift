@@ -30,7 +30,7 @@ public final class URLSessionTransport: HTTPTransport {
     /// - Parameters:
     ///   - request: The request.
     /// - Returns: The response, whatever its status.
-    /// - Throws: ``ExportError/Code/timeout`` or ``ExportError/Code/unavailable`` (retryable) when no
+    /// - Throws: `ExportError.Code.timeout` or `ExportError.Code.unavailable` (retryable) when no
     ///   response arrived; `CancellationError` when the task was cancelled.
     public func send(_ request: TransportRequest) async throws -> TransportResponse {
         var urlRequest = URLRequest(url: request.url)
@@ -82,7 +82,7 @@ public final class URLSessionTransport: HTTPTransport {
     }
 
     /// The same error without its failing URL (whose query may hold a presigned signature or a token),
-    /// so an ``ExportError``'s description, which prints its cause, cannot leak it.
+    /// so an `ExportError`'s description, which prints its cause, cannot leak it.
     static func withoutURL(_ error: URLError) -> URLError {
         URLError(error.code)
     }

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``Notifier`` that POSTs a signed JSON event to a URL: how a host forwards export events to its
+/// A `Notifier` that POSTs a signed JSON event to a URL: how a host forwards export events to its
 /// own mail service, a chat tool or a Kafka REST proxy.
 ///
 /// The body is `{"type": "export.completed" | "export.failed", "id": <idempotency key>, "jobID", "owner",
@@ -34,7 +34,7 @@ public struct WebhookNotifier: Notifier {
     ///   - timeout: How long one delivery may take; 10 seconds by default.
     ///   - transport: The HTTP transport.
     ///   - clock: The clock for timestamps.
-    /// - Throws: ``ExportError/Code/configuration`` for a secret shorter than 16 bytes.
+    /// - Throws: `ExportError.Code.configuration` for a secret shorter than 16 bytes.
     public init(
         url: URL,
         secret: [UInt8],
@@ -60,7 +60,7 @@ public struct WebhookNotifier: Notifier {
     ///
     /// - Parameters:
     ///   - notification: The event.
-    /// - Throws: ``ExportError`` mapped from the receiver's status, or a transport failure.
+    /// - Throws: `ExportError` mapped from the receiver's status, or a transport failure.
     public func send(_ notification: ExportNotification) async throws {
         try await ledger.deliverOnce(notification.idempotencyKey, lease: notification.lease, clock: clock, holdFor: timeout * 3) {
             let now = clock.now()

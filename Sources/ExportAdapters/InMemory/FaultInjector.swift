@@ -81,7 +81,7 @@ public final class FaultInjector: Sendable {
     ///
     /// - Parameters:
     ///   - operation: The operation being called.
-    /// - Throws: The scripted ``ExportError``, if any.
+    /// - Throws: The scripted `ExportError`, if any.
     public func check(_ operation: Operation) throws(ExportError) {
         let error: ExportError? = state.withLock { state in
             state.calls[operation, default: 0] += 1

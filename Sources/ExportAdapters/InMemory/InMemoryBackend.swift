@@ -20,7 +20,7 @@ public struct InMemoryBackend: Sendable {
     public let notifier: InMemoryNotifier
     /// The clock of every fake.
     public let clock: any ExportClock
-    /// The ports, for ``ExportService``, ``ExportWorker`` and ``Reconciler``.
+    /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
     /// Creates the fakes.

@@ -20,8 +20,8 @@ extension InMemoryBlobStore {
     /// - Parameters:
     ///   - url: The link.
     /// - Returns: The blob's bytes.
-    /// - Throws: ``ExportError/Code/unauthorized`` when the link was altered or has expired on ``clock``,
-    ///   ``ExportError/Code/notFound`` when the blob is gone.
+    /// - Throws: `ExportError.Code.unauthorized` when the link was altered or has expired on ``clock``,
+    ///   `ExportError.Code.notFound` when the blob is gone.
     public func download(_ url: URL) throws(ExportError) -> [UInt8] {
         guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
             components.scheme == "memory", components.host == "blobs",

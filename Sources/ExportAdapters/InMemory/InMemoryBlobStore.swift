@@ -1,10 +1,10 @@
 import ExportCore
 import Foundation
 
-/// A ``BlobStore`` kept in memory, with S3-like multipart semantics.
+/// A `BlobStore` kept in memory, with S3-like multipart semantics.
 ///
 /// A writer buffers its parts privately; the blob becomes readable, whole, only when
-/// ``BlobWriter/finish()`` returns, replacing any blob under the same key. Aborted writers leave
+/// `BlobWriter.finish()` returns, replacing any blob under the same key. Aborted writers leave
 /// nothing; writers that are never finished are removed by ``abortIncompleteWrites(startedBefore:)``.
 /// Download links look like `memory://blobs/<key>?expires=<unix seconds>&filename=<name>&signature=<hex>`
 /// and can be followed with ``download(_:)``, which checks their expiry on ``clock`` and their signature.
@@ -65,7 +65,7 @@ public actor InMemoryBlobStore: BlobStore {
     ///   - key: Where the blob will be stored.
     ///   - contentType: Its MIME type.
     /// - Returns: A writer; nothing is visible until it finishes.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
         try faults.check(.beginWrite)
         nextUploadID += 1
@@ -78,7 +78,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: The chunks.
-    /// - Throws: ``ExportError/Code/notFound`` when there is no such blob, or an injected error.
+    /// - Throws: `ExportError.Code.notFound` when there is no such blob, or an injected error.
     public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         try faults.check(.read)
         guard let blob = blobs[key] else { throw ExportError(.notFound, "no blob \(key)") }
@@ -99,7 +99,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: Its metadata, or `nil`.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
         try faults.check(.metadata)
         return blobs[key].map { BlobMetadata(key: key, size: Int64($0.bytes.count), contentType: $0.contentType) }
@@ -109,7 +109,7 @@ public actor InMemoryBlobStore: BlobStore {
     ///
     /// - Parameters:
     ///   - key: The blob's key.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func delete(_ key: BlobKey) async throws {
         try faults.check(.delete)
         blobs[key] = nil
@@ -124,8 +124,8 @@ public actor InMemoryBlobStore: BlobStore {
     ///   - filename: The file name to save as.
     ///   - expiresIn: The link's lifetime (positive, at most ``maximumLinkLifetime``).
     /// - Returns: The link and its expiry.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a lifetime out of range,
-    ///   ``ExportError/Code/notFound`` when there is no such blob, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for a lifetime out of range,
+    ///   `ExportError.Code.notFound` when there is no such blob, or an injected error.
     public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         try faults.check(.downloadLink)
         guard expiresIn > .zero, expiresIn <= maximumLinkLifetime ?? expiresIn else {
@@ -155,7 +155,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Parameters:
     ///   - date: The cut-off.
     /// - Returns: How many were removed.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     @discardableResult
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         try faults.check(.abortIncompleteWrites)

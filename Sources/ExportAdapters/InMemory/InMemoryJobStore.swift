@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``JobStore`` kept in memory: for tests, demos and single-process hosts that can lose their jobs.
+/// A `JobStore` kept in memory: for tests, demos and single-process hosts that can lose their jobs.
 ///
 /// It keeps every promise of the port: idempotent create by id and by unique key (the key is released
 /// when its job becomes terminal), compare-and-swap updates by version, newest-first owner listings
@@ -31,7 +31,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Parameters:
     ///   - job: The job; its version is ignored and stored as 1.
     /// - Returns: `.created` with the stored job or `.existing` with the job that won.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func create(_ job: ExportJob) async throws -> JobCreation {
         try faults.check(.create)
         if let stored = jobs[job.id] { return .existing(stored) }
@@ -51,7 +51,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Parameters:
     ///   - id: The job's id.
     /// - Returns: The job, or `nil`.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func get(_ id: JobID) async throws -> ExportJob? {
         try faults.check(.get)
         return jobs[id]
@@ -64,8 +64,8 @@ public actor InMemoryJobStore: JobStore {
     /// - Parameters:
     ///   - job: The new content, carrying the version that was read.
     /// - Returns: The stored job with its version incremented.
-    /// - Throws: ``ExportError/Code/notFound`` for a missing job, ``ExportError/Code/versionConflict``
-    ///   for a stale version, or an injected ``ExportError``.
+    /// - Throws: `ExportError.Code.notFound` for a missing job, `ExportError.Code.versionConflict`
+    ///   for a stale version, or an injected `ExportError`.
     public func update(_ job: ExportJob) async throws -> ExportJob {
         try faults.check(.update)
         guard let stored = jobs[job.id] else {
@@ -100,7 +100,7 @@ public actor InMemoryJobStore: JobStore {
     ///   - cursor: The previous page's cursor, or `nil`.
     ///   - limit: The most jobs to return (at least 1).
     /// - Returns: The page.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor, or an injected error.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try faults.check(.list)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
@@ -123,7 +123,7 @@ public actor InMemoryJobStore: JobStore {
     ///   - updatedBefore: The cut-off.
     ///   - limit: The most jobs to return.
     /// - Returns: The oldest matching jobs first.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.stale)
         let matching = jobs.values.filter { states.contains($0.state) && $0.updatedAt < updatedBefore }
@@ -147,6 +147,7 @@ public actor InMemoryJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - now: The current time.
+<<<<<<< HEAD
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs, unchanged.
     /// - Throws: An injected ``ExportError``.
@@ -169,6 +170,22 @@ public actor InMemoryJobStore: JobStore {
         guard let stored = jobs[job.id] else { return }
         guard stored.version == job.version else {
             throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
+=======
+    ///   - limit: The most jobs to delete.
+    /// - Returns: The deleted jobs.
+    /// - Throws: An injected `ExportError`.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+        try faults.check(.deleteExpired)
+        let expired = jobs.values
+            .filter { job in job.expiresAt.map { $0 <= now } ?? false }
+            .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
+            .prefix(max(0, limit))
+        for job in expired {
+            jobs[job.id] = nil
+            jobsByOwner[job.owner]?.remove(job.id)
+            if jobsByOwner[job.owner]?.isEmpty == true { jobsByOwner[job.owner] = nil }
+            if let key = job.uniqueKey, activeKeys[key] == job.id { activeKeys[key] = nil }
+>>>>>>> docsfuzz
         }
         jobs[job.id] = nil
         jobsByOwner[stored.owner]?.remove(stored.id)

@@ -1,10 +1,10 @@
 import ExportCore
 
-/// A ``MembershipSource`` over memberships held in memory, paged by membership id.
+/// A `MembershipSource` over memberships held in memory, paged by membership id.
 ///
-/// Each owner's rows are kept sorted by ``Membership/membershipID``; a page's cursor is its last
+/// Each owner's rows are kept sorted by `Membership.membershipID`; a page's cursor is its last
 /// row's id, and the next page starts strictly after it, so rows added or removed between pages are
-/// never repeated nor cause a skip. Rows are grouped by ``Membership/userID``. Add or remove rows
+/// never repeated nor cause a skip. Rows are grouped by `Membership.userID`. Add or remove rows
 /// while an export runs with ``insert(_:)`` and ``remove(membershipID:of:)``; make pages fail through
 /// ``faults``.
 public actor InMemoryMembershipSource: MembershipSource {
@@ -32,7 +32,7 @@ public actor InMemoryMembershipSource: MembershipSource {
     ///   - cursor: The previous page's cursor (its last membership id), or `nil`.
     ///   - limit: The most rows (at least 1).
     /// - Returns: The rows, and a cursor when more rows follow.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a limit below 1, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for a limit below 1, or an injected error.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
         try faults.check(.page)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }

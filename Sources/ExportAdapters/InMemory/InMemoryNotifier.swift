@@ -1,8 +1,8 @@
 import ExportCore
 
-/// A ``Notifier`` that records what it sends instead of sending it: for tests and demos.
+/// A `Notifier` that records what it sends instead of sending it: for tests and demos.
 ///
-/// Idempotent by ``ExportNotification/idempotencyKey``: a second send with a key already sent does
+/// Idempotent by `ExportNotification.idempotencyKey`: a second send with a key already sent does
 /// nothing and succeeds. Inspect ``sent`` (or ``deliveryCount(for:)``) to assert that the user got
 /// exactly one message; make sends fail through ``faults`` (a failed send records nothing).
 public actor InMemoryNotifier: Notifier {
@@ -25,7 +25,7 @@ public actor InMemoryNotifier: Notifier {
     ///
     /// - Parameters:
     ///   - notification: What to send.
-    /// - Throws: An injected ``ExportError``; nothing is recorded then.
+    /// - Throws: An injected `ExportError`; nothing is recorded then.
     public func send(_ notification: ExportNotification) async throws {
         attempts[notification.idempotencyKey, default: 0] += 1
         try faults.check(.send)

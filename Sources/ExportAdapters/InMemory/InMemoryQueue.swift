@@ -1,10 +1,10 @@
 import ExportCore
 import Foundation
 
-/// A ``Queue`` kept in memory, with leases that expire on an injected clock.
+/// A `Queue` kept in memory, with leases that expire on an injected clock.
 ///
 /// Semantics match the durable adapters: at-least-once delivery, leases with receive counts, receipts
-/// that change on every delivery (an old receipt throws ``ExportError/Code/leaseLost``), delays, release
+/// that change on every delivery (an old receipt throws `ExportError.Code.leaseLost`), delays, release
 /// with a delay, lease extension, dead letters and redrive. A receipt is valid only while its lease has
 /// not run out on ``clock``. `receive` long-polls: with a positive `waitTime` and nothing visible it
 /// waits on the clock, and returns as soon as a message becomes visible or is enqueued.
@@ -59,7 +59,7 @@ public actor InMemoryQueue: Queue {
     ///   - message: The message.
     ///   - delay: How long before it may be delivered.
     /// - Returns: Its id.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a negative delay, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for a negative delay, or an injected error.
     @discardableResult
     public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         try faults.check(.enqueue)
@@ -76,7 +76,7 @@ public actor InMemoryQueue: Queue {
     ///   - visibilityTimeout: The lease length (positive).
     ///   - waitTime: How long to wait on the clock for a message; zero returns at once.
     /// - Returns: The leased deliveries.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for arguments out of range, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for arguments out of range, or an injected error.
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         try faults.check(.receive)
         guard (1...10).contains(max) else {
@@ -106,7 +106,7 @@ public actor InMemoryQueue: Queue {
     ///
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         try faults.check(.acknowledge)
         let entry = try held(receipt)
@@ -119,7 +119,7 @@ public actor InMemoryQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - delay: How long it stays invisible.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         try faults.check(.release)
         try Self.requireNonNegative(delay, "delay")
@@ -138,7 +138,7 @@ public actor InMemoryQueue: Queue {
     ///   - receipt: The delivery's receipt.
     ///   - visibilityTimeout: The new lease length, from now (positive).
     /// - Returns: When the lease now expires.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         try faults.check(.extendLease)
@@ -157,7 +157,7 @@ public actor InMemoryQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - reason: Why.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease is no longer held, or an injected error.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         try faults.check(.deadLetter)
         let entry = try held(receipt)
@@ -176,7 +176,7 @@ public actor InMemoryQueue: Queue {
     /// - Parameters:
     ///   - limit: The most to return.
     /// - Returns: The dead letters.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         try faults.check(.deadLetters)
         return Array(dead.prefix(max(0, limit)))
@@ -187,7 +187,7 @@ public actor InMemoryQueue: Queue {
     /// - Parameters:
     ///   - ids: The dead letters to move, or `nil` for all.
     /// - Returns: How many were moved.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     @discardableResult
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         try faults.check(.redrive)

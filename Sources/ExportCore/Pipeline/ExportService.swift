@@ -236,11 +236,11 @@ public struct ExportService: Sendable {
     }
 
     /// Checks a requested format and column list as ``request(_:)`` does, recording nothing: lets a
-    /// host (or ``ExportHTTPAPI``) answer bad input before it looks anything else up.
+    /// host (or `ExportHTTPAPI`) answer bad input before it looks anything else up.
     ///
     /// - Parameters:
-    ///   - format: A format identifier, or `nil` for CSV.
-    ///   - columns: Column names, or `nil` for ``Configuration/defaultColumns``.
+    ///   - requestedFormat: A format identifier, or `nil` for CSV.
+    ///   - requestedColumns: Column names, or `nil` for ``Configuration/defaultColumns``.
     /// - Returns: The resolved options.
     /// - Throws: ``ExportError/Code/unsupportedFormat`` or ``ExportError/Code/unknownColumn``.
     public func options(format requestedFormat: String?, columns requestedColumns: [String]?) throws(ExportError) -> ExportOptions {

@@ -34,6 +34,11 @@ struct DownloadLinkSignerTests {
         #expect(verified == VerifiedDownload(key: key, filename: "memberships_2026.csv", expiresAt: link.expiresAt))
         #expect(try signer.verify(link.url, now: link.expiresAt.addingTimeInterval(-1)).key == key)
         #expect(throws: DownloadLinkRejection.expired(at: link.expiresAt)) { try signer.verify(link.url, now: link.expiresAt) }
+        // A link has one spelling: an unsigned parameter riding along is refused (found by Fuzz/FuzzHTTPAPI).
+        let padded = try #require(URL(string: link.url.absoluteString + "&utm_source=mail"))
+        #expect(throws: DownloadLinkRejection.malformed("the parameter \"utm_source\" is not part of a download link")) {
+            try signer.verify(padded, now: clock.now())
+        }
     }
 
     @Test("tampering with any part is a bad signature", arguments: ["key", "expires", "filename", "signature"])
@@ -115,6 +120,10 @@ struct FileBlobStoreResolverTests {
         #expect(try await store.verify(path: "/exports/job-1.csv", query: query) == .badSignature)  // the key as a path
         #expect(try await store.verify(path: path, query: query + [URLQueryItem(name: "expires", value: "1")]) == .badSignature)
         #expect(try await store.verify(path: "/../etc/passwd", query: query) == .badSignature)
+        // Found by Fuzz/FuzzHTTPAPI: an unsigned extra parameter, in any position, was served.
+        #expect(try await store.verify(path: path, query: query + [URLQueryItem(name: "extra", value: "1")]) == .badSignature)
+        #expect(try await store.verify(path: path, query: [URLQueryItem(name: "utm_source", value: nil)] + query) == .badSignature)
+        #expect(try await store.verify(path: path, query: query.reversed()) == .valid(key: key, filename: "m.csv"))  // order is not spelling
         #expect(try await store.verify(path: "", query: []) == .badSignature)
         clock.advance(by: .seconds(60))
         #expect(try await store.verify(path: path, query: query) == .expired)

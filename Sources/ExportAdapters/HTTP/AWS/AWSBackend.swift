@@ -21,7 +21,7 @@ public struct AWSBackend: Sendable {
     public let blobStore: S3BlobStore
     /// E-mails through SES, recorded once each in the table's ledger.
     public let notifier: SESNotifier
-    /// The ports, for ``ExportService``, ``ExportWorker`` and ``Reconciler``.
+    /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
     /// Creates the adapters.
@@ -36,7 +36,7 @@ public struct AWSBackend: Sendable {
     ///   - clock: The clock of every adapter; the system clock by default.
     ///   - observer: Receives every event; none by default.
     ///   - settings: The shared settings.
-    /// - Throws: ``ExportError/Code/configuration`` for a bucket name S3 refuses.
+    /// - Throws: `ExportError.Code.configuration` for a bucket name S3 refuses.
     public init(
         aws: AWSConfiguration,
         table: String,

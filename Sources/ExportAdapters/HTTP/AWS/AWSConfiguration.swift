@@ -46,7 +46,7 @@ public struct AWSConfiguration: Sendable {
     ///   - environment: The environment; the process's by default.
     ///   - endpoint: An endpoint override that wins over `AWS_ENDPOINT_URL`.
     /// - Returns: The configuration.
-    /// - Throws: ``ExportError/Code/configuration`` when credentials or the region are missing.
+    /// - Throws: `ExportError.Code.configuration` when credentials or the region are missing.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
         endpoint: URL? = nil

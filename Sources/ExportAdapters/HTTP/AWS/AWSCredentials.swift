@@ -29,7 +29,7 @@ public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, Custo
     /// - Parameters:
     ///   - environment: The environment; the process's by default.
     /// - Returns: The credentials.
-    /// - Throws: ``ExportError/Code/configuration`` when the key or the secret is missing.
+    /// - Throws: `ExportError.Code.configuration` when the key or the secret is missing.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ExportError) -> AWSCredentials {

@@ -118,7 +118,7 @@ public struct AWSSigner: Sendable {
     ///   - payload: The body's hash mode; S3 uses `.unsigned`.
     ///   - date: The signing time.
     /// - Returns: The presigned request's parts; ``AWSSignedRequest/url`` is the link.
-    /// - Throws: ``ExportError/Code/invalidRequest`` when `expires` is outside 1…604,800 seconds,
+    /// - Throws: `ExportError.Code.invalidRequest` when `expires` is outside 1…604,800 seconds,
     ///   which AWS refuses when the link is used.
     public func presign(
         method: String,

@@ -67,7 +67,7 @@ extension DynamoDBJobStore {
     ///   - cursor: The previous page's cursor (its last `createdKey`), or `nil`.
     ///   - limit: The most jobs to return.
     /// - Returns: The page; corrupt items are skipped.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         guard limit >= 1 else { throw ExportError(.invalidRequest, "The page limit must be at least 1") }
         var condition = "#o = :o"
@@ -107,7 +107,7 @@ extension DynamoDBJobStore {
     ///   - updatedBefore: Only jobs last updated before this.
     ///   - limit: The most jobs to return.
     /// - Returns: The jobs; corrupt items are skipped.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         guard !states.isEmpty, limit > 0 else { return [] }
         var values: [String: JSONValue] = [":job": .s("job"), ":t": .n(Self.number(updatedBefore.timeIntervalSince1970))]
@@ -143,10 +143,17 @@ extension DynamoDBJobStore {
     ///
     /// - Parameters:
     ///   - now: The current time.
+<<<<<<< HEAD
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs.
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
+=======
+    ///   - limit: The most jobs to delete.
+    /// - Returns: The deleted jobs.
+    /// - Throws: `ExportError` when DynamoDB fails.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+>>>>>>> docsfuzz
         guard limit > 0 else { return [] }
         return try await scan(
             filter: "#k = :job AND #e <= :now", names: ["#k": "kind", "#e": "expiresAt"],

@@ -1,10 +1,10 @@
 import ExportCore
 import Foundation
 
-/// A ``JobStore`` on Amazon DynamoDB: one table, conditional writes, and an owner index.
+/// A `JobStore` on Amazon DynamoDB: one table, conditional writes, and an owner index.
 ///
 /// ## Table design
-/// The table has a string hash key `pk` and no sort key (``createTable()`` creates it):
+/// The table has a string hash key `pk` and no sort key (``createTable(maxPolls:)`` creates it):
 /// - a **job** item: `pk = "job#<id>"`, `kind = "job"`, `job` (the job as JSON), `version` (N),
 ///   `owner` (S), `createdKey` (S, the creation time in an order-preserving hex form, `#`, the id),
 ///   `state` (S), `updatedAt` (N, epoch seconds), `expiresAt` (N) and `ttl` (N) once the job ends,
@@ -65,7 +65,7 @@ public struct DynamoDBJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - maxPolls: How many times to ask whether the table is active; 120 by default.
-    /// - Throws: ``ExportError`` when DynamoDB refuses, or ``ExportError/Code/timeout`` when the table
+    /// - Throws: `ExportError` when DynamoDB refuses, or `ExportError.Code.timeout` when the table
     ///   is still not active after `maxPolls` polls.
     public func createTable(maxPolls: Int = 120) async throws {
         do {
@@ -113,7 +113,7 @@ public struct DynamoDBJobStore: JobStore {
     /// - Parameters:
     ///   - job: The job.
     /// - Returns: `.created` or `.existing`.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
         var stored = job
         stored.version = 1
@@ -181,7 +181,7 @@ public struct DynamoDBJobStore: JobStore {
     /// - Parameters:
     ///   - id: The job's id.
     /// - Returns: The job, or `nil`.
-    /// - Throws: ``ExportError/Code/corruptData`` when the item cannot be decoded.
+    /// - Throws: `ExportError.Code.corruptData` when the item cannot be decoded.
     public func get(_ id: JobID) async throws -> ExportJob? {
         let result = try await call("GetItem", [
             "TableName": .string(tableName), "Key": ["pk": .s("job#\(id)")], "ConsistentRead": true,
@@ -195,7 +195,7 @@ public struct DynamoDBJobStore: JobStore {
     /// - Parameters:
     ///   - job: The new content with the version that was read.
     /// - Returns: The stored job with its new version.
-    /// - Throws: ``ExportError/Code/versionConflict`` or ``ExportError/Code/notFound``.
+    /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
     public func update(_ job: ExportJob) async throws -> ExportJob {
         var updated = job
         updated.version = job.version + 1

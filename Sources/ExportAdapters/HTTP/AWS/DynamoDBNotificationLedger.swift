@@ -18,7 +18,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// Creates the ledger.
     ///
     /// - Parameters:
-    ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable()`` makes one).
+    ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable(maxPolls:)`` makes one).
     ///   - aws: Credentials, region and endpoint.
     ///   - retention: How long sent keys are remembered; 30 days by default.
     ///   - transport: The HTTP transport.
@@ -42,8 +42,13 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
+<<<<<<< HEAD
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+=======
+    /// - Throws: `ExportError` when DynamoDB fails.
+    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+>>>>>>> docsfuzz
         let until = now.adding(holdFor)
         let token = UUID().uuidString.lowercased()
         var item: [String: JSONValue] = [
@@ -88,9 +93,14 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
+<<<<<<< HEAD
     ///   - providerMessageID: The channel's message id (SES's `MessageId`), stored as `providerMessageId`.
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
+=======
+    /// - Throws: `ExportError` when DynamoDB fails.
+    public func markSent(_ key: String, at: Date) async throws {
+>>>>>>> docsfuzz
         _ = try await call("PutItem", [
             "TableName": .string(tableName),
             "Item": [
@@ -106,7 +116,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func cancelReservation(_ key: String) async throws {
         do {
             _ = try await call("DeleteItem", [

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``BlobStore`` on Amazon S3 or an S3-compatible service (MinIO, moto, LocalStack).
+/// A `BlobStore` on Amazon S3 or an S3-compatible service (MinIO, moto, LocalStack).
 ///
 /// Writes are multipart uploads started lazily: a blob smaller than one part is a single `PutObject`,
 /// a larger one uploads `partSize` parts with at most `partsInFlight` in flight, so memory stays below
@@ -24,7 +24,7 @@ public struct S3BlobStore: BlobStore {
     ///   - aws: Credentials, region and endpoint.
     ///   - transport: The HTTP transport; URLSession by default.
     ///   - clock: The clock used for signing and link expiry.
-    /// - Throws: ``ExportError/Code/configuration`` for an invalid configuration.
+    /// - Throws: `ExportError.Code.configuration` for an invalid configuration.
     public init(
         configuration: Configuration,
         aws: AWSConfiguration,
@@ -38,7 +38,7 @@ public struct S3BlobStore: BlobStore {
 
     /// Creates the bucket (for tests and development); succeeds when it already exists and is yours.
     ///
-    /// - Throws: ``ExportError`` when S3 refuses.
+    /// - Throws: `ExportError` when S3 refuses.
     public func createBucket() async throws {
         var body: [UInt8] = []
         if client.configuration.region != "us-east-1" {
@@ -74,7 +74,7 @@ public struct S3BlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: The chunks, fetched as the consumer asks for them.
-    /// - Throws: ``ExportError/Code/notFound`` when there is no such blob.
+    /// - Throws: `ExportError.Code.notFound` when there is no such blob.
     public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         guard let head = try await head(key) else {
             throw ExportError(.notFound, "No blob at \(key)")
@@ -88,7 +88,7 @@ public struct S3BlobStore: BlobStore {
     /// - Parameters:
     ///   - key: The blob's key.
     /// - Returns: Its metadata, or `nil` when absent.
-    /// - Throws: ``ExportError`` when S3 fails.
+    /// - Throws: `ExportError` when S3 fails.
     public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
         try await head(key)?.metadata
     }
@@ -97,7 +97,7 @@ public struct S3BlobStore: BlobStore {
     ///
     /// - Parameters:
     ///   - key: The blob's key.
-    /// - Throws: ``ExportError`` when S3 fails.
+    /// - Throws: `ExportError` when S3 fails.
     public func delete(_ key: BlobKey) async throws {
         let (endpoint, path) = location(key)
         let response = try await client.send(method: "DELETE", endpoint: endpoint, path: path, contentHashHeader: true)
@@ -117,7 +117,7 @@ public struct S3BlobStore: BlobStore {
     ///   - filename: The name the browser saves it as (unsafe characters are replaced).
     ///   - expiresIn: The lifetime, 1 second to 7 days.
     /// - Returns: The link and its expiry.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a lifetime outside S3's limits.
+    /// - Throws: `ExportError.Code.invalidRequest` for a lifetime outside S3's limits.
     public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         let seconds = Int(DurationSeconds.of(expiresIn).rounded(.up))
         guard seconds >= 1, expiresIn <= Configuration.maximumLinkLifetime else {
@@ -141,7 +141,7 @@ public struct S3BlobStore: BlobStore {
     /// - Parameters:
     ///   - date: Only uploads initiated before this moment are aborted.
     /// - Returns: How many were aborted.
-    /// - Throws: ``ExportError`` when S3 fails.
+    /// - Throws: `ExportError` when S3 fails.
     @discardableResult
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         var aborted = 0
@@ -250,7 +250,7 @@ public struct S3BlobStore: BlobStore {
         return headers
     }
 
-    /// Parses an S3 timestamp such as `2026-01-01T00:00:00.000Z` (RFC 3339, see ``RFC3339``); `nil`
+    /// Parses an S3 timestamp such as `2026-01-01T00:00:00.000Z` (RFC 3339, see `RFC3339`); `nil`
     /// when it is not one.
     static func parseDate(_ text: String) -> Date? {
         try? RFC3339.parse(text)  // the caller skips an upload whose time it cannot read; nothing is lost

@@ -192,7 +192,7 @@ actor S3BlobWriter: BlobWriter {
     /// (and, when S3 reports it, a multipart ETag over this write's part count): the earlier attempt
     /// completed the upload and only its answer was lost.
     ///
-    /// - Throws: A retryable ``ExportError`` when the object is missing or is not this write's (the
+    /// - Throws: A retryable `ExportError` when the object is missing or is not this write's (the
     ///   upload was aborted by someone else), so the job runs again and writes it anew.
     private func checkCompletedObject() async throws {
         let reason: String

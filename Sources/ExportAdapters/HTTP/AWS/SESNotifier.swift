@@ -1,11 +1,11 @@
 import ExportCore
 import Foundation
 
-/// A ``Notifier`` that e-mails through Amazon SES (API v2 `SendEmail`, text and HTML parts).
+/// A `Notifier` that e-mails through Amazon SES (API v2 `SendEmail`, text and HTML parts).
 ///
 /// SES has no idempotency key, so every send goes through a ``NotificationLedger``: use a
 /// ``DynamoDBNotificationLedger`` when several workers share the queue, so a redelivered job still
-/// produces one e-mail. SES errors map to ``ExportError``: throttling and 5xx are retryable, an
+/// produces one e-mail. SES errors map to `ExportError`: throttling and 5xx are retryable, an
 /// unverified sender or a rejected message is permanent.
 public struct SESNotifier: Notifier {
     /// The verified sender address, such as `exports@example.com` or `Example <exports@example.com>`.
@@ -50,7 +50,7 @@ public struct SESNotifier: Notifier {
     ///
     /// - Parameters:
     ///   - notification: What to say, to whom.
-    /// - Throws: ``ExportError`` when SES or the ledger fails.
+    /// - Throws: `ExportError` when SES or the ledger fails.
     public func send(_ notification: ExportNotification) async throws {
         let email = NotificationEmail(notification, productName: productName)
         try await ledger.deliverOnce(notification.idempotencyKey, lease: notification.lease, clock: client.clock, holdFor: reservationHold) {
@@ -74,7 +74,7 @@ public struct SESNotifier: Notifier {
     ///
     /// - Parameters:
     ///   - identity: An address or a domain.
-    /// - Throws: ``ExportError`` when SES refuses (an existing identity is fine).
+    /// - Throws: `ExportError` when SES refuses (an existing identity is fine).
     public func createIdentity(_ identity: String) async throws {
         do {
             _ = try await rest("POST", "/v2/email/identities", ["EmailIdentity": .string(identity)], operation: "CreateEmailIdentity")

@@ -13,7 +13,7 @@ extension SQSQueue {
     /// - Parameters:
     ///   - limit: The most to return.
     /// - Returns: The dead letters.
-    /// - Throws: ``ExportError`` when SQS fails.
+    /// - Throws: `ExportError` when SQS fails.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         var found: [String: DeadLetter] = [:]
         var handles: [String] = []
@@ -45,7 +45,7 @@ extension SQSQueue {
     /// - Parameters:
     ///   - ids: The dead letters to move; `nil` for all.
     /// - Returns: How many were moved.
-    /// - Throws: ``ExportError`` when SQS fails.
+    /// - Throws: `ExportError` when SQS fails.
     @discardableResult
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         let wanted = ids.map { Set($0.map(\.rawValue)) }

@@ -2,7 +2,7 @@ import ExportCore
 import Foundation
 import Synchronization
 
-/// A ``Queue`` on Amazon SQS (JSON protocol), with a dead-letter queue.
+/// A `Queue` on Amazon SQS (JSON protocol), with a dead-letter queue.
 ///
 /// - Messages carry the job id as JSON and a stable message id in the `exportMessageID` attribute, so
 ///   a message keeps its id through dead-lettering and redrive.
@@ -10,7 +10,7 @@ import Synchronization
 ///   early is hidden again for the rest of its delay and not returned.
 /// - **Leases.** SQS accepts any receipt handle a message ever had, so a stale receipt could delete or
 ///   hide a message leased by someone else. The adapter therefore tracks each lease's expiry (in the
-///   receipt and, when extended, in memory) and refuses, with ``ExportError/Code/leaseLost``, operations
+///   receipt and, when extended, in memory) and refuses, with `ExportError.Code.leaseLost`, operations
 ///   on a lease that has run out, without calling SQS.
 /// - **Dead letters** are sent to the dead-letter queue with the reason, receive count and time as
 ///   message attributes, then deleted from the work queue. The work queue's redrive policy (set by
@@ -57,7 +57,7 @@ public final class SQSQueue: Queue {
     ///   - aws: Credentials, region and endpoint.
     ///   - transport: The HTTP transport.
     /// - Returns: The configuration naming both queues.
-    /// - Throws: ``ExportError`` when SQS refuses.
+    /// - Throws: `ExportError` when SQS refuses.
     public static func createQueues(
         named name: String,
         maxReceiveCount: Int = 100,
@@ -93,7 +93,7 @@ public final class SQSQueue: Queue {
     ///   - message: The message.
     ///   - delay: How long before it may be delivered.
     /// - Returns: The message's stable id.
-    /// - Throws: ``ExportError`` when SQS fails.
+    /// - Throws: `ExportError` when SQS fails.
     @discardableResult
     public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         let id = MessageID(UUID().uuidString.lowercased())
@@ -108,7 +108,7 @@ public final class SQSQueue: Queue {
     ///   - visibilityTimeout: The lease (whole seconds, up to 12 hours).
     ///   - waitTime: The long poll (up to ``Configuration/maximumWaitTime``).
     /// - Returns: The deliveries.
-    /// - Throws: ``ExportError`` when SQS fails.
+    /// - Throws: `ExportError` when SQS fails.
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let lease = Self.wholeSeconds(visibilityTimeout, range: 0...43_200)
         let wait = Self.wholeSeconds(min(waitTime, configuration.maximumWaitTime), range: 0...20)
@@ -155,7 +155,7 @@ public final class SQSQueue: Queue {
     ///
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease has run out.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease has run out.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         let parsed = try heldLease(receipt)
         try await deleteMessage(parsed.handle, queue: configuration.queueURL)
@@ -167,7 +167,7 @@ public final class SQSQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - delay: How long it stays invisible.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease has run out.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease has run out.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let parsed = try heldLease(receipt)
         try await changeVisibility(parsed.handle, seconds: Self.wholeSeconds(delay, range: 0...43_200), queue: configuration.queueURL)
@@ -180,7 +180,7 @@ public final class SQSQueue: Queue {
     ///   - receipt: The delivery's receipt.
     ///   - visibilityTimeout: The new lease, from now.
     /// - Returns: When it expires.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease has run out.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease has run out.
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let parsed = try heldLease(receipt)
@@ -197,7 +197,7 @@ public final class SQSQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - reason: Why.
-    /// - Throws: ``ExportError/Code/leaseLost`` when the lease has run out.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease has run out.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let parsed = try heldLease(receipt)
         guard let jobID = JobID(parsed.jobID) else {
