@@ -71,7 +71,6 @@ extension FileJobStore {
         return found
     }
 
-<<<<<<< HEAD
     /// Finds ended jobs whose notification is pending, last updated before `updatedBefore`, scanning
     /// every record.
     ///
@@ -116,43 +115,6 @@ extension FileJobStore {
             guard let stored = try readLocked(job.id) else { return }
             guard stored.version == job.version else {
                 throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
-=======
-    /// Deletes jobs whose `ExportJob.expiresAt` is at or before `now`, with their index entries and
-    /// unique keys, scanning every record.
-    ///
-    /// - Parameters:
-    ///   - now: The current time.
-    ///   - limit: The most jobs to delete in this call.
-    /// - Returns: The deleted jobs, so the caller can delete their files.
-    /// - Throws: `ExportError` when storage fails.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
-        let candidates = try await scan().filter { job in job.expiresAt.map { $0 <= now } ?? false }
-        guard !candidates.isEmpty, limit > 0 else { return [] }
-        return try await locked { () throws(ExportError) -> [ExportJob] in
-            var deleted: [ExportJob] = []
-            for candidate in candidates where deleted.count < limit {
-                // Re-read under the lock: the job may have changed since the scan.
-                let current: ExportJob?
-                do {
-                    current = try readLocked(candidate.id)
-                } catch {
-                    continue
-                }
-                guard let job = current, let expiry = job.expiresAt, expiry <= now else { continue }
-                // Once a record is gone the caller must hear of it (it deletes the job's files), so a
-                // failure after the first removal ends the batch with what was deleted instead of
-                // throwing it away. An index entry or key left behind is harmless: listings drop
-                // dangling entries, and a terminal job's key was released when it ended.
-                do throws(ExportError) {
-                    try POSIXFile.remove(recordPath(job.id))
-                } catch {
-                    if deleted.isEmpty { throw error }
-                    break
-                }
-                deleted.append(job)
-                try? POSIXFile.remove(ownerIndexDirectory(job.owner) + "/" + Self.indexEntry(job))
-                if let key = job.uniqueKey { try? releaseKeyLocked(key, heldBy: job.id) }
->>>>>>> docsfuzz
             }
             try POSIXFile.remove(recordPath(stored.id))
             // An index entry or key left behind by a crash here is harmless: listings drop dangling

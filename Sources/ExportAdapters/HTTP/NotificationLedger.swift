@@ -28,27 +28,17 @@ public protocol NotificationLedger: Sendable {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation keeps others away.
     /// - Returns: Whether the caller may send.
-<<<<<<< HEAD
     /// - Throws: ``ExportError`` when the ledger is unreachable.
     func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation
-=======
-    /// - Throws: `ExportError` when the ledger is unreachable.
-    func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation
->>>>>>> docsfuzz
 
     /// Records that the notification was sent.
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-<<<<<<< HEAD
     ///   - providerMessageID: The channel's id of the sent message (SES's `MessageId`), kept for support.
     /// - Throws: ``ExportError`` when the ledger is unreachable.
     func markSent(_ key: String, at: Date, providerMessageID: String?) async throws
-=======
-    /// - Throws: `ExportError` when the ledger is unreachable.
-    func markSent(_ key: String, at: Date) async throws
->>>>>>> docsfuzz
 
     /// Gives up a reservation after a failed send, so a retry may send at once.
     ///
@@ -144,18 +134,11 @@ extension NotificationLedger {
     ///   - key: The idempotency key.
     ///   - lease: The sender's queue lease, if it holds one.
     ///   - clock: The clock.
-<<<<<<< HEAD
     ///   - holdFor: The longest a reservation lasts.
     ///   - patience: How long to wait for another sender before giving the message back; 2 s by default.
     ///   - deliver: The actual send; returns the channel's message id, if it has one.
     /// - Throws: A retryable ``ExportError/Code/transient`` when another sender holds the key, or what
     ///   `deliver` throws.
-=======
-    ///   - holdFor: How long the reservation lasts.
-    ///   - deliver: The actual send.
-    /// - Throws: A retryable `ExportError.Code.transient` when another sender still holds the key after
-    ///   `holdFor`, or what `deliver` throws.
->>>>>>> docsfuzz
     public func deliverOnce(
         _ key: String, lease: NotificationLease? = nil, clock: any ExportClock, holdFor: Duration, patience: Duration = .seconds(2),
         deliver: () async throws -> String?

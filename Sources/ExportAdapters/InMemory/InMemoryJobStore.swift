@@ -147,7 +147,6 @@ public actor InMemoryJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - now: The current time.
-<<<<<<< HEAD
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs, unchanged.
     /// - Throws: An injected ``ExportError``.
@@ -170,22 +169,6 @@ public actor InMemoryJobStore: JobStore {
         guard let stored = jobs[job.id] else { return }
         guard stored.version == job.version else {
             throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
-=======
-    ///   - limit: The most jobs to delete.
-    /// - Returns: The deleted jobs.
-    /// - Throws: An injected `ExportError`.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
-        try faults.check(.deleteExpired)
-        let expired = jobs.values
-            .filter { job in job.expiresAt.map { $0 <= now } ?? false }
-            .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
-            .prefix(max(0, limit))
-        for job in expired {
-            jobs[job.id] = nil
-            jobsByOwner[job.owner]?.remove(job.id)
-            if jobsByOwner[job.owner]?.isEmpty == true { jobsByOwner[job.owner] = nil }
-            if let key = job.uniqueKey, activeKeys[key] == job.id { activeKeys[key] = nil }
->>>>>>> docsfuzz
         }
         jobs[job.id] = nil
         jobsByOwner[stored.owner]?.remove(stored.id)

@@ -143,17 +143,10 @@ extension DynamoDBJobStore {
     ///
     /// - Parameters:
     ///   - now: The current time.
-<<<<<<< HEAD
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs.
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
-=======
-    ///   - limit: The most jobs to delete.
-    /// - Returns: The deleted jobs.
-    /// - Throws: `ExportError` when DynamoDB fails.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
->>>>>>> docsfuzz
         guard limit > 0 else { return [] }
         return try await scan(
             filter: "#k = :job AND #e <= :now", names: ["#k": "kind", "#e": "expiresAt"],

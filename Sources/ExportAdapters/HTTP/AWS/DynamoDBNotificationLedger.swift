@@ -42,13 +42,8 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
-<<<<<<< HEAD
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
-=======
-    /// - Throws: `ExportError` when DynamoDB fails.
-    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
->>>>>>> docsfuzz
         let until = now.adding(holdFor)
         let token = UUID().uuidString.lowercased()
         var item: [String: JSONValue] = [
@@ -93,14 +88,9 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-<<<<<<< HEAD
     ///   - providerMessageID: The channel's message id (SES's `MessageId`), stored as `providerMessageId`.
     /// - Throws: ``ExportError`` when DynamoDB fails.
     public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
-=======
-    /// - Throws: `ExportError` when DynamoDB fails.
-    public func markSent(_ key: String, at: Date) async throws {
->>>>>>> docsfuzz
         _ = try await call("PutItem", [
             "TableName": .string(tableName),
             "Item": [
