@@ -38,6 +38,8 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var uniqueKey: String?
     /// The store's version, bumped on every successful update. Zero before the job is created.
     public var version: UInt64
+    /// The schedule and occurrence this job runs, or `nil` for a job a user asked for.
+    public var scheduledRun: ScheduledRun?
 
     /// Creates a queued job.
     ///
