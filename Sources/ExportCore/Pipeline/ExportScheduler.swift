@@ -24,19 +24,15 @@ public struct ExportScheduler: Sendable {
         public var lateness: Duration
         /// The most schedules handled per pass.
         public var batchSize: Int
-        /// Makes the id of a new schedule.
-        public var makeScheduleID: @Sendable () -> ScheduleID
 
         /// Creates a configuration.
         ///
         /// - Parameters:
         ///   - lateness: How late an on-time occurrence may be; 5 minutes by default.
         ///   - batchSize: Schedules per pass; 100 by default.
-        ///   - makeScheduleID: New schedule ids; random by default.
-        public init(lateness: Duration = .seconds(300), batchSize: Int = 100, makeScheduleID: @escaping @Sendable () -> ScheduleID = { .random() }) {
+        public init(lateness: Duration = .seconds(300), batchSize: Int = 100) {
             self.lateness = lateness
             self.batchSize = batchSize
-            self.makeScheduleID = makeScheduleID
         }
 
         /// Checks that the configuration can work.

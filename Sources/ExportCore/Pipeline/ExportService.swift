@@ -6,7 +6,7 @@ import Foundation
 /// ``ExportWorker``. Every call takes the requesting user, and a user who is not a job's owner gets
 /// ``ExportError/Code/notFound`` for it, exactly as for a job that does not exist.
 public struct ExportService: Sendable {
-    private let ports: ExportPorts
+    let ports: ExportPorts
     private var jobStore: any JobStore { ports.jobStore }
     private var queue: any Queue { ports.queue }
     private var blobStore: any BlobStore { ports.blobStore }

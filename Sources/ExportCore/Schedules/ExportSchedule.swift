@@ -38,7 +38,8 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
     public var lastRunAt: Date?
     /// The job of the last run.
     public var lastJobID: JobID?
-    /// How many occurrences were passed over (missed and skipped, or older than the latest caught up).
+    /// How many occurrences were passed over (missed and skipped, or older than the latest caught up);
+    /// exact up to 10,000 in one catch-up, a lower bound past that.
     public var skippedCount: Int
     /// When the schedule was created.
     public var createdAt: Date
@@ -166,19 +167,26 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
         guard !paused, let due = nextRunAt, due <= now else { return nil }
         var latest = due
         var passed = 0
-        // Jump near `now` first, so a minute-by-minute schedule after a year of downtime costs little.
-        for window: TimeInterval in [3600, 86400, 32 * 86400, 367 * 86400, 30 * 367 * 86400] where now.timeIntervalSince(latest) > window {
-            if let near = try occurrence(after: now.addingTimeInterval(-window)), near <= now, near > latest {
-                latest = near
-                passed = 1  // at least the one at `due`; the exact count is not known across a jump
-                break
-            }
-        }
+        // Walk occurrence by occurrence (an exact count) for up to 10,000; past that (a minute-by-minute
+        // schedule after a week of downtime), jump to the last hour, day, month… before `now`.
         var walked = 0
-        while walked < 100_000, let next = try occurrence(after: latest), next <= now {
+        while walked < 10_000, let next = try occurrence(after: latest), next <= now {
             latest = next
             passed += 1
             walked += 1
+        }
+        if walked == 10_000 {
+            for window: TimeInterval in [3600, 86400, 32 * 86400, 367 * 86400, 30 * 367 * 86400] {
+                if let near = try occurrence(after: now.addingTimeInterval(-window)), near <= now, near > latest {
+                    latest = near
+                    passed += 1  // at least one more; the exact count is not known across a jump
+                    break
+                }
+            }
+            while let next = try occurrence(after: latest), next <= now {
+                latest = next
+                passed += 1
+            }
         }
         let onTime = now.timeIntervalSince(latest) <= JobLifecycle.seconds(lateness)
         let fire: Date? = catchUp == .runLatest || onTime ? latest : nil
