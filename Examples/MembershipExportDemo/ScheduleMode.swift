@@ -101,7 +101,7 @@ struct ScheduleMode {
             ports: backend.ports, source: source,
             configuration: ExportWorker.Configuration(
                 concurrency: 1, visibilityTimeout: real(.milliseconds(600)), receiveWaitTime: real(.milliseconds(100)),
-                idleDelay: real(.milliseconds(50)),
+                idleDelay: real(.milliseconds(50)), maximumReceiveBackoff: real(.seconds(1)),
                 retryPolicy: RetryPolicy(maxAttempts: 50, baseDelay: real(.milliseconds(50)), maxDelay: real(.milliseconds(500))),
                 pageSize: 100, shutdownGracePeriod: real(.seconds(2))))
         let reconciler = try Reconciler(ports: backend.ports, configuration: .init(requeueAfter: real(.seconds(1))))
