@@ -31,6 +31,14 @@ struct ExportResource: Encodable, Sendable {
     struct Links: Encodable, Sendable {
         var `self`: String
         var download: String?
+        var schedule: String?
+    }
+
+    /// The schedule a scheduled run belongs to.
+    struct Schedule: Encodable, Sendable {
+        var id: String
+        var name: String
+        var slot: Date
     }
 
     var id: String
@@ -47,6 +55,7 @@ struct ExportResource: Encodable, Sendable {
     var nextAttemptAt: Date?
     var result: Result?
     var failure: Failure?
+    var schedule: Schedule?
     var links: Links
 
     init(_ job: ExportJob, basePath: String) {
@@ -72,7 +81,8 @@ struct ExportResource: Encodable, Sendable {
                 expiresAt: job.expiredAt ?? job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
         }
         failure = job.failure.map(Failure.init(userSafe:))
-        links = Links(self: location, download: download)
+        schedule = job.scheduledRun.map { Schedule(id: $0.scheduleID.rawValue, name: $0.scheduleName, slot: $0.slot) }
+        links = Links(self: location, download: download, schedule: job.scheduledRun.map { "\(basePath)/schedules/\($0.scheduleID.rawValue)" })
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -91,12 +101,13 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
+        try container.encode(schedule, forKey: .schedule)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, expired,
-            nextAttemptAt, result, failure, links
+            nextAttemptAt, result, failure, schedule, links
     }
 }
 

@@ -126,6 +126,50 @@ struct ContractTests {
         try await api.send("DELETE", "/exports/\(id)/download")
         try await api.send("POST", link, user: nil)
 
+        // Schedules
+        let schedule = try await api.send(
+            "POST", "/schedules", body: #"{"name":"Nightly","cron":"30 23 * * *","timeZone":"Asia/Kolkata","maxRuns":5}"#
+        ).string("id")  // 201
+        try await api.send("POST", "/schedules", body: #"{"cron":"61 * * * *"}"#)  // 400
+        try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#, user: nil)  // 401
+        try await api.send("POST", "/schedules", headers: [("Content-Type", "text/plain")], body: #"{"cron":"@daily"}"#)  // 415
+        try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#, user: "no mailbox")  // 422
+        for _ in 0..<3 { try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9") }
+        try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9")  // 429
+        for method in ["GET", "HEAD"] {
+            try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "1")])  // 200
+            try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "0")])  // 400
+            try await api.send(method, "/schedules", user: nil)  // 401
+            try await api.send(method, "/schedules/\(schedule)")  // 200
+            try await api.send(method, "/schedules/\(schedule)", headers: crlf)  // 400
+            try await api.send(method, "/schedules/\(schedule)", user: nil)  // 401
+            try await api.send(method, "/schedules/\(schedule)", user: "u2")  // 404
+        }
+        try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"maxRuns":null,"cron":"0 9 * * MON"}"#)  // 200
+        try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"timeZone":"Mars/Base"}"#)  // 400
+        try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: nil)  // 401
+        try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: "u2")  // 404
+        try await api.send("PATCH", "/schedules/\(schedule)", headers: [("Content-Type", "text/plain")], body: "{}")  // 415
+        for action in ["pause", "resume"] {
+            try await api.send("POST", "/schedules/\(schedule)/\(action)")  // 200
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", headers: crlf)  // 400
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", user: nil)  // 401
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", user: "u2")  // 404
+        }
+        // A scheduled run is an ordinary export naming its schedule.
+        api.clock.advance(by: .seconds(8 * 24 * 3600))
+        let fired = try await api.scheduler.tick().fired.filter { $0.rawValue.hasPrefix("s\(schedule)-") }
+        #expect(fired.count == 1)
+        for run in fired {
+            let shown = try await api.send("GET", "/exports/\(run.rawValue)", user: "u1")  // 200 with a schedule object
+            #expect((try shown.object()["schedule"] as? [String: Any])?["id"] as? String == schedule)
+        }
+        try await api.send("DELETE", "/schedules/\(schedule)", headers: crlf)  // 400
+        try await api.send("DELETE", "/schedules/\(schedule)", user: nil)  // 401
+        try await api.send("DELETE", "/schedules/\(schedule)", user: "u2")  // 404
+        try await api.send("DELETE", "/schedules/\(schedule)")  // 204
+        try await api.send("PUT", "/schedules")
+
         let extra = try await formatsFailureAndRepeat()
         let files = try await realFileBlobStoreDownloads()
         try runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)

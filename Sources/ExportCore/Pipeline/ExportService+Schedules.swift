@@ -1,6 +1,9 @@
 import Foundation
 
 extension ExportService {
+    /// Whether this service offers schedules (its ports have a ``ExportPorts/scheduleStore``).
+    public var offersSchedules: Bool { ports.scheduleStore != nil }
+
     private func scheduleStore() throws(ExportError) -> any ScheduleStore {
         guard let store = ports.scheduleStore else {
             throw ExportError(.configuration, "this service offers no schedules: ports.scheduleStore is nil")
