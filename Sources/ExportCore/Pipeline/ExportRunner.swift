@@ -68,7 +68,7 @@ public struct ExportRunner: Sendable {
             var cursor: PageCursor?
             repeat {
                 try Task.checkCancellation()
-                let page = try await source.memberships(of: job.owner, after: cursor, limit: pageSize)
+                let page = try await source.memberships(of: job.owner, after: cursor, limit: pageSize, range: job.options.range)
                 for membership in page.items {
                     guard membership.userID == job.owner else {
                         throw ExportError(.permanent, "the membership source returned a row of another user; export stopped")
