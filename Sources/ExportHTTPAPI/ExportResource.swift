@@ -5,6 +5,18 @@ import Foundation
 struct ExportResource: Encodable, Sendable {
     struct Progress: Encodable, Sendable {
         var rowsWritten: Int64
+        var totalRows: Int64?
+        var percent: Double?
+        var rowsPerSecond: Double?
+        var estimatedCompletionAt: Date?
+
+        init(_ progress: ExportProgress) {
+            rowsWritten = progress.rowsWritten
+            totalRows = progress.totalRows
+            percent = progress.percent.map { ($0 * 10).rounded() / 10 }
+            rowsPerSecond = progress.rowsPerSecond.map { ($0 * 10).rounded() / 10 }
+            estimatedCompletionAt = progress.estimatedCompletionAt
+        }
     }
 
     struct Result: Encodable, Sendable {
@@ -58,7 +70,7 @@ struct ExportResource: Encodable, Sendable {
     var schedule: Schedule?
     var links: Links
 
-    init(_ job: ExportJob, basePath: String) {
+    init(_ job: ExportJob, basePath: String, now: Date) {
         let location = "\(basePath)/exports/\(job.id.rawValue)"
         // An expired export (a tombstone the Reconciler keeps so the owner hears 410) has no file to link.
         let download = job.state == .succeeded && job.result != nil && job.expiredAt == nil ? location + "/download" : nil
@@ -68,7 +80,7 @@ struct ExportResource: Encodable, Sendable {
         columns = job.options.columns?.map(\.name)
         attempt = job.attempt
         cancelRequested = job.lifecycle.cancelRequested
-        progress = Progress(rowsWritten: job.rowsWritten)
+        progress = Progress(ExportProgress(of: job, now: now))
         createdAt = job.createdAt
         updatedAt = job.updatedAt
         // A tombstone's `expiresAt` is when its record goes; the user cares when the file went.

@@ -5,6 +5,8 @@ extension ExportEvent.Name {
     public static let scheduleAlreadyFired: ExportEvent.Name = "schedule.alreadyFired"
     /// Due occurrences were passed over by the catch-up policy (``ExportEvent/rows`` holds how many).
     public static let scheduleSkipped: ExportEvent.Name = "schedule.skipped"
+    /// The source could not count an export's rows; its progress shows rows and rate only.
+    public static let countFailed: ExportEvent.Name = "source.countFailed"
     /// A scheduler pass failed; it is tried again at the next tick.
     public static let schedulerFailed: ExportEvent.Name = "scheduler.failed"
 }
