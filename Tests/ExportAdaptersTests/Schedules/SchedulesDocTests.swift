@@ -11,7 +11,7 @@ struct SchedulesDocTests {
         let clock = ManualClock(now: try RFC3339.parse("2026-01-01T00:00:00Z"))
 
         // Schedules.md begins
-        let backend = InMemoryBackend(clock: clock)  // or FileSystemBackend: `.ports` carries the schedule store
+        let backend = InMemoryBackend(clock: clock)  // or FileSystemBackend, AWSBackend: `.ports` carries the schedule store
         let service = try ExportService(ports: backend.ports)
         let scheduler = try ExportScheduler(ports: backend.ports)
 
