@@ -34,7 +34,7 @@ extension ExportAPIHandler {
         }
         let ticket: ExportTicket
         do {
-            ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns))
+            ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns, range: body.range))
         } catch let error as ExportError where error.code == .unsupportedFormat {
             return problem(.unsupportedFormat, error.message, field: "format")
         } catch let error as ExportError where error.code == .unknownColumn {

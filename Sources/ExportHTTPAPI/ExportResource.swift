@@ -46,6 +46,18 @@ struct ExportResource: Encodable, Sendable {
         var schedule: String?
     }
 
+    /// The time range an export covers.
+    struct Range: Encodable, Sendable {
+        var from: Date?
+        var to: Date?
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(from, forKey: .from)
+            try container.encode(to, forKey: .to)
+        }
+        enum CodingKeys: String, CodingKey { case from, to }
+    }
+
     /// The schedule a scheduled run belongs to.
     struct Schedule: Encodable, Sendable {
         var id: String
@@ -68,6 +80,7 @@ struct ExportResource: Encodable, Sendable {
     var result: Result?
     var failure: Failure?
     var schedule: Schedule?
+    var range: Range?
     var links: Links
 
     init(_ job: ExportJob, basePath: String, now: Date) {
@@ -93,6 +106,7 @@ struct ExportResource: Encodable, Sendable {
                 expiresAt: job.expiredAt ?? job.expiresAt ?? result.linkExpiresAt, downloadUrl: download ?? location + "/download")
         }
         failure = job.failure.map(Failure.init(userSafe:))
+        range = job.options.range.map { Range(from: $0.from, to: $0.to) }
         schedule = job.scheduledRun.map { Schedule(id: $0.scheduleID.rawValue, name: $0.scheduleName, slot: $0.slot) }
         links = Links(self: location, download: download, schedule: job.scheduledRun.map { "\(basePath)/schedules/\($0.scheduleID.rawValue)" })
     }
@@ -114,12 +128,13 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
         try container.encode(schedule, forKey: .schedule)
+        try container.encodeIfPresent(range, forKey: .range)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, expired,
-            nextAttemptAt, result, failure, schedule, links
+            nextAttemptAt, result, failure, schedule, range, links
     }
 }
 

@@ -183,6 +183,11 @@ struct ContractTests {
         let repeated = try await api.send("POST", "/exports", body: #"{"format":"csv.gz"}"#, user: "u5")  // 202, the same job
         #expect(try repeated.string("id") == gzip.string("id"))
         let jsonl = try await api.send("POST", "/exports", body: #"{"format":"jsonl","columns":["plan"]}"#, user: "u6")  // 202
+        let ranged = try await api.send(
+            "POST", "/exports", body: #"{"range":{"from":"2023-01-01T00:00:00Z","to":null}}"#, user: "u10")  // 202, with a range
+        #expect((try ranged.object()["range"] as? [String: Any])?["from"] as? String == "2023-01-01T00:00:00Z")
+        try await api.send("POST", "/exports", body: #"{"range":{"from":"2024-01-01T00:00:00Z","to":"2023-01-01T00:00:00Z"}}"#, user: "u10")  // 400
+        try await api.send("POST", "/exports", body: #"{"range":{"since":"2024-01-01T00:00:00Z"}}"#, user: "u10")  // 400
         await api.runWorker()
         for (exchange, user, type) in [(gzip, UserID("u5"), "application/gzip"), (jsonl, UserID("u6"), "application/jsonl")] {
             let location = try #require(try await api.send("GET", "/exports/\(exchange.string("id"))/download", user: user).header("Location"))

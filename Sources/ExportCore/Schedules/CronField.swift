@@ -1,4 +1,4 @@
-/// One field of a ``CronExpression``: its name, its range and its value names.
+/// One field of a ``ExportCronExpression``: its name, its range and its value names.
 struct CronField: Sendable {
     let name: String
     let range: ClosedRange<Int>

@@ -6,7 +6,7 @@ import Foundation
 /// Encoded as `{"cron": "30 23 * * *"}` or `{"everySeconds": 3600}`.
 public struct ExportRecurrence: Hashable, Sendable, Codable, CustomStringConvertible {
     private enum Kind: Hashable, Sendable {
-        case cron(CronExpression)
+        case cron(ExportCronExpression)
         case interval(seconds: Int64)
     }
     private let kind: Kind
@@ -23,7 +23,7 @@ public struct ExportRecurrence: Hashable, Sendable, Codable, CustomStringConvert
     /// - Returns: The recurrence.
     /// - Throws: ``ExportError/Code/invalidSchedule`` naming the field at fault.
     public static func cron(_ expression: String) throws(ExportError) -> ExportRecurrence {
-        ExportRecurrence(kind: .cron(try CronExpression(expression)))
+        ExportRecurrence(kind: .cron(try ExportCronExpression(expression)))
     }
 
     /// A fixed-interval recurrence: the schedule's start, then every `interval` after it.

@@ -11,7 +11,7 @@ struct CronExpressionTests {
 
     /// The next `count` firings after `start`, as RFC 3339 strings.
     static func firings(_ expression: String, after start: String, in zone: String = "UTC", count: Int) throws -> [String] {
-        let cron = try CronExpression(expression)
+        let cron = try ExportCronExpression(expression)
         let timeZone = try #require(TimeZone(identifier: zone))
         var current = date(start)
         var result: [String] = []
@@ -67,7 +67,7 @@ struct CronExpressionTests {
 
     @Test("an expression that never fires has no next firing")
     func neverFires() throws {
-        #expect(try CronExpression("0 0 30 2 *").next(after: Self.date("2026-01-01T00:00:00Z"), in: Self.utc) == nil)
+        #expect(try ExportCronExpression("0 0 30 2 *").next(after: Self.date("2026-01-01T00:00:00Z"), in: Self.utc) == nil)
     }
 
     @Test(
@@ -81,7 +81,7 @@ struct CronExpressionTests {
         ])
     func badExpressions(_ expression: String, _ mentions: String) {
         #expect {
-            _ = try CronExpression(expression)
+            _ = try ExportCronExpression(expression)
         } throws: { error in
             guard let error = error as? ExportError else { return false }
             return error.code == .invalidSchedule && error.message.contains(mentions)

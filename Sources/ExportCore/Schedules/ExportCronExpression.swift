@@ -15,7 +15,7 @@ import Foundation
 /// Daylight-saving time is handled as cron does: a local time that does not exist (skipped when clocks
 /// go forward) fires once at the first valid instant after the gap, and a local time that happens twice
 /// (when clocks go back) fires once, at its first occurrence.
-public struct CronExpression: Hashable, Sendable, CustomStringConvertible {
+public struct ExportCronExpression: Hashable, Sendable, CustomStringConvertible {
     /// The expression as written.
     public let source: String
     let minutes: UInt64
