@@ -40,6 +40,7 @@ struct DemoOptions {
 
         USAGE: swift run membership-export-demo [options]
                swift run membership-export-demo worker --data-dir DIR [--seed N --users N ...]
+               swift run membership-export-demo schedule [--cron EXPR --zone ZONE --speed N ...]  (--help for its options)
 
         OPTIONS:
           --users N            synthetic users (default 200)

@@ -3,6 +3,19 @@ import ExportCore
 import Foundation
 
 // The example executable: see `DemoOptions.usage`, or run with --help.
+if CommandLine.arguments.dropFirst().first == "schedule" {
+    do {
+        try await ScheduleMode.parse(Array(CommandLine.arguments.dropFirst(2))).run()
+        exit(0)
+    } catch let error as DemoError where error.description == "help" {
+        print(ScheduleMode.usage)
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(error is DemoError ? 2 : 1)
+    }
+}
+
 let options: DemoOptions
 do {
     options = try DemoOptions.parse(Array(CommandLine.arguments.dropFirst()))

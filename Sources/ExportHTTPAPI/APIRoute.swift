@@ -8,6 +8,14 @@ enum APIRoute: Hashable, Sendable {
     case exportDownload(String)
     /// `{downloadPath}/{link}`: `/` and the link's one, non-empty path segment.
     case signedDownload(String)
+    /// `/schedules`
+    case schedules
+    /// `/schedules/{id}`, with the raw id segment.
+    case schedule(String)
+    /// `/schedules/{id}/pause`
+    case schedulePause(String)
+    /// `/schedules/{id}/resume`
+    case scheduleResume(String)
 
     /// The methods each route answers, for `Allow`: HEAD wherever GET (RFC 9110 §9.3.2).
     var allowedMethods: [String] {
@@ -15,6 +23,9 @@ enum APIRoute: Hashable, Sendable {
         case .exports: ["GET", "HEAD", "POST"]
         case .export: ["DELETE", "GET", "HEAD"]
         case .exportDownload, .signedDownload: ["GET", "HEAD"]
+        case .schedules: ["GET", "HEAD", "POST"]
+        case .schedule: ["DELETE", "GET", "HEAD", "PATCH"]
+        case .schedulePause, .scheduleResume: ["POST"]
         }
     }
 
@@ -25,13 +36,18 @@ enum APIRoute: Hashable, Sendable {
         case .export: "/exports/{id}"
         case .exportDownload: "/exports/{id}/download"
         case .signedDownload: downloadPath + "/{link}"
+        case .schedules: "/schedules"
+        case .schedule: "/schedules/{id}"
+        case .schedulePause: "/schedules/{id}/pause"
+        case .scheduleResume: "/schedules/{id}/resume"
         }
     }
 
     /// Every (method, template) pair the handler serves, for the contract test.
-    static func served(downloadPath: String, signedDownloads: Bool) -> [(method: String, template: String)] {
+    static func served(downloadPath: String, signedDownloads: Bool, schedules: Bool) -> [(method: String, template: String)] {
         var routes: [APIRoute] = [.exports, .export(""), .exportDownload("")]
         if signedDownloads { routes.append(.signedDownload("")) }
+        if schedules { routes += [.schedules, .schedule(""), .schedulePause(""), .scheduleResume("")] }
         return routes.flatMap { route in route.allowedMethods.map { ($0, route.template(downloadPath: downloadPath)) } }
     }
 
@@ -43,6 +59,15 @@ enum APIRoute: Hashable, Sendable {
             return link.isEmpty || link.contains("/") ? nil : .signedDownload("/" + link)
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.first == "", segments.count >= 2, segments[1] == "schedules" {
+            switch segments.count {
+            case 2: return .schedules
+            case 3 where !segments[2].isEmpty: return .schedule(String(segments[2]))
+            case 4 where !segments[2].isEmpty && segments[3] == "pause": return .schedulePause(String(segments[2]))
+            case 4 where !segments[2].isEmpty && segments[3] == "resume": return .scheduleResume(String(segments[2]))
+            default: return nil
+            }
+        }
         guard segments.first == "", segments.count >= 2, segments[1] == "exports" else { return nil }
         switch segments.count {
         case 2: return .exports

@@ -34,7 +34,7 @@ extension ExportAPIHandler {
         }
         let ticket: ExportTicket
         do {
-            ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns))
+            ticket = try await service.request(ExportRequest(owner: user, recipient: address, format: body.format, columns: body.columns, range: body.range))
         } catch let error as ExportError where error.code == .unsupportedFormat {
             return problem(.unsupportedFormat, error.message, field: "format")
         } catch let error as ExportError where error.code == .unknownColumn {
@@ -47,7 +47,7 @@ extension ExportAPIHandler {
 
     /// `202` with the job and its `Location`.
     private func accepted(_ job: ExportJob) -> APIResponse {
-        let resource = ExportResource(job, basePath: basePath)
+        let resource = ExportResource(job, basePath: basePath, now: clock.now())
         var response = json(202, resource)
         response.headers.append(("Location", resource.links.`self`))
         return response
@@ -78,14 +78,14 @@ extension ExportAPIHandler {
         } catch let error as ExportError where error.code == .invalidRequest && cursor != nil {
             return problem(.invalidQuery, "cursor must be a value from nextCursor", field: "cursor")
         }
-        return json(200, ExportListResource(items: page.items.map { ExportResource($0, basePath: basePath) }, nextCursor: page.next?.token))
+        return json(200, ExportListResource(items: page.items.map { ExportResource($0, basePath: basePath, now: clock.now()) }, nextCursor: page.next?.token))
     }
 
     /// `GET /exports/{id}`.
     func show(_ raw: String, user: UserID) async throws -> APIResponse {
         guard let id = JobID(raw) else { return problem(.notFound, "no such export") }
         let job = try await service.status(of: id, requester: user)
-        return json(200, ExportResource(job, basePath: basePath))
+        return json(200, ExportResource(job, basePath: basePath, now: clock.now()))
     }
 
     /// `DELETE /exports/{id}`.
@@ -98,7 +98,7 @@ extension ExportAPIHandler {
             return problem(.alreadyFinished, "the export has already finished and cannot be cancelled")
         }
         switch outcome.action {
-        case .stopping: return json(202, ExportResource(outcome.job, basePath: basePath))
+        case .stopping: return json(202, ExportResource(outcome.job, basePath: basePath, now: clock.now()))
         case .cancelled, .alreadyCancelled: return APIResponse(status: 204)
         }
     }

@@ -141,6 +141,9 @@ public struct ExportAPIHandler: Sendable {
             case (.export(let raw), _): return try await cancel(raw, user: user)
             case (.exportDownload(let raw), _): return try await redirectToDownload(raw, user: user)
             case (.signedDownload, _): return problem(.notFound, "no route for this path")
+            case (.schedules, _), (.schedule, _), (.schedulePause, _), (.scheduleResume, _):
+                guard service.offersSchedules else { return problem(.notFound, "this service offers no schedules") }
+                return try await scheduleRoute(route, request, user: user)
             }
         } catch let error as ExportError {
             return problem(for: error)
@@ -152,7 +155,7 @@ public struct ExportAPIHandler: Sendable {
     /// Every (method, path template) pair this handler serves, templates relative to the base path as
     /// `Docs/openapi.yaml` spells them.
     public var servedRoutes: [(method: String, template: String)] {
-        APIRoute.served(downloadPath: downloadPath, signedDownloads: resolver != nil)
+        APIRoute.served(downloadPath: downloadPath, signedDownloads: resolver != nil, schedules: service.offersSchedules)
     }
 
     private func relativePath(_ path: String) -> Substring? {

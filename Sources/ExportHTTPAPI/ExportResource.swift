@@ -5,6 +5,18 @@ import Foundation
 struct ExportResource: Encodable, Sendable {
     struct Progress: Encodable, Sendable {
         var rowsWritten: Int64
+        var totalRows: Int64?
+        var percent: Double?
+        var rowsPerSecond: Double?
+        var estimatedCompletionAt: Date?
+
+        init(_ progress: ExportProgress) {
+            rowsWritten = progress.rowsWritten
+            totalRows = progress.totalRows
+            percent = progress.percent.map { ($0 * 10).rounded() / 10 }
+            rowsPerSecond = progress.rowsPerSecond.map { ($0 * 10).rounded() / 10 }
+            estimatedCompletionAt = progress.estimatedCompletionAt
+        }
     }
 
     struct Result: Encodable, Sendable {
@@ -55,6 +67,26 @@ struct ExportResource: Encodable, Sendable {
     struct Links: Encodable, Sendable {
         var `self`: String
         var download: String?
+        var schedule: String?
+    }
+
+    /// The time range an export covers.
+    struct Range: Encodable, Sendable {
+        var from: Date?
+        var to: Date?
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(from, forKey: .from)
+            try container.encode(to, forKey: .to)
+        }
+        enum CodingKeys: String, CodingKey { case from, to }
+    }
+
+    /// The schedule a scheduled run belongs to.
+    struct Schedule: Encodable, Sendable {
+        var id: String
+        var name: String
+        var slot: Date
     }
 
     var id: String
@@ -72,9 +104,11 @@ struct ExportResource: Encodable, Sendable {
     var result: Result?
     var failure: Failure?
     var notification: Notification
+    var schedule: Schedule?
+    var range: Range?
     var links: Links
 
-    init(_ job: ExportJob, basePath: String) {
+    init(_ job: ExportJob, basePath: String, now: Date) {
         let location = "\(basePath)/exports/\(job.id.rawValue)"
         // An expired export (a tombstone the Reconciler keeps so the owner hears 410) has no file to link.
         let download = job.state == .succeeded && job.result != nil && job.expiredAt == nil ? location + "/download" : nil
@@ -84,7 +118,7 @@ struct ExportResource: Encodable, Sendable {
         columns = job.options.columns?.map(\.name)
         attempt = job.attempt
         cancelRequested = job.lifecycle.cancelRequested
-        progress = Progress(rowsWritten: job.rowsWritten)
+        progress = Progress(ExportProgress(of: job, now: now))
         createdAt = job.createdAt
         updatedAt = job.updatedAt
         // A tombstone's `expiresAt` is when its record goes; the user cares when the file went.
@@ -98,7 +132,9 @@ struct ExportResource: Encodable, Sendable {
         }
         failure = job.failure.map(Failure.init(userSafe:))
         notification = Notification(job)
-        links = Links(self: location, download: download)
+        range = job.options.range.map { Range(from: $0.from, to: $0.to) }
+        schedule = job.scheduledRun.map { Schedule(id: $0.scheduleID.rawValue, name: $0.scheduleName, slot: $0.slot) }
+        links = Links(self: location, download: download, schedule: job.scheduledRun.map { "\(basePath)/schedules/\($0.scheduleID.rawValue)" })
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -118,12 +154,14 @@ struct ExportResource: Encodable, Sendable {
         try container.encode(result, forKey: .result)
         try container.encode(failure, forKey: .failure)
         try container.encode(notification, forKey: .notification)
+        try container.encode(schedule, forKey: .schedule)
+        try container.encodeIfPresent(range, forKey: .range)
         try container.encode(links, forKey: .links)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, state, format, columns, attempt, cancelRequested, progress, createdAt, updatedAt, expiresAt, expired,
-            nextAttemptAt, result, failure, notification, links
+            nextAttemptAt, result, failure, notification, schedule, range, links
     }
 }
 

@@ -34,6 +34,8 @@ struct ProblemKind: Sendable {
     static let unknownColumn = ProblemKind(slug: "unknown-column", title: "A column is unknown", status: 400)
     static let unsupportedMediaType = ProblemKind(slug: "unsupported-media-type", title: "Send application/json", status: 415)
     static let bodyTooLarge = ProblemKind(slug: "body-too-large", title: "The request body is too large", status: 413)
+    static let invalidSchedule = ProblemKind(slug: "invalid-schedule", title: "The schedule is invalid", status: 400)
+    static let tooManySchedules = ProblemKind(slug: "too-many-schedules", title: "Too many schedules", status: 429)
     static let rateLimited = ProblemKind(slug: "rate-limited", title: "Too many exports", status: 429)
     static let invalidRecipient = ProblemKind(
         slug: "invalid-recipient", title: "The account has no usable e-mail address", status: 422)

@@ -19,6 +19,9 @@ struct APIHarness {
     let files: SignedLinkStore
     let source: InMemoryMembershipSource
     let service: ExportService
+    let schedules = InMemoryScheduleStore()
+    /// Fires due schedule occurrences on the harness's stores.
+    let scheduler: ExportScheduler
     let handler: ExportAPIHandler
     let recorder = ExchangeRecorder()
     /// Every event the service and the worker emitted: what a host would log or count.
@@ -33,11 +36,13 @@ struct APIHarness {
         files = SignedLinkStore(inner: memory, clock: clock, prefix: "http://files.test\(APIHarness.base)/downloads")
         source = InMemoryMembershipSource(APIHarness.memberships)
         let ids = SequentialIDs()
-        service = try! ExportService(
-            ports: ExportPorts(
-                jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), clock: clock, observer: events,
-                settings: ExportSettings(linkLifetime: .seconds(3600))),
-            configuration: .init(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() }))
+        let ports = ExportPorts(
+            jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), clock: clock, observer: events,
+            settings: ExportSettings(linkLifetime: .seconds(3600)), scheduleStore: schedules)
+        var serviceConfiguration = ExportService.Configuration(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() })
+        serviceConfiguration.maxSchedulesPerOwner = 3
+        service = try! ExportService(ports: ports, configuration: serviceConfiguration)
+        scheduler = try! ExportScheduler(ports: ports)
         let configuration = ExportAPIHandler.Configuration(basePath: APIHarness.base + "/", maxBodyBytes: maxBodyBytes)
         if signedDownloads {
             // A fixed, valid configuration: this cannot throw.

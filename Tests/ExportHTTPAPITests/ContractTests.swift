@@ -126,6 +126,50 @@ struct ContractTests {
         try await api.send("DELETE", "/exports/\(id)/download")
         try await api.send("POST", link, user: nil)
 
+        // Schedules
+        let schedule = try await api.send(
+            "POST", "/schedules", body: #"{"name":"Nightly","cron":"30 23 * * *","timeZone":"Asia/Kolkata","maxRuns":5}"#
+        ).string("id")  // 201
+        try await api.send("POST", "/schedules", body: #"{"cron":"61 * * * *"}"#)  // 400
+        try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#, user: nil)  // 401
+        try await api.send("POST", "/schedules", headers: [("Content-Type", "text/plain")], body: #"{"cron":"@daily"}"#)  // 415
+        try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#, user: "no mailbox")  // 422
+        for _ in 0..<3 { try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9") }
+        try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9")  // 429
+        for method in ["GET", "HEAD"] {
+            try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "1")])  // 200
+            try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "0")])  // 400
+            try await api.send(method, "/schedules", user: nil)  // 401
+            try await api.send(method, "/schedules/\(schedule)")  // 200
+            try await api.send(method, "/schedules/\(schedule)", headers: crlf)  // 400
+            try await api.send(method, "/schedules/\(schedule)", user: nil)  // 401
+            try await api.send(method, "/schedules/\(schedule)", user: "u2")  // 404
+        }
+        try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"maxRuns":null,"cron":"0 9 * * MON"}"#)  // 200
+        try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"timeZone":"Mars/Base"}"#)  // 400
+        try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: nil)  // 401
+        try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: "u2")  // 404
+        try await api.send("PATCH", "/schedules/\(schedule)", headers: [("Content-Type", "text/plain")], body: "{}")  // 415
+        for action in ["pause", "resume"] {
+            try await api.send("POST", "/schedules/\(schedule)/\(action)")  // 200
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", headers: crlf)  // 400
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", user: nil)  // 401
+            try await api.send("POST", "/schedules/\(schedule)/\(action)", user: "u2")  // 404
+        }
+        // A scheduled run is an ordinary export naming its schedule.
+        api.clock.advance(by: .seconds(8 * 24 * 3600))
+        let fired = try await api.scheduler.tick().fired.filter { $0.rawValue.hasPrefix("s\(schedule)-") }
+        #expect(fired.count == 1)
+        for run in fired {
+            let shown = try await api.send("GET", "/exports/\(run.rawValue)", user: "u1")  // 200 with a schedule object
+            #expect((try shown.object()["schedule"] as? [String: Any])?["id"] as? String == schedule)
+        }
+        try await api.send("DELETE", "/schedules/\(schedule)", headers: crlf)  // 400
+        try await api.send("DELETE", "/schedules/\(schedule)", user: nil)  // 401
+        try await api.send("DELETE", "/schedules/\(schedule)", user: "u2")  // 404
+        try await api.send("DELETE", "/schedules/\(schedule)")  // 204
+        try await api.send("PUT", "/schedules")
+
         let extra = try await formatsFailureAndRepeat()
         let files = try await realFileBlobStoreDownloads()
         try runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)
@@ -139,6 +183,11 @@ struct ContractTests {
         let repeated = try await api.send("POST", "/exports", body: #"{"format":"csv.gz"}"#, user: "u5")  // 202, the same job
         #expect(try repeated.string("id") == gzip.string("id"))
         let jsonl = try await api.send("POST", "/exports", body: #"{"format":"jsonl","columns":["plan"]}"#, user: "u6")  // 202
+        let ranged = try await api.send(
+            "POST", "/exports", body: #"{"range":{"from":"2023-01-01T00:00:00Z","to":null}}"#, user: "u10")  // 202, with a range
+        #expect((try ranged.object()["range"] as? [String: Any])?["from"] as? String == "2023-01-01T00:00:00Z")
+        try await api.send("POST", "/exports", body: #"{"range":{"from":"2024-01-01T00:00:00Z","to":"2023-01-01T00:00:00Z"}}"#, user: "u10")  // 400
+        try await api.send("POST", "/exports", body: #"{"range":{"since":"2024-01-01T00:00:00Z"}}"#, user: "u10")  // 400
         await api.runWorker()
         for (exchange, user, type) in [(gzip, UserID("u5"), "application/gzip"), (jsonl, UserID("u6"), "application/jsonl")] {
             let location = try #require(try await api.send("GET", "/exports/\(exchange.string("id"))/download", user: user).header("Location"))

@@ -31,7 +31,7 @@ struct HandlerTests {
         #expect(exchange.status == 202)
         #expect(
             exchange.text
-                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expired":false,"expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"notification":{"code":null,"state":"none"},"progress":{"rowsWritten":0},"result":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
+                == #"{"attempt":0,"cancelRequested":false,"columns":["membership_id","user_id","organization_id","organization_name","plan","role","status","started_at","ended_at","renews_at","amount","currency"],"createdAt":"2026-01-01T00:00:00Z","expired":false,"expiresAt":null,"failure":null,"format":"csv","id":"job-0001","links":{"self":"/api/v1/exports/job-0001"},"nextAttemptAt":null,"notification":{"code":null,"state":"none"},"progress":{"rowsWritten":0},"result":null,"schedule":null,"state":"queued","updatedAt":"2026-01-01T00:00:00Z"}"#
         )
     }
 

@@ -5,7 +5,8 @@ extension FileJobStore {
     /// Lists one owner's jobs, newest first (by creation time, then by id, both descending).
     ///
     /// Reads the owner's index directory and one record per returned job. Index entries whose record
-    /// is missing (a create interrupted by a crash) are skipped and removed; corrupt records are
+    /// is missing (a create interrupted by a crash), or whose record has another entry (that create's
+    /// id was then created again), are skipped and removed; corrupt records are
     /// skipped, moved to `corrupt/` and reported to the `onCorruptFile` handler. A record written by a
     /// newer version (a state this version does not know) fails the listing with
     /// `ExportError.Code.unsupportedVersion`: skipping it would let a caller think the owner has no
@@ -48,6 +49,13 @@ extension FileJobStore {
                 continue
             }
             guard job.owner == owner else { continue }
+            // An entry left by a create that died before writing its record, whose id a later create
+            // then took (ids derived from a key, such as a schedule run's, repeat): the record has its
+            // own entry, so this one would list the job twice.
+            guard Self.indexEntry(job) == entry else {
+                dangling.append(entry)
+                continue
+            }
             items.append(job)
         }
         if !dangling.isEmpty { try await removeDanglingEntries(dangling, in: directory) }
@@ -153,8 +161,15 @@ extension FileJobStore {
         try await locked { () throws(ExportError) in
             for entry in entries {
                 guard let id = Self.jobID(ofIndexEntry: entry) else { continue }
-                // Under the lock no create is half-way, so a missing record really is gone.
-                if try POSIXFile.readAll(recordPath(id)) == nil { try POSIXFile.remove(directory + "/" + entry) }
+                // Under the lock no create is half-way, so a missing record really is gone, and a record
+                // whose own entry is another one (another creation time) will never be this entry's.
+                guard let bytes = try POSIXFile.readAll(recordPath(id)) else {
+                    try POSIXFile.remove(directory + "/" + entry)
+                    continue
+                }
+                if let job = try? decode(bytes, expecting: id), Self.indexEntry(job) != entry {
+                    try POSIXFile.remove(directory + "/" + entry)
+                }  // an undecodable record is left to `get`, which reports it and moves it aside
             }
         }
     }

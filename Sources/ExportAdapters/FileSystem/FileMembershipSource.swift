@@ -71,7 +71,29 @@ public struct FileMembershipSource: MembershipSource {
     /// - Returns: The rows and the cursor of the next page (`nil` on the last page).
     /// - Throws: Nothing in practice; the file was validated at init.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
-        let rows = rowsByOwner[owner] ?? []
+        try await memberships(of: owner, after: cursor, limit: limit, range: nil)
+    }
+
+    /// The number of rows an export of `owner` within `range` produces.
+    ///
+    /// - Parameters:
+    ///   - owner: The user.
+    ///   - range: The time range, or `nil`.
+    /// - Returns: The count.
+    public func membershipCount(of owner: UserID, range: ExportTimeRange?) async throws -> Int64? {
+        Int64((rowsByOwner[owner] ?? []).count { range?.contains($0) ?? true })
+    }
+
+    /// Reads one page of a user's memberships active within `range`, ordered by membership id.
+    ///
+    /// - Parameters:
+    ///   - owner: The user.
+    ///   - cursor: The last membership id of the previous page, or `nil`.
+    ///   - limit: The most rows (at least 1).
+    ///   - range: Only memberships active within it, or `nil` for all.
+    /// - Returns: The rows and the cursor of the next page.
+    public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int, range: ExportTimeRange?) async throws -> Page<Membership> {
+        let rows = range.map { range in (rowsByOwner[owner] ?? []).filter(range.contains) } ?? (rowsByOwner[owner] ?? [])
         var low = 0
         if let cursor {
             var high = rows.count

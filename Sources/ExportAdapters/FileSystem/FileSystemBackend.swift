@@ -26,6 +26,8 @@ public struct FileSystemBackend: Sendable {
     public let blobStore: FileBlobStore
     /// E-mails, one `.eml` per notification, in `outbox/`.
     public let notifier: OutboxNotifier
+    /// Schedules (`schedules/`).
+    public let scheduleStore: FileScheduleStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -53,7 +55,7 @@ public struct FileSystemBackend: Sendable {
         self.directory = directory
         // Every folder of the data directory stays inside it (each adapter checks its own subfolders).
         let root = try POSIXFile.prepareRoot(directory)
-        for name in ["jobs", "queue", "files", "outbox"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
+        for name in ["jobs", "queue", "files", "outbox", "schedules"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
         let onCorruptFile: @Sendable (CorruptFileReport) -> Void = { report in
             observer.observe(.corruptRecord(path: report.path, reason: "\(report.reason); moved to \(report.movedTo)"))
         }
@@ -66,7 +68,10 @@ public struct FileSystemBackend: Sendable {
                 linkBaseURL: linkBaseURL),
             clock: clock)
         notifier = try OutboxNotifier(directory: directory.appendingPathComponent("outbox", isDirectory: true), from: from, clock: clock)
+        scheduleStore = try FileScheduleStore(
+            directory: directory.appendingPathComponent("schedules", isDirectory: true), onCorruptFile: onCorruptFile)
         ports = ExportPorts(
-            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings)
+            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
+            scheduleStore: scheduleStore)
     }
 }

@@ -46,6 +46,8 @@ extension OutboxNotifier {
             let link = details.link.absoluteString
             let expiry = Self.iso8601(details.expiresAt)
             let summary = "\(details.rows) rows, \(details.bytes) bytes, format \(details.format.identifier)"
+            let scope = details.scope.map { "\n\($0)." } ?? ""
+            let htmlScope = details.scope.map { "<br>\(Self.escapeHTML($0))." } ?? ""
             let text = """
                 Hello,
 
@@ -54,7 +56,7 @@ extension OutboxNotifier {
                 \(link)
 
                 The link expires at \(expiry) (UTC).
-                The file has \(summary).
+                The file has \(summary).\(scope)
 
                 Export \(job)
                 """
@@ -62,11 +64,11 @@ extension OutboxNotifier {
                 <!DOCTYPE html><html><body>
                 <p>Hello,</p>
                 <p>Your membership export is ready. <a href="\(Self.escapeHTML(link))">Download it here</a>.</p>
-                <p>The link expires at \(Self.escapeHTML(expiry)) (UTC).<br>The file has \(Self.escapeHTML(summary)).</p>
+                <p>The link expires at \(Self.escapeHTML(expiry)) (UTC).<br>The file has \(Self.escapeHTML(summary)).\(htmlScope)</p>
                 <p style="color:#666">Export \(Self.escapeHTML(job))</p>
                 </body></html>
                 """
-            return ("Your membership export is ready", text, html)
+            return (details.scheduleName.map { "Your membership export is ready: \($0)" } ?? "Your membership export is ready", text, html)
         case .failed(let reason):
             let text = """
                 Hello,

@@ -12,9 +12,10 @@ struct NotificationEmail: Sendable {
         case .ready(let details):
             let expiry = Self.timestamp(details.expiresAt)
             let size = Self.size(details.bytes)
-            subject = "Your \(productName) export is ready"
+            subject = "Your \(productName) export is ready" + (details.scheduleName.map { ": \($0)" } ?? "")
+            let scope = details.scope.map { " \($0)." } ?? ""
             text = """
-                Your export is ready: \(details.rows) rows, \(size), \(details.format.identifier).
+                Your export is ready: \(details.rows) rows, \(size), \(details.format.identifier).\(scope)
 
                 Download it here (the link works until \(expiry)):
                 \(details.link.absoluteString)
@@ -22,7 +23,7 @@ struct NotificationEmail: Sendable {
                 Export \(notification.jobID)
                 """
             html = """
-                <p>Your export is ready: \(details.rows) rows, \(Self.escape(size)), \(Self.escape(details.format.identifier)).</p>\
+                <p>Your export is ready: \(details.rows) rows, \(Self.escape(size)), \(Self.escape(details.format.identifier)).\(Self.escape(scope))</p>\
                 <p><a href="\(Self.escape(details.link.absoluteString))">Download your export</a> (the link works until \(Self.escape(expiry))).</p>\
                 <p style="color:#666">Export \(Self.escape(notification.jobID.rawValue))</p>
                 """

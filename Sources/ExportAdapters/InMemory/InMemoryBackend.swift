@@ -18,6 +18,8 @@ public struct InMemoryBackend: Sendable {
     public let blobStore: InMemoryBlobStore
     /// Sent notifications, to inspect.
     public let notifier: InMemoryNotifier
+    /// Schedules.
+    public let scheduleStore: InMemoryScheduleStore
     /// The clock of every fake.
     public let clock: any ExportClock
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
@@ -35,7 +37,9 @@ public struct InMemoryBackend: Sendable {
         queue = InMemoryQueue(clock: clock)
         blobStore = InMemoryBlobStore(clock: clock)
         notifier = InMemoryNotifier()
+        scheduleStore = InMemoryScheduleStore()
         ports = ExportPorts(
-            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings)
+            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
+            scheduleStore: scheduleStore)
     }
 }

@@ -34,14 +34,37 @@ public actor InMemoryMembershipSource: MembershipSource {
     /// - Returns: The rows, and a cursor when more rows follow.
     /// - Throws: `ExportError.Code.invalidRequest` for a limit below 1, or an injected error.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+        try await memberships(of: owner, after: cursor, limit: limit, range: nil)
+    }
+
+    /// Reads one page of a user's memberships active within `range`, by membership id.
+    ///
+    /// - Parameters:
+    ///   - owner: The user.
+    ///   - cursor: The last membership id of the previous page, or `nil`.
+    ///   - limit: The most rows (at least 1).
+    ///   - range: Only memberships active within it, or `nil` for all.
+    /// - Returns: The rows, and a cursor when more rows follow.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a limit below 1, or an injected error.
+    public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int, range: ExportTimeRange?) async throws -> Page<Membership> {
         try faults.check(.page)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
-        let all = rows[owner] ?? []
+        let all = (rows[owner] ?? []).filter { range?.contains($0) ?? true }
         let start = cursor.map { cursor in all.firstIndex { $0.membershipID > cursor.token } ?? all.endIndex } ?? 0
         let end = limit >= all.endIndex - start ? all.endIndex : start + limit  // no overflow for a huge limit
         let items = Array(all[start..<end])
         let next = end < all.endIndex ? items.last.map { PageCursor($0.membershipID) } : nil
         return Page(items: items, next: next)
+    }
+
+    /// The number of rows an export of `owner` within `range` produces.
+    ///
+    /// - Parameters:
+    ///   - owner: The user.
+    ///   - range: The time range, or `nil`.
+    /// - Returns: The count.
+    public func membershipCount(of owner: UserID, range: ExportTimeRange?) async throws -> Int64? {
+        Int64((rows[owner] ?? []).count { range?.contains($0) ?? true })
     }
 
     // MARK: Changing the rows

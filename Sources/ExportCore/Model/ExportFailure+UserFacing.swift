@@ -29,6 +29,8 @@ extension ExportFailure {
             "Some of your data could not be exported. Contact support if this persists."
         case "cancelled":
             "The export was cancelled."
+        case "rangeNotSupported":
+            "Exports of a date range are not available here. Request an export without a range."
         default:
             "The export could not be completed. Contact support if this persists."
         }

@@ -44,6 +44,13 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var uniqueKey: String?
     /// The store's version, bumped on every successful update. Zero before the job is created.
     public var version: UInt64
+    /// The schedule and occurrence this job runs, or `nil` for a job a user asked for.
+    public var scheduledRun: ScheduledRun?
+    /// How many rows the running (or last) attempt will write, when the source could tell
+    /// (``MembershipSource/membershipCount(of:range:)``); `nil` otherwise.
+    public var totalRows: Int64?
+    /// When the running (or last) attempt started, for the rate and the estimated completion.
+    public var attemptStartedAt: Date?
 
     /// Creates a queued job.
     ///

@@ -59,6 +59,14 @@ struct ExportAttempt: Sendable {
             try await notifications.finish(job, notify: notify, link: nil, disposal: disposal, delivery: delivery)
         case .run(let attempt):
             job.rowsWritten = 0
+            job.attemptStartedAt = now
+            do {
+                job.totalRows = try await context.runner.rowCount(for: job)
+            } catch {
+                // Progress then shows rows and rate only; the export itself does not need the count.
+                job.totalRows = nil
+                observer.observe(.fault(.countFailed, error, jobID: job.id))
+            }
             job.stamp(now: now, retention: nil)
             job = try await context.jobStore.update(job)
             observer.observe(.started(job.id, attempt: attempt, waited: ExportWorker.duration(from: job.createdAt, to: now)))

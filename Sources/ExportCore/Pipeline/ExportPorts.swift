@@ -28,6 +28,9 @@ public struct ExportPorts: Sendable {
     public var observer: any ExportObserver
     /// The settings every part must agree on.
     public var settings: ExportSettings
+    /// Where schedules are kept, or `nil` when this host offers no schedules (the service's schedule
+    /// calls then throw ``ExportError/Code/configuration``, and ``ExportScheduler`` cannot be built).
+    public var scheduleStore: (any ScheduleStore)?
 
     /// Combines adapters.
     ///
@@ -39,6 +42,7 @@ public struct ExportPorts: Sendable {
     ///   - clock: The clock; the system clock by default.
     ///   - observer: The observer; none by default.
     ///   - settings: The shared settings.
+    ///   - scheduleStore: Where schedules are kept; `nil` (no schedules) by default.
     public init(
         jobStore: any JobStore,
         queue: any Queue,
@@ -46,8 +50,10 @@ public struct ExportPorts: Sendable {
         notifier: any Notifier,
         clock: any ExportClock = SystemClock(),
         observer: any ExportObserver = NoObserver(),
-        settings: ExportSettings = ExportSettings()
+        settings: ExportSettings = ExportSettings(),
+        scheduleStore: (any ScheduleStore)? = nil
     ) {
+        self.scheduleStore = scheduleStore
         self.jobStore = jobStore
         self.queue = queue
         self.blobStore = blobStore

@@ -11,6 +11,8 @@ public struct ExportRequest: Hashable, Sendable {
     public var format: String?
     /// The column names in order; `nil` for the configured default columns.
     public var columns: [String]?
+    /// The time range the export covers (memberships active within it), or `nil` for all.
+    public var range: ExportTimeRange?
 
     /// Creates a request.
     ///
@@ -19,7 +21,9 @@ public struct ExportRequest: Hashable, Sendable {
     ///   - recipient: The e-mail address for notifications.
     ///   - format: The format identifier, or `nil` for CSV.
     ///   - columns: The column names, or `nil` for the defaults.
-    public init(owner: UserID, recipient: EmailAddress, format: String? = nil, columns: [String]? = nil) {
+    ///   - range: The time range, or `nil` for all memberships.
+    public init(owner: UserID, recipient: EmailAddress, format: String? = nil, columns: [String]? = nil, range: ExportTimeRange? = nil) {
+        self.range = range
         self.owner = owner
         self.recipient = recipient
         self.format = format

@@ -55,6 +55,16 @@ public struct ExportRunner: Sendable {
     /// - Returns: The stored blob, row count and checksum.
     /// - Throws: The first error of the source, the encoder, the blob store or the checkpoint; the
     ///   partial blob has been aborted by then.
+    /// How many rows an export of `job` will write, as the source counts them; `nil` when it cannot.
+    ///
+    /// - Parameters:
+    ///   - job: The job (owner and range).
+    /// - Returns: The count, or `nil`.
+    /// - Throws: The source's error.
+    public func rowCount(for job: ExportJob) async throws -> Int64? {
+        try await source.membershipCount(of: job.owner, range: job.options.range)
+    }
+
     public func run(
         _ job: ExportJob,
         into key: BlobKey,
@@ -68,7 +78,7 @@ public struct ExportRunner: Sendable {
             var cursor: PageCursor?
             repeat {
                 try Task.checkCancellation()
-                let page = try await source.memberships(of: job.owner, after: cursor, limit: pageSize)
+                let page = try await source.memberships(of: job.owner, after: cursor, limit: pageSize, range: job.options.range)
                 for membership in page.items {
                     guard membership.userID == job.owner else {
                         throw ExportError(.permanent, "the membership source returned a row of another user; export stopped")

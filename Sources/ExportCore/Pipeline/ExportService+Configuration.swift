@@ -9,6 +9,10 @@ extension ExportService {
         public var rateLimit: RateLimit?
         /// Makes the id of a new job; random UUIDs by default.
         public var makeJobID: @Sendable () -> JobID
+        /// Makes the id of a new schedule; random UUIDs by default.
+        public var makeScheduleID: @Sendable () -> ScheduleID = { ScheduleID.random() }
+        /// The most schedules one owner may have; 20 by default.
+        public var maxSchedulesPerOwner: Int = 20
 
         /// Creates a configuration.
         ///

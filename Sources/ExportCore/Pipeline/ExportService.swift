@@ -6,7 +6,7 @@ import Foundation
 /// ``ExportWorker``. Every call takes the requesting user, and a user who is not a job's owner gets
 /// ``ExportError/Code/notFound`` for it, exactly as for a job that does not exist.
 public struct ExportService: Sendable {
-    private let ports: ExportPorts
+    let ports: ExportPorts
     private var jobStore: any JobStore { ports.jobStore }
     private var queue: any Queue { ports.queue }
     private var blobStore: any BlobStore { ports.blobStore }
@@ -52,7 +52,8 @@ public struct ExportService: Sendable {
     }
 
     private func accept(_ request: ExportRequest) async throws -> ExportTicket {
-        let options = try options(format: request.format, columns: request.columns)
+        var options = try options(format: request.format, columns: request.columns)
+        options.range = request.range
         let recipient = request.recipient
         let now = clock.now()
         let recent = try await recentJobs(of: request.owner, now: now)
@@ -226,13 +227,15 @@ public struct ExportService: Sendable {
         return try await blobStore.downloadLink(for: result.blobKey, filename: Self.filename(for: job), expiresIn: expiresIn)
     }
 
-    /// The file name a job's download is saved as, such as `memberships-2026-01-31.csv`.
+    /// The file name a job's download is saved as, such as `memberships-2026-01-31.csv`, or for a time
+    /// range `memberships-2026-01-01_2026-02-01.csv` (the end exclusive).
     ///
     /// - Parameters:
     ///   - job: The job.
     /// - Returns: The file name.
     public static func filename(for job: ExportJob) -> String {
-        "memberships-\((RFC3339.string(job.createdAt) ?? "export").prefix(10)).\(job.options.format.fileExtension)"
+        if let range = job.options.range { return "memberships-\(range.fileLabel).\(job.options.format.fileExtension)" }
+        return "memberships-\((RFC3339.string(job.createdAt) ?? "export").prefix(10)).\(job.options.format.fileExtension)"
     }
 
     /// Checks a requested format and column list as ``request(_:)`` does, recording nothing: lets a

@@ -133,7 +133,8 @@ struct NotificationDelivery: Sendable {
             if let link { freshLink = link } else { freshLink = try await self.link(to: result, of: job) }
             return ExportNotification(
                 jobID: job.id, owner: job.owner, recipient: job.recipient,
-                content: .ready(.init(link: freshLink.url, expiresAt: freshLink.expiresAt, rows: result.rows, bytes: result.bytes, format: result.format)),
+                content: .ready(.init(link: freshLink.url, expiresAt: freshLink.expiresAt, rows: result.rows, bytes: result.bytes, format: result.format,
+                        scheduleName: job.scheduledRun?.scheduleName, range: job.options.range)),
                 idempotencyKey: key)
         }
         return ExportNotification(

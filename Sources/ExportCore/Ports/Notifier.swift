@@ -41,6 +41,17 @@ public struct ExportNotification: Hashable, Sendable, Codable {
         public var bytes: Int64
         /// The file's format.
         public var format: ExportFormat
+        /// The schedule whose run this is, by name; `nil` for an export the user asked for.
+        public var scheduleName: String?
+        /// The time range the file covers, if one was asked for.
+        public var range: ExportTimeRange?
+
+        /// What the e-mail says the file is about besides its size: `Schedule "Nightly"`, `covering
+        /// 2026-01-01 to 2026-02-01`, both, or nothing.
+        public var scope: String? {
+            let parts = [scheduleName.map { "Schedule \"\($0)\"" }, range.map { "covering \($0) (UTC, end exclusive)" }].compactMap { $0 }
+            return parts.isEmpty ? nil : parts.joined(separator: ", ")
+        }
 
         /// Creates the details.
         ///
@@ -50,7 +61,13 @@ public struct ExportNotification: Hashable, Sendable, Codable {
         ///   - rows: The number of data rows.
         ///   - bytes: The file size.
         ///   - format: The file's format.
-        public init(link: URL, expiresAt: Date, rows: Int64, bytes: Int64, format: ExportFormat) {
+        ///   - scheduleName: The schedule's name, for a scheduled run.
+        ///   - range: The time range the file covers, if any.
+        public init(
+            link: URL, expiresAt: Date, rows: Int64, bytes: Int64, format: ExportFormat, scheduleName: String? = nil, range: ExportTimeRange? = nil
+        ) {
+            self.scheduleName = scheduleName
+            self.range = range
             self.link = link
             self.expiresAt = expiresAt
             self.rows = rows

@@ -16,7 +16,7 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
             case rateLimited, leaseLost, cancelled
             case invalidKey, corruptData, encoding, unavailable, throttled, timeout
             case storageFull, permissionDenied, io, unauthorized, permanent, transient
-            case configuration, unsupportedVersion
+            case configuration, unsupportedVersion, invalidSchedule, rangeNotSupported
         }
         fileprivate let value: Value
 
@@ -66,6 +66,11 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
         public static let permanent = Code(value: .permanent)
         /// A failure that may go away by retrying, not covered by a more specific code.
         public static let transient = Code(value: .transient)
+        /// A schedule is malformed: a cron expression, an interval, a time zone or an end that cannot be
+        /// used. The message names the field.
+        public static let invalidSchedule = Code(value: .invalidSchedule)
+        /// The export asked for a time range and the membership source cannot filter by one.
+        public static let rangeNotSupported = Code(value: .rangeNotSupported)
         /// The library was configured inconsistently.
         public static let configuration = Code(value: .configuration)
         /// A stored record was written by a newer version of the library (it holds a value this version

@@ -1,5 +1,6 @@
 import ExportAdapters
 import ExportCore
+@testable import ExportFileSystem
 import Foundation
 import Synchronization
 import Testing
@@ -197,6 +198,25 @@ struct FileJobStoreTests {
         let page = try await store.list(owner: "u1", after: nil, limit: 10)
         #expect(page.items == [job])
         #expect(directory.list("owners/\(ownerDirectory)").count == 1, "the dangling entry is cleaned up")
+    }
+
+    @Test("an interrupted create whose id is created again later is listed once (ids of schedule runs repeat)")
+    func interruptedCreateOfARepeatedID() async throws {
+        let directory = try TestDirectory("jobs")
+        defer { directory.remove() }
+        let store = try FileJobStore(directory: directory.url)
+        var job = FSFixtures.job("s-run-1")
+        // A first process wrote its index entry (created at t0) and died before the record.
+        let ownerDirectory = SHA256Hasher.hash(Array(job.owner.rawValue.utf8)).hexString
+        try FileManager.default.createDirectory(at: directory.url.appendingPathComponent("owners/\(ownerDirectory)"), withIntermediateDirectories: true)
+        try directory.write("", to: "owners/\(ownerDirectory)/\(FileJobStore.indexEntry(job))")
+        // Another process creates the same id a second later.
+        job.createdAt = job.createdAt.addingTimeInterval(1)
+        job.updatedAt = job.createdAt
+        let created = try await store.create(job).job
+        let page = try await store.list(owner: job.owner, after: nil, limit: 10)
+        #expect(page.items == [created], "listed \(page.items.count) times")
+        #expect(directory.list("owners/\(ownerDirectory)") == [FileJobStore.indexEntry(created)], "the stale entry is cleaned up")
     }
 
     @Test("stale finds old jobs in the given states; deleteExpired removes only expired ones")

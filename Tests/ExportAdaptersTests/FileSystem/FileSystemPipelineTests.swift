@@ -143,9 +143,14 @@ struct FileSystemBackendTests {
         let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
         let second = try FileSystemBackend(
             directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
-        #expect(directory.list("") == ["files", "jobs", "outbox", "queue"])
+        #expect(directory.list("") == ["files", "jobs", "outbox", "queue", "schedules"])
         let job = try await first.jobStore.create(FSFixtures.job("shared")).job
         #expect(try await second.jobStore.get(job.id) == job)
+        let schedule = try await first.scheduleStore.create(
+            try ExportSchedule(
+                id: ScheduleID("shared")!, owner: "ada", name: "shared", recipient: from, options: ExportOptions(),
+                recurrence: .every(.seconds(3600)), timeZone: "UTC", startsAt: FSFixtures.start, createdAt: FSFixtures.start))
+        #expect(try await second.ports.scheduleStore?.get(schedule.id) == schedule)
         try await first.queue.enqueue(QueueMessage(jobID: job.id))
         #expect(try await second.queue.receive(max: 1, visibilityTimeout: .seconds(30), waitTime: .zero).first?.message.jobID == job.id)
     }

@@ -17,6 +17,17 @@ struct AWSConformanceTests {
         try await JobStoreConformance { store }.run()
     }
 
+    @Test func scheduleStore() async throws {
+        let peer = try await MotoServer.peer()
+        let jobs = DynamoDBJobStore(tableName: MotoServer.uniqueName("schedules"), aws: MotoServer.configuration(peer))
+        try await jobs.createTable()
+        let store = DynamoDBScheduleStore(tableName: jobs.tableName, aws: MotoServer.configuration(peer))
+        try await ScheduleStoreConformance { store }.run()
+        // Schedule items stay out of the jobs' owner index and scans.
+        let owner = try #require(try await store.due(at: Date(timeIntervalSince1970: 946_684_800 + 900), limit: 100).first?.owner)
+        #expect(try await jobs.list(owner: owner, after: nil, limit: 10).items.isEmpty)
+    }
+
     /// On the signature-checking moto, so every S3 call of the suite (multipart included) is verified.
     ///
     /// Without `fetch`: moto cannot check presigned URLs (with checking off it serves any URL; with it

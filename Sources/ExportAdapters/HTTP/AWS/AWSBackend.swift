@@ -21,6 +21,8 @@ public struct AWSBackend: Sendable {
     public let blobStore: S3BlobStore
     /// E-mails through SES, recorded once each in the table's ledger.
     public let notifier: SESNotifier
+    /// Schedules, in the jobs table.
+    public let scheduleStore: DynamoDBScheduleStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -55,7 +57,9 @@ public struct AWSBackend: Sendable {
             fromAddress: sender.rawValue,
             ledger: DynamoDBNotificationLedger(tableName: table, aws: aws, transport: transport, clock: clock),
             aws: aws, transport: transport, clock: clock)
+        scheduleStore = DynamoDBScheduleStore(tableName: table, aws: aws, transport: transport, clock: clock)
         ports = ExportPorts(
-            jobStore: jobStore, queue: self.queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings)
+            jobStore: jobStore, queue: self.queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
+            scheduleStore: scheduleStore)
     }
 }

@@ -1,0 +1,54 @@
+/// What a schedule does with occurrences that passed while no scheduler ran (downtime, a pause).
+///
+/// Encoded as its name (`runLatest`, `skip`).
+public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The policy's stable name.
+    public let name: String
+
+    private init(name: String) { self.name = name }
+
+    /// Run the latest missed occurrence once (never one per missed occurrence), then carry on.
+    public static let runLatest = CatchUpPolicy(name: "runLatest")
+    /// Run nothing that is late by more than the scheduler's ``ExportScheduler/Configuration/lateness``;
+    /// wait for the next occurrence.
+    public static let skip = CatchUpPolicy(name: "skip")
+
+    /// Every policy.
+    public static let all: [CatchUpPolicy] = [.runLatest, .skip]
+
+    /// The policy with this name.
+    ///
+    /// - Parameters:
+    ///   - name: `runLatest` or `skip`.
+    public init?(named name: String) {
+        guard let policy = Self.all.first(where: { $0.name == name }) else { return nil }
+        self = policy
+    }
+
+    /// The policy's name.
+    public var description: String { name }
+
+    /// Decodes a policy by name.
+    ///
+    /// - Parameters:
+    ///   - decoder: The decoder.
+    /// - Throws: A decoding error for an unknown name.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let policy = CatchUpPolicy(named: name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown catch-up policy \(name.prefix(40))")
+        }
+        self = policy
+    }
+
+    /// Encodes the name.
+    ///
+    /// - Parameters:
+    ///   - encoder: The encoder.
+    /// - Throws: The encoder's error.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
+    }
+}

@@ -1,0 +1,95 @@
+import ExportCore
+import Foundation
+
+/// The JSON body of `POST /schedules` and `PATCH /schedules/{id}` (`#/components/schemas/ScheduleInput`):
+/// strict, so a misspelt field is an error. For `PATCH`, an absent field stays as it is, and `null`
+/// removes `endsAt` or `maxRuns`.
+struct ScheduleBody: Sendable {
+    var name: String?
+    var cron: String?
+    var everySeconds: Int64?
+    var timeZone: String?
+    var format: String?
+    var columns: [String]?
+    var startsAt: Date?
+    var endsAt: Date??
+    var maxRuns: Int??
+    var catchUp: String?
+
+    static let fields: Set<String> = ["name", "cron", "everySeconds", "timeZone", "format", "columns", "startsAt", "endsAt", "maxRuns", "catchUp"]
+
+    /// Parses a body, naming the field at fault.
+    static func parse(_ body: [UInt8]) throws(CreateExportBody.Rejection) -> ScheduleBody {
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) as? [String: Any] else {
+                throw CreateExportBody.Rejection(field: "body", reason: "the body must be a JSON object")
+            }
+            object = parsed
+        } catch let rejection as CreateExportBody.Rejection {
+            throw rejection
+        } catch {
+            throw CreateExportBody.Rejection(field: "body", reason: "the body is not valid JSON")
+        }
+        if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
+            throw CreateExportBody.Rejection(field: String(unknown.prefix(64)), reason: "unknown field; allowed fields are \(fields.sorted().joined(separator: ", "))")
+        }
+        func string(_ key: String) throws(CreateExportBody.Rejection) -> String? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let text = value as? String else { throw CreateExportBody.Rejection(field: key, reason: "must be a string") }
+            return text
+        }
+        func integer(_ key: String) throws(CreateExportBody.Rejection) -> Int64? {
+            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let number = value as? NSNumber, String(cString: number.objCType) != "c", let whole = Int64(exactly: number.doubleValue)
+            else { throw CreateExportBody.Rejection(field: key, reason: "must be a whole number") }
+            return whole
+        }
+        func date(_ key: String) throws(CreateExportBody.Rejection) -> Date? {
+            guard let text = try string(key) else { return nil }
+            do { return try RFC3339.parse(text) } catch { throw CreateExportBody.Rejection(field: key, reason: "must be an RFC 3339 date-time") }
+        }
+        var parsed = ScheduleBody()
+        parsed.name = try string("name")
+        parsed.cron = try string("cron")
+        parsed.everySeconds = try integer("everySeconds")
+        parsed.timeZone = try string("timeZone")
+        parsed.format = try string("format")
+        parsed.catchUp = try string("catchUp")
+        parsed.startsAt = try date("startsAt")
+        if object.keys.contains("endsAt") { parsed.endsAt = .some(try date("endsAt")) }
+        if object.keys.contains("maxRuns") {
+            let runs = try integer("maxRuns")
+            guard runs.map({ Int(exactly: $0) != nil }) ?? true else { throw CreateExportBody.Rejection(field: "maxRuns", reason: "is too large") }
+            parsed.maxRuns = .some(runs.map { Int($0) })
+        }
+        if let value = object["columns"], !(value is NSNull) {
+            guard let names = value as? [String] else { throw CreateExportBody.Rejection(field: "columns", reason: "must be an array of strings") }
+            parsed.columns = names
+        }
+        if parsed.cron != nil, parsed.everySeconds != nil {
+            throw CreateExportBody.Rejection(field: "cron", reason: "give cron or everySeconds, not both")
+        }
+        return parsed
+    }
+
+    /// The recurrence the body names, if any.
+    func recurrence() throws(CreateExportBody.Rejection) -> ExportRecurrence? {
+        do {
+            if let cron { return try .cron(cron) }
+            if let everySeconds { return try .every(.seconds(everySeconds)) }
+        } catch {
+            throw CreateExportBody.Rejection(field: cron != nil ? "cron" : "everySeconds", reason: error.message)
+        }
+        return nil
+    }
+
+    /// The catch-up policy the body names, if any.
+    func catchUpPolicy() throws(CreateExportBody.Rejection) -> CatchUpPolicy? {
+        guard let catchUp else { return nil }
+        guard let policy = CatchUpPolicy(named: catchUp) else {
+            throw CreateExportBody.Rejection(field: "catchUp", reason: "must be runLatest or skip")
+        }
+        return policy
+    }
+}
