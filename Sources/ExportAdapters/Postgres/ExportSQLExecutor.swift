@@ -10,8 +10,11 @@
 /// - **One statement, bound parameters.** Send ``ExportSQLStatement/sql`` with
 ///   ``ExportSQLStatement/bindings`` as parameters (never interpolated into the text), using the
 ///   extended protocol, and return every row in order, each cell as text or `nil` for `NULL`.
+/// - **Columns by position.** Cells come in the statement's column order; every column the adapters
+///   select has a distinct name, so a driver that decodes by name (sql-kit's `SQLRow`) may read
+///   `allColumns` in order.
 /// - **Errors propagate.** A failed statement throws; the adapters wrap what it throws as a retryable
-///   ``ExportCore/ExportError/Code/unavailable`` unless it is already an ``ExportCore/ExportError``
+///   `ExportError.Code.unavailable` unless it is already an `ExportError`
 ///   (throw one yourself for a finer code).
 /// - **Transactions belong to the caller.** An executor handed out inside a transaction runs every
 ///   statement in that transaction; the library never sends `BEGIN`, `COMMIT` or `ROLLBACK` to it.

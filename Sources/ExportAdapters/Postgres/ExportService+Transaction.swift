@@ -21,7 +21,7 @@ extension ExportService {
     ///   - request: The request.
     ///   - transaction: The executor of the host's open transaction.
     /// - Returns: The ticket of the new or existing job (an existing one is found in the transaction's view).
-    /// - Throws: What ``ExportCore/ExportService/request(_:)`` throws; ``ExportCore/ExportError/Code/configuration``
+    /// - Throws: What `ExportService.request(_:)` throws; `ExportError.Code.configuration`
     ///   when the service's job store is not a Postgres adapter, so nothing ran in the transaction.
     public func request(_ request: ExportRequest, in transaction: any ExportSQLExecutor) async throws -> ExportTicket {
         let bound = BoundTransaction(transaction)

@@ -2,7 +2,7 @@ import ExportCore
 import Foundation
 
 /// The job store, the queue and the notification ledger on one PostgreSQL database, with the host's
-/// blob store and notifier, as one ``ExportCore/ExportPorts`` value.
+/// blob store and notifier, as one `ExportPorts` value.
 ///
 /// ```swift
 /// let backend = try PostgresBackend(database: database, blobStore: files, notifier: mailer)
@@ -26,7 +26,7 @@ public struct PostgresBackend: Sendable {
     public let queue: PostgresQueue
     /// Sent notifications, in `<prefix>notifications`, for a notifier that needs a ledger.
     public let ledger: PostgresNotificationLedger
-    /// The ports, for ``ExportCore/ExportService``, ``ExportCore/ExportWorker`` and ``ExportCore/Reconciler``.
+    /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
     /// Creates the adapters; call ``migrate()`` once before use.
@@ -60,7 +60,7 @@ public struct PostgresBackend: Sendable {
     /// startup).
     ///
     /// - Returns: The versions applied.
-    /// - Throws: ``ExportCore/ExportError`` when a migration fails.
+    /// - Throws: `ExportError` when a migration fails.
     @discardableResult
     public func migrate() async throws -> [Int] { try await schema.migrate(database) }
 }

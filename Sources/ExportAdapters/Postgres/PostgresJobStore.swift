@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``ExportCore/JobStore`` in a PostgreSQL table: each job is a row holding its record as a JSON document (the
+/// A `JobStore` in a PostgreSQL table: each job is a row holding its record as a JSON document (the
 /// RFC 3339 form every adapter writes) beside the columns the queries filter on.
 ///
 /// Create is one `INSERT … ON CONFLICT DO NOTHING` against the primary key and a partial unique index on
@@ -9,7 +9,7 @@ import Foundation
 /// processes. Update is a compare-and-swap on the `version` column in one statement. Owner, id, creation
 /// time and unique key are kept from the stored record whatever the update carries.
 ///
-/// Inside ``ExportCore/ExportService/request(_:in:)`` its statements run in the host's transaction.
+/// Inside `ExportService.request(_:in:)` its statements run in the host's transaction.
 public struct PostgresJobStore: JobStore {
     let session: SQLSession
     let schema: PostgresSchema
@@ -29,7 +29,7 @@ public struct PostgresJobStore: JobStore {
     /// - Parameters:
     ///   - job: The job, with version 0.
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
         var stored = job
         stored.version = 1
@@ -59,7 +59,7 @@ public struct PostgresJobStore: JobStore {
     /// - Parameters:
     ///   - id: The job's id.
     /// - Returns: The job, or `nil` when there is none.
-    /// - Throws: ``ExportCore/ExportError/Code/corruptData`` when its document cannot be decoded.
+    /// - Throws: `ExportError.Code.corruptData` when its document cannot be decoded.
     public func get(_ id: JobID) async throws -> ExportJob? {
         let rows = try await session.run("SELECT document::text FROM \(schema.jobs) WHERE id = $1", [id.rawValue])
         guard let row = rows.first else { return nil }
@@ -71,7 +71,7 @@ public struct PostgresJobStore: JobStore {
     /// - Parameters:
     ///   - job: The new content; its version is the version that was read.
     /// - Returns: The stored job with its new version.
-    /// - Throws: ``ExportCore/ExportError/Code/versionConflict`` or ``ExportCore/ExportError/Code/notFound``.
+    /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
     public func update(_ job: ExportJob) async throws -> ExportJob {
         var next = job
         next.version = job.version + 1
@@ -105,7 +105,7 @@ public struct PostgresJobStore: JobStore {
     ///   - cursor: Where the previous page ended, or `nil`.
     ///   - limit: The most jobs to return (1 to 1,000; other values are clamped).
     /// - Returns: The page.
-    /// - Throws: ``ExportCore/ExportError/Code/invalidRequest`` for a cursor this store did not make.
+    /// - Throws: `ExportError.Code.invalidRequest` for a cursor this store did not make.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         let limit = max(1, min(limit, 1000))
         var after: (String, String)?
@@ -140,7 +140,7 @@ public struct PostgresJobStore: JobStore {
     ///   - updatedBefore: The cut-off.
     ///   - limit: The most jobs to return.
     /// - Returns: The jobs (corrupt records skipped).
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         guard !states.isEmpty, limit >= 1 else { return [] }
         let rows = try await session.run(
@@ -155,7 +155,7 @@ public struct PostgresJobStore: JobStore {
     ///   - now: The current time.
     ///   - limit: The most jobs to delete.
     /// - Returns: The deleted jobs (a corrupt record is deleted but not returned).
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
         guard limit >= 1 else { return [] }
         let rows = try await session.run(

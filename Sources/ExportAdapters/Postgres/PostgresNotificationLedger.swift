@@ -53,7 +53,7 @@ public struct PostgresNotificationLedger: Sendable {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation keeps others away.
     /// - Returns: Whether the caller may send.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func reserveKey(_ key: String, now: Date, holdFor: Duration) async throws -> ReservationOutcome {
         let nowText = try SQLSession.text(now)
         let untilText = try SQLSession.text(now.adding(holdFor))
@@ -81,7 +81,7 @@ public struct PostgresNotificationLedger: Sendable {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func markSent(_ key: String, at: Date) async throws {
         _ = try await session.run(
             """
@@ -95,7 +95,7 @@ public struct PostgresNotificationLedger: Sendable {
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func cancelReservation(_ key: String) async throws {
         _ = try await session.run("DELETE FROM \(schema.notifications) WHERE key = $1 AND sent_at IS NULL", [key])
     }

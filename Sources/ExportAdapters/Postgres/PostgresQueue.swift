@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``ExportCore/Queue`` in a PostgreSQL table: the lease is a column, receivers claim with
+/// A `Queue` in a PostgreSQL table: the lease is a column, receivers claim with
 /// `FOR UPDATE SKIP LOCKED`, and each job has at most one live message.
 ///
 /// A message row holds its job id, `visible_at` (when it may be received: the enqueue delay, the release
@@ -52,7 +52,7 @@ public struct PostgresQueue: Queue {
     ///   - message: The message.
     ///   - delay: How long before it may be delivered.
     /// - Returns: The id of the new message, or of the job's existing one.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     @discardableResult
     public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         let now = clock.now()
@@ -80,7 +80,7 @@ public struct PostgresQueue: Queue {
     ///   - visibilityTimeout: The lease length.
     ///   - waitTime: How long to keep looking while none is visible (polling every ``pollInterval``).
     /// - Returns: The deliveries.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         let count = Swift.max(1, Swift.min(max, 10))
         let start = clock.now()
@@ -123,7 +123,7 @@ public struct PostgresQueue: Queue {
     ///
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
-    /// - Throws: ``ExportCore/ExportError/Code/leaseLost`` when another receive took the message, or it is gone.
+    /// - Throws: `ExportError.Code.leaseLost` when another receive took the message, or it is gone.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         let (id, token) = try Self.parse(receipt)
         let rows = try await session.run(
@@ -136,7 +136,7 @@ public struct PostgresQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - delay: How long it stays hidden.
-    /// - Throws: ``ExportCore/ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         let (id, token) = try Self.parse(receipt)
         let rows = try await session.run(
@@ -154,7 +154,7 @@ public struct PostgresQueue: Queue {
     ///   - receipt: The delivery's receipt.
     ///   - visibilityTimeout: The new lease length from now.
     /// - Returns: When the extended lease ends.
-    /// - Throws: ``ExportCore/ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     @discardableResult
     public func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
         let (id, token) = try Self.parse(receipt)
@@ -171,7 +171,7 @@ public struct PostgresQueue: Queue {
     /// - Parameters:
     ///   - receipt: The delivery's receipt.
     ///   - reason: Why.
-    /// - Throws: ``ExportCore/ExportError/Code/leaseLost`` when the lease is no longer held.
+    /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         let (id, token) = try Self.parse(receipt)
         let rows = try await session.run(
@@ -192,7 +192,7 @@ public struct PostgresQueue: Queue {
     /// - Parameters:
     ///   - limit: The most to return.
     /// - Returns: The dead letters.
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         guard limit >= 1 else { return [] }
         let rows = try await session.run(
@@ -218,7 +218,7 @@ public struct PostgresQueue: Queue {
     ///   - ids: The dead letters, or `nil` for all of this queue's.
     /// - Returns: How many dead letters were moved (one whose job has a live message again is only removed,
     ///   and counted).
-    /// - Throws: ``ExportCore/ExportError`` when the database fails.
+    /// - Throws: `ExportError` when the database fails.
     @discardableResult
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         let list: String? = try ids.map { ids throws(ExportError) in

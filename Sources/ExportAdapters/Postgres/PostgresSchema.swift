@@ -17,7 +17,7 @@ public struct PostgresSchema: Hashable, Sendable {
     ///   - prefix: The table-name prefix: lower-case letters, digits and `_`, starting with a letter or
     ///     `_`, at most 40 characters; `export_` by default. A schema-qualified prefix is not accepted:
     ///     set the connection's `search_path` instead.
-    /// - Throws: ``ExportCore/ExportError/Code/configuration`` for any other prefix.
+    /// - Throws: `ExportError.Code.configuration` for any other prefix.
     public init(prefix: String = "export_") throws(ExportError) {
         guard Self.isIdentifier(prefix, maximumLength: 40) else {
             throw ExportError(
@@ -40,8 +40,8 @@ public struct PostgresSchema: Hashable, Sendable {
     /// - Parameters:
     ///   - database: The database.
     /// - Returns: The versions applied by this call (empty when the schema was up to date).
-    /// - Throws: ``ExportCore/ExportError/Code/unsupportedVersion`` when the database has a newer schema than this
-    ///   library knows; ``ExportCore/ExportError`` when a statement fails.
+    /// - Throws: `ExportError.Code.unsupportedVersion` when the database has a newer schema than this
+    ///   library knows; `ExportError` when a statement fails.
     @discardableResult
     public func migrate(_ database: any ExportSQLDatabase) async throws -> [Int] {
         var applied: [Int] = []

@@ -1,16 +1,16 @@
 import ExportCore
 import Foundation
 
-/// A ``ExportCore/MembershipSource`` over a host table or view, read in keyset pages: `WHERE user = $1 AND key >
+/// A `MembershipSource` over a host table or view, read in keyset pages: `WHERE user = $1 AND key >
 /// $cursor ORDER BY key LIMIT n`, so a page costs one index range scan however deep the export is.
 ///
-/// ``Mapping`` names the table and the column of each ``ExportCore/Membership`` field; every name is checked
+/// ``Mapping`` names the table and the column of each `Membership` field; every name is checked
 /// (letters, digits, `_`, optionally one `schema.` qualifier) and double-quoted in the SQL. Give the
 /// table an index on `(user column, key column)`. Rows are read with the host's executor, which may
 /// point at a read replica.
 ///
-/// A row that cannot become a ``ExportCore/Membership`` (a `NULL` in a required column, an amount that is not a
-/// decimal) fails the page with a permanent ``ExportCore/ExportError/Code/corruptData`` naming the row's key.
+/// A row that cannot become a `Membership` (a `NULL` in a required column, an amount that is not a
+/// decimal) fails the page with a permanent `ExportError.Code.corruptData` naming the row's key.
 public struct SQLMembershipSource: MembershipSource {
     /// Which table and columns hold the memberships.
     public struct Mapping: Hashable, Sendable {
@@ -47,7 +47,7 @@ public struct SQLMembershipSource: MembershipSource {
         /// Extra attributes: export column name to table column.
         public var attributes: [String: String]
 
-        /// Creates a mapping; the defaults are the column names of ``ExportCore/Membership``'s fields in snake case.
+        /// Creates a mapping; the defaults are the column names of `Membership`'s fields in snake case.
         ///
         /// - Parameters:
         ///   - table: The table or view; `memberships` by default.
@@ -103,7 +103,7 @@ public struct SQLMembershipSource: MembershipSource {
     /// - Parameters:
     ///   - executor: Where the reads run (the host's database or a replica).
     ///   - mapping: The table and its columns.
-    /// - Throws: ``ExportCore/ExportError/Code/configuration`` naming a table, column or type that is not a plain
+    /// - Throws: `ExportError.Code.configuration` naming a table, column or type that is not a plain
     ///   identifier.
     public init(executor: any ExportSQLExecutor, mapping: Mapping = Mapping()) throws(ExportError) {
         session = SQLSession(executor: executor)
@@ -142,7 +142,7 @@ public struct SQLMembershipSource: MembershipSource {
         ]
         for name in attributeNames { selected.append(try column(mapping.attributes[name], "attributes[\(name)]")) }
         query = """
-            SELECT \(selected.joined(separator: ", ")) FROM \(table)
+            SELECT \(selected.enumerated().map { "\($0.element) AS c\($0.offset)" }.joined(separator: ", ")) FROM \(table)
             WHERE \(try quoted(mapping.userID, "userID")) = CAST($1 AS \(mapping.userType)) AND ($2::text IS NULL OR \(key) > CAST($2 AS \(mapping.keyType)))
             ORDER BY \(key) LIMIT $3::integer
             """
@@ -155,9 +155,9 @@ public struct SQLMembershipSource: MembershipSource {
     ///   - cursor: The previous page's cursor (its last key), or `nil`.
     ///   - limit: The most rows (at least 1; at most 10,000 are read per page).
     /// - Returns: The rows and the next page's cursor.
-    /// - Throws: ``ExportCore/ExportError/Code/invalidRequest`` for a limit below 1,
-    ///   ``ExportCore/ExportError/Code/corruptData`` for a row that is not a membership, a retryable
-    ///   ``ExportCore/ExportError/Code/unavailable`` when the database fails.
+    /// - Throws: `ExportError.Code.invalidRequest` for a limit below 1,
+    ///   `ExportError.Code.corruptData` for a row that is not a membership, a retryable
+    ///   `ExportError.Code.unavailable` when the database fails.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
         let limit = min(limit, 10_000)
