@@ -33,8 +33,9 @@ public protocol ExportSQLExecutor: Sendable {
 /// ## Implementation requirements
 /// - ``ExportSQLExecutor/execute(_:)`` runs each statement on its own (autocommit), on any connection.
 /// - ``withTransaction(_:)`` runs `body` in one transaction on one connection: it commits when `body`
-///   returns and rolls back when it throws. postgres-nio's `PostgresClient.withTransaction` and
-///   sql-kit's `SQLDatabase.transaction` do exactly that.
+///   returns and rolls back when it throws, then rethrows `body`'s own error (unwrap a driver's wrapper
+///   such as postgres-nio's `PostgresTransactionError`, so `ExportError` codes reach the caller).
+///   postgres-nio's `PostgresClient.withTransaction` and Fluent's `Database.transaction` do the rest.
 public protocol ExportSQLDatabase: ExportSQLExecutor {
     /// Runs `body` in a transaction.
     ///

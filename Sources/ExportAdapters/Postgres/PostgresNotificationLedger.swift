@@ -68,7 +68,7 @@ public struct PostgresNotificationLedger: Sendable {
                 [key, nowText, untilText])
             if !reserved.isEmpty { return .reserved }
             let rows = try await session.run(
-                "SELECT sent_at IS NOT NULL, extract(epoch FROM reserved_until)::text FROM \(schema.notifications) WHERE key = $1", [key])
+                "SELECT (sent_at IS NOT NULL)::text, extract(epoch FROM reserved_until)::text FROM \(schema.notifications) WHERE key = $1", [key])
             guard let row = rows.first else { continue }  // the holder gave it up meanwhile: try again
             if row[0] == "true" { return .alreadySent }
             return .inProgress(until: try SQLSession.date(epoch: row[1], "a reservation's end"))
