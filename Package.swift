@@ -8,10 +8,11 @@ let package = Package(
     products: [
         .library(name: "ExportCore", targets: ["ExportCore"]),
         // One product per adapter family, so a file-system-only host links no SigV4 code; the umbrella
-        // `ExportAdapters` re-exports all three.
+        // `ExportAdapters` re-exports the first three (ExportPostgres is linked on its own).
         .library(name: "ExportInMemory", targets: ["ExportInMemory"]),
         .library(name: "ExportFileSystem", targets: ["ExportFileSystem"]),
         .library(name: "ExportAWS", targets: ["ExportAWS"]),
+        .library(name: "ExportPostgres", targets: ["ExportPostgres"]),
         .library(name: "ExportAdapters", targets: ["ExportAdapters"]),
         .library(name: "ExportConformance", targets: ["ExportConformance"]),
         .library(name: "ExportHTTPAPI", targets: ["ExportHTTPAPI"]),
@@ -28,6 +29,8 @@ let package = Package(
         .target(name: "ExportInMemory", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/InMemory"),
         .target(name: "ExportFileSystem", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/FileSystem"),
         .target(name: "ExportAWS", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/HTTP"),
+        // PostgreSQL through a small SQL port the host implements with its own driver: no dependency here.
+        .target(name: "ExportPostgres", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/Postgres"),
         .target(
             name: "ExportAdapters", dependencies: ["ExportInMemory", "ExportFileSystem", "ExportAWS"],
             path: "Sources/ExportAdapters/Umbrella"),

@@ -1,14 +1,17 @@
 import ExportAdapters
 import ExportCore
 import ExportHTTPAPI
+import ExportPostgres
 import Foundation
+import PostgresNIO
+import PostgresNIOPort
 import ServiceLifecycle
 
 // Every line that wires the library lives in this file: the ports of one backend, the service, the
 // worker, the reconciler and the HTTP API handler built from them, and the two ServiceLifecycle
 // adapters. The rest of the server talks to `Backend` only.
 
-/// The export feature of this host, built on one backend (the file system or AWS).
+/// The export feature of this host, built on one backend (the file system, AWS or PostgreSQL).
 struct Backend: Sendable {
     /// Answers `/api/v1/...` (and serves the signed download links of the file-system backend).
     let api: ExportAPIHandler
@@ -25,6 +28,7 @@ struct Backend: Sendable {
         var dataDirectory: URL
         var publicURL: URL
         var aws: AWSSettings?
+        var postgres: PostgresSettings?
         var source: any MembershipSource
         var workers: Int
         var shutdownGracePeriod: Duration
@@ -43,6 +47,15 @@ struct Backend: Sendable {
         var sender = "exports@example.com"
     }
 
+    struct PostgresSettings: Sendable {
+        var databaseURL: String
+        /// The demo users whose memberships are seeded, and how many each.
+        var users: [String]
+        var rows: Int
+        var pageDelay: Duration
+        var brokenUsers: Set<String>
+    }
+
     /// The base path of the HTTP API.
     static let basePath = "/api/v1"
 
@@ -51,7 +64,33 @@ struct Backend: Sendable {
         var signedDownloads: SignedDownloads?
         var notes: [String] = []
         let sender = try EmailAddress(validating: settings.aws?.sender ?? "exports@example.com")
-        if let aws = settings.aws {
+        var source = settings.source
+        if let postgres = settings.postgres {
+            // Jobs, queue, ledger, e-mail outbox and memberships in one database; files on disk.
+            let client = PostgresClient(configuration: try PostgresHost.configuration(url: postgres.databaseURL))
+            Task { await client.run() }  // the pool lives as long as the process: the worker drains on it at shutdown
+            let database = PostgresNIODatabase(client: client)
+            let filesDirectory = settings.dataDirectory.appendingPathComponent("files", isDirectory: true)
+            try FileManager.default.createDirectory(at: filesDirectory, withIntermediateDirectories: true)
+            let files = try FileBlobStore(
+                configuration: .init(
+                    directory: filesDirectory, linkSecret: try LinkSecretFile.loadOrCreate(root: settings.dataDirectory),
+                    linkBaseURL: settings.publicURL.appendingPathComponent(String((basePath + "/downloads").dropFirst()))))
+            let schema = try PostgresSchema()
+            let backend = try PostgresBackend(
+                database: database, blobStore: files, notifier: PostgresOutboxNotifier(database: database, schema: schema, clock: SystemClock()),
+                schema: schema, observer: observer)
+            let applied = try await backend.migrate()
+            try await PostgresOutboxNotifier.createTable(on: database)
+            try await PostgresHost.seedMemberships(users: postgres.users, rows: postgres.rows, on: database)
+            source = PacedMembershipSource(
+                base: try SQLMembershipSource(executor: database, mapping: PostgresHost.mapping), pageDelay: postgres.pageDelay,
+                brokenUsers: postgres.brokenUsers)
+            ports = backend.ports
+            signedDownloads = SignedDownloads(files)
+            notes.append(
+                "postgres backend on \(client.configurationDescription(postgres.databaseURL)) (schema migrations applied now: \(applied)); files in \(filesDirectory.path); e-mails in table demo_outbox")
+        } else if let aws = settings.aws {
             let configuration = AWSConfiguration(
                 credentials: try AWSCredentials.fromEnvironment(ProcessInfo.processInfo.environment), region: aws.region, endpoint: aws.endpoint)
             let queues = try await SQSQueue.createQueues(named: aws.queue, aws: configuration)
@@ -93,7 +132,7 @@ struct Backend: Sendable {
             concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, heartbeatInterval: settings.heartbeatInterval,
             receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
             idleDelay: .milliseconds(200), pageSize: settings.pageSize, shutdownGracePeriod: settings.shutdownGracePeriod)
-        let worker = try ExportWorker(ports: ports, source: settings.source, configuration: workerConfiguration)
+        let worker = try ExportWorker(ports: ports, source: source, configuration: workerConfiguration)
         let reconciler = try Reconciler(
             ports: ports, configuration: .init(requeueAfter: settings.visibilityTimeout * 2, abandonedWriteAge: settings.visibilityTimeout * 4))
         return Backend(
@@ -116,4 +155,13 @@ struct ReconcilerService: Service {
     let reconciler: Reconciler
     let interval: Duration
     func run() async throws { try await reconciler.run(every: interval, gracefulShutdown: { try? await gracefulShutdown() }) }
+}
+
+extension PostgresClient {
+    /// The database URL without its password, for the startup note.
+    func configurationDescription(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "?" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "?"
+    }
 }

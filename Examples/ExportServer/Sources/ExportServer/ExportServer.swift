@@ -44,6 +44,12 @@ struct ExportServer {
                     endpoint: options.endpoint.flatMap(URL.init(string:)),
                     region: options.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1")
                 : nil,
+            postgres: options.databaseURL.map { url in
+                Backend.PostgresSettings(
+                    databaseURL: url, users: authentication.users.keys.sorted(), rows: options.rows,
+                    pageDelay: .milliseconds(options.pageDelayMilliseconds),
+                    brokenUsers: Set(options.brokenUsers.split(separator: ",").map(String.init)))
+            },
             source: source, workers: options.workers, shutdownGracePeriod: .seconds(options.shutdownGrace),
             visibilityTimeout: .seconds(options.visibilityTimeout), heartbeatInterval: .milliseconds(options.heartbeatMilliseconds),
             pageSize: options.pageSize,

@@ -12,7 +12,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on.") var port = 8080
     @Option(name: .customLong("data-dir"), help: "The file-system backend's data directory.") var dataDirectory = "export-server-data"
-    @Option(help: "file (default) or aws.") var backend = "file"
+    @Option(help: "file (default), aws or postgres.") var backend = "file"
+    @Option(name: .customLong("database-url"), help: "The postgres backend's database: postgres://user:password@host:5432/database.")
+    var databaseURL: String?
     @Option(help: "The AWS endpoint, such as http://127.0.0.1:5000 for moto_server; AWS itself when absent.") var endpoint: String?
     @Option(help: "The AWS region; AWS_REGION or us-east-1 when absent.") var region: String?
     @Option(help: "DEMO SIGN-IN (stand-in for your authentication): name:password pairs for HTTP Basic.")
@@ -37,7 +39,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard ["file", "aws"].contains(backend) else { throw ValidationError("--backend must be file or aws") }
+        guard ["file", "aws", "postgres"].contains(backend) else { throw ValidationError("--backend must be file, aws or postgres") }
+        guard (backend == "postgres") == (databaseURL != nil) else { throw ValidationError("--backend postgres needs --database-url, and only it") }
+        if let databaseURL { do { _ = try PostgresHost.configuration(url: databaseURL) } catch { throw ValidationError("\(error)") } }
         guard endpoint == nil || backend == "aws" else { throw ValidationError("--endpoint needs --backend aws") }
         guard workers >= 1, rows >= 0, pageSize >= 1, pageDelayMilliseconds >= 0, rateLimit >= 0, shutdownGrace >= 0, visibilityTimeout >= 1, heartbeatMilliseconds >= 10,
             heartbeatMilliseconds < visibilityTimeout * 1000 else {

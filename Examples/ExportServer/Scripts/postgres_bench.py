@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Jobs per second through PostgreSQL, with pgbench's TPS on the same server for scale.
+
+Starts its own PostgreSQL 15 (Tests/pg.py), runs `pgbench` (TPC-B-like, scale 10, 8 clients, 2 threads)
+for PGBENCH_SECONDS, then `export-postgres-bench`: tiny exports (one membership each) from request to
+notified, with the job store, queue, ledger and membership table in the database. Prints one JSON line
+with both figures and the load average before and after (the machine may be shared).
+
+Environment: PG_SETTINGS (server settings for both runs, comma-separated, such as
+synchronous_commit=off; none by default), BENCH_CONFIG (release), JOBS (5000), CONCURRENCY (32), CLIENTS (16), PGBENCH_SECONDS (15), BENCH_JSON (a file to
+write the JSON line to)."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PACKAGE = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(PACKAGE, "Tests"))
+from pg import Postgres  # noqa: E402
+
+
+def bench_binary():
+    path = os.environ.get("EXPORT_POSTGRES_BENCH_BIN")
+    if path:
+        return path
+    config = os.environ.get("BENCH_CONFIG", "release")
+    subprocess.run(["swift", "build", "--package-path", PACKAGE, "-c", config, "--product", "export-postgres-bench"], check=True)
+    out = subprocess.run(["swift", "build", "--package-path", PACKAGE, "-c", config, "--show-bin-path"],
+                         check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, "export-postgres-bench")
+
+
+def main():
+    binary = bench_binary()
+    jobs = os.environ.get("JOBS", "5000")
+    seconds = os.environ.get("PGBENCH_SECONDS", "15")
+    settings = [x for x in os.environ.get("PG_SETTINGS", "").split(",") if x]
+    with Postgres(settings) as pg:
+        pg.psql("CREATE DATABASE pgbench")
+        pg.psql("CREATE DATABASE exports")
+        pgbench = os.path.join(pg.bin, "pgbench")
+        subprocess.run([pgbench, "-i", "-q", "-s", "10", "pgbench"], check=True, capture_output=True, env=pg.env())
+        load_before = os.getloadavg()
+        out = subprocess.run([pgbench, "-c", "8", "-j", "2", "-T", seconds, "pgbench"], check=True, capture_output=True,
+                             text=True, env=pg.env()).stdout
+        tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+        result = json.loads(subprocess.run(
+            [binary, "--database-url", pg.url("exports"), "--jobs", jobs, "--concurrency", os.environ.get("CONCURRENCY", "32"),
+             "--clients", os.environ.get("CLIENTS", "16")], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        result.update(pgbench_tps=tps, pgbench="TPC-B-like, scale 10, -c 8 -j 2 -T " + seconds,
+                      load_average_before=[round(x, 2) for x in load_before],
+                      server_settings=settings, load_average_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
+        line = json.dumps(result)
+        print(line)
+        if os.environ.get("BENCH_JSON"):
+            with open(os.environ["BENCH_JSON"], "w") as f:
+                f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+import Synchronization
+
+/// A thread-safe counter.
+final class Counter: Sendable {
+    private let storage = Mutex(0)
+    func increment() { storage.withLock { $0 += 1 } }
+    var value: Int { storage.withLock { $0 } }
+}

@@ -1,0 +1,195 @@
+import ExportCore
+import Foundation
+
+/// A `JobStore` in a PostgreSQL table: each job is a row holding its record as a JSON document (the
+/// RFC 3339 form every adapter writes) beside the columns the queries filter on.
+///
+/// Create is one `INSERT … ON CONFLICT DO NOTHING` against the primary key and a partial unique index on
+/// the unique key of live jobs, so concurrent creates with one key have one winner in any number of
+/// processes. Update is a compare-and-swap on the `version` column in one statement. Owner, id, creation
+/// time and unique key are kept from the stored record whatever the update carries.
+///
+/// Inside `ExportService.request(_:in:)` its statements run in the host's transaction.
+public struct PostgresJobStore: JobStore {
+    let session: SQLSession
+    let schema: PostgresSchema
+
+    /// Creates the store; run ``PostgresSchema/migrate(_:)`` once before using it.
+    ///
+    /// - Parameters:
+    ///   - executor: Where its statements run: the host's database, or one transaction.
+    ///   - schema: The table names.
+    public init(executor: any ExportSQLExecutor, schema: PostgresSchema) {
+        session = SQLSession(executor: executor)
+        self.schema = schema
+    }
+
+    /// Stores a new job, or returns the job that already holds its id or unique key.
+    ///
+    /// - Parameters:
+    ///   - job: The job, with version 0.
+    /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
+    /// - Throws: `ExportError` when the database fails.
+    public func create(_ job: ExportJob) async throws -> JobCreation {
+        var stored = job
+        stored.version = 1
+        let columns = try Self.columns(stored)
+        for _ in 0..<8 {
+            let inserted = try await session.run(
+                """
+                INSERT INTO \(schema.jobs) (id, owner, state, terminal, notified, unique_key, created_at, updated_at, expires_at, version, document)
+                VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6, $7::timestamptz, $8::timestamptz, $9::timestamptz, 1, $10::jsonb)
+                ON CONFLICT DO NOTHING RETURNING 'created'
+                """,
+                [job.id.rawValue, job.owner.rawValue] + columns)
+            if !inserted.isEmpty { return .created(stored) }
+            if let existing = try await get(job.id) { return .existing(existing) }
+            if let key = job.uniqueKey {
+                let holders = try await session.run(
+                    "SELECT id, document::text FROM \(schema.jobs) WHERE unique_key = $1 AND NOT terminal", [key])
+                if let holder = holders.first { return .existing(try decode(holder[1], id: holder[0] ?? "?")) }
+            }
+            // The conflicting job ended or was deleted between the insert and the reads: try again.
+        }
+        throw ExportError(.versionConflict, "job \(job.id) could not be created: its id or key kept changing hands")
+    }
+
+    /// Reads a job.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    /// - Returns: The job, or `nil` when there is none.
+    /// - Throws: `ExportError.Code.corruptData` when its document cannot be decoded.
+    public func get(_ id: JobID) async throws -> ExportJob? {
+        let rows = try await session.run("SELECT document::text FROM \(schema.jobs) WHERE id = $1", [id.rawValue])
+        guard let row = rows.first else { return nil }
+        return try decode(row[0], id: id.rawValue)
+    }
+
+    /// Replaces a job if its stored version is the given one.
+    ///
+    /// - Parameters:
+    ///   - job: The new content; its version is the version that was read.
+    /// - Returns: The stored job with its new version.
+    /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
+    public func update(_ job: ExportJob) async throws -> ExportJob {
+        var next = job
+        next.version = job.version + 1
+        // state, terminal, notified, unique_key (unused: kept), created_at (unused), updated_at, expires_at, document
+        let columns = try Self.columns(next)
+        let rows = try await session.run(
+            """
+            WITH old AS (
+                SELECT id, document->'owner' AS owner, document->'createdAt' AS created, document->'uniqueKey' AS key
+                FROM \(schema.jobs) WHERE id = $1 AND version = $2::bigint FOR UPDATE
+            )
+            UPDATE \(schema.jobs) AS j SET
+                state = $3, terminal = $4::boolean, notified = $5::boolean, updated_at = $6::timestamptz,
+                expires_at = $7::timestamptz, version = $2::bigint + 1,
+                document = ($8::jsonb - 'uniqueKey') || jsonb_build_object('owner', old.owner, 'createdAt', old.created)
+                    || CASE WHEN old.key IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('uniqueKey', old.key) END
+            FROM old WHERE j.id = old.id AND j.version = $2::bigint
+            RETURNING j.document::text
+            """,
+            [job.id.rawValue, String(job.version), columns[0], columns[1], columns[2], columns[5], columns[6], columns[7]])
+        if let row = rows.first { return try decode(row[0], id: job.id.rawValue) }
+        let current = try await session.run("SELECT version::text FROM \(schema.jobs) WHERE id = $1", [job.id.rawValue])
+        guard let version = current.first?[0] else { throw ExportError(.notFound, "job \(job.id) does not exist") }
+        throw ExportError(.versionConflict, "job \(job.id) is at version \(version), not \(job.version)")
+    }
+
+    /// Lists one owner's jobs, newest first (by creation time, then id); corrupt records are skipped.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner.
+    ///   - cursor: Where the previous page ended, or `nil`.
+    ///   - limit: The most jobs to return (1 to 1,000; other values are clamped).
+    /// - Returns: The page.
+    /// - Throws: `ExportError.Code.invalidRequest` for a cursor this store did not make.
+    public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        let limit = max(1, min(limit, 1000))
+        var after: (String, String)?
+        if let cursor {
+            let parts = cursor.token.split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2, (try? RFC3339.parse(parts[0])) != nil else {
+                throw ExportError(.invalidRequest, "the cursor \(String(reflecting: cursor.token)) is not a job-listing cursor")
+            }
+            after = (parts[0], parts[1])
+        }
+        let rows = try await session.run(
+            """
+            SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), document::text
+            FROM \(schema.jobs)
+            WHERE owner = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3))
+            ORDER BY created_at DESC, id DESC LIMIT $4::integer
+            """,
+            [owner.rawValue, after?.0, after?.1, String(limit + 1)])
+        let page = rows.prefix(limit)
+        var items: [ExportJob] = []
+        for row in page {
+            if let job = try? decode(row[2], id: row[0] ?? "?") { items.append(job) }  // corrupt rows: skipped, as the port says
+        }
+        let next = rows.count > limit ? page.last.map { PageCursor("\($0[1] ?? "")|\($0[0] ?? "")") } : nil
+        return Page(items: items, next: next)
+    }
+
+    /// Finds jobs in the given states not updated since `updatedBefore`.
+    ///
+    /// - Parameters:
+    ///   - states: The states.
+    ///   - updatedBefore: The cut-off.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The jobs (corrupt records skipped).
+    /// - Throws: `ExportError` when the database fails.
+    public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
+        guard !states.isEmpty, limit >= 1 else { return [] }
+        let rows = try await session.run(
+            "SELECT id, document::text FROM \(schema.jobs) WHERE state = ANY($1::text[]) AND updated_at < $2::timestamptz LIMIT $3::integer",
+            ["{" + states.map(\.rawValue).sorted().joined(separator: ",") + "}", try SQLSession.text(updatedBefore), String(min(limit, 10_000))])
+        return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }
+    }
+
+    /// Deletes jobs whose expiry is at or before `now`, skipping rows another process is deleting.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to delete.
+    /// - Returns: The deleted jobs (a corrupt record is deleted but not returned).
+    /// - Throws: `ExportError` when the database fails.
+    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+        guard limit >= 1 else { return [] }
+        let rows = try await session.run(
+            """
+            DELETE FROM \(schema.jobs) WHERE id IN (
+                SELECT id FROM \(schema.jobs) WHERE expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED)
+            RETURNING id, document::text
+            """,
+            [try SQLSession.text(now), String(min(limit, 10_000))])
+        return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }
+    }
+
+    // MARK: Internals
+
+    /// state, terminal, notified, unique_key, created_at, updated_at, expires_at, document.
+    static func columns(_ job: ExportJob) throws(ExportError) -> [String?] {
+        let document: String
+        do {
+            document = String(decoding: try RFC3339.recordEncoder().encode(job), as: UTF8.self)
+        } catch {
+            throw ExportError(.encoding, "job \(job.id) cannot be encoded: \(error)", cause: error)
+        }
+        return [
+            job.state.rawValue, job.state.isTerminal ? "true" : "false", job.lifecycle.notified ? "true" : "false", job.uniqueKey,
+            try SQLSession.text(job.createdAt), try SQLSession.text(job.updatedAt), try job.expiresAt.map(SQLSession.text), document,
+        ]
+    }
+
+    func decode(_ document: String?, id: String) throws(ExportError) -> ExportJob {
+        guard let document else { throw ExportError(.corruptData, "job record \(id) has no document") }
+        do {
+            return try RFC3339.recordDecoder().decode(ExportJob.self, from: Data(document.utf8))
+        } catch {
+            throw ExportError(.corruptData, "job record \(id) in \(schema.jobs) cannot be decoded: \(error)", cause: error)
+        }
+    }
+}
