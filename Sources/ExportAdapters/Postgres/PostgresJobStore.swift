@@ -149,23 +149,54 @@ public struct PostgresJobStore: JobStore {
         return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }
     }
 
-    /// Deletes jobs whose expiry is at or before `now`, skipping rows another process is deleting.
+    /// Finds ended jobs whose notification is pending (succeeded or failed, not notified), last
+    /// updated before `updatedBefore`.
     ///
     /// - Parameters:
-    ///   - now: The current time.
-    ///   - limit: The most jobs to delete.
-    /// - Returns: The deleted jobs (a corrupt record is deleted but not returned).
+    ///   - updatedBefore: The cut-off.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The jobs (corrupt records skipped).
     /// - Throws: `ExportError` when the database fails.
-    public func deleteExpired(now: Date, limit: Int) async throws -> [ExportJob] {
+    public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         guard limit >= 1 else { return [] }
         let rows = try await session.run(
             """
-            DELETE FROM \(schema.jobs) WHERE id IN (
-                SELECT id FROM \(schema.jobs) WHERE expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED)
-            RETURNING id, document::text
+            SELECT id, document::text FROM \(schema.jobs)
+            WHERE terminal AND NOT notified AND state IN ('succeeded', 'failed') AND updated_at < $1::timestamptz
+            ORDER BY updated_at LIMIT $2::integer
             """,
+            [try SQLSession.text(updatedBefore), String(min(limit, 10_000))])
+        return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }.filter(\.notificationPending)
+    }
+
+    /// Finds jobs whose expiry is at or before `now`, earliest first; changes nothing.
+    ///
+    /// - Parameters:
+    ///   - now: The current time.
+    ///   - limit: The most jobs to return.
+    /// - Returns: The expired jobs (corrupt records skipped).
+    /// - Throws: `ExportError` when the database fails.
+    public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
+        guard limit >= 1 else { return [] }
+        let rows = try await session.run(
+            "SELECT id, document::text FROM \(schema.jobs) WHERE expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2::integer",
             [try SQLSession.text(now), String(min(limit, 10_000))])
         return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }
+    }
+
+    /// Deletes a job if its stored version is the one given; a job already gone is deleted.
+    ///
+    /// - Parameters:
+    ///   - job: The job as read.
+    /// - Throws: `ExportError.Code.versionConflict` when the stored version differs.
+    public func delete(_ job: ExportJob) async throws {
+        let deleted = try await session.run(
+            "DELETE FROM \(schema.jobs) WHERE id = $1 AND version = $2::bigint RETURNING id", [job.id.rawValue, String(job.version)])
+        guard deleted.isEmpty else { return }
+        let current = try await session.run("SELECT version::text FROM \(schema.jobs) WHERE id = $1", [job.id.rawValue])
+        if let version = current.first?[0] {
+            throw ExportError(.versionConflict, "job \(job.id) is at version \(version), not \(job.version)")
+        }
     }
 
     // MARK: Internals

@@ -245,6 +245,21 @@ public struct PostgresQueue: Queue {
 
     // MARK: Internals
 
+    /// Which of `jobs` have a live message (waiting, delayed or leased: every row of the queue table
+    /// is live; acknowledged and dead-lettered messages leave it), by the `(queue, job_id)` index.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to look for.
+    /// - Returns: The jobs with a live message; never `nil`.
+    /// - Throws: `ExportError` when the database fails.
+    public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
+        guard !jobs.isEmpty else { return [] }
+        let rows = try await session.run(
+            "SELECT job_id FROM \(schema.queue) WHERE queue = $1 AND job_id = ANY($2::text[])",
+            [name, "{" + jobs.map(\.rawValue).sorted().joined(separator: ",") + "}"])
+        return Set(rows.compactMap { $0[0].flatMap(JobID.init) })
+    }
+
     static func parse(_ receipt: LeaseReceipt) throws(ExportError) -> (String, String) {
         let parts = receipt.rawValue.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2, Int64(parts[0]) != nil, !parts[1].isEmpty else {

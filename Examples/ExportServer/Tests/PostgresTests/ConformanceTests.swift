@@ -111,12 +111,17 @@ struct PostgresConformanceTests {
 }
 
 extension PostgresNotificationLedger: @retroactive NotificationLedger {
-    public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
+    // This ledger's reservations are not fenced by holder: a dead sender's lapse after `holdFor`.
+    public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         switch try await reserveKey(key, now: now, holdFor: holdFor) {
         case .reserved: .reserved
         case .alreadySent: .alreadySent
         case .inProgress(let until): .inProgress(until: until)
         }
+    }
+
+    public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
+        try await markSent(key, at: at)
     }
 }
 
@@ -127,6 +132,7 @@ struct LedgerNotifier: Notifier {
     func send(_ notification: ExportNotification) async throws {
         try await ledger.deliverOnce(notification.idempotencyKey, clock: SystemClock(), holdFor: .seconds(30)) {
             log.record(notification.idempotencyKey)
+            return nil
         }
     }
 }
