@@ -113,6 +113,11 @@ final class FileCommitter: Sendable {
         return error
     }
 
+    /// How many callers are waiting for the next fsync of `path` (for tests).
+    func waiting(on path: String) -> Int {
+        directories.withLock { $0[path]?.waiters.count ?? 0 }
+    }
+
     /// `fsync` of a directory, as ``POSIXFile/syncDirectory(_:durability:)`` does it.
     @Sendable static func fsyncDirectory(_ path: String) -> ExportError? {
         do throws(ExportError) {
