@@ -50,7 +50,8 @@ let package = Package(
         .target(name: "ExampleSupport", dependencies: ["ExportCore"], path: "Examples/ExampleSupport"),
         // What the test targets share (the skip log that Scripts/test-all.sh summarises); not a product.
         .target(name: "ExportTestSupport", path: "Tests/ExportTestSupport"),
-        .executableTarget(name: "ExportBenchmarks", dependencies: ["ExportCore"], path: "Benchmarks/ExportBenchmarks"),
+        .executableTarget(
+            name: "ExportBenchmarks", dependencies: ["ExportCore", "ExportInMemory", "ExportFileSystem"], path: "Benchmarks/ExportBenchmarks"),
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters", "ExportTestSupport"]),
         .testTarget(
             name: "ExportAdaptersTests",

@@ -20,21 +20,30 @@ struct Scenario {
     /// Set for the hashing cases: the rows' CSV is made first, untimed, and the timed part is
     /// SHA-256 over it in 64 KiB updates, as the worker hashes each chunk it stores.
     var hashing: SHA256Hasher.Implementation? = nil
+    /// Set for `export-file`: the whole export on the file-system backend (see ``ExportFileScenario``).
+    var wholeExport = false
+    /// Set for the `jobs-*` scenarios: tiny jobs, request → notified, on this backend (see ``JobsScenario``).
+    var jobs: JobsScenario.Backend? = nil
 
     static let all: [Scenario] = [
         Scenario(name: "rows-only", format: nil, sink: .discard),
         Scenario(name: "csv", format: .csv, sink: .discard),
+        Scenario(name: "export-file", format: .csv, sink: .file, wholeExport: true),
         Scenario(name: "csv-file", format: .csv, sink: .file),
         Scenario(name: "csv.gz", format: .csvGzip, sink: .discard),
         Scenario(name: "jsonl", format: .jsonLines, sink: .discard),
         Scenario(name: "sha256", format: .csv, sink: .discard, hashing: .preferred),
         Scenario(name: "sha256-portable", format: .csv, sink: .discard, hashing: .portable),
+        Scenario(name: "jobs-memory", format: nil, sink: .discard, jobs: .memory),
+        Scenario(name: "jobs-file", format: nil, sink: .discard, jobs: .file(.powerLoss)),
+        Scenario(name: "jobs-file-process-crash", format: nil, sink: .discard, jobs: .file(.processCrash)),
     ]
 
     /// Runs the scenario once over `rows` rows.
     ///
     /// - Returns: The elapsed (wall-clock) seconds, the thread's CPU seconds, and the output size in bytes.
-    func run(rows: Int, compressionLevel: Int) throws -> (seconds: Double, cpuSeconds: Double, bytes: Int) {
+    func run(rows: Int, compressionLevel: Int) async throws -> (seconds: Double, cpuSeconds: Double, bytes: Int) {
+        if wholeExport { return try await ExportFileScenario.run(rows: rows) }
         var workload = Workload()
         guard let format else {
             // Row production alone, the floor under every other case.

@@ -109,7 +109,8 @@ struct Workload {
         }
     }
 
-    /// Makes ``row`` the row with this number, computed from the number alone.
+    /// Makes ``row`` the row with this number, computed from the number alone, overwriting the
+    /// fields in place (the same values as ``membership(_:owner:)``).
     mutating func produce(_ number: Int) {
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: number) &* 0x9E37_79B9_7F4A_7C15)
         let a = random.next()
@@ -125,6 +126,29 @@ struct Workload {
         row.endedAt = (a >> 40) % 10 < 8 ? Date(timeIntervalSince1970: started + Double((b >> 20) % 63_072_000)) : nil
         row.amount = ExactDecimal(units: Int64((a >> 44) % 500_000), scale: 2)
         row.currency = pools.currencies[Int((b >> 50) % UInt64(pools.currencies.count))]
+    }
+
+    /// The row with this number, computed from the number alone, built whole (as a source that
+    /// materialises rows builds them): one retain per field, released when the row is dropped.
+    ///
+    /// - Parameters:
+    ///   - number: The row number.
+    ///   - owner: The `user_id` of the row; by default one of 8,192 pooled users, picked by the number.
+    func membership(_ number: Int, owner: UserID? = nil) -> Membership {
+        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: number) &* 0x9E37_79B9_7F4A_7C15)
+        let a = random.next()
+        let b = random.next()
+        // Started between 2015 and 2025, on the second; a quarter with milliseconds.
+        let started = 1_420_070_400 + Double(b % 315_360_000) + ((b >> 40) % 4 == 0 ? Double((b >> 42) % 1000) / 1000 : 0)
+        return Membership(
+            membershipID: Self.decimalString(number), userID: owner ?? pools.users[Int(a & 8191)],
+            organizationID: pools.organizations[Int((a >> 13) & 511)], organizationName: "Example Org", plan: "pro",
+            role: "member", status: pools.statuses[Int((a >> 34) % UInt64(pools.statuses.count))],
+            startedAt: Date(timeIntervalSince1970: started),
+            endedAt: (a >> 40) % 10 < 8 ? Date(timeIntervalSince1970: started + Double((b >> 20) % 63_072_000)) : nil,
+            amount: ExactDecimal(units: Int64((a >> 44) % 500_000), scale: 2),
+            currency: pools.currencies[Int((b >> 50) % UInt64(pools.currencies.count))],
+            attributes: pools.attributes[Int((a >> 22) & 4095)])
     }
 }
 

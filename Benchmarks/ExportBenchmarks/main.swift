@@ -6,6 +6,7 @@ import Foundation
 //     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
 //     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
 //     swift run -c release export-benchmarks peer-csv null|file:PATH N POOLS       # the CSV peer's workload
+//     swift run -c release export-benchmarks --only jobs-memory,jobs-file --jobs 1000,10000,100000 --runs 1
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
 // medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
@@ -18,7 +19,9 @@ var level = 6
 var only: Set<String>?
 var baselines = false
 var sample: String?
-let usage = "usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--baselines] [--write-csv PATH]"
+var jobCounts = [1000]
+var clients = 32
+let usage = "usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--jobs N[,N...]] [--clients N] [--baselines] [--write-csv PATH]"
 
 /// Prints what is wrong and the usage to standard error, and exits with status 2.
 func usageError(_ message: String) -> Never {
@@ -61,6 +64,14 @@ while let argument = arguments.popFirst() {
         let unknown = names.subtracting(Scenario.all.map(\.name))
         guard !names.isEmpty, unknown.isEmpty else { usageError("unknown scenario(s) \(unknown.sorted().joined(separator: ","))") }
         only = names
+    case "--jobs":
+        let text = value(after: argument, &arguments)
+        let counts = text.split(separator: ",").map { Int($0.replacingOccurrences(of: "_", with: "")) }
+        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 10_000_000 }) else {
+            usageError("--jobs must be whole numbers from 1 to 10000000, comma-separated, not \(String(reflecting: text))")
+        }
+        jobCounts = counts.compactMap { $0 }
+    case "--clients": clients = number(after: argument, in: 1...1000, &arguments)
     case "--baselines": baselines = true
     case "--write-csv": sample = value(after: argument, &arguments)
     case "-h", "--help":
@@ -68,6 +79,26 @@ while let argument = arguments.popFirst() {
         exit(0)
     default: usageError("unknown argument \(String(reflecting: argument))")
     }
+}
+
+/// The figures of a `jobs-*` scenario at one job count.
+struct JobsResult: Codable {
+    var scenario: String
+    var jobs: Int
+    var clients: Int
+    var runs: Int
+    var seconds: Double
+    var cpuSeconds: Double
+    var jobsPerSecond: Double
+    var requestP50Milliseconds: Double
+    var requestP99Milliseconds: Double
+    var peakRSSMiB: Double
+}
+
+/// The `fraction` quantile of sorted values (nearest rank).
+func quantile(_ sorted: [Double], _ fraction: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    return sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
 }
 
 struct Result: Codable {
@@ -103,13 +134,30 @@ let resetWorks = PeakMemory.reset()
 print("export-benchmarks: \(rows) rows x \(Workload.columns.count) columns, median of \(runs) runs, gzip level \(level)"
     + (resetWorks ? "" : " (peak RSS cannot be reset here: figures are the process's peak so far)"))
 var results: [Result] = []
+var jobsResults: [JobsResult] = []
 for scenario in Scenario.all where only?.contains(scenario.name) ?? true {
     _ = PeakMemory.reset()
+    if let backend = scenario.jobs {
+        for count in jobCounts {
+            _ = PeakMemory.reset()
+            var figures: [JobsScenario.Figures] = []
+            for _ in 0..<runs { figures.append(try await JobsScenario.run(jobs: count, clients: clients, backend: backend)) }
+            let seconds = figures.map(\.seconds).sorted()[figures.count / 2]
+            let cpu = figures.map(\.cpuSeconds).sorted()[figures.count / 2]
+            let latencies = figures.flatMap(\.requestLatencies).sorted()
+            jobsResults.append(
+                JobsResult(
+                    scenario: scenario.name, jobs: count, clients: clients, runs: runs, seconds: seconds, cpuSeconds: cpu,
+                    jobsPerSecond: Double(count) / seconds, requestP50Milliseconds: quantile(latencies, 0.5) * 1000,
+                    requestP99Milliseconds: quantile(latencies, 0.99) * 1000, peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024))
+        }
+        continue
+    }
     var timings: [Double] = []
     var cpuTimings: [Double] = []
     var bytes = 0
     for _ in 0..<runs {
-        let (seconds, cpuSeconds, size) = try scenario.run(rows: rows, compressionLevel: level)
+        let (seconds, cpuSeconds, size) = try await scenario.run(rows: rows, compressionLevel: level)
         timings.append(seconds)
         cpuTimings.append(cpuSeconds)
         bytes = size
@@ -137,9 +185,21 @@ for result in results {
             + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.0f", result.rowsPerCPUSecond), 12)
             + pad(String(format: "%.1f", result.peakRSSMiB), 14))
 }
+if !jobsResults.isEmpty {
+    print(pad("scenario", 24) + pad("jobs", 8) + pad("jobs/s", 10) + pad("req p50 ms", 12) + pad("req p99 ms", 12) + pad("CPU s", 8) + pad("peak RSS MiB", 14))
+    for result in jobsResults {
+        print(
+            pad(result.scenario, 24) + pad(String(result.jobs), 8) + pad(String(format: "%.0f", result.jobsPerSecond), 10)
+                + pad(String(format: "%.2f", result.requestP50Milliseconds), 12) + pad(String(format: "%.2f", result.requestP99Milliseconds), 12)
+                + pad(String(format: "%.2f", result.cpuSeconds), 8) + pad(String(format: "%.1f", result.peakRSSMiB), 14))
+    }
+}
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
 for result in results {
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}
+for result in jobsResults {
     print(String(decoding: try encoder.encode(result), as: UTF8.self))
 }
 

@@ -87,7 +87,7 @@ struct DemoBackend {
             let files = try FileSystemBackend(
                 directory: root, linkSecret: try LinkSecretFile.loadOrCreate(root: root),
                 linkBaseURL: URL(string: "http://localhost:8080/downloads")!,  // an example may assume a local host
-                from: try EmailAddress(validating: "exports@example.com"), observer: warnings)
+                from: try EmailAddress(validating: "exports@example.com"), observer: warnings, durability: options.durability)
             return DemoBackend(
                 jobs: files.jobStore, queue: files.queue, blobs: files.blobStore, notifier: files.notifier, source: source, owners: owners,
                 filesDirectory: root.appendingPathComponent("files/blobs"), outboxDirectory: files.notifier.outboxDirectory, notes: notes)

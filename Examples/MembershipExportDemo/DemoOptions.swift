@@ -1,3 +1,4 @@
+import ExportAdapters
 import ExportCore
 import Foundation
 
@@ -30,6 +31,7 @@ struct DemoOptions {
     var batchSize = 100
     var quiet = false
     var byteOrderMark = false
+    var durability = FileDurability.powerLoss
     /// Whether --users, --rows or --seed was given (a stored data set then differs on purpose).
     var datasetFlagsGiven = false
     /// Whether --format was given.
@@ -68,6 +70,8 @@ struct DemoOptions {
           --page-delay MS      simulate a slow database: wait this long for every page (default 0)
           --bom                csv, csv.gz: start files with a UTF-8 byte order mark, so Excel (double-click) and
                                LibreOffice pick UTF-8 by themselves (see Docs/Encoding.md)
+          --durability D       file: power-loss (default: every change fsynced) | process-crash (survives a killed
+                               process, not a power loss; nothing fsynced); see Docs/Benchmarks.md
           --quiet              no progress output; one summary line
           --help               this text
 
@@ -112,6 +116,12 @@ struct DemoOptions {
             case "--batch-size":
                 guard options.reconcileMode else { throw DemoError("--batch-size is an option of the reconcile subcommand") }
                 options.batchSize = try positive(try value(flag), flag)
+            case "--durability":
+                switch try value(flag) {
+                case "power-loss": options.durability = .powerLoss
+                case "process-crash": options.durability = .processCrash
+                case let other: throw DemoError("unknown durability \(other); use power-loss or process-crash")
+                }
             case "--bom": options.byteOrderMark = true
             case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
             case "--page-size": options.pageSize = try positive(try value(flag), flag)

@@ -66,7 +66,7 @@ final class FileBlobWriter: BlobWriter {
             // leaves it alone) until the file is renamed into place, and is closed exactly once: after a
             // close the number may already belong to another file.
             do throws(ExportError) {
-                try POSIXFile.sync(fd, path: temporaryPath)
+                try POSIXFile.sync(fd, path: temporaryPath, durability: store.configuration.durability)
                 try publish()
             } catch {
                 _ = closeDescriptor(fd)
@@ -104,13 +104,14 @@ final class FileBlobWriter: BlobWriter {
             throw ExportError(.encoding, "cannot encode the metadata of \(key)", cause: error)
         }
         try store.makeParentDirectories(of: key, under: store.metaDirectory)
-        try POSIXFile.writeAtomically(meta, to: try store.metaPath(key), temporaryDirectory: store.temporaryDirectory)
+        try POSIXFile.writeAtomically(
+            meta, to: try store.metaPath(key), temporaryDirectory: store.temporaryDirectory, durability: store.configuration.durability)
         try store.makeParentDirectories(of: key, under: store.blobsDirectory)
         let destination = try store.blobPath(key)
         var info = stat()
         if lstat(destination, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
             throw ExportError(.invalidKey, "blob key \(key) names an existing directory (another key is below it)")
         }
-        try POSIXFile.renameDurably(temporaryPath, to: destination)
+        try POSIXFile.renameDurably(temporaryPath, to: destination, durability: store.configuration.durability)
     }
 }

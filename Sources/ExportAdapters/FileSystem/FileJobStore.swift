@@ -32,17 +32,23 @@ public final class FileJobStore: JobStore {
     var temporaryDirectory: String { root + "/tmp" }
     var lockPath: String { root + "/store.lock" }
     let corruptFiles: CorruptFileReporter
+    /// Syncs (or not, per the durability) and group-commits the directory fsyncs of every mutation.
+    let committer: FileCommitter
 
     /// Opens (creating if needed) a store under a directory.
     ///
     /// - Parameters:
     ///   - directory: The root directory; created with its parents when missing.
+    ///   - durability: What an acknowledged change survives; ``FileDurability/powerLoss`` by default.
     ///   - onCorruptFile: Called once for every record moved to `corrupt/`, after the store's lock is
     ///     released (so it may use the store); log or alert there. `nil` to ignore.
     /// - Throws: `ExportError` (for example `ExportError.Code.permissionDenied`) when the directory
     ///   cannot be created or used.
-    public init(directory: URL, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil) throws(ExportError) {
+    public init(
+        directory: URL, durability: FileDurability = .powerLoss, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
+    ) throws(ExportError) {
         corruptFiles = CorruptFileReporter(onCorruptFile)
+        committer = FileCommitter(durability: durability)
         root = try POSIXFile.prepareRoot(directory)
         for path in [jobsDirectory, ownersDirectory, keysDirectory, corruptDirectory, temporaryDirectory] {
             try POSIXFile.makeDirectory(path, inside: root)
@@ -143,7 +149,7 @@ public final class FileJobStore: JobStore {
     /// Runs `body` under `store.lock`, then reports the files it moved aside (with the lock released).
     func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         defer { corruptFiles.flush() }
-        return try await POSIXFile.withLock(lockPath, body)
+        return try await POSIXFile.withLock(lockPath, committer: committer, body)
     }
 
     func recordPath(_ id: JobID) -> String { jobsDirectory + "/" + id.rawValue + ".json" }

@@ -41,6 +41,8 @@ public final class FileQueue: Queue {
     var temporaryDirectory: String { root + "/tmp" }
     var lockPath: String { root + "/queue.lock" }
     let corruptFiles: CorruptFileReporter
+    /// Syncs (or not, per the durability) and group-commits the directory fsyncs of every operation.
+    let committer: FileCommitter
 
     /// Opens (creating if needed) a spool directory.
     ///
@@ -48,14 +50,16 @@ public final class FileQueue: Queue {
     ///   - directory: The root directory; created with its parents when missing.
     ///   - clock: The clock for delays, leases and long polling.
     ///   - pollInterval: How often a receive with a wait time looks at the directory again.
+    ///   - durability: What an acknowledged operation survives; ``FileDurability/powerLoss`` by default.
     ///   - onCorruptFile: Called once for every file moved to `corrupt/`, after the queue's lock is
     ///     released (so it may use the queue); log or alert there. `nil` to ignore.
     /// - Throws: `ExportError` when the directory cannot be created or used.
     public init(
         directory: URL, clock: any ExportClock = SystemClock(), pollInterval: Duration = .milliseconds(100),
-        onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
+        durability: FileDurability = .powerLoss, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil
     ) throws(ExportError) {
         corruptFiles = CorruptFileReporter(onCorruptFile)
+        committer = FileCommitter(durability: durability)
         root = try POSIXFile.prepareRoot(directory)
         self.clock = clock
         self.pollInterval = pollInterval > .zero ? pollInterval : .milliseconds(100)
@@ -181,7 +185,7 @@ public final class FileQueue: Queue {
     /// Runs `body` under `queue.lock`, then reports the files it moved aside (with the lock released).
     func locked<T>(_ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
         defer { corruptFiles.flush() }
-        return try await POSIXFile.withLock(lockPath, body)
+        return try await POSIXFile.withLock(lockPath, committer: committer, body)
     }
 
     /// A `ready/` path; a message visible now (no delay) is not rounded up into the next millisecond.

@@ -42,6 +42,8 @@ public struct FileSystemBackend: Sendable {
     ///   - observer: Receives every event of the pipeline, and a `ExportEvent.Name.corruptRecord`
     ///     event for every job record or queue file moved to a `corrupt/` directory.
     ///   - settings: The shared settings.
+    ///   - durability: What every acknowledged write of the four adapters survives:
+    ///     ``FileDurability/powerLoss`` (the default) or ``FileDurability/processCrash``.
     /// - Throws: `ExportError` when a directory cannot be created or used, or the secret is too short.
     public init(
         directory: URL,
@@ -50,7 +52,8 @@ public struct FileSystemBackend: Sendable {
         from: EmailAddress,
         clock: any ExportClock = SystemClock(),
         observer: any ExportObserver = NoObserver(),
-        settings: ExportSettings = ExportSettings()
+        settings: ExportSettings = ExportSettings(),
+        durability: FileDurability = .powerLoss
     ) throws(ExportError) {
         self.directory = directory
         // Every folder of the data directory stays inside it (each adapter checks its own subfolders).
@@ -59,15 +62,18 @@ public struct FileSystemBackend: Sendable {
         let onCorruptFile: @Sendable (CorruptFileReport) -> Void = { report in
             observer.observe(.corruptRecord(path: report.path, reason: "\(report.reason); moved to \(report.movedTo)"))
         }
-        jobStore = try FileJobStore(directory: directory.appendingPathComponent("jobs", isDirectory: true), onCorruptFile: onCorruptFile)
+        jobStore = try FileJobStore(
+            directory: directory.appendingPathComponent("jobs", isDirectory: true), durability: durability, onCorruptFile: onCorruptFile)
         queue = try FileQueue(
-            directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock, onCorruptFile: onCorruptFile)
+            directory: directory.appendingPathComponent("queue", isDirectory: true), clock: clock, durability: durability,
+            onCorruptFile: onCorruptFile)
         blobStore = try FileBlobStore(
             configuration: .init(
                 directory: directory.appendingPathComponent("files", isDirectory: true), linkSecret: linkSecret,
-                linkBaseURL: linkBaseURL),
+                linkBaseURL: linkBaseURL, durability: durability),
             clock: clock)
-        notifier = try OutboxNotifier(directory: directory.appendingPathComponent("outbox", isDirectory: true), from: from, clock: clock)
+        notifier = try OutboxNotifier(
+            directory: directory.appendingPathComponent("outbox", isDirectory: true), from: from, clock: clock, durability: durability)
         scheduleStore = try FileScheduleStore(
             directory: directory.appendingPathComponent("schedules", isDirectory: true), onCorruptFile: onCorruptFile)
         ports = ExportPorts(

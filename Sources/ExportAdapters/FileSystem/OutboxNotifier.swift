@@ -29,6 +29,8 @@ public final class OutboxNotifier: Notifier {
     let from: EmailAddress
     let fromName: String
     let clock: any ExportClock
+    /// Syncs (or not, per the durability) and group-commits the outbox directory's fsyncs.
+    let committer: FileCommitter
     var temporaryDirectory: String { root + "/.tmp" }
     var sentDirectory: String { root + "/sent" }
 
@@ -39,13 +41,16 @@ public final class OutboxNotifier: Notifier {
     ///   - from: The sender address.
     ///   - fromName: The sender's display name.
     ///   - clock: The clock for the `Date` header.
+    ///   - durability: What a sent message survives; ``FileDurability/powerLoss`` by default.
     /// - Throws: `ExportError` when the directory cannot be created or used.
     public init(
         directory: URL,
         from: EmailAddress,
         fromName: String = "Membership exports",
-        clock: any ExportClock = SystemClock()
+        clock: any ExportClock = SystemClock(),
+        durability: FileDurability = .powerLoss
     ) throws(ExportError) {
+        committer = FileCommitter(durability: durability)
         root = try POSIXFile.prepareRoot(directory)
         outboxDirectory = URL(fileURLWithPath: root, isDirectory: true)
         self.from = from
@@ -72,7 +77,7 @@ public final class OutboxNotifier: Notifier {
         let fd = try POSIXFile.open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do throws(ExportError) {
             try POSIXFile.writeAll(fd, Array(message.utf8), path: temporary)
-            try POSIXFile.sync(fd, path: temporary)
+            try POSIXFile.sync(fd, path: temporary, durability: committer.durability)
             close(fd)
         } catch {
             close(fd)
@@ -85,7 +90,8 @@ public final class OutboxNotifier: Notifier {
             if code == EEXIST { return }
             throw POSIXFile.error(code, "publishing", destination)
         }
-        try POSIXFile.syncDirectory(root)
+        // Group-committed: concurrent sends share one fsync of the outbox.
+        try await committer.syncDirectories([root])
     }
 
     /// The file a notification with this idempotency key is (or will be) written to.

@@ -30,6 +30,12 @@ enum POSIXFile {
 
     /// Creates a directory and its parents (like `mkdir -p`).
     static func makeDirectories(_ path: String) throws(ExportError) {
+        // Usually only the last component is missing, or none: one mkdir instead of one per component.
+        if mkdir(path, 0o755) == 0 { return }
+        if errno == EEXIST {
+            var info = stat()
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return }
+        }
         var current = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             current += "/" + component
@@ -80,9 +86,17 @@ enum POSIXFile {
         }
     }
 
-    /// Flushes a file's data to the device. Every failure (including `EBADF`, which means the
-    /// descriptor is not the file we think it is) is an error.
-    static func sync(_ fd: Int32, path: String) throws(ExportError) {
+    /// The durability in force: the one given, else the critical section's (see
+    /// ``withLock(_:committer:_:)``), else ``FileDurability/powerLoss``.
+    static func durability(_ given: FileDurability?) -> FileDurability {
+        given ?? FileCommitter.pending?.durability ?? .powerLoss
+    }
+
+    /// Flushes a file's data to the device, unless the durability is ``FileDurability/processCrash``.
+    /// Every failure (including `EBADF`, which means the descriptor is not the file we think it is) is
+    /// an error.
+    static func sync(_ fd: Int32, path: String, durability given: FileDurability? = nil) throws(ExportError) {
+        guard durability(given).syncs else { return }
         while fsync(fd) != 0 {
             let code = errno
             if code == EINTR { continue }
@@ -90,8 +104,20 @@ enum POSIXFile {
         }
     }
 
-    /// Flushes a directory's entries (after a rename or unlink inside it).
-    static func syncDirectory(_ path: String) throws(ExportError) {
+    /// Flushes a directory's entries (after a rename or unlink inside it), unless the durability is
+    /// ``FileDurability/processCrash``. Inside ``withLock(_:committer:_:)`` the fsync is deferred to
+    /// the lock's release, where the committer runs it for every concurrent caller at once.
+    static func syncDirectory(_ path: String, durability given: FileDurability? = nil) throws(ExportError) {
+        guard durability(given).syncs else { return }
+        if let pending = FileCommitter.pending {
+            pending.add(path)
+            return
+        }
+        try syncDirectoryNow(path)
+    }
+
+    /// `fsync` of a directory, now.
+    static func syncDirectoryNow(_ path: String) throws(ExportError) {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
         while fsync(fd) != 0 {
@@ -128,20 +154,23 @@ enum POSIXFile {
     }
 
     /// Writes `bytes` to `path` atomically: a temp file in `temporaryDirectory` (same file system),
-    /// write, fsync, rename over `path`, fsync of `path`'s directory.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, temporaryDirectory: String) throws(ExportError) {
+    /// write, fsync, rename over `path`, fsync of `path`'s directory (the fsyncs as the durability says;
+    /// an empty file has no data to flush, so only its directory is synced).
+    static func writeAtomically(
+        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durability: FileDurability? = nil
+    ) throws(ExportError) {
         let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + uniqueName() + ".tmp"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do {
             try writeAll(fd, bytes, path: temporary)
-            try sync(fd, path: temporary)
+            if !bytes.isEmpty { try sync(fd, path: temporary, durability: durability) }
         } catch {
             close(fd)
             unlink(temporary)
             throw error
         }
         close(fd)
-        try renameDurably(temporary, to: path)
+        try renameDurably(temporary, to: path, durability: durability)
     }
 
     /// Removes the `<pid>-<random>.tmp` files of ``writeAtomically(_:to:temporaryDirectory:)`` whose
@@ -159,14 +188,14 @@ enum POSIXFile {
         return removed
     }
 
-    /// Renames a file, then syncs the destination's directory.
-    static func renameDurably(_ source: String, to destination: String) throws(ExportError) {
+    /// Renames a file, then syncs the destination's directory (as the durability says).
+    static func renameDurably(_ source: String, to destination: String, durability: FileDurability? = nil) throws(ExportError) {
         if rename(source, destination) != 0 {
             let code = errno
             unlink(source)
             throw error(code, "renaming into", destination)
         }
-        try syncDirectory(directoryName(destination))
+        try syncDirectory(directoryName(destination), durability: durability)
     }
 
     /// Renames a file; `false` when the source is gone (someone else moved it first).
@@ -213,9 +242,16 @@ enum POSIXFile {
     /// The lock is tried without blocking (`LOCK_NB`); while another holder has it, the task sleeps
     /// 1 ms, doubling up to 16 ms, so no thread of the concurrency pool is ever blocked waiting.
     ///
+    /// With a committer, `body`'s writes follow its durability, and the directory fsyncs `body` asks
+    /// for run after the lock is released, group-committed with those of concurrent callers; the call
+    /// returns after them.
+    ///
     /// - Throws: `ExportError.Code.timeout` (retryable) after ``lockWaitLimit``,
-    ///   `ExportError.Code.cancelled` when the task is cancelled while waiting, or what `body` throws.
-    static func withLock<T>(_ lockPath: String, _ body: () throws(ExportError) -> T) async throws(ExportError) -> T {
+    ///   `ExportError.Code.cancelled` when the task is cancelled while waiting, what `body` throws, or
+    ///   the error of a deferred directory fsync.
+    static func withLock<T>(
+        _ lockPath: String, committer: FileCommitter? = nil, _ body: () throws(ExportError) -> T
+    ) async throws(ExportError) -> T {
         let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
         defer { close(fd) }
         let clock = ContinuousClock()
@@ -235,8 +271,18 @@ enum POSIXFile {
             }
             pause = min(pause * 2, .milliseconds(16))
         }
-        defer { flock(fd, LOCK_UN) }
-        return try body()
+        guard let committer else {
+            defer { flock(fd, LOCK_UN) }
+            return try body()
+        }
+        let pending = FileCommitter.Pending(durability: committer.durability)
+        let result: Result<T, ExportError> = FileCommitter.$pending.withValue(pending) {
+            do throws(ExportError) { return .success(try body()) } catch { return .failure(error) }
+        }
+        flock(fd, LOCK_UN)
+        // Synced even when `body` failed half-way: what it did rename stays, and should be durable.
+        try await committer.syncDirectories(pending.directories)
+        return try result.get()
     }
 
     /// The directory part of a path.

@@ -48,10 +48,17 @@ public struct ExportRunner: Sendable {
 
     /// Exports a job's rows into a blob.
     ///
+    /// Three things overlap, so a second core is used when there is one: the next source page is
+    /// fetched while the current page is encoded, and the previous page's chunks are hashed and
+    /// appended meanwhile. At most three pages are held at once (the one being fetched, the one being
+    /// encoded, the chunks of the one being written), so memory stays bounded by the page size. Appends
+    /// stay in order and one at a time (each starts after the previous page's have returned).
+    ///
     /// - Parameters:
     ///   - job: The job (owner, format, columns).
     ///   - key: Where to store the file.
-    ///   - checkpoint: Called after each page with the rows written so far; throw to stop.
+    ///   - checkpoint: Called after each page's bytes are appended, with the rows written so far;
+    ///     throw to stop.
     /// - Returns: The stored blob, row count and checksum.
     /// - Throws: The first error of the source, the encoder, the blob store or the checkpoint; the
     ///   partial blob has been aborted by then.
@@ -73,31 +80,9 @@ public struct ExportRunner: Sendable {
         let columns = job.options.columns ?? ExportColumn.standard
         var encoder = ChunkedEncoder(try job.options.format.makeEncoder(columns: columns, csv: csvOptions, compressionLevel: compressionLevel), chunkSize: chunkSize)
         let writer = try await blobStore.beginWrite(key: key, contentType: job.options.format.contentType)
-        var hash = SHA256Hasher()
         do {
-            var cursor: PageCursor?
-            repeat {
-                try Task.checkCancellation()
-                let page = try await source.memberships(of: job.owner, after: cursor, limit: pageSize, range: job.options.range)
-                for membership in page.items {
-                    guard membership.userID == job.owner else {
-                        throw ExportError(.permanent, "the membership source returned a row of another user; export stopped")
-                    }
-                    try encoder.write(membership)
-                    while let chunk = encoder.takeChunk() {
-                        hash.update(chunk)
-                        try await writer.append(chunk)
-                    }
-                }
-                if page.next != nil, page.next == cursor {
-                    throw ExportError(.permanent, "the membership source returned the same cursor twice; export stopped")
-                }
-                cursor = page.next
-                try await checkpoint(encoder.rowCount)
-            } while cursor != nil
-            for chunk in try encoder.finish() {
-                hash.update(chunk)
-                try await writer.append(chunk)
+            var hash = try await withThrowingTaskGroup(of: Stage.self) { group in
+                try await pipeline(job.owner, range: job.options.range, encoder: &encoder, writer: writer, group: &group, checkpoint: checkpoint)
             }
             let blob = try await writer.finish()
             return Output(blob: blob, rows: encoder.rowCount, sha256: hash.finalize().hexString)
@@ -105,5 +90,76 @@ public struct ExportRunner: Sendable {
             try? await writer.abort()
             throw error
         }
+    }
+
+    /// What a child task of ``run(_:into:checkpoint:)`` hands back.
+    private enum Stage: Sendable {
+        /// A source page arrived.
+        case fetched(Page<Membership>)
+        /// A page's chunks were hashed and appended; the hasher comes back, with the rows written so far.
+        case written(SHA256Hasher, rows: Int64)
+    }
+
+    private func pipeline(
+        _ owner: UserID, range: ExportTimeRange?, encoder: inout ChunkedEncoder, writer: any BlobWriter,
+        group: inout ThrowingTaskGroup<Stage, any Error>,
+        checkpoint: (Int64) async throws -> Void
+    ) async throws -> SHA256Hasher {
+        let source = source
+        let limit = pageSize
+        var fetched: Page<Membership>?
+        // `nil` while a write stage holds it: the next write waits for it, so appends stay in order.
+        var hasher: SHA256Hasher? = SHA256Hasher()
+        func awaitStage() async throws {
+            guard let stage = try await group.next() else { throw ExportError(.permanent, "export pipeline: no stage was running") }
+            switch stage {
+            case .fetched(let page): fetched = page
+            case .written(let returned, let rows):
+                hasher = returned
+                try await checkpoint(rows)
+            }
+        }
+        group.addTask { .fetched(try await source.memberships(of: owner, after: nil, limit: limit, range: range)) }
+        var cursor: PageCursor?
+        while true {
+            try Task.checkCancellation()
+            while fetched == nil { try await awaitStage() }
+            guard let page = fetched else { break }
+            fetched = nil
+            if page.next != nil, page.next == cursor {
+                throw ExportError(.permanent, "the membership source returned the same cursor twice; export stopped")
+            }
+            cursor = page.next
+            if let next = cursor {
+                group.addTask { .fetched(try await source.memberships(of: owner, after: next, limit: limit, range: range)) }
+            }
+            // Encoded in place (a borrowed buffer), so no row is copied out of the page.
+            var chunks: [[UInt8]] = []
+            try page.items.withUnsafeBufferPointer { rows in
+                for index in rows.indices {
+                    guard rows[index].userID == owner else {
+                        throw ExportError(.permanent, "the membership source returned a row of another user; export stopped")
+                    }
+                    try encoder.write(rows[index])
+                    while let chunk = encoder.takeChunk() { chunks.append(chunk) }
+                }
+            }
+            if cursor == nil { chunks += try encoder.finish() }
+            while hasher == nil { try await awaitStage() }
+            guard var taken = hasher else { break }
+            hasher = nil
+            let rows = encoder.rowCount
+            group.addTask {
+                for chunk in chunks {
+                    taken.update(chunk)
+                    try await writer.append(chunk)
+                }
+                return .written(taken, rows: rows)
+            }
+            if cursor == nil { break }
+        }
+        while hasher == nil { try await awaitStage() }
+        guard let hasher else { throw ExportError(.permanent, "export pipeline: the hasher did not come back") }
+        return hasher
     }
 }

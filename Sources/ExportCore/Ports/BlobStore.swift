@@ -82,7 +82,8 @@ extension BlobStore {
     public var maximumLinkLifetime: Duration? { nil }
 }
 
-/// One blob being written. Calls are made in order by one task.
+/// One blob being written. Calls are made in order, one at a time (each after the previous returned),
+/// though not necessarily from the same task.
 public protocol BlobWriter: Sendable {
     /// Appends bytes.
     ///

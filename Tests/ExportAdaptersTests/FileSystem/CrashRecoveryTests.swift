@@ -81,8 +81,12 @@ struct CrashRecoveryTests {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    @Test("SIGKILLed workers: every job succeeds once, one e-mail each, files identical to the in-memory reference", arguments: [UInt64(11), 2026, 7])
-    func killedWorkers(seed: UInt64) async throws {
+    /// Both durability settings promise that a killed process loses no acknowledged change; the
+    /// workers run with each (`--durability`), two seeds apiece.
+    @Test(
+        "SIGKILLed workers: every job succeeds once, one e-mail each, files identical to the in-memory reference",
+        arguments: [(UInt64(11), "power-loss"), (2026, "power-loss"), (7, "process-crash"), (2026, "process-crash")])
+    func killedWorkers(seed: UInt64, durability: String) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.demo.path), "build the demo first: swift build --build-tests")
         let began = Date()
         let directory = try TestDirectory("crash")
@@ -106,7 +110,7 @@ struct CrashRecoveryTests {
         // on a thread of its own: on the cooperative pool, other suites' blocking work could starve it
         // while the children finish everything unobserved.
         let run = await KillLoop(
-            demo: Self.demo, dataDirectory: directory.path, input: input, ids: ids, random: random,
+            demo: Self.demo, dataDirectory: directory.path, input: input, durability: durability, ids: ids, random: random,
             timeLimit: Self.timeLimit, rounds: Self.killRounds
         ).runOnThread()
         let (kills, rounds) = (run.kills, run.rounds)
@@ -178,7 +182,7 @@ struct CrashRecoveryTests {
         }
         let attempts = finished.reduce(0) { $0 + $1.attempt }
         #expect(attempts > ids.count, "no kill interrupted an export, so no takeover was exercised")
-        print("seed \(seed): \(kills) workers killed, \(attempts) attempts for \(ids.count) jobs, \(leftovers) leftover deliveries, \(Date().timeIntervalSince(began)) s")
+        print("seed \(seed), \(durability): \(kills) workers killed, \(attempts) attempts for \(ids.count) jobs, \(leftovers) leftover deliveries, \(Date().timeIntervalSince(began)) s")
     }
 }
 

@@ -25,6 +25,8 @@ struct KillLoop: Sendable {
     let demo: URL
     let dataDirectory: String
     let input: String
+    /// The workers' `--durability` (`power-loss` or `process-crash`).
+    let durability: String
     let ids: [JobID]
     var random: CrashRecoveryTests.Generator
     let timeLimit: TimeInterval
@@ -46,7 +48,7 @@ struct KillLoop: Sendable {
         process.executableURL = demo
         process.arguments = [
             "worker", "--data-dir", dataDirectory, "--input", input, "--workers", "1", "--visibility", "2", "--max-attempts", "50",
-            "--page-size", "200", "--page-delay", "100", "--quiet",
+            "--page-size", "200", "--page-delay", "100", "--durability", durability, "--quiet",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
