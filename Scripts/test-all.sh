@@ -12,10 +12,19 @@ export MEMBERSHIP_EXPORT_SKIP_LOG="$skip_log"
 
 status=0
 failed=()
-echo "test-all: swift test $*"
-if ! swift test "$@"; then
+# The SIGKILL storms time real processes against leases of a few seconds: they run in a pass of
+# their own after the rest, so the other suites' load (the moto and browser tests, 100 suites in
+# parallel) cannot starve their heartbeats.
+storms="KillStormTests|AWSKillStormTests|ExpiryCrashTests"
+echo "test-all: swift test $* --skip '$storms'"
+if ! swift test "$@" --skip "$storms"; then
   status=1
   failed+=("root package (swift test)")
+fi
+echo "test-all: swift test $* --filter '$storms'"
+if ! swift test "$@" --filter "$storms"; then
+  status=1
+  failed+=("root package storms (swift test --filter)")
 fi
 
 for manifest in Examples/*/Package.swift; do

@@ -14,8 +14,8 @@ import Foundation
 ///
 /// Each case gets a fresh store from `makeStore`. Against a shared durable service, a store may keep
 /// data between cases: the suite uses random ids and owners and dates around the year 2000, so it
-/// neither collides with nor deletes other data (``JobStore/expired(now:limit:)``, ``JobStore/unnotified(updatedBefore:limit:)`` and
-/// ``JobStore/stale(in:updatedBefore:limit:)`` are called with cut-offs in 2000).
+/// neither collides with nor deletes other data (`JobStore/expired(now:limit:)`, `JobStore/unnotified(updatedBefore:limit:)` and
+/// `JobStore/stale(in:updatedBefore:limit:)` are called with cut-offs in 2000).
 public struct JobStoreConformance: Sendable {
     /// How hard the suite pushes the store.
     public struct Configuration: Sendable {

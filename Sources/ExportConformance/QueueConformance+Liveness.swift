@@ -2,7 +2,7 @@ import ExportCore
 import Foundation
 
 extension QueueConformance {
-    /// ``Queue/jobsWithLiveMessages(among:)`` lists a job while its message waits, is delayed or is
+    /// `Queue/jobsWithLiveMessages(among:)` lists a job while its message waits, is delayed or is
     /// leased (an expired lease included), and no longer once it is acknowledged or dead-lettered. A
     /// queue that answers `nil` (it cannot tell) passes trivially.
     func liveness() async throws {

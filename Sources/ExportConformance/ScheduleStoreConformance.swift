@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// Checks that a ``ScheduleStore`` keeps every promise of the port's "Implementation requirements".
+/// Checks that a `ScheduleStore` keeps every promise of the port's "Implementation requirements".
 ///
 /// ```swift
 /// @Test func conforms() async throws {

@@ -26,7 +26,7 @@ extension ExportAPIHandler {
         }
     }
 
-    /// The body field an ``ExportError/Code/invalidSchedule`` message is about.
+    /// The body field an `ExportError.Code.invalidSchedule` message is about.
     static func scheduleField(of error: ExportError) -> String {
         for field in ["timeZone", "endsAt", "maxRuns", "name", "interval", "cron"] where error.message.contains(field) {
             return field == "interval" ? "everySeconds" : field

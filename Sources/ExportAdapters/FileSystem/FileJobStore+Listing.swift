@@ -83,10 +83,10 @@ extension FileJobStore {
     /// every record.
     ///
     /// - Parameters:
-    ///   - updatedBefore: Only jobs whose ``ExportJob/updatedAt`` is earlier than this.
+    ///   - updatedBefore: Only jobs whose `ExportJob.updatedAt` is earlier than this.
     ///   - limit: The most jobs to return.
     /// - Returns: Matching jobs, in no particular order.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         var found: [ExportJob] = []
         for job in try await scan() where found.count < limit {
@@ -95,14 +95,14 @@ extension FileJobStore {
         return found
     }
 
-    /// Finds jobs whose ``ExportJob/expiresAt`` is at or before `now`, scanning every record; changes
+    /// Finds jobs whose `ExportJob.expiresAt` is at or before `now`, scanning every record; changes
     /// nothing.
     ///
     /// - Parameters:
     ///   - now: The current time.
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs.
-    /// - Throws: ``ExportError`` when storage fails.
+    /// - Throws: `ExportError` when storage fails.
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         var found: [ExportJob] = []
         for job in try await scan() where found.count < limit {
@@ -116,8 +116,8 @@ extension FileJobStore {
     ///
     /// - Parameters:
     ///   - job: The job as read.
-    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs, or
-    ///   ``ExportError`` when storage fails.
+    /// - Throws: `ExportError.Code.versionConflict` when the stored version differs, or
+    ///   `ExportError` when storage fails.
     public func delete(_ job: ExportJob) async throws {
         try await locked { () throws(ExportError) in
             guard let stored = try readLocked(job.id) else { return }

@@ -55,7 +55,7 @@ extension FileQueue {
     /// - Parameters:
     ///   - jobs: The jobs to look for.
     /// - Returns: The jobs with a live message; never `nil`.
-    /// - Throws: ``ExportError`` when the spool cannot be read.
+    /// - Throws: `ExportError` when the spool cannot be read.
     public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
         guard !jobs.isEmpty else { return [] }
         return try await locked { () throws(ExportError) -> Set<JobID> in

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``ScheduleStore`` keeping one JSON file per schedule under a root directory, safe to share
+/// A `ScheduleStore` keeping one JSON file per schedule under a root directory, safe to share
 /// between several processes on one machine (several schedulers race on it safely).
 ///
 /// Layout under the root: `schedules/<id>.json` (replaced atomically: temp file in `tmp/`, fsync,
@@ -23,7 +23,7 @@ public final class FileScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - directory: The root directory; created with its parents when missing.
     ///   - onCorruptFile: Called for every record moved to `corrupt/`; `nil` to ignore.
-    /// - Throws: ``ExportError`` when the directory cannot be created or used.
+    /// - Throws: `ExportError` when the directory cannot be created or used.
     public init(directory: URL, onCorruptFile: (@Sendable (CorruptFileReport) -> Void)? = nil) throws(ExportError) {
         corruptFiles = CorruptFileReporter(onCorruptFile)
         root = try POSIXFile.prepareRoot(directory)
@@ -38,7 +38,7 @@ public final class FileScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The schedule; stored at version 1.
     /// - Returns: The stored schedule.
-    /// - Throws: ``ExportError/Code/alreadyExists`` for a taken id; storage errors.
+    /// - Throws: `ExportError.Code.alreadyExists` for a taken id; storage errors.
     public func create(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         try await locked { () throws(ExportError) -> ExportSchedule in
             if try POSIXFile.readAll(recordPath(schedule.id)) != nil {
@@ -56,7 +56,7 @@ public final class FileScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - id: The id.
     /// - Returns: The schedule, or `nil`.
-    /// - Throws: ``ExportError/Code/corruptData`` for an undecodable record (moved to `corrupt/`).
+    /// - Throws: `ExportError.Code.corruptData` for an undecodable record (moved to `corrupt/`).
     public func get(_ id: ScheduleID) async throws -> ExportSchedule? {
         guard let bytes = try POSIXFile.readAll(recordPath(id)) else { return nil }
         do {
@@ -72,7 +72,7 @@ public final class FileScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The new content with the version read.
     /// - Returns: The stored schedule with its new version.
-    /// - Throws: ``ExportError/Code/versionConflict`` or ``ExportError/Code/notFound``.
+    /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
     public func update(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         try await locked { () throws(ExportError) -> ExportSchedule in
             guard let stored = try readLocked(schedule.id) else { throw ExportError(.notFound, "no schedule \(schedule.id)") }
@@ -94,7 +94,7 @@ public final class FileScheduleStore: ScheduleStore {
     ///   - id: The id.
     ///   - version: Only at this version, or `nil`.
     /// - Returns: Whether one was deleted.
-    /// - Throws: ``ExportError/Code/versionConflict`` for a stale version; storage errors.
+    /// - Throws: `ExportError.Code.versionConflict` for a stale version; storage errors.
     public func delete(_ id: ScheduleID, version: UInt64?) async throws -> Bool {
         try await locked { () throws(ExportError) -> Bool in
             guard let stored = try readLocked(id) else { return false }
@@ -113,7 +113,7 @@ public final class FileScheduleStore: ScheduleStore {
     ///   - cursor: The previous page's cursor, or `nil`.
     ///   - limit: The most to return (at least 1).
     /// - Returns: The page.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor; storage errors.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor; storage errors.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportSchedule> {
         try ScheduleListing.page(try await all().filter { $0.owner == owner }, after: cursor, limit: limit)
     }

@@ -28,7 +28,7 @@ public protocol NotificationLedger: Sendable {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation keeps others away.
     /// - Returns: Whether the caller may send.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation
 
     /// Records that the notification was sent.
@@ -37,7 +37,7 @@ public protocol NotificationLedger: Sendable {
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
     ///   - providerMessageID: The channel's id of the sent message (SES's `MessageId`), kept for support.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     func markSent(_ key: String, at: Date, providerMessageID: String?) async throws
 
     /// Gives up a reservation after a failed send, so a retry may send at once.
@@ -105,7 +105,7 @@ extension NotificationLedger {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation keeps others away.
     /// - Returns: Whether the caller may send.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     public func reserve(_ key: String, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         try await reserve(key, holder: nil, now: now, holdFor: holdFor)
     }
@@ -115,7 +115,7 @@ extension NotificationLedger {
     /// - Parameters:
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
-    /// - Throws: ``ExportError`` when the ledger is unreachable.
+    /// - Throws: `ExportError` when the ledger is unreachable.
     public func markSent(_ key: String, at: Date) async throws {
         try await markSent(key, at: at, providerMessageID: nil)
     }
@@ -126,7 +126,7 @@ extension NotificationLedger {
     ///
     /// The reservation lasts `holdFor`, or less: never past the sender's `lease`. A caller that finds the
     /// key reserved by another sender waits a moment (up to `patience`, polling) for it to finish, then
-    /// throws a retryable error with ``ExportError/retryAt`` at the end of that sender's hold, so a worker
+    /// throws a retryable error with `ExportError.retryAt` at the end of that sender's hold, so a worker
     /// puts its message back instead of blocking while a dead sender's hold runs out. A later delivery
     /// of the same message takes over the reservation at once.
     ///
@@ -137,7 +137,7 @@ extension NotificationLedger {
     ///   - holdFor: The longest a reservation lasts.
     ///   - patience: How long to wait for another sender before giving the message back; 2 s by default.
     ///   - deliver: The actual send; returns the channel's message id, if it has one.
-    /// - Throws: A retryable ``ExportError/Code/transient`` when another sender holds the key, or what
+    /// - Throws: A retryable `ExportError.Code.transient` when another sender holds the key, or what
     ///   `deliver` throws.
     public func deliverOnce(
         _ key: String, lease: NotificationLease? = nil, clock: any ExportClock, holdFor: Duration, patience: Duration = .seconds(2),

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// The in-memory fakes under one value, on one ``ManualClock`` by default: the quickest start, and the
+/// The in-memory fakes under one value, on one `ManualClock` by default: the quickest start, and the
 /// test kit for a host's own tests.
 ///
 /// ```swift
@@ -28,7 +28,7 @@ public struct InMemoryBackend: Sendable {
     /// Creates the fakes.
     ///
     /// - Parameters:
-    ///   - clock: The clock of every fake; the system clock by default (pass a ``ManualClock`` in tests).
+    ///   - clock: The clock of every fake; the system clock by default (pass a `ManualClock` in tests).
     ///   - observer: Receives every event; none by default.
     ///   - settings: The shared settings.
     public init(clock: any ExportClock = SystemClock(), observer: any ExportObserver = NoObserver(), settings: ExportSettings = ExportSettings()) {

@@ -136,7 +136,7 @@ public actor InMemoryJobStore: JobStore {
     ///   - updatedBefore: Only jobs last updated before this.
     ///   - limit: The most jobs to return.
     /// - Returns: The oldest such jobs first.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.unnotified)
         let matching = jobs.values.filter { $0.notificationPending && $0.updatedAt < updatedBefore }
@@ -149,7 +149,7 @@ public actor InMemoryJobStore: JobStore {
     ///   - now: The current time.
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs, unchanged.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.expired)
         return Array(
@@ -163,7 +163,7 @@ public actor InMemoryJobStore: JobStore {
     ///
     /// - Parameters:
     ///   - job: The job as read.
-    /// - Throws: ``ExportError/Code/versionConflict`` for a stale version, or an injected ``ExportError``.
+    /// - Throws: `ExportError.Code.versionConflict` for a stale version, or an injected `ExportError`.
     public func delete(_ job: ExportJob) async throws {
         try faults.check(.deleteJob)
         guard let stored = jobs[job.id] else { return }

@@ -45,7 +45,7 @@ public actor InMemoryMembershipSource: MembershipSource {
     ///   - limit: The most rows (at least 1).
     ///   - range: Only memberships active within it, or `nil` for all.
     /// - Returns: The rows, and a cursor when more rows follow.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a limit below 1, or an injected error.
+    /// - Throws: `ExportError.Code.invalidRequest` for a limit below 1, or an injected error.
     public func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int, range: ExportTimeRange?) async throws -> Page<Membership> {
         try faults.check(.page)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }

@@ -9,7 +9,7 @@ import Foundation
 /// not run out on ``clock``. `receive` long-polls: with a positive `waitTime` and nothing visible it
 /// waits on the clock, and returns as soon as a message becomes visible or is enqueued.
 ///
-/// Use ``ManualClock`` in tests so that leases expire when the test advances the clock.
+/// Use `ManualClock` in tests so that leases expire when the test advances the clock.
 public actor InMemoryQueue: Queue {
     struct Entry {
         let id: MessageID
@@ -46,7 +46,7 @@ public actor InMemoryQueue: Queue {
     /// Creates an empty queue.
     ///
     /// - Parameters:
-    ///   - clock: The clock for leases and delays; the system clock by default, a ``ManualClock`` in tests.
+    ///   - clock: The clock for leases and delays; the system clock by default, a `ManualClock` in tests.
     ///   - faults: The fault injector to consult; a fresh one by default.
     public init(clock: any ExportClock = SystemClock(), faults: FaultInjector = FaultInjector()) {
         self.clock = clock
@@ -204,7 +204,7 @@ public actor InMemoryQueue: Queue {
     /// - Parameters:
     ///   - jobs: The jobs to look for.
     /// - Returns: The jobs with a live message; never `nil`.
-    /// - Throws: An injected ``ExportError``.
+    /// - Throws: An injected `ExportError`.
     public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
         try faults.check(.liveMessages)
         guard !jobs.isEmpty else { return [] }

@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``ScheduleStore`` kept in memory: for tests, demos and single-process hosts.
+/// A `ScheduleStore` kept in memory: for tests, demos and single-process hosts.
 ///
 /// It keeps every promise of the port: create refuses a taken id, compare-and-swap updates by version,
 /// oldest-first owner listings with an opaque cursor, and the due scan.
@@ -16,7 +16,7 @@ public actor InMemoryScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The schedule; stored at version 1.
     /// - Returns: The stored schedule.
-    /// - Throws: ``ExportError/Code/alreadyExists`` for a taken id.
+    /// - Throws: `ExportError.Code.alreadyExists` for a taken id.
     public func create(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         guard schedules[schedule.id] == nil else { throw ExportError(.alreadyExists, "schedule \(schedule.id) already exists") }
         var stored = schedule
@@ -37,7 +37,7 @@ public actor InMemoryScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The new content with the version read.
     /// - Returns: The stored schedule, its version incremented.
-    /// - Throws: ``ExportError/Code/notFound`` or ``ExportError/Code/versionConflict``.
+    /// - Throws: `ExportError.Code.notFound` or `ExportError.Code.versionConflict`.
     public func update(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         guard let stored = schedules[schedule.id] else { throw ExportError(.notFound, "no schedule \(schedule.id)") }
         guard stored.version == schedule.version else {
@@ -57,7 +57,7 @@ public actor InMemoryScheduleStore: ScheduleStore {
     ///   - id: The id.
     ///   - version: Only at this version, or `nil`.
     /// - Returns: Whether one was deleted.
-    /// - Throws: ``ExportError/Code/versionConflict`` for a stale version.
+    /// - Throws: `ExportError.Code.versionConflict` for a stale version.
     public func delete(_ id: ScheduleID, version: UInt64?) async throws -> Bool {
         guard let stored = schedules[id] else { return false }
         if let version, stored.version != version {
@@ -74,7 +74,7 @@ public actor InMemoryScheduleStore: ScheduleStore {
     ///   - cursor: The previous page's cursor, or `nil`.
     ///   - limit: The most to return (at least 1).
     /// - Returns: The page.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportSchedule> {
         try ScheduleListing.page(schedules.values.filter { $0.owner == owner }, after: cursor, limit: limit)
     }

@@ -2,8 +2,8 @@ import ExportCore
 import Foundation
 
 /// What every Postgres adapter runs its statements through: the host's executor, or the host's
-/// transaction when one is bound to the current task (``ExportService/request(_:in:)``), with the
-/// driver's errors wrapped as ``ExportError`` and the text conversions of dates and numbers.
+/// transaction when one is bound to the current task (`ExportService/request(_:in:)`), with the
+/// driver's errors wrapped as `ExportError` and the text conversions of dates and numbers.
 struct SQLSession: Sendable {
     let executor: any ExportSQLExecutor
 

@@ -127,7 +127,7 @@ extension DynamoDBJobStore {
     ///   - updatedBefore: Only jobs last updated before this.
     ///   - limit: The most jobs to return.
     /// - Returns: The jobs; corrupt items are skipped.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         guard limit > 0 else { return [] }
         return try await scan(
@@ -145,7 +145,7 @@ extension DynamoDBJobStore {
     ///   - now: The current time.
     ///   - limit: The most jobs to return.
     /// - Returns: The expired jobs.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         guard limit > 0 else { return [] }
         return try await scan(
@@ -158,7 +158,7 @@ extension DynamoDBJobStore {
     ///
     /// - Parameters:
     ///   - job: The job as read.
-    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs.
+    /// - Throws: `ExportError.Code.versionConflict` when the stored version differs.
     public func delete(_ job: ExportJob) async throws {
         do {
             _ = try await call("DeleteItem", [

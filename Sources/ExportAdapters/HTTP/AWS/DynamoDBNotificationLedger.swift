@@ -42,7 +42,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
         let until = now.adding(holdFor)
         let token = UUID().uuidString.lowercased()
@@ -89,7 +89,7 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - key: The idempotency key.
     ///   - at: When it was sent.
     ///   - providerMessageID: The channel's message id (SES's `MessageId`), stored as `providerMessageId`.
-    /// - Throws: ``ExportError`` when DynamoDB fails.
+    /// - Throws: `ExportError` when DynamoDB fails.
     public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
         _ = try await call("PutItem", [
             "TableName": .string(tableName),

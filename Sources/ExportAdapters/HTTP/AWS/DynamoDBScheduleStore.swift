@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A ``ScheduleStore`` on Amazon DynamoDB, in the jobs table of ``DynamoDBJobStore`` (or any table with
+/// A `ScheduleStore` on Amazon DynamoDB, in the jobs table of ``DynamoDBJobStore`` (or any table with
 /// a string hash key `pk`).
 ///
 /// ## Item
@@ -37,7 +37,7 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The schedule.
     /// - Returns: The stored schedule.
-    /// - Throws: ``ExportError/Code/alreadyExists`` for a taken id; DynamoDB's errors.
+    /// - Throws: `ExportError.Code.alreadyExists` for a taken id; DynamoDB's errors.
     public func create(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         var stored = schedule
         stored.version = 1
@@ -58,7 +58,7 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - id: The id.
     /// - Returns: The schedule, or `nil`.
-    /// - Throws: ``ExportError/Code/corruptData`` for an undecodable item.
+    /// - Throws: `ExportError.Code.corruptData` for an undecodable item.
     public func get(_ id: ScheduleID) async throws -> ExportSchedule? { try await read(id)?.schedule }
 
     /// Replaces a schedule if its stored version matches (a conditional `PutItem`).
@@ -66,7 +66,7 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - schedule: The new content with the version read.
     /// - Returns: The stored schedule with its new version.
-    /// - Throws: ``ExportError/Code/versionConflict`` or ``ExportError/Code/notFound``.
+    /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
     public func update(_ schedule: ExportSchedule) async throws -> ExportSchedule {
         guard let stored = try await read(schedule.id)?.schedule else { throw ExportError(.notFound, "no schedule \(schedule.id)") }
         var updated = schedule
@@ -94,7 +94,7 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     ///   - id: The id.
     ///   - version: Only at this version, or `nil`.
     /// - Returns: Whether one was deleted.
-    /// - Throws: ``ExportError/Code/versionConflict`` for a stale version.
+    /// - Throws: `ExportError.Code.versionConflict` for a stale version.
     public func delete(_ id: ScheduleID, version: UInt64?) async throws -> Bool {
         var request: [String: JSONValue] = [
             "TableName": .string(tableName), "Key": ["pk": .s("schedule#\(id)")], "ReturnValues": "ALL_OLD",
@@ -120,7 +120,7 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     ///   - cursor: The previous page's cursor, or `nil`.
     ///   - limit: The most to return (at least 1).
     /// - Returns: The page.
-    /// - Throws: ``ExportError/Code/invalidRequest`` for a bad limit or cursor.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportSchedule> {
         let items = try await scan(filter: "#k = :k AND #o = :o", names: ["#k": "kind", "#o": "scheduleOwner"], values: [":k": .s("schedule"), ":o": .s(owner.rawValue)])
         return try ScheduleListing.page(items, after: cursor, limit: limit)

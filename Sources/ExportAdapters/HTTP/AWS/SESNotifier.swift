@@ -15,7 +15,7 @@ public struct SESNotifier: Notifier {
     /// The ledger of sent keys.
     public let ledger: any NotificationLedger
     /// The longest a send reservation keeps other senders away: a reservation lasts no longer than
-    /// the sender's queue lease (``ExportNotification/lease``), and the next delivery of the same
+    /// the sender's queue lease (`ExportNotification.lease`), and the next delivery of the same
     /// message takes it over at once. 60 seconds by default, well above an SES call's timeout.
     public var reservationHold: Duration
     let client: AWSServiceClient

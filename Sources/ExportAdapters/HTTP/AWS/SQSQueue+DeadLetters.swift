@@ -109,8 +109,8 @@ extension SQSQueue {
 }
 
 extension SQSQueue {
-    /// SQS cannot look messages up by content, so this answers `nil`: the ``Reconciler`` then queues a
-    /// job again on time alone (after ``Reconciler/Configuration/requeueAfter`` without any change to
+    /// SQS cannot look messages up by content, so this answers `nil`: the `Reconciler` then queues a
+    /// job again on time alone (after `Reconciler.Configuration.requeueAfter` without any change to
     /// its record), and a duplicate that makes is a no-op at the worker's claim, acknowledged at once.
     ///
     /// - Parameters:
