@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=("$@")
 if [ ${#modules[@]} -eq 0 ]; then
-  modules=(ExportCore ExportInMemory ExportFileSystem ExportAWS ExportAdapters ExportConformance ExportHTTPAPI)
+  modules=(ExportCore ExportInMemory ExportFileSystem ExportAWS ExportPostgres ExportAdapters ExportConformance ExportHTTPAPI)
 fi
 docc="$(command -v docc || true)"
 [ -n "$docc" ] || docc="$(dirname "$(command -v swift)")/docc"
@@ -20,6 +20,7 @@ catalog_of() {
     ExportInMemory) echo Sources/ExportAdapters/InMemory/ExportInMemory.docc ;;
     ExportFileSystem) echo Sources/ExportAdapters/FileSystem/ExportFileSystem.docc ;;
     ExportAWS) echo Sources/ExportAdapters/HTTP/ExportAWS.docc ;;
+    ExportPostgres) echo Sources/ExportAdapters/Postgres/ExportPostgres.docc ;;
     ExportAdapters) echo Sources/ExportAdapters/Umbrella/ExportAdapters.docc ;;
     *) echo "Sources/$1/$1.docc" ;;
   esac
