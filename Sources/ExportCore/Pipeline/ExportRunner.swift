@@ -46,6 +46,16 @@ public struct ExportRunner: Sendable {
         self.compressionLevel = min(9, max(0, compressionLevel))
     }
 
+    /// How many rows an export of `job` will write, as the source counts them; `nil` when it cannot.
+    ///
+    /// - Parameters:
+    ///   - job: The job (owner and range).
+    /// - Returns: The count, or `nil`.
+    /// - Throws: The source's error.
+    public func rowCount(for job: ExportJob) async throws -> Int64? {
+        try await source.membershipCount(of: job.owner, range: job.options.range)
+    }
+
     /// Exports a job's rows into a blob.
     ///
     /// Three things overlap, so a second core is used when there is one: the next source page is
@@ -62,16 +72,6 @@ public struct ExportRunner: Sendable {
     /// - Returns: The stored blob, row count and checksum.
     /// - Throws: The first error of the source, the encoder, the blob store or the checkpoint; the
     ///   partial blob has been aborted by then.
-    /// How many rows an export of `job` will write, as the source counts them; `nil` when it cannot.
-    ///
-    /// - Parameters:
-    ///   - job: The job (owner and range).
-    /// - Returns: The count, or `nil`.
-    /// - Throws: The source's error.
-    public func rowCount(for job: ExportJob) async throws -> Int64? {
-        try await source.membershipCount(of: job.owner, range: job.options.range)
-    }
-
     public func run(
         _ job: ExportJob,
         into key: BlobKey,

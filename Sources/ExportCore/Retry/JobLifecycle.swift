@@ -8,7 +8,7 @@ import Foundation
 /// throw ``ExportError/Code/illegalTransition`` and leave the value unchanged.
 ///
 /// The machine also guards the guarantees that survive crashes: a job held under a live lease is never
-/// run twice (``claim(now:lease:maxAttempts:)`` answers ``ClaimAction/redeliverLater(after:)``), a job
+/// run twice (``claim(now:lease:maxInterruptions:message:)`` answers ``ClaimAction/redeliverLater(after:)``), a job
 /// whose worker died is taken over once the lease has run out, and a finished job whose notification
 /// was not confirmed is notified on redelivery, never re-run.
 public struct JobLifecycle: Hashable, Sendable, Codable {
