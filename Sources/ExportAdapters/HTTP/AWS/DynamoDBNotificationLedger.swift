@@ -35,10 +35,12 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
         self.client = AWSServiceClient(configuration: aws, service: "dynamodb", hostPrefix: "dynamodb", transport: transport, clock: clock)
     }
 
-    /// Reserves a key with a conditional put.
+    /// Reserves a key with a conditional put: free, lapsed, or held by an earlier delivery of the same
+    /// queue message (`holderMessage`, `holderDelivery` on the item).
     ///
     /// - Parameters:
     ///   - key: The idempotency key.
+    ///   - holder: Who sends, or `nil`.
     ///   - now: The current time.
     ///   - holdFor: How long the reservation lasts.
     /// - Returns: The reservation outcome.
