@@ -78,7 +78,7 @@ extension ExportAPIHandler {
         } catch let error as ExportError where error.code == .invalidRequest && cursor != nil {
             return problem(.invalidQuery, "cursor must be a value from nextCursor", field: "cursor")
         }
-        return json(200, ExportListResource(items: page.items.map { ExportResource($0, basePath: basePath, now: clock.now()) }, nextCursor: page.next?.token))
+        return json(200, ListResource(items: page.items.map { ExportResource($0, basePath: basePath, now: clock.now()) }, nextCursor: page.next?.token))
     }
 
     /// `GET /exports/{id}`.

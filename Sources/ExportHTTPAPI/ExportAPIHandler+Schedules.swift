@@ -107,7 +107,7 @@ extension ExportAPIHandler {
         } catch let error as ExportError where error.code == .invalidRequest && cursor != nil {
             return problem(.invalidQuery, "cursor must be a value from nextCursor", field: "cursor")
         }
-        return json(200, ScheduleListResource(items: page.items.map { ScheduleResource($0, basePath: basePath) }, nextCursor: page.next?.token))
+        return json(200, ListResource(items: page.items.map { ScheduleResource($0, basePath: basePath) }, nextCursor: page.next?.token))
     }
 
     /// `GET /schedules/{id}`.

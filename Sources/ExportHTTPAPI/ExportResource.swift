@@ -165,9 +165,10 @@ struct ExportResource: Encodable, Sendable {
     }
 }
 
-/// One page of `GET /exports` (`#/components/schemas/ExportList`).
-struct ExportListResource: Encodable, Sendable {
-    var items: [ExportResource]
+/// One page of a listing: `GET /exports` (`#/components/schemas/ExportList`) and `GET /schedules`
+/// (`#/components/schemas/ScheduleList`); `nextCursor` is always present (`null` on the last page).
+struct ListResource<Item: Encodable & Sendable>: Encodable, Sendable {
+    var items: [Item]
     var nextCursor: String?
 
     func encode(to encoder: any Encoder) throws {

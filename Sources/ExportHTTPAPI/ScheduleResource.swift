@@ -83,17 +83,3 @@ struct ScheduleResource: Encodable, Sendable {
             runCount, skippedCount, createdAt, updatedAt, links
     }
 }
-
-/// One page of `GET /schedules` (`#/components/schemas/ScheduleList`).
-struct ScheduleListResource: Encodable, Sendable {
-    var items: [ScheduleResource]
-    var nextCursor: String?
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
-
-    enum CodingKeys: String, CodingKey { case items, nextCursor }
-}

@@ -44,15 +44,9 @@ struct AWSKillStormTests {
         let service = try ExportService(
             ports: ExportPorts(jobStore: jobs, queue: SQSQueue(configuration: queues, aws: aws), blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier()),
             configuration: .init(rateLimit: nil))
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": moto.baseURL.absoluteString,
-            "EXPORT_TABLE": table, "EXPORT_BUCKET": bucket, "EXPORT_QUEUE_URL": queues.queueURL,
-            "EXPORT_DLQ_URL": queues.deadLetterQueueURL, "EXPORT_SENDER": "exports@example.com",
-            "MEMBERSHIPS_URL_TEMPLATE": "\(host.baseURL.absoluteString)/users/{owner}/memberships",
-            "MEMBERSHIPS_TOKEN": "fixture-token", "EXPORT_VISIBILITY_SECONDS": "5", "EXPORT_RECONCILE_SECONDS": "30",
-        ]
+        let environment = WorkerProcessesTests.environment(
+            moto: moto, host: host, table: table, bucket: bucket, queues: queues,
+            extra: ["EXPORT_VISIBILITY_SECONDS": "5", "EXPORT_RECONCILE_SECONDS": "30"])
         return Setup(moto: moto, environment: environment, jobs: jobs, service: service, queues: queues, aws: aws)
     }
 

@@ -28,6 +28,21 @@ struct WorkerProcessesTests {
         }
     }
 
+    /// The worker's environment against moto and the host API fixture, plus `extra`.
+    static func environment(
+        moto: PeerProcess, host: PeerProcess, table: String, bucket: String, queues: SQSQueue.Configuration, extra: [String: String]
+    ) -> [String: String] {
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto.baseURL.absoluteString,
+            "EXPORT_TABLE": table, "EXPORT_BUCKET": bucket, "EXPORT_QUEUE_URL": queues.queueURL,
+            "EXPORT_DLQ_URL": queues.deadLetterQueueURL, "EXPORT_SENDER": "exports@example.com",
+            "MEMBERSHIPS_URL_TEMPLATE": "\(host.baseURL.absoluteString)/users/{owner}/memberships",
+            "MEMBERSHIPS_TOKEN": "fixture-token",
+        ].merging(extra) { $1 }
+    }
+
     @Test("Every job is done once, with one e-mail each")
     func shareTheWork() async throws {
         let binary = Self.workerBinary
@@ -55,15 +70,8 @@ struct WorkerProcessesTests {
             tickets.append((ticket, recipient))
         }
 
-        let environment = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": moto.baseURL.absoluteString,
-            "EXPORT_TABLE": table, "EXPORT_BUCKET": bucket, "EXPORT_QUEUE_URL": queues.queueURL,
-            "EXPORT_DLQ_URL": queues.deadLetterQueueURL, "EXPORT_SENDER": "exports@example.com",
-            "MEMBERSHIPS_URL_TEMPLATE": "\(host.baseURL.absoluteString)/users/{owner}/memberships",
-            "MEMBERSHIPS_TOKEN": "fixture-token", "EXPORT_IDLE_EXIT_SECONDS": "2",
-        ]
+        let environment = Self.environment(
+            moto: moto, host: host, table: table, bucket: bucket, queues: queues, extra: ["EXPORT_IDLE_EXIT_SECONDS": "2"])
         async let first = Self.run(binary, environment: environment)
         async let second = Self.run(binary, environment: environment)
         let results = try await [first, second]
