@@ -5,32 +5,46 @@ extension ExportAttempt {
     ///
     /// A failure while handling it outside the export itself (the job store is down, the notifier
     /// refuses, the queue rejects an acknowledgement) releases the message with a backoff delay, so it
-    /// is tried again. That is bounded: an error that is not retryable, or the
-    /// ``ExportWorker/Configuration/resolvedMaxDeliveries``-th failed delivery, dead-letters the message
-    /// instead and ends a job that has not ended as failed (see ``giveUp(after:)``).
+    /// is tried again. That is bounded: an error that is not retryable, or a failure once the message
+    /// has had ``ExportWorker/Configuration/resolvedMaxDeliveries`` deliveries that did not start an
+    /// attempt, dead-letters the message instead and ends a job that has not ended as failed (see
+    /// ``giveUp(after:)``). Deliveries that started an attempt (interrupted ones, environmental
+    /// deferrals) have budgets of their own in the job's lifecycle, so a crash storm or a long outage
+    /// does not use this one up.
     func process() async {
         do {
             try await handle()
         } catch {
             let stopping = error is CancellationError || Task.isCancelled
-            if !stopping, !ExportError.isRetryable(error) || delivery.receiveCount >= configuration.resolvedMaxDeliveries {
+            let spent = stopping ? 0 : await spentDeliveries()
+            if !stopping, !ExportError.isRetryable(error) || spent >= configuration.resolvedMaxDeliveries {
                 let gaveUp = await context.handOff(delivery.message.jobID) { try await giveUp(after: error) }
                 if gaveUp { return }
             }
-            var delay = context.random.withGenerator {
-                configuration.retryPolicy.delay(afterAttempt: delivery.receiveCount, using: &$0)
-            }
             // An error that says when a retry can succeed (another sender's reservation ends then, a
-            // service's Retry-After) waits that long, within the policy's largest delay.
+            // service's Retry-After) is retried then, within the policy's delays; any other with
+            // backoff on the deliveries spent.
+            let delay: Duration
             if let retryAt = (error as? ExportError)?.retryAt {
                 let until = JobLifecycle.duration(from: context.now(), to: retryAt)
-                delay = min(configuration.retryPolicy.maxDelay, max(delay, until))
+                delay = min(configuration.retryPolicy.maxDelay, max(configuration.retryPolicy.baseDelay, until))
+            } else {
+                delay = context.random.withGenerator {
+                    configuration.retryPolicy.delay(afterAttempt: max(1, spent), using: &$0)
+                }
             }
             let releaseDelay = stopping ? .zero : delay
             await context.handOff(delivery.message.jobID) {
                 try await context.queue.release(receipt, delay: releaseDelay)
             }
         }
+    }
+
+    /// The deliveries of this message that did not start an attempt: its receive count less the job's
+    /// attempts (each attempt began with a delivery). All of them when the job cannot be read.
+    private func spentDeliveries() async -> Int {
+        guard let job = try? await context.jobStore.get(delivery.message.jobID) else { return delivery.receiveCount }
+        return max(1, delivery.receiveCount - job.attempt)
     }
 
     /// Ends the handling of a message that cannot be handled: marks a job that has not ended as failed

@@ -77,7 +77,9 @@ extension ExportWorker {
         /// The heartbeat interval in force: ``heartbeatInterval``, or a third of ``visibilityTimeout``.
         public var resolvedHeartbeatInterval: Duration { heartbeatInterval ?? visibilityTimeout / 3 }
 
-        /// The delivery bound in force: ``maxDeliveries``, or twice the retry policy's attempts plus 5.
+        /// The delivery bound in force: ``maxDeliveries``, or twice the retry policy's attempts plus 5. It counts
+        /// the deliveries of a message that did not start an attempt (a failing notifier, a store that is
+        /// down); interrupted and deferred attempts have their own budgets in ``RetryPolicy``.
         public var resolvedMaxDeliveries: Int {
             if let maxDeliveries { return maxDeliveries }
             let attempts = retryPolicy.maxAttempts
