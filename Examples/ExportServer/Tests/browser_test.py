@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Real-browser test: headless Chromium (Debian's, driven by Playwright) signs in, requests an export,
 watches it run, downloads the file and parses it with csv; cancels a running export; reads a failure's
-reason; checks that bob cannot see alice's export, downloads included. Saves a screenshot to
-Docs/images/export-server.png (SCREENSHOT_PATH overrides).
+reason; checks that bob cannot see alice's export, downloads included; creates, lists, pauses, resumes and
+deletes schedules, sees a schedule's run in the export list and a bad cron's error beside the form. Saves a
+screenshot to Docs/images/export-server.png (SCREENSHOT_PATH overrides).
 
 Needs: apt-get install chromium; pip install playwright (no browser download: the system Chromium is
 used, CHROMIUM overrides its path)."""
@@ -16,6 +17,8 @@ import re
 import shutil
 import sys
 import tempfile
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from server import PACKAGE, Server
 
@@ -54,7 +57,8 @@ def sign_in(page, url, user):
 
 def main():
     with Server("--users", "alice:demo,bob:demo,carol:demo", "--broken-users", "carol", "--rows", str(ROWS),
-                "--page-size", "500", "--page-delay-ms", "80", "--heartbeat-ms", "500") as server, sync_playwright() as p:
+                "--page-size", "500", "--page-delay-ms", "80", "--heartbeat-ms", "500",
+                "--schedule-interval", "1") as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             run(server, browser)
@@ -124,9 +128,6 @@ def run(server, browser):
     running = page.locator("#exports tbody tr").first
     expect(running).to_have_attribute("data-state", "running", timeout=30_000)
     expect(running.locator("td.rows")).not_to_have_text("0", timeout=30_000)
-    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
-    page.screenshot(path=SCREENSHOT, full_page=True)
-    print(f"screenshot: {os.path.normpath(SCREENSHOT)}")
     # Asking again while one runs gives that one back (the API's 202 for an active export), said so.
     page.get_by_role("button", name="Request export").click()
     expect(page.get_by_role("status")).to_contain_text("already have an export in progress")
@@ -134,6 +135,8 @@ def run(server, browser):
     running.get_by_role("button", name=re.compile("^Cancel the jsonl export")).click()
     expect(running).to_have_attribute("data-state", "cancelled", timeout=30_000)
     expect(running.get_by_role("button", name=re.compile("^Download"))).to_have_count(0)
+
+    schedules(server, page)
 
     # bob signs in elsewhere: sees nothing of alice's, and her export is 404 for him, download included.
     bob = browser.new_context().new_page()
@@ -149,6 +152,9 @@ def run(server, browser):
         return out;
     }""", alice_id)
     assert statuses == [404, 404, 404], statuses
+    # bob has no schedules either, and alice's (she deleted both) are gone.
+    expect(bob.get_by_text("No schedules yet.")).to_be_visible()
+    expect(bob.locator("#schedules tbody tr")).to_have_count(0)
     # …while alice still reaches it.
     assert server.request("GET", f"/api/v1/exports/{alice_id}/download", "alice")[0] == 302
 
@@ -167,6 +173,117 @@ def run(server, browser):
     other.get_by_label("Password").fill("wrong")
     other.get_by_role("button", name="Sign in").click()
     expect(other.get_by_role("alert").first).to_contain_text("not accepted")
+
+
+def next_monthly(now, day, hour, minute):
+    """The first day-of-month `day` at hour:minute strictly after `now` (an aware datetime), on its clock."""
+    candidate = now.replace(day=day, hour=hour, minute=minute, second=0, microsecond=0)
+    while candidate <= now:
+        candidate = (candidate.replace(day=28) + timedelta(days=4)).replace(day=day)
+    return candidate
+
+
+def api_schedule(server, name):
+    status, listing = server.json("GET", "/api/v1/schedules?limit=100", "alice")
+    assert status == 200, (status, listing)
+    found = [s for s in listing["items"] if s["name"] == name]
+    assert len(found) == 1, listing
+    return found[0]
+
+
+def schedules(server, page):
+    """alice's Schedules section: a bad cron's error, a cron schedule with its next run, pause, resume, an
+    interval schedule whose run shows in the export list, delete."""
+    expect(page.get_by_role("heading", name="Schedules")).to_be_visible()
+    expect(page.get_by_text("No schedules yet.")).to_be_visible()
+    form = page.locator("#schedule")
+    table = page.locator("#schedules tbody tr")
+    error = page.locator("#schedule-error")
+
+    # A bad cron: the page shows the API's own problem detail beside the form and marks the field.
+    status, problem = server.json("POST", "/api/v1/schedules", "alice", {"name": "Bad", "cron": "61 * * * *", "timeZone": "UTC"})
+    assert status == 400 and problem["invalid-params"][0]["name"] == "cron", (status, problem)
+    form.get_by_label("Name", exact=True).fill("Bad")
+    form.get_by_label("Cron expression", exact=True).fill("61 * * * *")
+    form.get_by_label("Time zone").fill("UTC")
+    form.get_by_role("button", name="Create schedule").click()
+    expect(error).to_contain_text(problem["detail"])
+    expect(form.get_by_label("Cron expression", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(table).to_have_count(0)
+    print(f"bad cron shown beside the form: {error.inner_text()!r}")
+
+    # A cron schedule in India's time zone: listed, its next run the API's and on Kolkata's clock.
+    form.get_by_label("Name", exact=True).fill("Monthly report")
+    form.get_by_label("Cron expression", exact=True).fill("30 23 1 * *")
+    form.get_by_label("Time zone").fill("Asia/Kolkata")
+    form.get_by_label("File type").select_option("jsonl")
+    form.get_by_role("button", name="Create schedule").click()
+    monthly = table.filter(has_text="Monthly report")
+    expect(monthly).to_have_count(1)
+    expect(error).to_have_text("")
+    expect(form.get_by_label("Cron expression", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    created = api_schedule(server, "Monthly report")
+    assert (created["cron"], created["timeZone"], created["format"], created["paused"]) == ("30 23 1 * *", "Asia/Kolkata", "jsonl", False), created
+    kolkata = ZoneInfo("Asia/Kolkata")
+    expected = next_monthly(datetime.now(kolkata), 1, 23, 30)
+    assert datetime.fromisoformat(created["nextRunAt"].replace("Z", "+00:00")) == expected, (created["nextRunAt"], expected)
+    expect(monthly).to_have_attribute("data-next-run", created["nextRunAt"])
+    expect(monthly.locator("td.repeats")).to_have_text("cron 30 23 1 * * (Asia/Kolkata)")
+    expect(monthly.locator("td.next-run")).to_contain_text(re.compile(r"(11:30\s?PM|23:30).*(GMT\+5:30|IST)"))
+    expect(monthly.locator("td.runs")).to_have_text("0 runs")
+    print(f"schedule listed, next run {monthly.locator('td.next-run').inner_text()!r} = {expected.isoformat()}")
+
+    # Pause, then resume: the page and the API agree.
+    monthly.get_by_role("button", name="Pause the schedule Monthly report").click()
+    expect(monthly).to_have_attribute("data-paused", "true")
+    expect(monthly.locator("td.next-run")).to_have_text("Paused")
+    expect(monthly.get_by_role("button", name=re.compile("^Pause"))).to_have_count(0)
+    assert api_schedule(server, "Monthly report")["paused"] is True
+    monthly.get_by_role("button", name="Resume the schedule Monthly report").click()
+    expect(monthly).to_have_attribute("data-paused", "false")
+    expect(monthly.locator("td.next-run")).to_contain_text(re.compile(r"11:30\s?PM|23:30"))
+    expect(monthly.get_by_role("button", name=re.compile("^Resume"))).to_have_count(0)
+    assert api_schedule(server, "Monthly report")["paused"] is False
+
+    # An hourly interval schedule runs first at once: its export appears in the list, named by it.
+    form.get_by_label("At a fixed interval").check()
+    form.get_by_label("Name", exact=True).fill("Hourly")
+    form.get_by_label("Every", exact=True).fill("1")
+    form.get_by_label("Interval unit").select_option("3600")
+    form.get_by_label("File type").select_option("csv")
+    form.get_by_role("button", name="Create schedule").click()
+    hourly = table.filter(has_text="Hourly")
+    expect(hourly).to_have_count(1)
+    expect(hourly.locator("td.repeats")).to_have_text(re.compile(r"^every hour \("))
+    hourly_id = hourly.get_attribute("data-id")
+    run = page.locator(f'#exports tbody tr[data-schedule="{hourly_id}"]')
+    expect(run).to_have_count(1, timeout=30_000)
+    expect(run.locator("td.origin")).to_have_text("Schedule “Hourly”")
+    expect(run).to_have_attribute("data-state", "running", timeout=30_000)
+    expect(run.locator("td.rows")).not_to_have_text("0", timeout=30_000)
+    expect(hourly.locator("td.runs")).to_contain_text("1 run", timeout=30_000)
+    # The screenshot: a scheduled run in progress beside the finished and the cancelled export.
+    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+    page.screenshot(path=SCREENSHOT, full_page=True)
+    print(f"screenshot: {os.path.normpath(SCREENSHOT)}")
+    job_id = run.get_attribute("data-id")
+    status, job = server.json("GET", f"/api/v1/exports/{job_id}", "alice")
+    assert status == 200 and job["schedule"]["id"] == hourly_id and job["schedule"]["name"] == "Hourly", job
+    expect(run).to_have_attribute("data-state", "succeeded", timeout=60_000)
+    after = api_schedule(server, "Hourly")
+    assert after["runCount"] == 1 and after["links"]["lastExport"].endswith("/" + job_id), after
+    expect(hourly).to_have_attribute("data-next-run", after["nextRunAt"])
+    print(f"schedule run {job_id} listed as Schedule “Hourly”, next run {after['nextRunAt']}")
+
+    # Delete both (the page asks first); the run stays in the export list.
+    page.on("dialog", lambda dialog: dialog.accept())
+    for name, row in (("Monthly report", monthly), ("Hourly", hourly)):
+        schedule_id = row.get_attribute("data-id")
+        row.get_by_role("button", name=f"Delete the schedule {name}").click()
+        expect(row).to_have_count(0)
+        assert server.json("GET", f"/api/v1/schedules/{schedule_id}", "alice")[0] == 404
+    expect(page.get_by_text("No schedules yet.")).to_be_visible()
+    expect(run.locator("td.origin")).to_have_text("Schedule “Hourly”")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import PostgresNIOPort
 import ServiceLifecycle
 
 // Every line that wires the library lives in this file: the ports of one backend, the service, the
-// worker, the reconciler and the HTTP API handler built from them, and the two ServiceLifecycle
-// adapters. The rest of the server talks to `Backend` only.
+// worker, the reconciler, the scheduler and the HTTP API handler built from them, and the three
+// ServiceLifecycle adapters. The rest of the server talks to `Backend` only.
 
 /// The export feature of this host, built on one backend (the file system, AWS or PostgreSQL).
 struct Backend: Sendable {
@@ -19,7 +19,8 @@ struct Backend: Sendable {
     let jobs: any JobStore
     /// The queue, read for the dead-letter gauge.
     let queue: any Queue
-    /// The worker and the reconciler, as services of the host's ServiceGroup.
+    /// The worker, the reconciler and (when the backend keeps schedules) the scheduler, as services of
+    /// the host's ServiceGroup.
     let services: [any Service]
     /// What the server prints at startup: where the data lives.
     let notes: [String]
@@ -36,6 +37,8 @@ struct Backend: Sendable {
         var heartbeatInterval: Duration
         var pageSize: Int
         var rateLimit: ExportService.RateLimit?
+        /// How often the scheduler looks for due schedules.
+        var schedulerInterval: Duration
     }
 
     struct AWSSettings: Sendable {
@@ -86,7 +89,7 @@ struct Backend: Sendable {
             source = PacedMembershipSource(
                 base: try SQLMembershipSource(executor: database, mapping: PostgresHost.mapping), pageDelay: postgres.pageDelay,
                 brokenUsers: postgres.brokenUsers)
-            ports = backend.ports
+            ports = backend.ports  // no schedule store: the Postgres adapters keep no schedules yet
             signedDownloads = SignedDownloads(files)
             notes.append(
                 "postgres backend on \(client.configurationDescription(postgres.databaseURL)) (schema migrations applied now: \(applied)); files in \(filesDirectory.path); e-mails in table demo_outbox")
@@ -135,10 +138,20 @@ struct Backend: Sendable {
         let worker = try ExportWorker(ports: ports, source: source, configuration: workerConfiguration)
         let reconciler = try Reconciler(
             ports: ports, configuration: .init(requeueAfter: settings.visibilityTimeout * 2, abandonedWriteAge: settings.visibilityTimeout * 4))
-        return Backend(
-            api: api, jobs: ports.jobStore, queue: ports.queue,
-            services: [ReconcilerService(reconciler: reconciler, interval: settings.visibilityTimeout), WorkerService(worker: worker)],
-            notes: notes)
+        // Shut down in reverse order: the scheduler stops making runs before the worker drains.
+        var services: [any Service] = [
+            ReconcilerService(reconciler: reconciler, interval: settings.visibilityTimeout), WorkerService(worker: worker),
+        ]
+        if ports.scheduleStore != nil {
+            // The file-system and AWS ports carry a schedule store: every server process may run a
+            // scheduler on it, each occurrence still becomes one export.
+            let scheduler = try ExportScheduler(ports: ports)
+            services.append(SchedulerService(scheduler: scheduler, interval: settings.schedulerInterval))
+            notes.append("schedules: the scheduler looks for due schedules every \(settings.schedulerInterval)")
+        } else {
+            notes.append("schedules: not offered by this backend (/api/v1/schedules answers 404)")
+        }
+        return Backend(api: api, jobs: ports.jobStore, queue: ports.queue, services: services, notes: notes)
     }
 }
 
@@ -155,6 +168,14 @@ struct ReconcilerService: Service {
     let reconciler: Reconciler
     let interval: Duration
     func run() async throws { try await reconciler.run(every: interval, gracefulShutdown: { try? await gracefulShutdown() }) }
+}
+
+/// Runs the ``ExportScheduler``'s passes until the ServiceGroup shuts down: due occurrences become
+/// ordinary exports, which the worker runs.
+struct SchedulerService: Service {
+    let scheduler: ExportScheduler
+    let interval: Duration
+    func run() async throws { try await scheduler.run(every: interval, gracefulShutdown: { try? await gracefulShutdown() }) }
 }
 
 extension PostgresClient {

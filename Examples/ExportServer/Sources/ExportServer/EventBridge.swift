@@ -89,7 +89,7 @@ struct EventBridge: ExportObserver {
             Counter(label: "export_requeued_total", factory: factory).increment()
         case .notificationPending, .heartbeatMissed, .cleanupFailed, .interrupted, .handedBack:
             level = .warning
-        case .receiveFailed, .reconcileFailed, .corruptRecord:
+        case .receiveFailed, .reconcileFailed, .schedulerFailed, .corruptRecord:
             level = .error
             Counter(label: "export_faults_total", dimensions: [("event", event.name.rawValue), ("code", event.code?.description ?? "unknown")], factory: factory)
                 .increment()

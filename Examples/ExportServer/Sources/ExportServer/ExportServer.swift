@@ -6,8 +6,8 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// The host: one ServiceGroup with the HTTP server, the export worker, the reconciler and the queue
-/// gauges. SIGTERM or SIGINT shuts them down in reverse order: the worker first (running exports get
+/// The host: one ServiceGroup with the HTTP server, the export worker, the reconciler, the scheduler
+/// and the queue gauges. SIGTERM or SIGINT shuts them down in reverse order: the worker first (running exports get
 /// `--shutdown-grace` to finish, the rest go back to the queue), the HTTP server last, so status polls
 /// are answered while the worker drains.
 struct ExportServer {
@@ -53,7 +53,8 @@ struct ExportServer {
             source: source, workers: options.workers, shutdownGracePeriod: .seconds(options.shutdownGrace),
             visibilityTimeout: .seconds(options.visibilityTimeout), heartbeatInterval: .milliseconds(options.heartbeatMilliseconds),
             pageSize: options.pageSize,
-            rateLimit: options.rateLimit > 0 ? .init(maxRequests: options.rateLimit, per: .seconds(3600)) : nil)
+            rateLimit: options.rateLimit > 0 ? .init(maxRequests: options.rateLimit, per: .seconds(3600)) : nil,
+            schedulerInterval: .seconds(options.scheduleInterval))
         let backend = try await Backend.make(
             settings, observer: EventBridge(logger: Logger(label: "export-server.exports"), factory: factory),
             onCorruptFile: { report in logger.error("corrupt file moved aside", metadata: ["report": "\(report)"]) })

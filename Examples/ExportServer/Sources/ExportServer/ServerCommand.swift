@@ -35,6 +35,10 @@ struct ServerCommand: AsyncParsableCommand {
         name: .customLong("heartbeat-ms"),
         help: "How often a running export renews its lease and records its rows written (what the page shows as progress).")
     var heartbeatMilliseconds = 1000
+    @Option(
+        name: .customLong("schedule-interval"),
+        help: "Seconds between the scheduler's passes: how late a schedule's run may start (file and aws backends).")
+    var scheduleInterval = 15
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
 
     func validate() throws {
@@ -46,6 +50,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard workers >= 1, rows >= 0, pageSize >= 1, pageDelayMilliseconds >= 0, rateLimit >= 0, shutdownGrace >= 0, visibilityTimeout >= 1, heartbeatMilliseconds >= 10,
             heartbeatMilliseconds < visibilityTimeout * 1000 else {
             throw ValidationError("--workers, --page-size and --visibility-timeout must be at least 1, --heartbeat-ms 10 and below the visibility timeout; the other numbers at least 0")
+        }
+        guard (1...240).contains(scheduleInterval) else {
+            throw ValidationError("--schedule-interval must be 1...240 seconds (below the scheduler's 5-minute lateness)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a level") }
         if let publicURL { guard URL(string: publicURL)?.host != nil else { throw ValidationError("--public-url needs an absolute URL") } }

@@ -10,6 +10,11 @@ const ACTIVE = new Set(["queued", "running", "retry_scheduled"]);
 const STATE_LABELS = { queued: "Queued", running: "Running", retry_scheduled: "Retrying soon", succeeded: "Ready",
   failed: "Failed", cancelled: "Cancelled" };
 let pollTimer = null;
+// Whether the server offers schedules (a backend without a schedule store answers /schedules with 404).
+let schedulesOffered = false;
+let shownSchedules = "";
+// The soonest next run of an active schedule (ms since the epoch), so the list is polled when it is due.
+let soonestRun = Infinity;
 
 const $ = (id) => document.getElementById(id);
 
@@ -36,6 +41,10 @@ function signOut(message) {
   $("signin-section").hidden = false;
   $("request-section").hidden = true;
   $("exports-section").hidden = true;
+  $("schedules-section").hidden = true;
+  schedulesOffered = false;
+  shownSchedules = "";
+  soonestRun = Infinity;
   $("signin-error").textContent = message || "";
 }
 
@@ -45,6 +54,7 @@ function showSignedIn() {
   $("signin-section").hidden = true;
   $("request-section").hidden = false;
   $("exports-section").hidden = false;
+  loadSchedulesFirst();
   refresh();
 }
 
@@ -133,6 +143,12 @@ function render(jobs) {
     row.dataset.state = job.state;
     const requested = formatDate(job.createdAt);
     cell(row, requested);
+    if (job.schedule) {
+      row.dataset.schedule = job.schedule.id;
+      cell(row, "Schedule “" + job.schedule.name + "”", "origin");
+    } else {
+      cell(row, "You", "origin");
+    }
     cell(row, job.format);
     const state = cell(row, job.expired ? "Expired" : (STATE_LABELS[job.state] || job.state), "state state-" + job.state);
     if (job.cancelRequested && ACTIVE.has(job.state)) state.textContent += " (stopping)";
@@ -147,7 +163,7 @@ function render(jobs) {
     cell(row, rows.toLocaleString() + (job.result ? " (" + formatBytes(job.result.bytes) + ")" : ""), "num rows");
     cell(row, job.expired ? "Expired " + formatDate(job.expiresAt) : formatDate(job.expiresAt));
     const actions = cell(row, "");
-    const what = job.format + " export requested " + requested;
+    const what = job.format + " export " + (job.schedule ? "of schedule " + job.schedule.name + ", run " : "requested ") + requested;
     if (job.links.download) actions.appendChild(button("Download", "Download the " + what, () => download(job)));
     if (ACTIVE.has(job.state) && !job.cancelRequested) actions.appendChild(button("Cancel", "Cancel the " + what, () => cancel(job)));
     body.appendChild(row);
@@ -170,6 +186,12 @@ async function refresh() {
     $("exports-error").textContent = "Could not load your exports: " + error.message;
     active = true;
   }
+  // A schedule's run appears in the list above when the scheduler fires it; its next run moves on then.
+  if (schedulesOffered && !(await refreshSchedules())) return;
+  if (!credentials()) return;
+  const untilRun = soonestRun - Date.now();
+  if (schedulesOffered && untilRun < 15000 && untilRun > -60000) active = true;  // a run is (about to be) made
+  if (pollTimer) clearTimeout(pollTimer);  // another refresh may have started meanwhile
   pollTimer = setTimeout(refresh, active ? 1000 : 10000);
 }
 
@@ -202,6 +224,195 @@ async function download(job) {
   }
 }
 
+// Schedules: a recurrence (cron or interval) in a time zone, making one export per run.
+
+function describeInterval(seconds) {
+  for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (seconds % size === 0) { const n = seconds / size; return "every " + (n === 1 ? unit : n + " " + unit + "s"); }
+  }
+  return "every " + seconds + " seconds";
+}
+
+// A date on the schedule's own wall clock, with the zone named: cron fields are read there.
+function formatInZone(text, timeZone) {
+  if (!text) return "—";
+  try {
+    // (dateStyle and timeStyle cannot be combined with timeZoneName: the fields are named one by one.)
+    return new Date(text).toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "numeric",
+      minute: "2-digit", timeZone, timeZoneName: "short" });
+  } catch {
+    return formatDate(text);
+  }
+}
+
+async function loadSchedulesFirst() {
+  try {
+    const response = await api("/schedules?limit=100");
+    if (response.status === 404) return;  // this backend keeps no schedules: the section stays hidden
+    schedulesOffered = true;
+    $("schedules-section").hidden = false;
+    await showSchedules(response);
+  } catch (error) {
+    if (error.message !== "unauthenticated") $("schedules-error").textContent = "Could not load your schedules: " + error.message;
+  }
+}
+
+// Reloads the list; false when the sign-in was refused.
+async function refreshSchedules() {
+  try {
+    await showSchedules(await api("/schedules?limit=100"));
+  } catch (error) {
+    if (error.message === "unauthenticated") return false;
+    $("schedules-error").textContent = "Could not load your schedules: " + error.message;
+  }
+  return true;
+}
+
+async function showSchedules(response) {
+  if (!response.ok) throw new Error(await problemText(response));
+  const page = await response.json();
+  $("schedules-error").textContent = "";
+  // Rebuilt only when something changed, so a button is not replaced under the pointer.
+  soonestRun = Math.min(Infinity, ...page.items.filter((s) => !s.paused && s.nextRunAt).map((s) => Date.parse(s.nextRunAt)));
+  const text = JSON.stringify(page.items);
+  if (text === shownSchedules) return;
+  shownSchedules = text;
+  renderSchedules(page.items);
+}
+
+function renderSchedules(schedules) {
+  const body = document.querySelector("#schedules tbody");
+  body.replaceChildren();
+  $("schedules-empty").hidden = schedules.length > 0;
+  for (const schedule of schedules) {
+    const row = document.createElement("tr");
+    row.dataset.id = schedule.id;
+    row.dataset.paused = String(schedule.paused);
+    row.dataset.nextRun = schedule.nextRunAt || "";
+    cell(row, schedule.name, "name");
+    const repeats = schedule.cron !== null ? "cron " + schedule.cron : describeInterval(schedule.everySeconds);
+    cell(row, repeats + " (" + schedule.timeZone + ")", "repeats");
+    cell(row, schedule.format);
+    let next;
+    if (schedule.paused) next = "Paused";
+    else if (schedule.nextRunAt) next = formatInZone(schedule.nextRunAt, schedule.timeZone);
+    else next = "Ended";
+    cell(row, next, "next-run" + (schedule.paused ? " paused" : ""));
+    const runs = cell(row, schedule.runCount === 1 ? "1 run" : schedule.runCount + " runs", "num runs");
+    if (schedule.lastRunAt) {
+      const last = document.createElement("span");
+      last.className = "reason-plain";
+      last.textContent = "last " + formatInZone(schedule.lastRunAt, schedule.timeZone);
+      runs.appendChild(last);
+    }
+    if (schedule.skippedCount > 0) runs.append(", " + schedule.skippedCount + " skipped");
+    const actions = cell(row, "");
+    const what = "schedule " + schedule.name;
+    if (schedule.paused) actions.appendChild(button("Resume", "Resume the " + what, () => setPaused(schedule, false)));
+    else actions.appendChild(button("Pause", "Pause the " + what, () => setPaused(schedule, true)));
+    actions.appendChild(button("Delete", "Delete the " + what, () => deleteSchedule(schedule)));
+    body.appendChild(row);
+  }
+}
+
+function scheduleKind() { return document.querySelector("#schedule-kind input:checked").value; }
+
+function showScheduleKind() {
+  const cron = scheduleKind() === "cron";
+  $("schedule-cron").disabled = !cron;
+  $("schedule-every").disabled = cron;
+  $("schedule-unit").disabled = cron;
+  $("schedule-now").disabled = cron;
+}
+
+// The form field a problem's invalid-params entry names.
+const SCHEDULE_FIELDS = { name: "schedule-name", cron: "schedule-cron", everySeconds: "schedule-every", timeZone: "schedule-zone",
+  format: "schedule-format", catchUp: "schedule-catch-up" };
+
+function clearScheduleError() {
+  $("schedule-error").textContent = "";
+  for (const id of Object.values(SCHEDULE_FIELDS)) $(id).removeAttribute("aria-invalid");
+}
+
+async function createSchedule(event) {
+  event.preventDefault();
+  clearScheduleError();
+  const message = $("schedule-message");
+  message.textContent = "";
+  const body = { name: $("schedule-name").value.trim() || "Scheduled export", timeZone: $("schedule-zone").value.trim(),
+    format: $("schedule-format").value, catchUp: $("schedule-catch-up").value };
+  if (scheduleKind() === "cron") {
+    body.cron = $("schedule-cron").value.trim();
+  } else {
+    const every = Number($("schedule-every").value);
+    if (!Number.isInteger(every) || every < 1) {
+      $("schedule-every").setAttribute("aria-invalid", "true");
+      $("schedule-error").textContent = "Give the interval as a whole number.";
+      return;
+    }
+    body.everySeconds = every * Number($("schedule-unit").value);
+    // Intervals count from startsAt (whole seconds); the next whole second makes it the first run.
+    if ($("schedule-now").checked) body.startsAt = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  }
+  $("schedule-button").disabled = true;
+  try {
+    const response = await api("/schedules", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    if (response.status === 201) {
+      const schedule = await response.json();
+      message.textContent = "Schedule “" + schedule.name + "” created. Next run: " + formatInZone(schedule.nextRunAt, schedule.timeZone) + ".";
+      refresh();  // the schedules, and the exports list, which an interval's first run joins now
+      return;
+    }
+    // The API's own words, next to the form, with the field it names marked.
+    let problem = null;
+    try { problem = await response.json(); } catch { /* not JSON */ }
+    const field = problem && problem["invalid-params"] && problem["invalid-params"][0] && problem["invalid-params"][0].name;
+    if (field && SCHEDULE_FIELDS[field]) $(SCHEDULE_FIELDS[field]).setAttribute("aria-invalid", "true");
+    $("schedule-error").textContent = "The schedule could not be created: "
+      + ((problem && (problem.detail || problem.title)) || ("HTTP " + response.status));
+  } catch (error) {
+    if (error.message !== "unauthenticated") $("schedule-error").textContent = "The server did not answer: " + error.message;
+  } finally {
+    $("schedule-button").disabled = false;
+  }
+}
+
+async function setPaused(schedule, paused) {
+  try {
+    const response = await api("/schedules/" + encodeURIComponent(schedule.id) + (paused ? "/pause" : "/resume"), { method: "POST" });
+    if (!response.ok) $("schedules-error").textContent = "Could not " + (paused ? "pause" : "resume") + ": " + await problemText(response);
+  } catch (error) {
+    if (error.message !== "unauthenticated") $("schedules-error").textContent = "Could not " + (paused ? "pause" : "resume") + ": " + error.message;
+  }
+  refreshSchedules();
+}
+
+async function deleteSchedule(schedule) {
+  if (!window.confirm("Delete the schedule “" + schedule.name + "”? Its past exports stay.")) return;
+  try {
+    const response = await api("/schedules/" + encodeURIComponent(schedule.id), { method: "DELETE" });
+    if (response.status !== 204) $("schedules-error").textContent = "Could not delete: " + await problemText(response);
+  } catch (error) {
+    if (error.message !== "unauthenticated") $("schedules-error").textContent = "Could not delete: " + error.message;
+  }
+  refreshSchedules();
+}
+
+function setUpScheduleForm() {
+  const zones = $("schedule-zones");
+  const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
+  for (const name of names) {
+    const option = document.createElement("option");
+    option.value = name;
+    zones.appendChild(option);
+  }
+  // The user's own zone: a cron expression is read on their wall clock.
+  $("schedule-zone").value = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  for (const radio of document.querySelectorAll("#schedule-kind input")) radio.addEventListener("change", showScheduleKind);
+  showScheduleKind();
+  $("schedule").addEventListener("submit", createSchedule);
+}
+
 function setUp() {
   const fieldset = $("columns");
   for (const name of COLUMNS) {
@@ -217,6 +428,7 @@ function setUp() {
   $("signin").addEventListener("submit", signIn);
   $("request").addEventListener("submit", requestExport);
   $("signout").addEventListener("click", () => signOut(""));
+  setUpScheduleForm();
   if (credentials()) showSignedIn();
 }
 
