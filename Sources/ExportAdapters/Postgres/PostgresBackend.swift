@@ -26,6 +26,8 @@ public struct PostgresBackend: Sendable {
     public let queue: PostgresQueue
     /// Sent notifications, in `<prefix>notifications`, for a notifier that needs a ledger.
     public let ledger: PostgresNotificationLedger
+    /// Schedules, in `<prefix>schedules`.
+    public let scheduleStore: PostgresScheduleStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -52,8 +54,10 @@ public struct PostgresBackend: Sendable {
         jobStore = PostgresJobStore(executor: database, schema: tables)
         queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock)
         ledger = PostgresNotificationLedger(executor: database, schema: tables)
+        scheduleStore = PostgresScheduleStore(executor: database, schema: tables)
         ports = ExportPorts(
-            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings)
+            jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
+            scheduleStore: scheduleStore)
     }
 
     /// Applies the schema migrations the database does not have yet (safe to call from every process at

@@ -30,6 +30,7 @@ public struct PostgresSchema: Hashable, Sendable {
     var queue: String { prefix + "queue" }
     var deadLetters: String { prefix + "dead_letters" }
     var notifications: String { prefix + "notifications" }
+    var schedules: String { prefix + "schedules" }
     var migrations: String { prefix + "schema_migrations" }
 
     /// The newest schema version this library knows.
@@ -136,7 +137,23 @@ public struct PostgresSchema: Hashable, Sendable {
                     sent_at timestamptz
                 )
                 """,
-            ]
+            ],
+            [
+                // Schedules (issue 15): the document plus what the due scan and the owner listing use.
+                """
+                CREATE TABLE \(schedules) (
+                    id text PRIMARY KEY,
+                    owner text NOT NULL,
+                    paused boolean NOT NULL,
+                    next_run_at timestamptz,
+                    created_at timestamptz NOT NULL,
+                    version bigint NOT NULL,
+                    document jsonb NOT NULL
+                )
+                """,
+                "CREATE INDEX \(schedules)_owner ON \(schedules) (owner)",
+                "CREATE INDEX \(schedules)_due ON \(schedules) (next_run_at) WHERE NOT paused",
+            ],
         ]
     }
 

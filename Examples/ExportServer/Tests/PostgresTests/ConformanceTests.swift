@@ -41,6 +41,20 @@ struct PostgresConformanceTests {
         }
     }
 
+    @Test("PostgresScheduleStore passes ScheduleStoreConformance")
+    func scheduleStore() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            // A fresh set of tables per case: the due scan looks across owners.
+            let counter = Atomic<Int>(0)
+            try await ScheduleStoreConformance {
+                let schema = try PostgresSchema(prefix: "sched\(counter.add(1, ordering: .relaxed).newValue)_")
+                try await schema.migrate(database)
+                return PostgresScheduleStore(executor: database, schema: schema)
+            }.run()
+        }
+    }
+
     @Test("SQLMembershipSource passes MembershipSourceConformance, rows changing mid-scan included")
     func membershipSource() async throws {
         guard let server = try await TestPostgres.server() else { return }
