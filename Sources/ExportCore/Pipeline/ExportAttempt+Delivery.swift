@@ -17,7 +17,10 @@ extension ExportAttempt {
         } catch {
             let stopping = error is CancellationError || Task.isCancelled
             let spent = stopping ? 0 : await spentDeliveries()
-            if !stopping, !ExportError.isRetryable(error) || spent >= configuration.resolvedMaxDeliveries {
+            // An error that says when a retry can succeed (another sender holds the e-mail's reservation
+            // until then) is a wait, not a failure: it does not use up the delivery bound.
+            let waits = ExportError.isRetryable(error) && (error as? ExportError)?.retryAt != nil
+            if !stopping, !waits, !ExportError.isRetryable(error) || spent >= configuration.resolvedMaxDeliveries {
                 let gaveUp = await context.handOff(delivery.message.jobID) { try await giveUp(after: error) }
                 if gaveUp { return }
             }
