@@ -34,13 +34,22 @@ struct ScheduleBody: Sendable {
         if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
             throw CreateExportBody.Rejection(field: String(unknown.prefix(64)), reason: "unknown field; allowed fields are \(fields.sorted().joined(separator: ", "))")
         }
+        // `null` means "remove" for the two optional bounds only; anywhere else it is not a value.
+        func present(_ key: String) throws(CreateExportBody.Rejection) -> Any? {
+            guard let value = object[key] else { return nil }
+            guard !(value is NSNull) else {
+                if key == "endsAt" || key == "maxRuns" { return nil }
+                throw CreateExportBody.Rejection(field: key, reason: "must not be null; leave the field out to keep it as it is")
+            }
+            return value
+        }
         func string(_ key: String) throws(CreateExportBody.Rejection) -> String? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let value = try present(key) else { return nil }
             guard let text = value as? String else { throw CreateExportBody.Rejection(field: key, reason: "must be a string") }
             return text
         }
         func integer(_ key: String) throws(CreateExportBody.Rejection) -> Int64? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
+            guard let value = try present(key) else { return nil }
             guard let number = value as? NSNumber, String(cString: number.objCType) != "c", let whole = Int64(exactly: number.doubleValue)
             else { throw CreateExportBody.Rejection(field: key, reason: "must be a whole number") }
             return whole
@@ -63,7 +72,7 @@ struct ScheduleBody: Sendable {
             guard runs.map({ Int(exactly: $0) != nil }) ?? true else { throw CreateExportBody.Rejection(field: "maxRuns", reason: "is too large") }
             parsed.maxRuns = .some(runs.map { Int($0) })
         }
-        if let value = object["columns"], !(value is NSNull) {
+        if let value = try present("columns") {
             guard let names = value as? [String] else { throw CreateExportBody.Rejection(field: "columns", reason: "must be an array of strings") }
             parsed.columns = names
         }

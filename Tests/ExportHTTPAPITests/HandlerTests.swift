@@ -53,6 +53,20 @@ struct HandlerTests {
         #expect(!String(describing: status).contains("smtp.internal"), "the stored message must not reach the user")
     }
 
+    @Test("PATCH /schedules/{id}: null is refused for every field but endsAt and maxRuns (schemathesis found it accepted)")
+    func scheduleNulls() async throws {
+        let api = APIHarness()
+        let created = try await api.send("POST", "/schedules", body: #"{"cron":"0 9 * * *","timeZone":"UTC"}"#)
+        #expect(created.status == 201)
+        let id = try created.string("id")
+        for field in ["cron", "name", "timeZone", "format", "columns", "everySeconds", "catchUp"] {
+            let patched = try await api.send("PATCH", "/schedules/\(id)", body: "{\"\(field)\":null}")
+            #expect(patched.status == 400, "\(field): null got \(patched.status)")
+            #expect(try patched.invalidParams() == [field])
+        }
+        #expect(try await api.send("PATCH", "/schedules/\(id)", body: #"{"maxRuns":null,"endsAt":null}"#).status == 200)
+    }
+
     @Test("POST /exports again while one is active: 202 with that same job, nothing new queued")
     func deduplicates() async throws {
         let api = APIHarness()
