@@ -166,6 +166,7 @@ public struct PostgresJobStore: JobStore {
             ORDER BY updated_at LIMIT $2::integer
             """,
             [try SQLSession.text(updatedBefore), String(min(limit, 10_000))])
+        // A corrupt record is skipped by listings, as the port says (get(_:) reports it with its code).
         return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }.filter(\.notificationPending)
     }
 
@@ -181,7 +182,7 @@ public struct PostgresJobStore: JobStore {
         let rows = try await session.run(
             "SELECT id, document::text FROM \(schema.jobs) WHERE expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2::integer",
             [try SQLSession.text(now), String(min(limit, 10_000))])
-        return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }
+        return rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }  // corrupt records: skipped, as the port says
     }
 
     /// Deletes a job if its stored version is the one given; a job already gone is deleted.

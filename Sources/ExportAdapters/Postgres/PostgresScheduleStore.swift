@@ -107,6 +107,7 @@ public struct PostgresScheduleStore: ScheduleStore {
     /// - Returns: The page; corrupt documents are skipped.
     /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor.
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportSchedule> {
+        // Corrupt records are skipped by listings, as the port says (get(_:) reports them with their code).
         let rows = try await session.run("SELECT id, document::text FROM \(schema.schedules) WHERE owner = $1", [owner.rawValue])
         return try ScheduleListing.page(rows.compactMap { try? decode($0[1], id: $0[0] ?? "?") }, after: cursor, limit: limit)
     }

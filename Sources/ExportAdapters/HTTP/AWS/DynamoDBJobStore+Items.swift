@@ -186,6 +186,7 @@ extension DynamoDBJobStore {
             if let start { request["ExclusiveStartKey"] = start }
             let result = try await call("Scan", .object(request))
             for item in result["Items"]?.arrayValue ?? [] {
+                // A corrupt item is skipped, as the port says; get(_:) reports it as corruptData.
                 if let job = try? Self.decodeJob(item), predicate(job) { jobs.append(job) }
             }
             start = result["LastEvaluatedKey"]
