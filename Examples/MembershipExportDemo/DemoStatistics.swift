@@ -12,6 +12,8 @@ final class DemoStatistics: ExportObserver {
         var rowsInProgress: [JobID: Int64] = [:]
         /// Started and not yet finished: after a shutdown, the jobs handed back to the queue.
         var inFlight: Set<JobID> = []
+        /// Handed back by a stopping worker (`export.handedBack`).
+        var handedBack: Set<JobID> = []
         /// When the last job finished or was notified (the summary's wall time ends here, not at the
         /// next 200 ms poll of the progress loop).
         var lastFinish: ContinuousClock.Instant?
@@ -48,6 +50,7 @@ final class DemoStatistics: ExportObserver {
                 counts.inFlight.remove(id)
             case .progress: counts.rowsInProgress[id] = event.rows
             case .cancelled: counts.inFlight.remove(id)
+            case .handedBack: counts.handedBack.insert(id)
             default: break
             }
         }
@@ -57,7 +60,7 @@ final class DemoStatistics: ExportObserver {
 extension DemoStatistics {
     /// The line a stopped run prints: which jobs were handed back, and how to finish them.
     func handedBackLine(dataDirectory: String) -> String {
-        let ids = counts.withLock { $0.inFlight.map(\.rawValue).sorted() }
+        let ids = counts.withLock { $0.inFlight.union($0.handedBack).map(\.rawValue).sorted() }
         let what = ids.isEmpty ? "every running export finished" : "\(ids.count) running export(s) handed back to the queue: \(ids.joined(separator: ", "))"
         return "stopped: \(what); run the same command again (same --data-dir \(dataDirectory)) to finish the rest"
     }
