@@ -15,6 +15,7 @@ struct ScheduleMode {
     static let usage = """
         USAGE: membership-export-demo schedule [demo] [--data-dir DIR] [--cron EXPR | --every SECONDS] [--zone ZONE]
                                                      [--start RFC3339] [--speed N] [--runs N] [--catch-up runLatest|skip]
+                                                     [--window previousPeriod|sinceLastRun]
                membership-export-demo schedule run --data-dir DIR --input FILE --clock-origin UNIX-SECONDS
                                                      --clock-start RFC3339 --speed N
 
@@ -25,6 +26,8 @@ struct ScheduleMode {
                            New York's spring-forward, so 02:00 local is seen to be skipped)
           --speed N        clock seconds per real second (default 7200: two hours a second)
           --runs N         stop once this many runs are finished and e-mailed (default 6)
+          --window W       each run exports only the memberships active in its period (previousPeriod) or since
+                           the last run (sinceLastRun); the file name and the e-mail name the range
         """
 
     var subcommand = "demo"
@@ -37,6 +40,7 @@ struct ScheduleMode {
     var speed = 7200.0
     var runs = 6
     var catchUp = CatchUpPolicy.runLatest
+    var window: ScheduleWindow?
     var input: String?
 
     static func parse(_ arguments: [String]) throws -> ScheduleMode {
@@ -73,6 +77,9 @@ struct ScheduleMode {
             case "--catch-up":
                 guard let policy = CatchUpPolicy(named: try value(flag)) else { throw DemoError("--catch-up is runLatest or skip") }
                 mode.catchUp = policy
+            case "--window":
+                guard let window = ScheduleWindow(named: try value(flag)) else { throw DemoError("--window is previousPeriod or sinceLastRun") }
+                mode.window = window
             case "--input": mode.input = try value(flag)
             default: throw DemoError("unknown option \(flag)\n\n\(usage)")
             }
@@ -140,7 +147,7 @@ struct ScheduleMode {
         let schedule = try await service.createSchedule(
             ScheduleRequest(
                 owner: owner, name: "Demo schedule", recipient: DemoRecipient.address(for: owner), recurrence: recurrence!,
-                timeZone: zone, catchUp: catchUp))
+                timeZone: zone, catchUp: catchUp, window: window))
         func local(_ date: Date) -> String {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -169,7 +176,8 @@ struct ScheduleMode {
                 for job in jobs.reversed() where job.scheduledRun?.scheduleID == schedule.id && job.state.isTerminal && job.lifecycle.notified {
                     guard reported.insert(job.id).inserted, let slot = job.scheduledRun?.slot else { continue }
                     finished += 1
-                    print("run \(finished): slot \(local(slot)), job \(job.id) \(job.state.rawValue), \(job.rowsWritten) rows, e-mail outbox/\(job.id).ready.eml")
+                    let covering = job.options.range.map { ", covering \($0)" } ?? ""
+                    print("run \(finished): slot \(local(slot)), job \(job.id) \(job.state.rawValue), \(job.rowsWritten) rows\(covering), e-mail outbox/\(job.id).ready.eml")
                 }
             }
             let stored = try await service.schedule(schedule.id, requester: owner)

@@ -35,6 +35,12 @@ struct SyntheticMembershipSource: MembershipSource {
     }
 
     func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {
+        try await memberships(of: owner, after: cursor, limit: limit, range: nil)
+    }
+
+    /// A page of the rows active within `range`: the page scans `limit` generated rows and keeps those
+    /// in the range, so a page may hold fewer (or none) and still have a next cursor.
+    func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int, range: ExportTimeRange?) async throws -> Page<Membership> {
         let count = rowCount(of: owner)
         var start = 0
         if let cursor {
@@ -45,8 +51,10 @@ struct SyntheticMembershipSource: MembershipSource {
         }
         let end = min(count, start + max(1, limit))
         let ownerHash = Self.hash(owner.rawValue)
-        let rows = start < end ? (start..<end).map { row(owner, ownerHash, $0) } : []
-        return Page(items: rows, next: end < count ? rows.last.map { PageCursor($0.membershipID) } : nil)
+        let next = end < count ? PageCursor("m-" + Self.padded(end - 1, width: 7)) : nil
+        var rows = start < end ? (start..<end).map { row(owner, ownerHash, $0) } : []
+        if let range { rows.removeAll { !range.contains($0) } }
+        return Page(items: rows, next: next)
     }
 
     private static let plans = ["free", "pro", "team", "enterprise"]

@@ -60,12 +60,14 @@ extension ExportAPIHandler {
         }
         let recurrence: ExportRecurrence
         let catchUp: CatchUpPolicy?
+        let window: ScheduleWindow?
         do {
             guard let named = try body.recurrence() else {
                 return problem(.invalidSchedule, "give cron (a 5-field cron expression) or everySeconds", field: "cron")
             }
             recurrence = named
             catchUp = try body.catchUpPolicy()
+            window = try body.scheduleWindow() ?? nil
         } catch {
             return problem(.invalidSchedule, error.reason, field: error.field ?? "body")
         }
@@ -81,7 +83,7 @@ extension ExportAPIHandler {
                 ScheduleRequest(
                     owner: user, name: body.name ?? "Scheduled export", recipient: address, format: body.format, columns: body.columns,
                     recurrence: recurrence, timeZone: body.timeZone ?? "UTC", startsAt: body.startsAt, endsAt: body.endsAt ?? nil,
-                    maxRuns: body.maxRuns ?? nil, catchUp: catchUp ?? .runLatest))
+                    maxRuns: body.maxRuns ?? nil, catchUp: catchUp ?? .runLatest, window: window))
         } catch let error as ExportError where error.code == .rateLimited {
             return problem(.tooManySchedules, error.message)
         }
@@ -128,6 +130,7 @@ extension ExportAPIHandler {
         do {
             change.recurrence = try body.recurrence()
             change.catchUp = try body.catchUpPolicy()
+            change.window = try body.scheduleWindow()
         } catch {
             return problem(.invalidSchedule, error.reason, field: error.field ?? "body")
         }

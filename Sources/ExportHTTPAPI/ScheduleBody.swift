@@ -3,7 +3,7 @@ import Foundation
 
 /// The JSON body of `POST /schedules` and `PATCH /schedules/{id}` (`#/components/schemas/ScheduleInput`):
 /// strict, so a misspelt field is an error. For `PATCH`, an absent field stays as it is, and `null`
-/// removes `endsAt` or `maxRuns`.
+/// removes `endsAt`, `maxRuns` or `window`.
 struct ScheduleBody: Sendable {
     var name: String?
     var cron: String?
@@ -15,8 +15,11 @@ struct ScheduleBody: Sendable {
     var endsAt: Date??
     var maxRuns: Int??
     var catchUp: String?
+    var window: String??
 
-    static let fields: Set<String> = ["name", "cron", "everySeconds", "timeZone", "format", "columns", "startsAt", "endsAt", "maxRuns", "catchUp"]
+    static let fields: Set<String> = [
+        "name", "cron", "everySeconds", "timeZone", "format", "columns", "startsAt", "endsAt", "maxRuns", "catchUp", "window",
+    ]
 
     /// Parses a body, naming the field at fault.
     static func parse(_ body: [UInt8]) throws(CreateExportBody.Rejection) -> ScheduleBody {
@@ -34,11 +37,11 @@ struct ScheduleBody: Sendable {
         if let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
             throw CreateExportBody.Rejection(field: String(unknown.prefix(64)), reason: "unknown field; allowed fields are \(fields.sorted().joined(separator: ", "))")
         }
-        // `null` means "remove" for the two optional bounds only; anywhere else it is not a value.
+        // `null` means "remove" for the optional bounds and the window only; anywhere else it is not a value.
         func present(_ key: String) throws(CreateExportBody.Rejection) -> Any? {
             guard let value = object[key] else { return nil }
             guard !(value is NSNull) else {
-                if key == "endsAt" || key == "maxRuns" { return nil }
+                if key == "endsAt" || key == "maxRuns" || key == "window" { return nil }
                 throw CreateExportBody.Rejection(field: key, reason: "must not be null; leave the field out to keep it as it is")
             }
             return value
@@ -66,6 +69,7 @@ struct ScheduleBody: Sendable {
         parsed.format = try string("format")
         parsed.catchUp = try string("catchUp")
         parsed.startsAt = try date("startsAt")
+        if object.keys.contains("window") { parsed.window = .some(try string("window")) }
         if object.keys.contains("endsAt") { parsed.endsAt = .some(try date("endsAt")) }
         if object.keys.contains("maxRuns") {
             let runs = try integer("maxRuns")
@@ -100,5 +104,15 @@ struct ScheduleBody: Sendable {
             throw CreateExportBody.Rejection(field: "catchUp", reason: "must be runLatest or skip")
         }
         return policy
+    }
+
+    /// The window the body names: `nil` when absent, `.some(nil)` for `null`.
+    func scheduleWindow() throws(CreateExportBody.Rejection) -> ScheduleWindow?? {
+        guard let window else { return nil }
+        guard let name = window else { return .some(nil) }
+        guard let named = ScheduleWindow(named: name) else {
+            throw CreateExportBody.Rejection(field: "window", reason: "must be previousPeriod, sinceLastRun or null")
+        }
+        return .some(named)
     }
 }

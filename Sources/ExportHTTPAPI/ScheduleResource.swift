@@ -18,6 +18,7 @@ struct ScheduleResource: Encodable, Sendable {
     var format: String
     var columns: [String]?
     var catchUp: String
+    var window: String?
     var paused: Bool
     var startsAt: Date
     var endsAt: Date?
@@ -40,6 +41,7 @@ struct ScheduleResource: Encodable, Sendable {
         format = schedule.options.format.identifier
         columns = schedule.options.columns?.map(\.name)
         catchUp = schedule.catchUp.name
+        window = schedule.window?.name
         paused = schedule.paused
         startsAt = schedule.startsAt
         endsAt = schedule.endsAt
@@ -65,6 +67,7 @@ struct ScheduleResource: Encodable, Sendable {
         try container.encode(format, forKey: .format)
         try container.encode(columns, forKey: .columns)
         try container.encode(catchUp, forKey: .catchUp)
+        try container.encode(window, forKey: .window)
         try container.encode(paused, forKey: .paused)
         try container.encode(startsAt, forKey: .startsAt)
         try container.encode(endsAt, forKey: .endsAt)
@@ -79,7 +82,7 @@ struct ScheduleResource: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, cron, everySeconds, timeZone, format, columns, catchUp, paused, startsAt, endsAt, maxRuns, nextRunAt, lastRunAt,
+        case id, name, cron, everySeconds, timeZone, format, columns, catchUp, window, paused, startsAt, endsAt, maxRuns, nextRunAt, lastRunAt,
             runCount, skippedCount, createdAt, updatedAt, links
     }
 }

@@ -67,6 +67,24 @@ struct HandlerTests {
         #expect(try await api.send("PATCH", "/schedules/\(id)", body: #"{"maxRuns":null,"endsAt":null}"#).status == 200)
     }
 
+    @Test("a schedule's window: set by POST, shown, removed by PATCH null, an unknown one is a 400 naming the field")
+    func scheduleWindow() async throws {
+        let api = APIHarness()
+        let created = try await api.send("POST", "/schedules", body: #"{"cron":"0 0 1 * *","window":"previousPeriod"}"#)
+        #expect(created.status == 201)
+        #expect(try created.string("window") == "previousPeriod")
+        let id = try created.string("id")
+        let removed = try await api.send("PATCH", "/schedules/\(id)", body: #"{"window":null}"#)
+        #expect(removed.status == 200)
+        #expect(try removed.object()["window"] is NSNull)
+        #expect(try await api.send("PATCH", "/schedules/\(id)", body: #"{"window":"sinceLastRun"}"#).string("window") == "sinceLastRun")
+        for body in [#"{"window":"lastWeek"}"#, #"{"window":3}"#] {
+            let bad = try await api.send("PATCH", "/schedules/\(id)", body: body)
+            #expect(bad.status == 400, "\(body)")
+            #expect(try bad.invalidParams() == ["window"], "\(body)")
+        }
+    }
+
     @Test("POST /exports again while one is active: 202 with that same job, nothing new queued")
     func deduplicates() async throws {
         let api = APIHarness()

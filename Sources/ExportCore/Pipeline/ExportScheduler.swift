@@ -95,8 +95,10 @@ public struct ExportScheduler: Sendable {
         var schedule = read
         guard let step = try schedule.advance(now: now, lateness: configuration.lateness) else { return }
         if let slot = step.fire {
+            var options = read.options
+            options.range = try read.range(for: slot)
             var job = ExportJob(
-                id: read.occurrenceJobID(for: slot), owner: read.owner, recipient: read.recipient, options: read.options,
+                id: read.occurrenceJobID(for: slot), owner: read.owner, recipient: read.recipient, options: options,
                 createdAt: now, uniqueKey: read.occurrenceKey(for: slot))
             job.scheduledRun = ScheduledRun(scheduleID: read.id, scheduleName: read.name, slot: slot)
             switch try await ports.jobStore.create(job) {

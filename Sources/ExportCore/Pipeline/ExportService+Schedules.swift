@@ -30,7 +30,7 @@ extension ExportService {
         let schedule = try ExportSchedule(
             id: configuration.makeScheduleID(), owner: request.owner, name: request.name, recipient: request.recipient,
             options: options, recurrence: request.recurrence, timeZone: request.timeZone, startsAt: request.startsAt ?? now,
-            endsAt: request.endsAt, maxRuns: request.maxRuns, catchUp: request.catchUp, createdAt: now)
+            endsAt: request.endsAt, maxRuns: request.maxRuns, catchUp: request.catchUp, window: request.window, createdAt: now)
         let existing = try await store.list(owner: request.owner, after: nil, limit: configuration.maxSchedulesPerOwner)
         guard existing.items.count < configuration.maxSchedulesPerOwner else {
             throw ExportError(.rateLimited, "at most \(configuration.maxSchedulesPerOwner) schedules per user; delete one first", isRetryable: false)
@@ -90,6 +90,7 @@ extension ExportService {
             if let endsAt = change.endsAt { schedule.endsAt = endsAt; timing = true }
             if let maxRuns = change.maxRuns { schedule.maxRuns = maxRuns; timing = true }
             if let catchUp = change.catchUp { schedule.catchUp = catchUp }
+            if let window = change.window { schedule.window = window }
             try schedule.validate()
             if timing {
                 schedule.nextRunAt = try schedule.occurrence(after: max(now, schedule.startsAt.addingTimeInterval(-1)))

@@ -26,6 +26,8 @@ public struct ScheduleRequest: Hashable, Sendable {
     public var maxRuns: Int?
     /// What happens to missed occurrences.
     public var catchUp: CatchUpPolicy
+    /// The time range each run covers, or `nil` for every membership.
+    public var window: ScheduleWindow?
 
     /// Creates a request.
     ///
@@ -41,10 +43,11 @@ public struct ScheduleRequest: Hashable, Sendable {
     ///   - endsAt: The end, if any.
     ///   - maxRuns: The most runs, if any.
     ///   - catchUp: The catch-up policy; ``CatchUpPolicy/runLatest`` by default.
+    ///   - window: The range each run covers, or `nil` for every membership.
     public init(
         owner: UserID, name: String, recipient: EmailAddress, format: String? = nil, columns: [String]? = nil,
         recurrence: ExportRecurrence, timeZone: String = "UTC", startsAt: Date? = nil, endsAt: Date? = nil, maxRuns: Int? = nil,
-        catchUp: CatchUpPolicy = .runLatest
+        catchUp: CatchUpPolicy = .runLatest, window: ScheduleWindow? = nil
     ) {
         self.owner = owner
         self.name = name
@@ -57,6 +60,7 @@ public struct ScheduleRequest: Hashable, Sendable {
         self.endsAt = endsAt
         self.maxRuns = maxRuns
         self.catchUp = catchUp
+        self.window = window
     }
 }
 
@@ -80,6 +84,8 @@ public struct ScheduleChange: Hashable, Sendable {
     public var maxRuns: Int??
     /// A new catch-up policy.
     public var catchUp: CatchUpPolicy?
+    /// A new window (`.some(nil)` removes it: every run exports every membership).
+    public var window: ScheduleWindow??
 
     /// Creates a change that changes nothing; set the fields to change.
     public init() {}

@@ -65,11 +65,36 @@ public struct ExportRecurrence: Hashable, Sendable, Codable, CustomStringConvert
         case .cron(let expression):
             return expression.next(after: from, in: timeZone)
         case .interval(let seconds):
-            let anchor = start.timeIntervalSince1970.rounded(.down)
+            // Whole seconds (slots are named in whole seconds), never before the start: a start of
+            // 10:00:00.4 fires first at 10:00:01, not one interval later.
+            let anchor = start.timeIntervalSince1970.rounded(.up)
             let elapsed = from.timeIntervalSince1970 - anchor
             if elapsed < 0 { return Date(timeIntervalSince1970: anchor) }
             let periods = (elapsed / Double(seconds)).rounded(.down) + 1
             return Date(timeIntervalSince1970: anchor + periods * Double(seconds))
+        }
+    }
+
+    /// The last firing strictly before `date`, ignoring the schedule's start (a window's lower end).
+    ///
+    /// An interval's is `date` minus the interval. A cron expression's is found by looking back an
+    /// hour, a day, a month, a year and then thirty years, and stepping forward from there.
+    ///
+    /// - Parameters:
+    ///   - date: An occurrence.
+    ///   - timeZone: The wall clock a cron expression is read on.
+    /// - Returns: The instant, or `nil` when the expression did not fire in the thirty years before.
+    public func previous(before date: Date, in timeZone: TimeZone) -> Date? {
+        switch kind {
+        case .interval(let seconds):
+            return date.addingTimeInterval(-Double(seconds))
+        case .cron(let expression):
+            for window: TimeInterval in [3600, 86400, 32 * 86400, 367 * 86400, 30 * 367 * 86400] {
+                guard var candidate = expression.next(after: date.addingTimeInterval(-window), in: timeZone), candidate < date else { continue }
+                while let next = expression.next(after: candidate, in: timeZone), next < date { candidate = next }
+                return candidate
+            }
+            return nil
         }
     }
 

@@ -28,6 +28,9 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
     public var maxRuns: Int?
     /// What happens to occurrences missed while no scheduler ran.
     public var catchUp: CatchUpPolicy
+    /// The time range each run covers, computed from its occurrence (``range(for:)``), or `nil` to
+    /// export every membership on every run.
+    public var window: ScheduleWindow?
     /// A paused schedule fires nothing; on resume, missed occurrences follow ``catchUp``.
     public var paused: Bool
     /// The next occurrence to fire, or `nil` once the schedule has ended.
@@ -62,13 +65,14 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
     ///   - endsAt: The end, if any.
     ///   - maxRuns: The most runs, if any.
     ///   - catchUp: The catch-up policy; ``CatchUpPolicy/runLatest`` by default.
+    ///   - window: The range each run covers, or `nil` for every membership.
     ///   - createdAt: Now.
     /// - Throws: ``ExportError/Code/invalidSchedule`` for an unknown time zone, a bad end or count, or a
     ///   recurrence that never fires.
     public init(
         id: ScheduleID, owner: UserID, name: String, recipient: EmailAddress, options: ExportOptions,
         recurrence: ExportRecurrence, timeZone: String, startsAt: Date, endsAt: Date? = nil, maxRuns: Int? = nil,
-        catchUp: CatchUpPolicy = .runLatest, createdAt: Date
+        catchUp: CatchUpPolicy = .runLatest, window: ScheduleWindow? = nil, createdAt: Date
     ) throws(ExportError) {
         self.id = id
         self.owner = owner
@@ -81,6 +85,7 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
         self.endsAt = endsAt
         self.maxRuns = maxRuns
         self.catchUp = catchUp
+        self.window = window
         self.paused = false
         self.runCount = 0
         self.skippedCount = 0
@@ -112,6 +117,31 @@ public struct ExportSchedule: Hashable, Sendable, Codable, Identifiable {
         guard (1...200).contains(name.count) else { throw ExportError(.invalidSchedule, "name must have 1 to 200 characters") }
         if let endsAt, endsAt <= startsAt { throw ExportError(.invalidSchedule, "endsAt must be later than startsAt") }
         if let maxRuns, maxRuns < 1 { throw ExportError(.invalidSchedule, "maxRuns must be at least 1, not \(maxRuns)") }
+        if window != nil, options.range != nil {
+            throw ExportError(.invalidSchedule, "a schedule has either a window or a fixed range, not both")
+        }
+    }
+
+    /// The time range the run of an occurrence covers: the ``window``'s, or the fixed
+    /// ``ExportOptions/range`` (usually `nil`, every membership).
+    ///
+    /// A pure function of the record that names `slot` as ``nextRunAt``: every scheduler racing for
+    /// the occurrence computes the same range, so its one job is the same whoever creates it.
+    ///
+    /// - Parameters:
+    ///   - slot: The occurrence being run, read from this record before it was advanced.
+    /// - Returns: The range, or `nil` for every membership.
+    /// - Throws: ``ExportError/Code/invalidSchedule`` for an unknown zone.
+    public func range(for slot: Date) throws(ExportError) -> ExportTimeRange? {
+        guard let window else { return options.range }
+        let previous = recurrence.previous(before: slot, in: try zone())
+        let from: Date?
+        switch window {
+        case .sinceLastRun: from = lastRunAt.flatMap { $0 < slot ? $0 : nil } ?? previous
+        default: from = previous
+        }
+        // A cron expression that had not fired in the thirty years before: everything until the slot.
+        return try ExportTimeRange(from: from, to: slot)
     }
 
     /// The first occurrence strictly after `date` within the schedule's bounds, or `nil`.

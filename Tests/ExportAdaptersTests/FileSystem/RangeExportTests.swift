@@ -85,6 +85,39 @@ struct RangeExportTests {
         #expect(throws: ExportError.self) { try ExportTimeRange(from: Date(timeIntervalSince1970: 10), to: Date(timeIntervalSince1970: 10)) }
     }
 
+    @Test("a monthly schedule with a previousPeriod window exports the month before each run, named in the file and the e-mail")
+    func scheduledWindow() async throws {
+        let setup = try Setup()
+        defer { setup.directory.remove() }
+        let source = try FileMembershipSource(fileURL: setup.directory.url.appendingPathComponent("members.csv"))
+        let schedule = try await setup.service.createSchedule(
+            ScheduleRequest(
+                owner: "ada", name: "Monthly report", recipient: FSFixtures.recipient, recurrence: try .cron("0 0 1 * *"),
+                window: .previousPeriod))
+        let scheduler = try ExportScheduler(ports: setup.backend.ports)
+        // 2026-01-01 00:00 is due now (December's run); 2026-02-01 one month later (January's).
+        try await scheduler.tick()
+        setup.clock.advance(by: .seconds(31 * 86400))
+        try await scheduler.tick()
+        try await setup.work(source)
+        var files: [String: [String]] = [:]
+        for slot in ["2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"] {
+            let id = schedule.occurrenceJobID(for: try RFC3339.parse(slot))
+            let job = try await setup.service.status(of: id, requester: "ada")
+            #expect(job.state == .succeeded, "\(slot): \(job.state) \(String(describing: job.failure))")
+            var bytes: [UInt8] = []
+            for try await chunk in try await setup.backend.blobStore.read(try #require(job.result).blobKey) { bytes += chunk }
+            files[ExportService.filename(for: job)] = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").dropFirst().map { String($0.prefix(3)) }
+            let eml = try setup.directory.read("data/outbox/\(job.id).ready.eml")
+            #expect(Self.text(ofEmail: eml).contains("Monthly report"), "\(eml)")
+        }
+        // December: m-1 (to 31 Dec), m-2 (from 15 Dec) and m-5 (to 1 Jan); January: m-2 (to 10 Jan) and m-3.
+        #expect(files == [
+            "memberships-2025-12-01_2026-01-01.csv": ["m-1", "m-2", "m-5"],
+            "memberships-2026-01-01_2026-02-01.csv": ["m-2", "m-3"],
+        ])
+    }
+
     /// A source written before ranges existed: only the unfiltered read.
     struct LegacySource: MembershipSource {
         func memberships(of owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<Membership> {

@@ -155,6 +155,36 @@ struct CronExpressionTests {
         #expect(throws: ExportError.self) { try ExportRecurrence.every(.milliseconds(60_500)) }
     }
 
+    @Test("an interval whose start has a fraction of a second fires first at the next whole second, not one interval later")
+    func fractionalStart() throws {
+        let hourly = try ExportRecurrence.every(.seconds(3600))
+        let start = Self.date("2026-03-08T06:10:00Z").addingTimeInterval(0.4)
+        let first = hourly.next(after: start.addingTimeInterval(-1), start: start, in: .gmt)
+        #expect(first == Self.date("2026-03-08T06:10:01Z"))
+        #expect(hourly.next(after: try #require(first), start: start, in: .gmt) == Self.date("2026-03-08T07:10:01Z"))
+    }
+
+    @Test("previous(before:) is the last firing before an occurrence: months, weekdays, DST days, intervals")
+    func previous() throws {
+        let newYork = try #require(TimeZone(identifier: "America/New_York"))
+        let cases: [(String, String, String, TimeZone)] = [
+            ("0 0 1 * *", "2026-03-01T00:00:00Z", "2026-02-01T00:00:00Z", .gmt),
+            ("0 9 * * MON", "2026-03-09T09:00:00Z", "2026-03-02T09:00:00Z", .gmt),
+            ("*/15 * * * *", "2026-03-09T09:00:00Z", "2026-03-09T08:45:00Z", .gmt),
+            ("0 0 29 2 *", "2028-02-29T00:00:00Z", "2024-02-29T00:00:00Z", .gmt),
+            // 02:30 does not exist on 8 March 2026 in New York: that day's run was at 03:00 EDT (07:00Z).
+            ("30 2 * * *", "2026-03-09T06:30:00Z", "2026-03-08T07:00:00Z", newYork),
+            // The day clocks go back is 25 hours long: 00:00 EDT to 00:00 EST.
+            ("0 0 * * *", "2026-11-02T05:00:00Z", "2026-11-01T04:00:00Z", newYork),
+        ]
+        for (expression, slot, expected, zone) in cases {
+            let recurrence = try ExportRecurrence.cron(expression)
+            #expect(recurrence.previous(before: Self.date(slot), in: zone) == Self.date(expected), "\(expression) before \(slot)")
+        }
+        let hourly = try ExportRecurrence.every(.seconds(3600))
+        #expect(hourly.previous(before: Self.date("2026-03-08T06:10:00Z"), in: .gmt) == Self.date("2026-03-08T05:10:00Z"))
+    }
+
     @Test("recurrences round-trip through JSON and reject bad input on decoding")
     func coding() throws {
         for recurrence in [try ExportRecurrence.cron("0 9 * * MON"), try ExportRecurrence.every(.seconds(86400))] {

@@ -24,13 +24,14 @@ struct SchedulerTests {
 
         func create(
             _ recurrence: ExportRecurrence, owner: UserID = "ada", zone: String = "UTC", catchUp: CatchUpPolicy = .runLatest,
-            maxRuns: Int? = nil, endsAt: Date? = nil
+            maxRuns: Int? = nil, endsAt: Date? = nil, window: ScheduleWindow? = nil
         ) async throws -> ExportSchedule {
             try await service.createSchedule(
                 ScheduleRequest(
                     owner: owner, name: "Nightly", recipient: EmailAddress("\(owner.rawValue)@example.com")!, recurrence: recurrence,
-                    timeZone: zone, endsAt: endsAt, maxRuns: maxRuns, catchUp: catchUp))
+                    timeZone: zone, endsAt: endsAt, maxRuns: maxRuns, catchUp: catchUp, window: window))
         }
+
 
         /// Advances in `step`s for `total`, ticking after each; returns the slots of the jobs made.
         func run(for total: Duration, step: Duration) async throws -> [String] {
@@ -79,6 +80,50 @@ struct SchedulerTests {
         _ = try await setup.create(try .every(.seconds(600)))
         // The start (now) is the first occurrence of an interval: 00:00, 00:10, 00:20.
         #expect(try await setup.run(for: .seconds(1200), step: .seconds(60)).count == 3)
+    }
+
+    @Test("windows: previousPeriod covers each run's own period; sinceLastRun covers everything since the last run, across downtime")
+    func windows() async throws {
+        let setup = try Setup()
+        _ = try await setup.create(try .cron("0 6 * * *"), owner: "ada", window: .previousPeriod)
+        _ = try await setup.create(try .cron("0 6 * * *"), owner: "bob", window: .sinceLastRun)
+        _ = try await setup.create(try .cron("0 6 * * *"), owner: "cy")
+        setup.clock.advance(by: .seconds(6 * 3600))
+        try await setup.scheduler.tick()  // 1 January 06:00 for all three
+        // No scheduler for three days: 2, 3 and 4 January pass; runLatest runs the 4th's once.
+        setup.clock.advance(by: .seconds(3 * 86400 + 60))
+        try await setup.scheduler.tick()
+        var byOwner: [String: [String]] = [:]
+        for job in await setup.backend.jobStore.allJobs {
+            guard let run = job.scheduledRun else { continue }
+            let range = job.options.range.map { "\(RFC3339.string($0.from!)!) \(RFC3339.string($0.to!)!)" } ?? "all"
+            byOwner[job.owner.rawValue, default: []].append("\(RFC3339.string(run.slot)!): \(range)")
+        }
+        #expect(byOwner["ada"]?.sorted() == [
+            "2026-01-01T06:00:00Z: 2025-12-31T06:00:00Z 2026-01-01T06:00:00Z", "2026-01-04T06:00:00Z: 2026-01-03T06:00:00Z 2026-01-04T06:00:00Z",
+        ])
+        #expect(byOwner["bob"]?.sorted() == [
+            "2026-01-01T06:00:00Z: 2025-12-31T06:00:00Z 2026-01-01T06:00:00Z", "2026-01-04T06:00:00Z: 2026-01-01T06:00:00Z 2026-01-04T06:00:00Z",
+        ])
+        #expect(byOwner["cy"]?.sorted() == ["2026-01-01T06:00:00Z: all", "2026-01-04T06:00:00Z: all"])
+    }
+
+    @Test("a window is set, changed and removed through the service; a fixed range beside it is refused")
+    func windowChanges() async throws {
+        let setup = try Setup()
+        let schedule = try await setup.create(try .cron("0 6 * * *"), window: .sinceLastRun)
+        #expect(schedule.window == .sinceLastRun)
+        var change = ScheduleChange()
+        change.window = .some(nil)
+        #expect(try await setup.service.updateSchedule(schedule.id, requester: "ada", change: change).window == nil)
+        change.window = .previousPeriod
+        let stored = try await setup.service.updateSchedule(schedule.id, requester: "ada", change: change)
+        #expect(stored.window == .previousPeriod)
+        let decoded = try JSONDecoder().decode(ExportSchedule.self, from: try JSONEncoder().encode(stored))
+        #expect(decoded == stored)
+        var both = stored
+        both.options.range = try ExportTimeRange(from: Self.t0, to: nil)
+        #expect { try both.validate() } throws: { ($0 as? ExportError)?.code == .invalidSchedule }
     }
 
     /// A scheduler store whose updates fail: a scheduler process that dies after creating the job and
