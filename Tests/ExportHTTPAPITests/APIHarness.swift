@@ -20,6 +20,8 @@ struct APIHarness {
     let source: InMemoryMembershipSource
     let service: ExportService
     let schedules = InMemoryScheduleStore()
+    /// The schedule store the service uses: `schedules`, with a fault to inject.
+    let scheduleFaults: FaultyScheduleStore
     /// Fires due schedule occurrences on the harness's stores.
     let scheduler: ExportScheduler
     let handler: ExportAPIHandler
@@ -36,9 +38,10 @@ struct APIHarness {
         files = SignedLinkStore(inner: memory, clock: clock, prefix: "http://files.test\(APIHarness.base)/downloads")
         source = InMemoryMembershipSource(APIHarness.memberships)
         let ids = SequentialIDs()
+        scheduleFaults = FaultyScheduleStore(base: schedules)
         let ports = ExportPorts(
             jobStore: jobs, queue: queue, blobStore: files, notifier: InMemoryNotifier(), clock: clock, observer: events,
-            settings: ExportSettings(linkLifetime: .seconds(3600)), scheduleStore: schedules)
+            settings: ExportSettings(linkLifetime: .seconds(3600)), scheduleStore: scheduleFaults)
         var serviceConfiguration = ExportService.Configuration(attributeColumns: ["seats"], rateLimit: rateLimit, makeJobID: { ids.next() })
         serviceConfiguration.maxSchedulesPerOwner = 3
         service = try! ExportService(ports: ports, configuration: serviceConfiguration)

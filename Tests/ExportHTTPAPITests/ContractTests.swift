@@ -136,6 +136,8 @@ struct ContractTests {
         try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#, user: "no mailbox")  // 422
         for _ in 0..<3 { try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9") }
         try await api.send("POST", "/schedules", body: #"{"everySeconds":3600}"#, user: "u9")  // 429
+        api.scheduleFaults.failNext()
+        try await api.send("POST", "/schedules", body: #"{"cron":"@daily"}"#)  // default
         for method in ["GET", "HEAD"] {
             try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "1")])  // 200
             try await api.send(method, "/schedules", query: [URLQueryItem(name: "limit", value: "0")])  // 400
@@ -144,17 +146,25 @@ struct ContractTests {
             try await api.send(method, "/schedules/\(schedule)", headers: crlf)  // 400
             try await api.send(method, "/schedules/\(schedule)", user: nil)  // 401
             try await api.send(method, "/schedules/\(schedule)", user: "u2")  // 404
+            api.scheduleFaults.failNext()
+            try await api.send(method, "/schedules")  // default
+            api.scheduleFaults.failNext()
+            try await api.send(method, "/schedules/\(schedule)")  // default
         }
         try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"maxRuns":null,"cron":"0 9 * * MON"}"#)  // 200
         try await api.send("PATCH", "/schedules/\(schedule)", body: #"{"timeZone":"Mars/Base"}"#)  // 400
         try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: nil)  // 401
         try await api.send("PATCH", "/schedules/\(schedule)", body: "{}", user: "u2")  // 404
         try await api.send("PATCH", "/schedules/\(schedule)", headers: [("Content-Type", "text/plain")], body: "{}")  // 415
+        api.scheduleFaults.failNext()
+        try await api.send("PATCH", "/schedules/\(schedule)", body: "{}")  // default
         for action in ["pause", "resume"] {
             try await api.send("POST", "/schedules/\(schedule)/\(action)")  // 200
             try await api.send("POST", "/schedules/\(schedule)/\(action)", headers: crlf)  // 400
             try await api.send("POST", "/schedules/\(schedule)/\(action)", user: nil)  // 401
             try await api.send("POST", "/schedules/\(schedule)/\(action)", user: "u2")  // 404
+            api.scheduleFaults.failNext()
+            try await api.send("POST", "/schedules/\(schedule)/\(action)")  // default
         }
         // A scheduled run is an ordinary export naming its schedule.
         api.clock.advance(by: .seconds(8 * 24 * 3600))
@@ -167,6 +177,8 @@ struct ContractTests {
         try await api.send("DELETE", "/schedules/\(schedule)", headers: crlf)  // 400
         try await api.send("DELETE", "/schedules/\(schedule)", user: nil)  // 401
         try await api.send("DELETE", "/schedules/\(schedule)", user: "u2")  // 404
+        api.scheduleFaults.failNext()
+        try await api.send("DELETE", "/schedules/\(schedule)")  // default
         try await api.send("DELETE", "/schedules/\(schedule)")  // 204
         try await api.send("PUT", "/schedules")
 
