@@ -95,7 +95,9 @@ extension ExportAPIHandler {
         do {
             outcome = try await service.cancel(id, requester: user)
         } catch let error as ExportError where error.code == .illegalTransition {
-            return problem(.alreadyFinished, "the export has already finished and cannot be cancelled")
+            // Finished: deleting it removes the file now, and its download answers 410 from here on.
+            try await service.deleteExport(id, requester: user)
+            return APIResponse(status: 204)
         }
         switch outcome.action {
         case .stopping: return json(202, ExportResource(outcome.job, basePath: basePath, now: clock.now()))

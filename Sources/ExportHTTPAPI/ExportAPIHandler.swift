@@ -12,7 +12,7 @@ import Foundation
 /// | `POST /exports` | 202 + `Location` (also for the caller's existing active export), 400, 413, 415, 422, 429 + `Retry-After` |
 /// | `GET /exports` | 200, newest first, `?cursor=&limit=` |
 /// | `GET /exports/{id}` | 200, 404 (unknown, another user's, or not a job id) |
-/// | `DELETE /exports/{id}` | 202 while stopping, 204 when stopped, 409 when finished, 404 |
+/// | `DELETE /exports/{id}` | 202 while stopping, 204 when stopped, or when finished: deleted (file gone, download 410), 404 |
 /// | `GET /exports/{id}/download` | 302 to a fresh short-lived link, 409 without a file yet, 410 expired, 404 |
 /// | `GET {downloadPath}/{link}` | the file (200, streamed), 403 bad signature, 410 expired |
 ///

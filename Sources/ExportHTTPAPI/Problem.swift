@@ -39,7 +39,6 @@ struct ProblemKind: Sendable {
     static let rateLimited = ProblemKind(slug: "rate-limited", title: "Too many exports", status: 429)
     static let invalidRecipient = ProblemKind(
         slug: "invalid-recipient", title: "The account has no usable e-mail address", status: 422)
-    static let alreadyFinished = ProblemKind(slug: "already-finished", title: "The export has already finished", status: 409)
     static let notReady = ProblemKind(slug: "not-ready", title: "The export has no file", status: 409)
     static let expired = ProblemKind(slug: "expired", title: "The export has expired", status: 410)
     static let badSignature = ProblemKind(slug: "bad-signature", title: "The download link is not valid", status: 403)

@@ -99,7 +99,8 @@ struct APIHarness {
         let id = try await send("POST", "/exports", user: user).string("id")
         await runWorker()
         let jobID = try #require(JobID(id))
-        #expect(await jobs.job(jobID)?.state == .succeeded)
+        let job = await jobs.job(jobID)
+        #expect(job?.state == .succeeded, "\(String(describing: job))")
         return id
     }
 

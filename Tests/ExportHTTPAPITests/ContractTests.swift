@@ -32,6 +32,7 @@ struct ContractTests {
 
         // GET /exports/{id}/download before and after the file exists
         try await api.send("GET", "/exports/\(id)/download")  // 409
+        let finished = try await api.send("POST", "/exports", user: "u5").string("id")  // deleted below
         await api.runWorker()
         let (link, linkQuery) = try await api.mintedLink(id)  // 302
         try await api.send("GET", "/exports/\(id)/download", headers: crlf)  // 400
@@ -103,7 +104,9 @@ struct ContractTests {
         try await api.send("DELETE", "/exports/\(id)", headers: crlf)  // 400
         try await api.send("DELETE", "/exports/\(id)", user: nil)  // 401
         try await api.send("DELETE", "/exports/\(id)", user: "u2")  // 404
-        try await api.send("DELETE", "/exports/\(id)")  // 409
+        try await api.send("DELETE", "/exports/\(finished)", user: "u5")  // 204: deleted
+        try await api.send("GET", "/exports/\(finished)", user: "u5")  // 200, expired
+        try await api.send("GET", "/exports/\(finished)/download", user: "u5")  // 410
         api.jobs.faults.failNext(.get, with: ExportError(.unavailable, "down"))
         try await api.send("DELETE", "/exports/\(id)")  // default
 

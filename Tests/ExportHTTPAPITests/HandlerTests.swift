@@ -233,13 +233,23 @@ struct HandlerTests {
         #expect(try exchange.object()["cancelRequested"] as? Bool == true)
     }
 
-    @Test("DELETE /exports/{id}: 409 once the export has finished")
-    func cancelFinished() async throws {
+    @Test("DELETE /exports/{id} of a finished export deletes it: the file is gone, status says expired, the download is 410, another user's is 404")
+    func deleteFinished() async throws {
         let api = APIHarness()
         let id = try await api.succeededExport()
+        let jobID = try #require(JobID(id))
+        let key = try #require(await api.jobs.job(jobID)?.result?.blobKey)
+        #expect(try await api.memory.metadata(key) != nil)
+        #expect(try await api.send("DELETE", "/exports/\(id)", user: "u2").status == 404)
+        #expect(try await api.memory.metadata(key) != nil, "another user's DELETE must not touch the file")
         let exchange = try await api.send("DELETE", "/exports/\(id)")
-        #expect(exchange.status == 409)
-        #expect(await api.jobs.job(JobID(id)!)?.state == .succeeded)
+        #expect(exchange.status == 204)
+        #expect(try await api.memory.metadata(key) == nil, "the file must be deleted at once")
+        let status = try await api.send("GET", "/exports/\(id)").object()
+        #expect(status["expired"] as? Bool == true)
+        #expect(try await api.send("GET", "/exports/\(id)/download").status == 410)
+        #expect(try await api.send("DELETE", "/exports/\(id)").status == 204, "deleting twice is idempotent")
+        #expect(api.events.all.contains { $0.name == .deleted && $0.jobID == jobID })
     }
 
     @Test("Unauthenticated calls get 401 problem+json on every authenticated route, and nothing happens")

@@ -42,7 +42,7 @@ def email_link(server, job_id):
     with open(messages[0], "rb") as f:
         message = email.message_from_binary_file(f, policy=email.policy.default)
     text = message.get_body(preferencelist=("plain",)).get_content()
-    links = re.findall(r"https?://\S+/api/v1/downloads/\S+", text)
+    links = re.findall(r"https?://\S+/api/v1/exports/[A-Za-z0-9_-]+/download", text)
     assert links, text
     return links[0]
 
@@ -111,16 +111,24 @@ def run(server, browser):
     assert all(len(r) == len(COLUMNS) for r in records), "ragged rows"
     print(f"downloaded {download.suggested_filename}: {len(records) - 1} rows, columns {records[0]}")
 
-    # The e-mail's link works when clicked, in a browser that never signed in, and gives the same file.
+    # The e-mail carries the export's stable address, never a storage link: a browser that is not
+    # signed in gets 401 (and no file); signed in as alice, the click is redirected to a fresh
+    # short-lived link and gives the same file; bob gets 404.
     link = email_link(server, alice_id)
+    assert link == f"{server.url}/api/v1/exports/{alice_id}/download", link
     stranger = browser.new_context(accept_downloads=True).new_page()
-    stranger.set_content(f'<a href="{html.escape(link)}">Download your export</a>')
-    with stranger.expect_download() as info:
-        stranger.get_by_role("link", name="Download your export").click()
+    response = stranger.goto(link)
+    assert response.status == 401, response.status
+    bob = browser.new_context(http_credentials={"username": "bob", "password": "demo"}).new_page()
+    assert bob.goto(link).status == 404, "another user's export must be invisible"
+    signed_in = browser.new_context(accept_downloads=True, http_credentials={"username": "alice", "password": "demo"}).new_page()
+    signed_in.set_content(f'<a href="{html.escape(link)}">Download your export</a>')
+    with signed_in.expect_download() as info:
+        signed_in.get_by_role("link", name="Download your export").click()
     mailed = os.path.join(tempfile.mkdtemp(), info.value.suggested_filename)
     info.value.save_as(mailed)
     assert open(mailed, "rb").read() == open(path, "rb").read(), "the e-mailed link gave another file"
-    print(f"e-mailed link {link.split('?')[0][:60]}… downloads the same file")
+    print(f"e-mailed link {link} downloads the same file signed in, 401 signed out, 404 for another user")
 
     # A second export, JSON Lines: screenshot while it runs beside the finished one, then cancel it.
     page.get_by_label("Format").select_option("jsonl")
@@ -173,6 +181,15 @@ def run(server, browser):
     other.get_by_label("Password").fill("wrong")
     other.get_by_role("button", name="Sign in").click()
     expect(other.get_by_role("alert").first).to_contain_text("not accepted")
+
+    # alice deletes her finished export from the page (the schedules part accepts the confirmation):
+    # the row says expired, the file is gone and the e-mailed address answers 410.
+    finished = page.locator(f'#exports tbody tr[data-id="{alice_id}"]')
+    finished.get_by_role("button", name=re.compile("^Delete the csv export")).click()
+    expect(finished).to_contain_text("Expired", timeout=10_000)
+    expect(finished.get_by_role("button", name=re.compile("^Download"))).to_have_count(0)
+    assert signed_in.goto(link).status == 410, "the e-mailed address must die with the deleted export"
+    print("deleted the finished export: its row says expired, the e-mailed address answers 410")
 
 
 def next_monthly(now, day, hour, minute):

@@ -72,6 +72,8 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         public static let requeued: Name = "export.requeued"
         /// The job's files were deleted at the end of its retention; its record stays as a tombstone.
         public static let expired: Name = "export.expired"
+        /// Its owner deleted a finished job: its files are gone, its record is a tombstone.
+        public static let deleted: Name = "export.deleted"
         /// An expired job's tombstone was deleted.
         public static let purged: Name = "export.purged"
         /// A running worker handed its job back to the queue on shutdown.
@@ -238,6 +240,9 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
 
     /// ``Name/expired``.
     public static func expired(_ id: JobID) -> ExportEvent { ExportEvent(.expired, jobID: id) }
+
+    /// ``Name/deleted``.
+    public static func deleted(_ id: JobID) -> ExportEvent { ExportEvent(.deleted, jobID: id) }
 
     /// ``Name/purged``.
     public static func purged(_ id: JobID) -> ExportEvent { ExportEvent(.purged, jobID: id) }

@@ -86,10 +86,14 @@ struct ExportAttempt: Sendable {
         let link: DownloadLink
         do {
             let output = try await export(claimed, into: key, state: attempt)
-            link = try await context.blobStore.downloadLink(
-                for: key, filename: ExportService.filename(for: claimed), expiresIn: context.settings.linkLifetime)
             let now = context.now()
             let retention = context.settings.retention
+            if let stable = context.settings.stableLink(for: claimed.id, fileExpiresAt: now.adding(retention)) {
+                link = stable
+            } else {
+                link = try await context.blobStore.downloadLink(
+                    for: key, filename: ExportService.filename(for: claimed), expiresIn: context.settings.linkLifetime)
+            }
             stored = try await context.commit(attempt.job, attempt: claimed.attempt) { job throws(ExportError) in
                 try job.lifecycle.succeed()
                 job.rowsWritten = output.rows

@@ -103,6 +103,12 @@ public struct ExportSettings: Hashable, Sendable {
     public var linkLifetime: Duration
     /// The blob key prefix; each attempt writes `<prefix>/<job id>-<attempt>.<extension>`.
     public var keyPrefix: String
+    /// The stable address "ready" e-mails carry, on the host's public URL, or `nil` to e-mail a direct
+    /// link to the file that works for ``linkLifetime``. Set it whenever the host serves
+    /// `GET /exports/{id}/download` (`ExportHTTPAPI` does): the e-mail then holds no storage URL, works
+    /// until the file expires whatever the storage credentials' lifetime, and dies when the user
+    /// deletes the export; each click gets a link of minutes.
+    public var downloadAddress: DownloadAddress?
 
     /// Creates settings.
     ///
@@ -111,16 +117,30 @@ public struct ExportSettings: Hashable, Sendable {
     ///   - expiredRecordRetention: How long expired records are kept; 30 days by default.
     ///   - linkLifetime: How long e-mailed links work; 7 days by default (S3's longest).
     ///   - keyPrefix: The blob key prefix; `exports` by default.
+    ///   - downloadAddress: The stable address e-mails carry, or `nil` for direct links.
     public init(
         retention: Duration = .seconds(7 * 24 * 3600),
         expiredRecordRetention: Duration = .seconds(30 * 24 * 3600),
         linkLifetime: Duration = .seconds(7 * 24 * 3600),
-        keyPrefix: String = "exports"
+        keyPrefix: String = "exports",
+        downloadAddress: DownloadAddress? = nil
     ) {
         self.retention = retention
         self.expiredRecordRetention = expiredRecordRetention
         self.linkLifetime = linkLifetime
         self.keyPrefix = keyPrefix
+        self.downloadAddress = downloadAddress
+    }
+
+    /// The link a "ready" e-mail carries for a job whose file expires at `fileExpiresAt`: the stable
+    /// ``downloadAddress`` until then, or `nil` when the e-mail carries a direct link.
+    ///
+    /// - Parameters:
+    ///   - id: The job's id.
+    ///   - fileExpiresAt: When the file is deleted.
+    /// - Returns: The link, or `nil`.
+    public func stableLink(for id: JobID, fileExpiresAt: Date) -> DownloadLink? {
+        downloadAddress.map { DownloadLink(url: $0.url(for: id), expiresAt: fileExpiresAt) }
     }
 
     /// Checks the settings against each other and against the blob store.

@@ -143,9 +143,13 @@ struct NotificationDelivery: Sendable {
             idempotencyKey: key)
     }
 
-    /// A link for a late "ready" message: the configured lifetime, never past the file's expiry.
+    /// A link for a late "ready" message: the stable address, or a direct link of the configured
+    /// lifetime, never past the file's expiry.
     private func link(to result: ExportResult, of job: ExportJob) async throws -> DownloadLink {
         let now = ports.clock.now()
+        if let stable = ports.settings.stableLink(for: job.id, fileExpiresAt: job.expiresAt ?? now.adding(ports.settings.retention)) {
+            return stable
+        }
         let lifetime = ports.settings.linkLifetime
         let remaining = (job.expiresAt ?? now.adding(lifetime)).timeIntervalSince(now)
         let milliseconds = JobLifecycle.milliseconds(max(0.001, remaining), rounding: .up)

@@ -85,11 +85,15 @@ extension MotoServer {
                 pause = min(pause * 2, .seconds(1))
             }
             do {
+                // moto serialises every model instance it ever tracked for this page: after a storm that
+                // takes long on a loaded machine, so wait for it (a timeout is not worth retrying).
                 let response = try await URLSessionTransport().send(
-                    TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"))
+                    TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"), timeout: .seconds(300))
                 )
                 guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
                 return try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
+            } catch let error as ExportError where error.code == .timeout {
+                throw error
             } catch {
                 lastError = error
             }

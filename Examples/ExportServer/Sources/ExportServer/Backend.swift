@@ -63,7 +63,7 @@ struct Backend: Sendable {
     static let basePath = "/api/v1"
 
     static func make(_ settings: Settings, observer: any ExportObserver, onCorruptFile: @escaping @Sendable (String) -> Void) async throws -> Backend {
-        let ports: ExportPorts
+        var ports: ExportPorts
         var signedDownloads: SignedDownloads?
         var notes: [String] = []
         let sender = try EmailAddress(validating: settings.aws?.sender ?? "exports@example.com")
@@ -89,7 +89,7 @@ struct Backend: Sendable {
             source = PacedMembershipSource(
                 base: try SQLMembershipSource(executor: database, mapping: PostgresHost.mapping), pageDelay: postgres.pageDelay,
                 brokenUsers: postgres.brokenUsers)
-            ports = backend.ports  // no schedule store: the Postgres adapters keep no schedules yet
+            ports = backend.ports
             signedDownloads = SignedDownloads(files)
             notes.append(
                 "postgres backend on \(client.configurationDescription(postgres.databaseURL)) (schema migrations applied now: \(applied)); files in \(filesDirectory.path); e-mails in table demo_outbox")
@@ -117,6 +117,9 @@ struct Backend: Sendable {
             notes.append("file-system backend in \(settings.dataDirectory.path); e-mails in \(files.notifier.outboxDirectory.path)")
         }
 
+        // "Ready" e-mails carry the stable address of this host's download route: each click signs the
+        // user in, checks the export and redirects to a link of minutes (410 once it expired or was deleted).
+        ports.settings.downloadAddress = try DownloadAddress(apiBaseURL: settings.publicURL.appendingPathComponent(String(basePath.dropFirst())))
         let service = try ExportService(
             ports: ports,
             configuration: .init(

@@ -166,6 +166,9 @@ function render(jobs) {
     const what = job.format + " export " + (job.schedule ? "of schedule " + job.schedule.name + ", run " : "requested ") + requested;
     if (job.links.download) actions.appendChild(button("Download", "Download the " + what, () => download(job)));
     if (ACTIVE.has(job.state) && !job.cancelRequested) actions.appendChild(button("Cancel", "Cancel the " + what, () => cancel(job)));
+    if ((job.state === "succeeded" || job.state === "failed") && !job.expired) {
+      actions.appendChild(button("Delete", "Delete the " + what, () => deleteExport(job)));
+    }
     body.appendChild(row);
   }
 }
@@ -201,6 +204,18 @@ async function cancel(job) {
     if (response.status !== 202 && response.status !== 204) $("exports-error").textContent = "Could not cancel: " + await problemText(response);
   } catch (error) {
     if (error.message !== "unauthenticated") $("exports-error").textContent = "Could not cancel: " + error.message;
+  }
+  refresh();
+}
+
+// DELETE of a finished export deletes its file now; the e-mailed address answers 410 from then on.
+async function deleteExport(job) {
+  if (!window.confirm("Delete this export? Its file is removed now and its download link stops working.")) return;
+  try {
+    const response = await api("/exports/" + encodeURIComponent(job.id), { method: "DELETE" });
+    if (response.status !== 204) $("exports-error").textContent = "Could not delete: " + await problemText(response);
+  } catch (error) {
+    if (error.message !== "unauthenticated") $("exports-error").textContent = "Could not delete: " + error.message;
   }
   refresh();
 }
