@@ -154,6 +154,14 @@ public struct PostgresSchema: Hashable, Sendable {
                 "CREATE INDEX \(schedules)_owner ON \(schedules) (owner)",
                 "CREATE INDEX \(schedules)_due ON \(schedules) (next_run_at) WHERE NOT paused",
             ],
+            [
+                // Fenced ledger reservations: who holds one (the queue message and its delivery), so the
+                // next delivery of the same message takes over a dead sender's at once; and the channel's
+                // id of the sent message, kept for support.
+                "ALTER TABLE \(notifications) ADD COLUMN holder_message text",
+                "ALTER TABLE \(notifications) ADD COLUMN holder_delivery integer",
+                "ALTER TABLE \(notifications) ADD COLUMN provider_message_id text",
+            ],
         ]
     }
 

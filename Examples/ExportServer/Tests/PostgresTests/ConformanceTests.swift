@@ -122,12 +122,40 @@ struct PostgresConformanceTests {
             #expect(try await ledger.reserveKey("job-2.ready", now: now, holdFor: .seconds(60)) == .reserved)
         }
     }
+
+    @Test("PostgresNotificationLedger is fenced: the next delivery of the same message takes a dead sender's reservation over at once, nobody else does")
+    func fencing() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let schema = try PostgresSchema()
+            try await schema.migrate(database)
+            let ledger: any NotificationLedger = PostgresNotificationLedger(executor: database, schema: schema)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let key = "job-1.ready"
+            let first = LedgerHolder(message: "m-1", delivery: 1)
+            #expect(try await ledger.reserve(key, holder: first, now: now, holdFor: .seconds(300)) == .reserved)
+            // The same delivery again, another message's holder, and a holder-less sender must wait.
+            #expect(try await ledger.reserve(key, holder: first, now: now, holdFor: .seconds(300)) == .inProgress(until: now.addingTimeInterval(300)))
+            #expect(
+                try await ledger.reserve(key, holder: LedgerHolder(message: "m-2", delivery: 9), now: now, holdFor: .seconds(300))
+                    == .inProgress(until: now.addingTimeInterval(300)))
+            #expect(try await ledger.reserve(key, now: now, holdFor: .seconds(300)) == .inProgress(until: now.addingTimeInterval(300)))
+            // The message came back (delivery 2): its sender takes over at once, long before the hold ends.
+            #expect(try await ledger.reserve(key, holder: LedgerHolder(message: "m-1", delivery: 2), now: now.addingTimeInterval(1), holdFor: .seconds(30)) == .reserved)
+            // And the superseded delivery cannot take it back.
+            #expect(try await ledger.reserve(key, holder: first, now: now.addingTimeInterval(2), holdFor: .seconds(30)) == .inProgress(until: now.addingTimeInterval(31)))
+            try await ledger.markSent(key, at: now.addingTimeInterval(3), providerMessageID: "ses-0001")
+            #expect(try await ledger.reserve(key, holder: LedgerHolder(message: "m-1", delivery: 3), now: now.addingTimeInterval(4), holdFor: .seconds(30)) == .alreadySent)
+            // The channel's id is kept, and a late second markSent does not overwrite it.
+            try await ledger.markSent(key, at: now.addingTimeInterval(5), providerMessageID: "ses-0002")
+            #expect(try await PostgresNotificationLedger(executor: database, schema: schema).providerMessageID(of: key) == "ses-0001")
+        }
+    }
 }
 
 extension PostgresNotificationLedger: @retroactive NotificationLedger {
-    // This ledger's reservations are not fenced by holder: a dead sender's lapse after `holdFor`.
     public func reserve(_ key: String, holder: LedgerHolder?, now: Date, holdFor: Duration) async throws -> LedgerReservation {
-        switch try await reserveKey(key, now: now, holdFor: holdFor) {
+        switch try await reserveKey(key, holder: holder.map { Holder(message: $0.message, delivery: $0.delivery) }, now: now, holdFor: holdFor) {
         case .reserved: .reserved
         case .alreadySent: .alreadySent
         case .inProgress(let until): .inProgress(until: until)
@@ -135,7 +163,7 @@ extension PostgresNotificationLedger: @retroactive NotificationLedger {
     }
 
     public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
-        try await markSent(key, at: at)
+        try await markSent(key, at: at, providerMessageID: providerMessageID)
     }
 }
 
