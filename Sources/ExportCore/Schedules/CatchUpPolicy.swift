@@ -1,7 +1,9 @@
 /// What a schedule does with occurrences that passed while no scheduler ran (downtime, a pause).
 ///
 /// Encoded as its name (`runLatest`, `skip`).
-public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertible, NamedValue {
+    static let kind = "catch-up policy"
+
     /// The policy's stable name.
     public let name: String
 
@@ -21,8 +23,8 @@ public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertibl
     /// - Parameters:
     ///   - name: `runLatest` or `skip`.
     public init?(named name: String) {
-        guard let policy = Self.all.first(where: { $0.name == name }) else { return nil }
-        self = policy
+        guard let value = Self.named(name) else { return nil }
+        self = value
     }
 
     /// The policy's name.
@@ -34,12 +36,7 @@ public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertibl
     ///   - decoder: The decoder.
     /// - Throws: A decoding error for an unknown name.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        guard let policy = CatchUpPolicy(named: name) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown catch-up policy \(name.prefix(40))")
-        }
-        self = policy
+        self = try Self.decodeName(from: decoder)
     }
 
     /// Encodes the name.
@@ -48,7 +45,6 @@ public struct CatchUpPolicy: Hashable, Sendable, Codable, CustomStringConvertibl
     ///   - encoder: The encoder.
     /// - Throws: The encoder's error.
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(name)
+        try encodeName(to: encoder)
     }
 }

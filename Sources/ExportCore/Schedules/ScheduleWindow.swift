@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Encoded as its name (`previousPeriod`, `sinceLastRun`). A schedule without a window exports every
 /// membership on every run.
-public struct ScheduleWindow: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct ScheduleWindow: Hashable, Sendable, Codable, CustomStringConvertible, NamedValue {
+    static let kind = "schedule window"
+
     /// The window's stable name.
     public let name: String
 
@@ -29,8 +31,8 @@ public struct ScheduleWindow: Hashable, Sendable, Codable, CustomStringConvertib
     /// - Parameters:
     ///   - name: `previousPeriod` or `sinceLastRun`.
     public init?(named name: String) {
-        guard let window = Self.all.first(where: { $0.name == name }) else { return nil }
-        self = window
+        guard let value = Self.named(name) else { return nil }
+        self = value
     }
 
     /// The window's name.
@@ -42,12 +44,7 @@ public struct ScheduleWindow: Hashable, Sendable, Codable, CustomStringConvertib
     ///   - decoder: The decoder.
     /// - Throws: A decoding error for an unknown name.
     public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let name = try container.decode(String.self)
-        guard let window = ScheduleWindow(named: name) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "unknown schedule window \(name.prefix(40))")
-        }
-        self = window
+        self = try Self.decodeName(from: decoder)
     }
 
     /// Encodes the name.
@@ -56,7 +53,6 @@ public struct ScheduleWindow: Hashable, Sendable, Codable, CustomStringConvertib
     ///   - encoder: The encoder.
     /// - Throws: The encoder's error.
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(name)
+        try encodeName(to: encoder)
     }
 }
