@@ -71,6 +71,8 @@ public final class AWSCredentialChain: AWSCredentialProvider {
                 return try await providers[index].credentials()
             } catch let error as ExportError where error.code == .notFound {
                 chosen.withLock { $0 = nil }
+            } catch let error as ExportError {
+                throw Self.failure(error, from: providers[index], tried: [])
             }
         }
         var tried: [String] = []
@@ -82,14 +84,19 @@ public final class AWSCredentialChain: AWSCredentialProvider {
             } catch let error as ExportError where error.code == .notFound {
                 tried.append("\(provider.sourceName): \(error.message)")
             } catch let error as ExportError {
-                let before = tried.isEmpty ? "" : " (tried before it: \(tried.joined(separator: "; ")))"
-                throw ExportError(
-                    error.code, "AWS credentials from \(provider.sourceName) failed: \(error.message)\(before)",
-                    cause: error, isRetryable: error.isRetryable, retryAt: error.retryAt)
+                throw Self.failure(error, from: provider, tried: tried)
             }
         }
         throw ExportError(
             .configuration,
             "no AWS credentials found; tried \(tried.isEmpty ? "no source" : tried.joined(separator: "; "))")
+    }
+
+    /// A set-up source's error, naming the source and what was tried before it; code and retryability kept.
+    private static func failure(_ error: ExportError, from provider: any AWSCredentialProvider, tried: [String]) -> ExportError {
+        let before = tried.isEmpty ? "" : " (tried before it: \(tried.joined(separator: "; ")))"
+        return ExportError(
+            error.code, "AWS credentials from \(provider.sourceName) failed: \(error.message)\(before)",
+            cause: error, isRetryable: error.isRetryable, retryAt: error.retryAt)
     }
 }

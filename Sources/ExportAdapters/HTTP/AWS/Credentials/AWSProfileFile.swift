@@ -69,7 +69,7 @@ struct AWSProfileFile: Sendable, Equatable {
                     }
                     section = profile
                     skipSection = false
-                    profiles[profile, default: [:]] = profiles[profile] ?? [:]
+                    if profiles[profile] == nil { profiles[profile] = [:] }
                 } else {
                     // `[sso-session x]`, `[services x]` or a config section without `profile `: not a profile.
                     section = name
