@@ -6,6 +6,8 @@ import Foundation
 /// setting is named at once.
 struct WorkerSettings {
     var aws: AWSConfiguration
+    /// The default credential chain under `aws`'s cache, to report which source it used.
+    var credentialChain: AWSCredentialChain
     var table: String
     var bucket: String
     var queueURL: String
@@ -26,8 +28,15 @@ struct WorkerSettings {
 
         USAGE: export-aws-worker [--help]     (all configuration comes from the environment)
 
+        CREDENTIALS, found as the AWS SDKs find them (the first source set up wins; checked at start-up):
+          1. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY [, AWS_SESSION_TOKEN]
+          2. web identity: AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN [, AWS_ROLE_SESSION_NAME] (STS AssumeRoleWithWebIdentity)
+          3. the shared files ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), profile AWS_PROFILE or default
+          4. the container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI [, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)]
+          5. the EC2 instance role through IMDSv2 (AWS_EC2_METADATA_DISABLED=true turns it off)
+          Temporary credentials are refreshed 5 minutes before they expire.
+
         REQUIRED:
-          AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   credentials ([AWS_SESSION_TOKEN] for temporary ones)
           EXPORT_TABLE          the DynamoDB table of jobs (and the e-mail ledger)
           EXPORT_BUCKET         the S3 bucket of export files
           EXPORT_QUEUE_URL      the SQS queue URL
@@ -68,7 +77,6 @@ struct WorkerSettings {
             }
             return value
         }
-        let key = value("AWS_ACCESS_KEY_ID"), secret = value("AWS_SECRET_ACCESS_KEY")
         let table = value("EXPORT_TABLE"), bucket = value("EXPORT_BUCKET")
         let queueURL = value("EXPORT_QUEUE_URL"), deadLetterQueueURL = value("EXPORT_DLQ_URL")
         let sender = value("EXPORT_SENDER"), template = value("MEMBERSHIPS_URL_TEMPLATE")
@@ -118,10 +126,10 @@ struct WorkerSettings {
             if let number = Int(text), (1...64).contains(number) { concurrency = number } else { problems.append("EXPORT_CONCURRENCY must be a whole number from 1 to 64, got \(text)") }
         }
         guard problems.isEmpty else { throw SettingsError(problems: problems) }
-        let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let chain = AWSCredentialChain.default(environment: environment, region: region)
         return WorkerSettings(
-            aws: AWSConfiguration(
-                credentials: AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token), region: region, endpoint: endpoint),
+            aws: AWSConfiguration(credentialProvider: AWSCachingCredentialProvider(wrapping: chain), region: region, endpoint: endpoint),
+            credentialChain: chain,
             table: table, bucket: bucket, queueURL: queueURL, deadLetterQueueURL: deadLetterQueueURL, sender: sender,
             source: .init(urlTemplate: template, bearerToken: environment["MEMBERSHIPS_TOKEN"], fields: fields),
             idleExitSeconds: idle, reconcileSeconds: reconcile, visibilitySeconds: visibility, concurrency: concurrency)

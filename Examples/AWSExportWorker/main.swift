@@ -24,6 +24,16 @@ do {
     exit(64)
 }
 
+// Credentials are looked up once here, so a process without any stops at once with the list of
+// sources tried, rather than failing every request later.
+do {
+    _ = try await settings.aws.credentialProvider.credentials()
+    print("\(program): AWS credentials from \(settings.credentialChain.source ?? "an unnamed source")")
+} catch {
+    FileHandle.standardError.write(Data("\(program): \(error)\nSee export-aws-worker --help.\n".utf8))
+    exit((error as? ExportError)?.isRetryable == true ? 69 : 64)
+}
+
 do {
     let log = WorkerLog(program: program)
     let aws = settings.aws

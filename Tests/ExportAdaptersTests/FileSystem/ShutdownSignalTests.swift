@@ -73,11 +73,28 @@ struct ShutdownSignalTests {
         #expect(help.output.contains("MEMBERSHIPS_FIELD_<COLUMN>") && help.output.contains("EXPORT_QUEUE_URL"), "\(help.output)")
         let missing = try await RunningProcess(worker, environment: ["MEMBERSHIPS_FIELD_MEMBERSHIP_ID": "membership_id"]).finish(seconds: 30)
         #expect(missing.status == 64)
-        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "EXPORT_TABLE", "EXPORT_BUCKET", "EXPORT_QUEUE_URL", "EXPORT_DLQ_URL",
-                     "EXPORT_SENDER", "MEMBERSHIPS_URL_TEMPLATE"] {
+        for name in ["EXPORT_TABLE", "EXPORT_BUCKET", "EXPORT_QUEUE_URL", "EXPORT_DLQ_URL", "EXPORT_SENDER", "MEMBERSHIPS_URL_TEMPLATE"] {
             #expect(missing.output.contains("\(name) is not set"), "\(name): \(missing.output)")
         }
         #expect(!missing.output.contains("AWS_REGION"), "the region defaults to us-east-1, as in the demo")
+        #expect(!missing.output.contains("AWS_ACCESS_KEY_ID"), "credentials come from the default chain, not only the key variables")
+        #expect(help.output.contains("AWS_WEB_IDENTITY_TOKEN_FILE") && help.output.contains("IMDSv2"), "\(help.output)")
+
+        // Every setting but no credential source: the start-up check lists what the chain tried.
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("worker-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: home) }
+        let noCredentials = try await RunningProcess(worker, environment: [
+            "HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true", "EXPORT_TABLE": "t", "EXPORT_BUCKET": "b",
+            "EXPORT_QUEUE_URL": "http://127.0.0.1:9/q", "EXPORT_DLQ_URL": "http://127.0.0.1:9/d", "EXPORT_SENDER": "a@example.com",
+            "MEMBERSHIPS_URL_TEMPLATE": "http://127.0.0.1:9/users/{owner}/memberships",
+        ]).finish(seconds: 30)
+        #expect(noCredentials.status == 64, "\(noCredentials.output)")
+        for tried in ["no AWS credentials found", "environment: AWS_ACCESS_KEY_ID is not set", "web identity: AWS_WEB_IDENTITY_TOKEN_FILE is not set",
+                      "shared files (profile default): neither \(home.path)/.aws/credentials", "container:",
+                      "instance metadata (IMDSv2): AWS_EC2_METADATA_DISABLED is true"] {
+            #expect(noCredentials.output.contains(tried), "\(tried): \(noCredentials.output)")
+        }
         let unknown = try await RunningProcess(worker, environment: ["MEMBERSHIPS_FIELD_ID": "x"]).finish(seconds: 30)
         #expect(unknown.output.contains("MEMBERSHIPS_FIELD_ID is not a column"), "\(unknown.output)")
     }

@@ -6,8 +6,8 @@ import Testing
 // The wiring printed in Docs/AWS.md, compiled and run here exactly as printed there.
 
 // snippet:begin
-/// Wires the pipeline on AWS from the standard variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-/// AWS_SESSION_TOKEN, AWS_REGION, optionally AWS_ENDPOINT_URL) and the queue URLs.
+/// Wires the pipeline on AWS from the standard variables (AWS_REGION, optionally AWS_ENDPOINT_URL;
+/// credentials from the SDKs' default chain) and the queue URLs.
 func makeAWSExport(
     environment: [String: String], source: any MembershipSource
 ) throws -> (service: ExportService, worker: ExportWorker) {

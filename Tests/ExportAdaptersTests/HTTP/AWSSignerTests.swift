@@ -352,16 +352,20 @@ struct AWSSignerTests {
         #expect(presigned.canonicalRequest.contains("X-Amz-Security-Token=token%2Fwith%2Bchars%3D"))
     }
 
-    @Test("Credentials and region come from the standard environment variables")
-    func environment() throws {
+    @Test("Credentials (through the default chain) and region come from the standard environment variables")
+    func environment() async throws {
         let configuration = try AWSConfiguration.fromEnvironment([
             "AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_SESSION_TOKEN": "ST",
             "AWS_DEFAULT_REGION": "eu-west-1",
         ])
-        #expect(configuration.credentials == AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK", sessionToken: "ST"))
+        let credentials = try await configuration.credentialProvider.credentials()
+        #expect(credentials == AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK", sessionToken: "ST"))
         #expect(configuration.region == "eu-west-1")
         #expect(configuration.s3PathStyle == false)
-        #expect(!configuration.credentials.description.contains("SK"))
+        #expect(!credentials.description.contains("SK"))
+        // Half a key pair stops the chain (no fallback to another identity), at the first request.
+        let half = try AWSConfiguration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AK", "AWS_REGION": "us-east-1"])
+        await #expect(throws: ExportError.self) { try await half.credentialProvider.credentials() }
         #expect(throws: ExportError.self) { try AWSConfiguration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AK"]) }
         let local = try AWSConfiguration.fromEnvironment(
             ["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_REGION": "us-east-1"],

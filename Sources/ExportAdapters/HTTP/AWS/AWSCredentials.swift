@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// An AWS access key, its secret and, for temporary credentials, the session token.
+/// An AWS access key, its secret and, for temporary credentials, the session token and expiry.
 ///
 /// `description`, `dump` and `Mirror` never show the secret or the token.
 public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, CustomReflectable {
@@ -11,6 +11,8 @@ public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, Custo
     public var secretAccessKey: String
     /// The session token of temporary credentials, if any.
     public var sessionToken: String?
+    /// When temporary credentials stop working; `nil` for long-term keys that do not expire.
+    public var expiration: Date?
 
     /// Creates credentials.
     ///
@@ -18,10 +20,12 @@ public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, Custo
     ///   - accessKeyID: The access key id.
     ///   - secretAccessKey: The secret access key.
     ///   - sessionToken: The session token of temporary credentials, if any.
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    ///   - expiration: When temporary credentials expire; `nil` when they do not.
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
+        self.expiration = expiration
     }
 
     /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
@@ -43,13 +47,16 @@ public struct AWSCredentials: Hashable, Sendable, CustomStringConvertible, Custo
     }
 
     /// The access key id only.
-    public var description: String { "AWSCredentials(\(accessKeyID), secret: <redacted>)" }
+    public var description: String {
+        "AWSCredentials(\(accessKeyID), secret: <redacted>\(expiration.map { ", expires: \($0)" } ?? ""))"
+    }
 
     /// A mirror with the access key id and the secret and token redacted, for `dump` and debuggers.
     public var customMirror: Mirror {
         Mirror(self, children: [
             "accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
             "sessionToken": sessionToken == nil ? "nil" : "<redacted>",
+            "expiration": expiration.map { "\($0)" } ?? "nil",
         ], displayStyle: .struct)
     }
 }

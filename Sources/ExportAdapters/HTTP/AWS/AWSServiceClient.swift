@@ -4,7 +4,7 @@ import Foundation
 /// Signs, sends and maps errors for one AWS service. Internal plumbing shared by the adapters.
 struct AWSServiceClient: Sendable {
     let configuration: AWSConfiguration
-    let signer: AWSSigner
+    let service: String
     let endpoint: URL
     let transport: any HTTPTransport
     let clock: any ExportClock
@@ -17,10 +17,16 @@ struct AWSServiceClient: Sendable {
         clock: any ExportClock
     ) {
         self.configuration = configuration
-        self.signer = AWSSigner(credentials: configuration.credentials, region: configuration.region, service: service)
+        self.service = service
         self.endpoint = configuration.endpoint(hostPrefix: hostPrefix)
         self.transport = transport
         self.clock = clock
+    }
+
+    /// A signer with the provider's current credentials (cached by the provider: asked per request).
+    func signer() async throws -> AWSSigner {
+        let credentials = try await configuration.credentialProvider.credentials()
+        return AWSSigner(credentials: credentials, region: configuration.region, service: service)
     }
 
     /// Signs and sends a request; returns the response whatever its status.
@@ -35,7 +41,7 @@ struct AWSServiceClient: Sendable {
         contentHashHeader: Bool = false,
         timeout: Duration? = nil
     ) async throws -> TransportResponse {
-        let signed = signer.sign(
+        let signed = try await signer().sign(
             method: method, endpoint: endpoint ?? self.endpoint, path: path, query: query, headers: headers,
             payload: payload ?? .bytes(body), contentHashHeader: contentHashHeader, date: clock.now()
         )

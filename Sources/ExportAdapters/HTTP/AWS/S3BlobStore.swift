@@ -118,6 +118,7 @@ public struct S3BlobStore: BlobStore {
     ///   - expiresIn: The lifetime, 1 second to 7 days.
     /// - Returns: The link and its expiry.
     /// - Throws: `ExportError.Code.invalidRequest` for a lifetime outside S3's limits.
+    ///   The credential provider's error when it has no credentials.
     public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
         let seconds = Int(DurationSeconds.of(expiresIn).rounded(.up))
         guard seconds >= 1, expiresIn <= Configuration.maximumLinkLifetime else {
@@ -126,7 +127,7 @@ public struct S3BlobStore: BlobStore {
         let safeName = String(filename.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
         let now = client.clock.now()
         let (endpoint, path) = location(key)
-        let signed = try client.signer.presign(
+        let signed = try await client.signer().presign(
             method: "GET", endpoint: endpoint, path: path,
             query: [("response-content-disposition", "attachment; filename=\"\(safeName)\"")],
             expires: seconds, date: now
