@@ -31,6 +31,11 @@ struct WorkerPauseTests {
                 for _ in 0..<2000 { await Task.yield() }
             }
         }
+        /// Ticks until `condition` holds, at most 30 simulated seconds; records an issue otherwise.
+        func tick(until what: String, _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async {
+            for _ in 0..<30 where !condition() { await tick() }
+            if !condition() { Issue.record("never: \(what)", sourceLocation: sourceLocation) }
+        }
 
         source.hold()
         let running = try await harness.request("u1").jobID
@@ -40,7 +45,7 @@ struct WorkerPauseTests {
         let idle = 1 - busy
 
         try await admin.pauseWorkers(by: "alice", reason: "maintenance")
-        while !seen(.workerPaused, by: idle) { await tick() }  // the idle worker sees it at its next check
+        await tick(until: "the idle worker sees the pause") { seen(.workerPaused, by: idle) }  // at its next check
         let waiting = [try await harness.request("u2").jobID, try await harness.request("u3").jobID]
         await tick(3)
         #expect(await harness.queue.visibleCount == 2)  // neither worker received them
@@ -48,15 +53,16 @@ struct WorkerPauseTests {
 
         source.release()  // the running export finishes during the pause
         await eventually("the running export finishes") { (try? await harness.job(running).state) == .succeeded }
-        while !seen(.workerPaused, by: busy) { await tick() }  // its slot is free, and it stays paused
+        await tick(until: "the busy worker sees the pause") { seen(.workerPaused, by: busy) }  // its slot is free; it stays paused
         await tick(3)
         #expect(await harness.queue.visibleCount == 2)
         for id in waiting { #expect(try await harness.job(id).state == .queued) }
 
         source.hold()
         try await admin.resumeWorkers(by: "alice")
-        while source.arrivals < 3 { await tick() }  // each worker (concurrency 1) holds one of the two exports
+        await tick(until: "both workers run an export") { source.arrivals == 3 }  // each (concurrency 1) holds one of the two
         #expect(seen(.workerResumed, by: 0) && seen(.workerResumed, by: 1))
+        if source.arrivals < 3 { source.release() }  // a failed run must not leave exports held
         #expect(seen(.started, by: idle))
         source.release()
         await eventually("both exports finish") {
