@@ -23,15 +23,20 @@ public struct JobStoreConformance: Sendable {
         public var concurrentWriters: Int
         /// How many jobs the listing case stores for one owner.
         public var listedJobs: Int
+        /// Whether the store lists jobs across owners (`JobStore.jobs(matching:after:limit:)`); when
+        /// `false`, the suite checks that it throws `ExportError.Code.unsupported` instead.
+        public var listsAcrossOwners: Bool
 
         /// Creates a configuration.
         ///
         /// - Parameters:
         ///   - concurrentWriters: Concurrent racers; 8 by default.
         ///   - listedJobs: Jobs in the listing case; 13 by default.
-        public init(concurrentWriters: Int = 8, listedJobs: Int = 13) {
+        ///   - listsAcrossOwners: Whether the store lists across owners; `true` by default.
+        public init(concurrentWriters: Int = 8, listedJobs: Int = 13, listsAcrossOwners: Bool = true) {
             self.concurrentWriters = max(2, concurrentWriters)
             self.listedJobs = max(3, listedJobs)
+            self.listsAcrossOwners = listsAcrossOwners
         }
     }
 
@@ -62,6 +67,7 @@ public struct JobStoreConformance: Sendable {
         try await runCase("JobStore", "concurrent updates have one winner", concurrentUpdates)
         try await runCase("JobStore", "concurrent creates with one key have one winner", concurrentCreates)
         try await runCase("JobStore", "owner listing", listing)
+        try await runCase("JobStore", "listing across owners", listingAcrossOwners)
         try await runCase("JobStore", "stale", stale)
         try await runCase("JobStore", "expiry", expiry)
         try await runCase("JobStore", "unnotified", unnotified)

@@ -43,6 +43,8 @@ struct ProblemKind: Sendable {
     static let expired = ProblemKind(slug: "expired", title: "The export has expired", status: 410)
     static let badSignature = ProblemKind(slug: "bad-signature", title: "The download link is not valid", status: 403)
     static let linkExpired = ProblemKind(slug: "link-expired", title: "The download link has expired", status: 410)
+    static let notFailed = ProblemKind(slug: "not-failed", title: "The export has not failed", status: 409)
+    static let notSupported = ProblemKind(slug: "not-supported", title: "This backend does not offer it", status: 501)
     static let unavailable = ProblemKind(slug: "unavailable", title: "Try again later", status: 503)
     static let internalError = ProblemKind(slug: "internal-error", title: "Internal error", status: 500)
 }

@@ -187,7 +187,7 @@ struct ContractTests {
 
         let extra = try await formatsFailureAndRepeat()
         let files = try await realFileBlobStoreDownloads()
-        try runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)
+        try Self.runChecker(exchanges: api.recorder.all + extra + files, served: api.handler.servedRoutes)
     }
 
     /// The repeat-request 202, a failed export's failure object, and the gzip and JSON Lines downloads.
@@ -244,7 +244,9 @@ struct ContractTests {
         return exchanges
     }
 
-    private func runChecker(exchanges: [Exchange], served: [(method: String, template: String)]) throws {
+    /// Has `Scripts/check_openapi_contract.py` check `exchanges` and `served` against `document` (a path
+    /// relative to the package root); the admin contract test uses it with `Docs/admin-openapi.yaml`.
+    static func runChecker(document: String = "Docs/openapi.yaml", exchanges: [Exchange], served: [(method: String, template: String)]) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-contract-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -269,7 +271,7 @@ struct ContractTests {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", Self.packageRoot.appendingPathComponent("Scripts/check_openapi_contract.py").path,
-            Self.packageRoot.appendingPathComponent("Docs/openapi.yaml").path, recordsURL.path,
+            Self.packageRoot.appendingPathComponent(document).path, recordsURL.path,
         ]
         let output = Pipe()
         process.standardOutput = output
@@ -283,7 +285,7 @@ struct ContractTests {
             if ProcessInfo.processInfo.environment["CI"] == "true" {
                 Issue.record(Comment(rawValue: message))
             } else {
-                SkipLog.record("the OpenAPI contract check of Docs/openapi.yaml", install: "pip install PyYAML openapi-spec-validator")
+                SkipLog.record("the OpenAPI contract check of \(document)", install: "pip install PyYAML openapi-spec-validator")
                 print(message)
             }
             return

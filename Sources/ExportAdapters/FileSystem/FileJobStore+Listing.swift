@@ -63,6 +63,22 @@ extension FileJobStore {
         return Page(items: items, next: next)
     }
 
+    /// Lists jobs across owners, oldest first (by creation time, then id), for operators: scans every
+    /// record for each page (O(jobs)), which suits a single machine's jobs. Corrupt records are moved
+    /// aside, reported and skipped, as in the other scans.
+    ///
+    /// - Parameters:
+    ///   - filter: Which states and ages.
+    ///   - cursor: The previous page's cursor, or `nil`.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor; `ExportError` when
+    ///   storage fails.
+    public func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        if let cursor { _ = try JobPosition(cursor) }  // a bad cursor is refused before the scan
+        return try JobPosition.page(of: try await scan(), matching: filter, after: cursor, limit: max(1, limit))
+    }
+
     /// Finds jobs in the given states not updated since `updatedBefore`, scanning every record.
     ///
     /// - Parameters:

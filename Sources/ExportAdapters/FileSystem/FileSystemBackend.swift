@@ -28,6 +28,8 @@ public struct FileSystemBackend: Sendable {
     public let notifier: OutboxNotifier
     /// Schedules (`schedules/`).
     public let scheduleStore: FileScheduleStore
+    /// The workers' pause switch, in `control/workers.json`.
+    public let workerControl: FileWorkerControlStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -58,7 +60,7 @@ public struct FileSystemBackend: Sendable {
         self.directory = directory
         // Every folder of the data directory stays inside it (each adapter checks its own subfolders).
         let root = try POSIXFile.prepareRoot(directory)
-        for name in ["jobs", "queue", "files", "outbox", "schedules"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
+        for name in ["jobs", "queue", "files", "outbox", "schedules", "control"] { try POSIXFile.makeDirectory(root + "/" + name, inside: root) }
         let onCorruptFile: @Sendable (CorruptFileReport) -> Void = { report in
             observer.observe(.corruptRecord(path: report.path, reason: "\(report.reason); moved to \(report.movedTo)"))
         }
@@ -76,8 +78,10 @@ public struct FileSystemBackend: Sendable {
             directory: directory.appendingPathComponent("outbox", isDirectory: true), from: from, clock: clock, durability: durability)
         scheduleStore = try FileScheduleStore(
             directory: directory.appendingPathComponent("schedules", isDirectory: true), onCorruptFile: onCorruptFile)
+        workerControl = try FileWorkerControlStore(
+            directory: directory.appendingPathComponent("control", isDirectory: true), durability: durability)
         ports = ExportPorts(
             jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
-            scheduleStore: scheduleStore)
+            scheduleStore: scheduleStore, workerControl: workerControl)
     }
 }

@@ -26,6 +26,12 @@ extension FaultInjector {
         public static let update = Self("jobStore.update")
         /// `JobStore.list(owner:after:limit:)`.
         public static let list = Self("jobStore.list")
+        /// `JobStore.jobs(matching:after:limit:)`, the listing across owners.
+        public static let listAll = Self("jobStore.listAll")
+        /// `WorkerControlStore.workerControl()`.
+        public static let workerControl = Self("workerControl.get")
+        /// `WorkerControlStore.setWorkerControl(_:)`.
+        public static let setWorkerControl = Self("workerControl.set")
         /// `JobStore.stale(in:updatedBefore:limit:)`.
         public static let stale = Self("jobStore.stale")
         /// `JobStore.unnotified(updatedBefore:limit:)`.

@@ -20,6 +20,8 @@ public struct InMemoryBackend: Sendable {
     public let notifier: InMemoryNotifier
     /// Schedules.
     public let scheduleStore: InMemoryScheduleStore
+    /// The workers' pause switch.
+    public let workerControl: InMemoryWorkerControlStore
     /// The clock of every fake.
     public let clock: any ExportClock
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
@@ -38,8 +40,9 @@ public struct InMemoryBackend: Sendable {
         blobStore = InMemoryBlobStore(clock: clock)
         notifier = InMemoryNotifier()
         scheduleStore = InMemoryScheduleStore()
+        workerControl = InMemoryWorkerControlStore()
         ports = ExportPorts(
             jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
-            scheduleStore: scheduleStore)
+            scheduleStore: scheduleStore, workerControl: workerControl)
     }
 }

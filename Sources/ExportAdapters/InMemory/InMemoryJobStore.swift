@@ -116,6 +116,19 @@ public actor InMemoryJobStore: JobStore {
         return Page(items: items, next: next)
     }
 
+    /// Lists jobs across owners, oldest first (by creation time, then id), for operators.
+    ///
+    /// - Parameters:
+    ///   - filter: Which states and ages.
+    ///   - cursor: The previous page's cursor, or `nil`.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page.
+    /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor, or an injected error.
+    public func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        try faults.check(.listAll)
+        return try JobPosition.page(of: jobs.values, matching: filter, after: cursor, limit: limit)
+    }
+
     /// Finds jobs in `states` last updated before `updatedBefore`.
     ///
     /// - Parameters:

@@ -123,6 +123,9 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
     public var notification: NotificationKind?
     /// The path of a record, for storage events.
     public var path: String?
+    /// The operator who acted, for operator events (``Name/operatorJobRetried`` and the others of
+    /// ``ExportAdministration``).
+    public var operatorID: OperatorID?
 
     /// Creates an event; prefer the static factories.
     ///
@@ -139,6 +142,7 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         var parts = [name.rawValue]
         if let jobID { parts.append("job=\(jobID)") }
         if let owner { parts.append("owner=\(owner)") }
+        if let operatorID { parts.append("operator=\(operatorID)") }
         if let attempt { parts.append("attempt=\(attempt)") }
         if let state { parts.append("state=\(state.rawValue)") }
         if let rows { parts.append("rows=\(rows)") }
@@ -153,7 +157,7 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         return parts.joined(separator: " ")
     }
 
-    private func with(_ change: (inout ExportEvent) -> Void) -> ExportEvent {
+    func with(_ change: (inout ExportEvent) -> Void) -> ExportEvent {
         var event = self
         change(&event)
         return event

@@ -31,6 +31,10 @@ public struct ExportPorts: Sendable {
     /// Where schedules are kept, or `nil` when this host offers no schedules (the service's schedule
     /// calls then throw ``ExportError/Code/configuration``, and ``ExportScheduler`` cannot be built).
     public var scheduleStore: (any ScheduleStore)?
+    /// Where the shared pause switch of the workers is kept, or `nil` when this host cannot pause
+    /// workers (they then never pause, and ``ExportAdministration``'s pause calls throw
+    /// ``ExportError/Code/unsupported``).
+    public var workerControl: (any WorkerControlStore)?
 
     /// Combines adapters.
     ///
@@ -43,6 +47,7 @@ public struct ExportPorts: Sendable {
     ///   - observer: The observer; none by default.
     ///   - settings: The shared settings.
     ///   - scheduleStore: Where schedules are kept; `nil` (no schedules) by default.
+    ///   - workerControl: Where the workers' pause switch is kept; `nil` (never paused) by default.
     public init(
         jobStore: any JobStore,
         queue: any Queue,
@@ -51,9 +56,11 @@ public struct ExportPorts: Sendable {
         clock: any ExportClock = SystemClock(),
         observer: any ExportObserver = NoObserver(),
         settings: ExportSettings = ExportSettings(),
-        scheduleStore: (any ScheduleStore)? = nil
+        scheduleStore: (any ScheduleStore)? = nil,
+        workerControl: (any WorkerControlStore)? = nil
     ) {
         self.scheduleStore = scheduleStore
+        self.workerControl = workerControl
         self.jobStore = jobStore
         self.queue = queue
         self.blobStore = blobStore

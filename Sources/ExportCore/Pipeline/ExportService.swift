@@ -172,9 +172,18 @@ public struct ExportService: Sendable {
     ///   ``ExportError/Code/illegalTransition`` unless it failed.
     @discardableResult
     public func retry(_ id: JobID, requester: UserID) async throws -> ExportJob {
-        let now = clock.now()
-        let stored = try await jobStore.modify(id) { job throws(ExportError) in
-            guard job.owner == requester else { throw Self.notFound(id) }
+        let stored = try await Self.retryFailed(id, ports: ports) { $0.owner == requester }
+        observer.observe(.requeued(id, state: .failed))
+        return stored
+    }
+
+    /// The retry of ``retry(_:requester:)`` and of ``ExportAdministration/retry(_:by:)``: the lifecycle's
+    /// `retryFailed()` (a fresh budget, the outcome told again), the failure and file cleared, then
+    /// the message queued. `permitted` decides who may retry the job; a job it refuses is not found.
+    static func retryFailed(_ id: JobID, ports: ExportPorts, permitted: @Sendable (ExportJob) -> Bool) async throws -> ExportJob {
+        let now = ports.clock.now()
+        let stored = try await ports.jobStore.modify(id) { job throws(ExportError) in
+            guard permitted(job) else { throw Self.notFound(id) }
             guard job.expiredAt == nil else { throw ExportError(.illegalTransition, "export \(id) has expired and can no longer be retried") }
             try job.lifecycle.retryFailed()
             job.failure = nil
@@ -186,8 +195,7 @@ public struct ExportService: Sendable {
         }
         guard let stored else { throw Self.notFound(id) }
         // A crash before this enqueue leaves a queued job without a message: the Reconciler queues it.
-        try await queue.enqueue(QueueMessage(jobID: id))
-        observer.observe(.requeued(id, state: .failed))
+        try await ports.queue.enqueue(QueueMessage(jobID: id))
         return stored
     }
 
@@ -273,7 +281,7 @@ public struct ExportService: Sendable {
         return ExportOptions(format: format, columns: columns)
     }
 
-    private static func notFound(_ id: JobID) -> ExportError {
+    static func notFound(_ id: JobID) -> ExportError {
         ExportError(.notFound, "no export \(id)")
     }
 }

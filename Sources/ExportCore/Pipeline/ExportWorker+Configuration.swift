@@ -40,6 +40,10 @@ extension ExportWorker {
         /// (the job store, the notifier, the queue), or `nil` for twice the retry policy's attempts
         /// plus 5. Past it, or at once for an error that is not retryable, the message is dead-lettered.
         public var maxDeliveries: Int?
+        /// How often the worker reads the shared pause switch (``ExportPorts/workerControl``) before it
+        /// receives; 5 seconds by default. A pause reaches the worker at most this late; while paused
+        /// it checks again at this interval.
+        public var pauseCheckInterval: Duration
 
         /// Creates a configuration; every parameter has the default its property documents.
         public init(
@@ -56,8 +60,10 @@ extension ExportWorker {
             compressionLevel: Int = 6,
             shutdownGracePeriod: Duration = .seconds(30),
             randomSeed: UInt64? = nil,
-            maxDeliveries: Int? = nil
+            maxDeliveries: Int? = nil,
+            pauseCheckInterval: Duration = .seconds(5)
         ) {
+            self.pauseCheckInterval = pauseCheckInterval
             self.concurrency = concurrency
             self.visibilityTimeout = visibilityTimeout
             self.heartbeatInterval = heartbeatInterval
@@ -110,6 +116,9 @@ extension ExportWorker {
             guard chunkSize >= 1 else { throw refuse("configuration.chunkSize must be at least 1, not \(chunkSize)") }
             guard (0...9).contains(compressionLevel) else {
                 throw refuse("configuration.compressionLevel must be 0 to 9, not \(compressionLevel)")
+            }
+            guard pauseCheckInterval >= .milliseconds(10) else {
+                throw refuse("configuration.pauseCheckInterval must be at least 10 ms, not \(pauseCheckInterval)")
             }
             guard resolvedMaxDeliveries >= 1 else {
                 throw refuse("configuration.maxDeliveries must be at least 1, not \(resolvedMaxDeliveries)")

@@ -16,6 +16,9 @@ import Synchronization
 ///   code (``ExportEvent/Name/receiveFailed``, ``ExportEvent/Name/heartbeatMissed``,
 ///   ``ExportEvent/Name/cleanupFailed``…). A receive that fails with a fault that cannot heal by
 ///   waiting (unauthorized, a missing queue, a configuration error) stops the worker: ``run()`` throws it.
+/// - **Pause**: before each receive the worker reads the shared ``WorkerControl`` (at most every
+///   ``Configuration/pauseCheckInterval``); while it is paused the worker receives nothing and its
+///   running exports finish (``ExportAdministration/pauseWorkers(by:reason:)``).
 /// - **Lifecycle**: ``run()`` fits swift-service-lifecycle's `Service` (see
 ///   ``run(gracefulShutdown:)``): graceful shutdown lets running exports finish within
 ///   ``Configuration/shutdownGracePeriod``, then hands the rest back; cancelling the task hands back at once.
@@ -52,6 +55,7 @@ public final class ExportWorker: Sendable {
     }
 
     private let state = Mutex(State())
+    let pauseGate: PauseGate
     private let slotFreed: AsyncStream<Void>.Continuation
     private let slotEvents: AsyncStream<Void>
 
@@ -75,6 +79,7 @@ public final class ExportWorker: Sendable {
                 csvOptions: configuration.csvOptions, compressionLevel: configuration.compressionLevel),
             random: SharedRandom(seed: configuration.randomSeed))
         (slotEvents, slotFreed) = AsyncStream<Void>.makeStream()
+        pauseGate = PauseGate(store: ports.workerControl, interval: configuration.pauseCheckInterval)
     }
 
     /// Receives and runs exports until ``shutdown()`` is called, the task is cancelled, or receiving
@@ -175,13 +180,14 @@ public final class ExportWorker: Sendable {
         slotFreed.yield()
     }
 
-    /// Receives once and runs what arrived, for tests and for hosts that drive workers themselves
+    /// Receives once and runs what arrived (nothing while workers are paused), for tests and for hosts that drive workers themselves
     /// (a cron job, a serverless handler).
     ///
     /// - Returns: How many deliveries were handled.
     /// - Throws: The queue's error when receiving fails (it also reaches the observer).
     @discardableResult
     public func processAvailable() async throws -> Int {
+        guard await !pauseGate.isPaused(context, fresh: true) else { return 0 }
         let deliveries: [Delivery]
         do {
             deliveries = try await context.queue.receive(
@@ -216,7 +222,12 @@ public final class ExportWorker: Sendable {
     /// cancelled by shutdown gives back what it leased at once.
     private func poll(max: Int) async throws -> [Delivery] {
         let configuration = configuration
-        let task = Task { [context] () -> [Delivery] in
+        let task = Task { [context, pauseGate] () -> [Delivery] in
+            if await pauseGate.isPaused(context) {
+                // Paused: no receive; sleep until the next check (cancelled by shutdown like a receive).
+                try? await context.clock.sleep(for: configuration.pauseCheckInterval)
+                return []
+            }
             let deliveries = try await context.queue.receive(
                 max: max, visibilityTimeout: configuration.visibilityTimeout, waitTime: configuration.receiveWaitTime)
             if deliveries.isEmpty, configuration.receiveWaitTime == .zero {

@@ -16,6 +16,11 @@ import Foundation
 /// - **Owner listing** is newest first (by ``ExportJob/createdAt``, then id) with an opaque cursor.
 /// - **Expiry** lists jobs whose ``ExportJob/expiresAt`` has passed, and only those, without changing
 ///   them; ``delete(_:)`` is a compare-and-swap like ``update(_:)``.
+/// - **Listing across owners** (``jobs(matching:after:limit:)``, for operators) is oldest first (by
+///   ``ExportJob/createdAt``, then id), returns only jobs the ``JobFilter`` matches, and pages with an
+///   opaque cursor that neither repeats nor skips a job that existed throughout. It is optional: the
+///   default implementation throws ``ExportError/Code/unsupported``, so a store that cannot do it says
+///   so rather than answering with nothing.
 /// - Corrupt records are reported as ``ExportError/Code/corruptData`` from ``get(_:)`` for that job
 ///   and skipped (not fatal) by the listings.
 public protocol JobStore: Sendable {
@@ -53,6 +58,18 @@ public protocol JobStore: Sendable {
     /// - Returns: The page and the cursor of the next page, if any.
     /// - Throws: ``ExportError`` when storage fails.
     func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob>
+
+    /// Lists jobs across every owner, oldest first, for an operator (``ExportAdministration``).
+    ///
+    /// - Parameters:
+    ///   - filter: Which states and ages to return.
+    ///   - cursor: Where the previous page ended, or `nil` for the first page.
+    ///   - limit: The most jobs to return (at least 1).
+    /// - Returns: The page and the cursor of the next page, if any.
+    /// - Throws: ``ExportError/Code/invalidRequest`` for a cursor the store did not make;
+    ///   ``ExportError/Code/unsupported`` from a store that cannot list across owners; ``ExportError``
+    ///   when storage fails.
+    func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob>
 
     /// Finds jobs in the given states that have not been updated since `updatedBefore`, for the reconciler.
     ///
@@ -145,6 +162,18 @@ public struct Page<Element: Sendable>: Sendable {
 extension Page: Equatable where Element: Equatable {}
 
 extension JobStore {
+    /// The default for stores that cannot list across owners: throws ``ExportError/Code/unsupported``.
+    ///
+    /// - Parameters:
+    ///   - filter: Ignored.
+    ///   - cursor: Ignored.
+    ///   - limit: Ignored.
+    /// - Returns: Never.
+    /// - Throws: ``ExportError/Code/unsupported``, always.
+    public func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        throw ExportError(.unsupported, "this job store (\(type(of: self))) cannot list jobs across owners")
+    }
+
     /// Reads a job, applies `change` and stores it by compare-and-swap; on a version conflict, reads the
     /// fresh job and applies `change` again, up to `attempts` times. The one compare-and-swap loop of the
     /// library: every read-modify-write of a job goes through it.

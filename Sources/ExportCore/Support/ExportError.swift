@@ -16,7 +16,7 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
             case rateLimited, leaseLost, cancelled
             case invalidKey, corruptData, encoding, unavailable, throttled, timeout
             case storageFull, permissionDenied, io, unauthorized, permanent, transient
-            case configuration, unsupportedVersion, invalidSchedule, rangeNotSupported
+            case configuration, unsupportedVersion, invalidSchedule, rangeNotSupported, unsupported
         }
         fileprivate let value: Value
 
@@ -73,6 +73,10 @@ public struct ExportError: Error, Sendable, CustomStringConvertible {
         public static let rangeNotSupported = Code(value: .rangeNotSupported)
         /// The library was configured inconsistently.
         public static let configuration = Code(value: .configuration)
+        /// The adapter does not offer an optional capability of its port (such as
+        /// ``JobStore/jobs(matching:after:limit:)`` on a store that cannot list across owners). Not
+        /// retryable: the answer does not change by waiting.
+        public static let unsupported = Code(value: .unsupported)
         /// A stored record was written by a newer version of the library (it holds a value this version
         /// does not know, such as a new job state). It is left as it is, never treated as corrupt.
         public static let unsupportedVersion = Code(value: .unsupportedVersion)

@@ -106,6 +106,9 @@ final class SplitJobStore: JobStore, @unchecked Sendable {
     func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try await next.list(owner: owner, after: cursor, limit: limit)
     }
+    func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        try await next.jobs(matching: filter, after: cursor, limit: limit)
+    }
     func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try await next.stale(in: states, updatedBefore: updatedBefore, limit: limit)
     }

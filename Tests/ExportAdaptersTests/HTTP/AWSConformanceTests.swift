@@ -28,6 +28,19 @@ struct AWSConformanceTests {
         #expect(try await jobs.list(owner: owner, after: nil, limit: 10).items.isEmpty)
     }
 
+    @Test("worker control, two stores on one table")
+    func workerControl() async throws {
+        let peer = try await MotoServer.peer()
+        let jobs = DynamoDBJobStore(tableName: MotoServer.uniqueName("control"), aws: MotoServer.configuration(peer))
+        try await jobs.createTable()
+        #expect(try await DynamoDBWorkerControlStore(tableName: jobs.tableName, aws: MotoServer.configuration(peer)).workerControl() == WorkerControl())
+        try await WorkerControlStoreConformance {
+            DynamoDBWorkerControlStore(tableName: jobs.tableName, aws: MotoServer.configuration(peer))
+        }.run()
+        // The control item stays out of the jobs' listings.
+        #expect(try await jobs.jobs(matching: JobFilter(), after: nil, limit: 10).items.isEmpty)
+    }
+
     /// On the signature-checking moto, so every S3 call of the suite (multipart included) is verified.
     ///
     /// Without `fetch`: moto cannot check presigned URLs (with checking off it serves any URL; with it

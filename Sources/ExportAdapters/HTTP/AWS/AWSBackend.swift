@@ -23,6 +23,8 @@ public struct AWSBackend: Sendable {
     public let notifier: SESNotifier
     /// Schedules, in the jobs table.
     public let scheduleStore: DynamoDBScheduleStore
+    /// The workers' pause switch, one item in the jobs table.
+    public let workerControl: DynamoDBWorkerControlStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -58,8 +60,9 @@ public struct AWSBackend: Sendable {
             ledger: DynamoDBNotificationLedger(tableName: table, aws: aws, transport: transport, clock: clock),
             aws: aws, transport: transport, clock: clock)
         scheduleStore = DynamoDBScheduleStore(tableName: table, aws: aws, transport: transport, clock: clock)
+        workerControl = DynamoDBWorkerControlStore(tableName: table, aws: aws, transport: transport, clock: clock)
         ports = ExportPorts(
             jobStore: jobStore, queue: self.queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
-            scheduleStore: scheduleStore)
+            scheduleStore: scheduleStore, workerControl: workerControl)
     }
 }

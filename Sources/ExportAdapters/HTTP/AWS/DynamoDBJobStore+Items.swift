@@ -172,7 +172,7 @@ extension DynamoDBJobStore {
         if let key = job.uniqueKey { try await releaseKey(key, heldBy: job.id) }
     }
 
-    private func scan(
+    func scan(
         filter: String, names: [String: JSONValue], values: [String: JSONValue], limit: Int, where predicate: (ExportJob) -> Bool = { _ in true }
     ) async throws -> [ExportJob] {
         var jobs: [ExportJob] = []

@@ -1,0 +1,71 @@
+import ExportCore
+import Foundation
+
+extension ExportAdminHandler {
+    func json(_ status: Int, _ value: some Encodable) -> APIResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = RFC3339.encodingStrategy(fractionDigits: 0)
+        guard let data = try? encoder.encode(value) else {
+            return problem(.internalError, "the response could not be encoded")
+        }
+        let bytes = [UInt8](data)
+        return APIResponse(
+            status: status,
+            headers: [("Content-Type", "application/json"), ("Content-Length", String(bytes.count)), ("Cache-Control", "no-store")],
+            body: .bytes(bytes))
+    }
+
+    func problem(_ kind: ProblemKind, _ detail: String, field: String? = nil) -> APIResponse {
+        let document = Problem(
+            type: configuration.problemTypeBase + kind.slug, title: kind.title, status: kind.status, detail: detail,
+            invalidParams: field.map { [Problem.InvalidParam(name: $0, reason: detail)] })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = (try? encoder.encode(document)).map { [UInt8]($0) } ?? Array("{}".utf8)
+        return APIResponse(
+            status: kind.status,
+            headers: [("Content-Type", "application/problem+json"), ("Content-Length", String(bytes.count)), ("Cache-Control", "no-store")],
+            body: .bytes(bytes))
+    }
+
+    /// An operator may read error messages (they are the host's own logs' sentences), so they are shown
+    /// for refusals; failures of the ports answer with a fixed sentence like the user API.
+    func problem(for error: ExportError) -> APIResponse {
+        switch error.code {
+        case .notFound: return problem(.notFound, error.message)
+        case .unsupported: return problem(.notSupported, error.message)
+        case .illegalTransition: return problem(.notFailed, error.message)
+        default:
+            guard error.isRetryable else { return problem(.internalError, "the request could not be completed") }
+            return problem(.unavailable, "a dependency is unavailable; try again later")
+        }
+    }
+}
+
+/// The optional body of `POST /workers/pause` and `/resume`: `{"reason": "…"}`, nothing else.
+struct WorkerSwitchBody {
+    var reason: String?
+
+    struct Refusal: Error {
+        var reason: String
+        var field: String
+    }
+
+    static func parse(_ bytes: [UInt8]) -> Result<WorkerSwitchBody, Refusal> {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return .failure(Refusal(reason: "the body must be a JSON object", field: "body"))
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "reason" }) {
+            return .failure(Refusal(reason: "unknown member \(String(reflecting: String(unknown.prefix(64))))", field: String(unknown.prefix(64))))
+        }
+        switch object["reason"] {
+        case nil, is NSNull:
+            return .success(WorkerSwitchBody(reason: nil))
+        case let text as String where (1...500).contains(text.count):
+            return .success(WorkerSwitchBody(reason: text))
+        default:
+            return .failure(Refusal(reason: "reason must be a string of 1 to 500 characters", field: "reason"))
+        }
+    }
+}
