@@ -28,6 +28,8 @@ public struct PostgresBackend: Sendable {
     public let ledger: PostgresNotificationLedger
     /// Schedules, in `<prefix>schedules`.
     public let scheduleStore: PostgresScheduleStore
+    /// The workers' pause switch, in `<prefix>worker_control`.
+    public let workerControl: PostgresWorkerControlStore
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -55,9 +57,10 @@ public struct PostgresBackend: Sendable {
         queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock)
         ledger = PostgresNotificationLedger(executor: database, schema: tables)
         scheduleStore = PostgresScheduleStore(executor: database, schema: tables)
+        workerControl = PostgresWorkerControlStore(executor: database, schema: tables)
         ports = ExportPorts(
             jobStore: jobStore, queue: queue, blobStore: blobStore, notifier: notifier, clock: clock, observer: observer, settings: settings,
-            scheduleStore: scheduleStore)
+            scheduleStore: scheduleStore, workerControl: workerControl)
     }
 
     /// Applies the schema migrations the database does not have yet (safe to call from every process at

@@ -133,6 +133,46 @@ public struct PostgresJobStore: JobStore {
         return Page(items: items, next: next)
     }
 
+    /// Lists jobs across owners, oldest first (by creation time, then id), for operators: one indexed
+    /// query on `(created_at, id)` with the state and age in the `WHERE` clause.
+    ///
+    /// - Parameters:
+    ///   - filter: Which states and ages.
+    ///   - cursor: The previous page's cursor, or `nil`.
+    ///   - limit: The most jobs to return (1 to 1,000).
+    /// - Returns: The page (corrupt records skipped).
+    /// - Throws: `ExportError.Code.invalidRequest` for a cursor this store did not make; the database's errors.
+    public func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
+        let limit = max(1, min(limit, 1000))
+        var after: (String, String)?
+        if let cursor {
+            let parts = cursor.token.split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2, (try? RFC3339.parse(parts[0])) != nil else {
+                throw ExportError(.invalidRequest, "the cursor \(String(reflecting: cursor.token)) is not a job-listing cursor")
+            }
+            after = (parts[0], parts[1])
+        }
+        if let states = filter.states, states.isEmpty { return Page(items: [], next: nil) }
+        let states = filter.states.map { "{" + $0.map(\.rawValue).sorted().joined(separator: ",") + "}" }
+        let before = try filter.createdBefore.map { date throws(ExportError) in try SQLSession.text(date) }
+        let rows = try await session.run(
+            """
+            SELECT id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), document::text
+            FROM \(schema.jobs)
+            WHERE ($1::text[] IS NULL OR state = ANY($1::text[])) AND ($2::timestamptz IS NULL OR created_at < $2::timestamptz)
+              AND ($3::timestamptz IS NULL OR (created_at, id) > ($3::timestamptz, $4))
+            ORDER BY created_at, id LIMIT $5::integer
+            """,
+            [states, before, after?.0, after?.1, String(limit + 1)])
+        let page = rows.prefix(limit)
+        var items: [ExportJob] = []
+        for row in page {
+            if let job = try? decode(row[2], id: row[0] ?? "?") { items.append(job) }  // corrupt rows: skipped, as the port says
+        }
+        let next = rows.count > limit ? page.last.map { PageCursor("\($0[1] ?? "")|\($0[0] ?? "")") } : nil
+        return Page(items: items, next: next)
+    }
+
     /// Finds jobs in the given states not updated since `updatedBefore`.
     ///
     /// - Parameters:

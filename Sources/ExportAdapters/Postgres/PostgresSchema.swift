@@ -31,6 +31,7 @@ public struct PostgresSchema: Hashable, Sendable {
     var deadLetters: String { prefix + "dead_letters" }
     var notifications: String { prefix + "notifications" }
     var schedules: String { prefix + "schedules" }
+    var workerControl: String { prefix + "worker_control" }
     var migrations: String { prefix + "schema_migrations" }
 
     /// The newest schema version this library knows.
@@ -161,6 +162,12 @@ public struct PostgresSchema: Hashable, Sendable {
                 "ALTER TABLE \(notifications) ADD COLUMN holder_message text",
                 "ALTER TABLE \(notifications) ADD COLUMN holder_delivery integer",
                 "ALTER TABLE \(notifications) ADD COLUMN provider_message_id text",
+            ],
+            [
+                // Operator controls (issue 16): the oldest-first listing across owners, and the
+                // workers' pause switch (one row, `workers`).
+                "CREATE INDEX \(jobs)_created ON \(jobs) (created_at, id)",
+                "CREATE TABLE \(workerControl) (id text PRIMARY KEY, document jsonb NOT NULL)",
             ],
         ]
     }

@@ -143,9 +143,11 @@ struct FileSystemBackendTests {
         let first = try FileSystemBackend(directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
         let second = try FileSystemBackend(
             directory: directory.url, linkSecret: Array(repeating: 1, count: 32), linkBaseURL: FSFixtures.linkBase, from: from)
-        #expect(directory.list("") == ["files", "jobs", "outbox", "queue", "schedules"])
+        #expect(directory.list("") == ["control", "files", "jobs", "outbox", "queue", "schedules"])
         let job = try await first.jobStore.create(FSFixtures.job("shared")).job
         #expect(try await second.jobStore.get(job.id) == job)
+        try await first.workerControl.setWorkerControl(WorkerControl(paused: true, changedBy: "alice"))
+        #expect(try await second.workerControl.workerControl().paused)  // the pause reaches every opener
         let schedule = try await first.scheduleStore.create(
             try ExportSchedule(
                 id: ScheduleID("shared")!, owner: "ada", name: "shared", recipient: from, options: ExportOptions(),

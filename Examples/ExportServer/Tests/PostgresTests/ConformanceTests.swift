@@ -55,6 +55,17 @@ struct PostgresConformanceTests {
         }
     }
 
+    @Test("PostgresWorkerControlStore passes WorkerControlStoreConformance, two stores on one table")
+    func workerControl() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let schema = try PostgresSchema(prefix: "control_")
+            try await schema.migrate(database)
+            #expect(try await PostgresWorkerControlStore(executor: database, schema: schema).workerControl() == WorkerControl())
+            try await WorkerControlStoreConformance { PostgresWorkerControlStore(executor: database, schema: schema) }.run()
+        }
+    }
+
     @Test("SQLMembershipSource passes MembershipSourceConformance, rows changing mid-scan included")
     func membershipSource() async throws {
         guard let server = try await TestPostgres.server() else { return }
