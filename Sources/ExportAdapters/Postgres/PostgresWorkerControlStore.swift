@@ -1,7 +1,7 @@
 import ExportCore
 import Foundation
 
-/// A `WorkerControlStore` in a PostgreSQL table (`<prefix>worker_control`, from schema version 3): one
+/// A `WorkerControlStore` in a PostgreSQL table (`<prefix>worker_control`, from schema version 4): one
 /// row, `workers`, holding the switch as a JSON document. Every process on the database reads the
 /// same row, so a pause reaches them all; writes are one upsert, the last one wins.
 public struct PostgresWorkerControlStore: WorkerControlStore {
