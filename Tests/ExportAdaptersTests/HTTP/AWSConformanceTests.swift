@@ -64,10 +64,12 @@ struct AWSConformanceTests {
         let peer = try await MotoServer.peer()
         let aws = MotoServer.configuration(peer)
         try await QueueConformance(
-            // A 4-second lease (SQS counts whole seconds) with a margin under half of it: long enough
-            // for the new holder to outlive a dead-letter listing (which ends with a 1-second long poll)
-            // and leases counted from before each receive's long poll.
-            configuration: .init(visibilityTimeout: .seconds(4), margin: .seconds(1), receiveWaitTime: .seconds(1), receiveAttempts: 3),
+            // A 6-second lease (SQS counts whole seconds) with a margin well under half of it: long
+            // enough for the new holder to outlive four stale calls, two empty 1-second long polls and a
+            // dead-letter listing (which ends with one more), with leases counted from before each
+            // receive's long poll. 4 s was too tight once every request asks a credential provider: the
+            // stale-receipt case lost its lease in a quiet CI run.
+            configuration: .init(visibilityTimeout: .seconds(6), margin: .seconds(1), receiveWaitTime: .seconds(1), receiveAttempts: 3),
             makeQueue: {
                 SQSQueue(configuration: try await SQSQueue.createQueues(named: MotoServer.uniqueName("conformance"), aws: aws), aws: aws)
             },
