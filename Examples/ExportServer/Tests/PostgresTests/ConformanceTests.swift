@@ -172,10 +172,7 @@ extension PostgresNotificationLedger: @retroactive NotificationLedger {
         case .inProgress(let until): .inProgress(until: until)
         }
     }
-
-    public func markSent(_ key: String, at: Date, providerMessageID: String?) async throws {
-        try await markSent(key, at: at, providerMessageID: providerMessageID)
-    }
+    // markSent(_:at:providerMessageID:) is the ledger's own method, with the protocol's signature.
 }
 
 /// A notifier for a channel without idempotency keys: every send goes through the ledger.
