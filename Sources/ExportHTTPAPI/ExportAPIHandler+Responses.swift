@@ -4,31 +4,12 @@ import Foundation
 extension ExportAPIHandler {
     /// A JSON response with sorted keys and RFC 3339 dates (whole seconds, UTC).
     func json(_ status: Int, _ value: some Encodable) -> APIResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = RFC3339.encodingStrategy(fractionDigits: 0)
-        guard let data = try? encoder.encode(value) else {
-            return problem(.internalError, "the response could not be encoded")
-        }
-        let bytes = [UInt8](data)
-        return APIResponse(
-            status: status,
-            headers: [("Content-Type", "application/json"), ("Content-Length", String(bytes.count)), ("Cache-Control", "no-store")],
-            body: .bytes(bytes))
+        ResponseWriter.json(status, value, problemTypeBase: configuration.problemTypeBase)
     }
 
     /// A problem+json response; `field` names the offending field in `invalid-params`.
     func problem(_ kind: ProblemKind, _ detail: String, field: String? = nil) -> APIResponse {
-        let document = Problem(
-            type: configuration.problemTypeBase + kind.slug, title: kind.title, status: kind.status, detail: detail,
-            invalidParams: field.map { [Problem.InvalidParam(name: $0, reason: detail)] })
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = (try? encoder.encode(document)).map { [UInt8]($0) } ?? Array("{}".utf8)
-        return APIResponse(
-            status: kind.status,
-            headers: [("Content-Type", "application/problem+json"), ("Content-Length", String(bytes.count)), ("Cache-Control", "no-store")],
-            body: .bytes(bytes))
+        ResponseWriter.problem(kind, detail, field: field, problemTypeBase: configuration.problemTypeBase)
     }
 
     /// Maps an error the routes did not handle themselves. Messages of server-side failures are not

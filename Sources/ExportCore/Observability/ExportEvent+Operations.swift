@@ -19,6 +19,9 @@ extension ExportEvent.Name {
     public static let operatorWorkersPaused: ExportEvent.Name = "operator.workersPaused"
     /// An operator resumed every worker.
     public static let operatorWorkersResumed: ExportEvent.Name = "operator.workersResumed"
+    /// An inspected job's dead letters could not be read (``ExportEvent/code``); the inspection answers
+    /// without them.
+    public static let operatorDeadLettersUnreadable: ExportEvent.Name = "operator.deadLettersUnreadable"
     /// An operator action was refused or failed (``ExportEvent/code``): an unknown id, a job that did not
     /// fail, a backend without the capability, a port's error.
     public static let operatorActionFailed: ExportEvent.Name = "operator.actionFailed"

@@ -74,8 +74,14 @@ public struct ExportAdministration: Sendable {
     public func inspect(_ id: JobID, by operatorID: OperatorID) async throws -> JobInspection {
         try await perform(.operatorJobInspected, by: operatorID, jobID: id) {
             guard let job = try await ports.jobStore.get(id) else { throw ExportService.notFound(id) }
-            // A queue whose dead letters cannot be read now still lets the job be inspected.
-            let letters = try? await ports.queue.deadLetters(limit: deadLetterScanLimit).filter { $0.message.jobID == id }
+            // A queue whose dead letters cannot be read now still lets the job be inspected; the fault is reported.
+            let letters: [DeadLetter]?
+            do {
+                letters = try await ports.queue.deadLetters(limit: deadLetterScanLimit).filter { $0.message.jobID == id }
+            } catch {
+                ports.observer.observe(.fault(.operatorDeadLettersUnreadable, error, jobID: id))
+                letters = nil
+            }
             return (JobInspection(job: job, deadLetters: letters), { $0.owner = job.owner })
         }
     }

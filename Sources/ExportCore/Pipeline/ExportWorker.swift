@@ -224,7 +224,8 @@ public final class ExportWorker: Sendable {
         let configuration = configuration
         let task = Task { [context, pauseGate] () -> [Delivery] in
             if await pauseGate.isPaused(context) {
-                // Paused: no receive; sleep until the next check (cancelled by shutdown like a receive).
+                // Paused: no receive; sleep until the next check. The sleep throws only when shutdown
+                // cancels it, and then the empty answer is what the receive loop expects.
                 try? await context.clock.sleep(for: configuration.pauseCheckInterval)
                 return []
             }
