@@ -3,8 +3,8 @@ import ExportCore
 /// The tables of the Postgres adapters, their names and their versioned migrations.
 ///
 /// Every table name starts with ``prefix`` (`export_` by default): `export_jobs`,
-/// `export_queue`, `export_dead_letters`, `export_notifications` and `export_schema_migrations`, which
-/// records the applied versions. ``migrate(_:)`` applies the missing versions in order, each in its
+/// `export_queue`, `export_dead_letters`, `export_notifications`, `export_schedules`,
+/// `export_worker_control` and `export_schema_migrations`, which records the applied versions. ``migrate(_:)`` applies the missing versions in order, each in its
 /// own transaction under an advisory lock, so several processes starting at once apply each version
 /// exactly once and a crash mid-way leaves a version either applied or not.
 public struct PostgresSchema: Hashable, Sendable {

@@ -88,10 +88,12 @@ struct ContentionTests {
                 for _ in 0..<4 { group.addTask { try await schema.migrate(database) } }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
-            #expect(applied.sorted() == [1, 2], "each migration applied once, by one of the four")
+            let all = Array(1...schema.latestVersion)
+            #expect(all.count >= 4)
+            #expect(applied.sorted() == all, "each migration applied once, by one of the four")
             #expect(try await schema.migrate(database).isEmpty)
             let versions = try await database.execute(.init("SELECT version::text FROM app_export_schema_migrations"))
-            #expect(versions.map { $0[0] }.sorted { ($0 ?? "") < ($1 ?? "") } == ["1", "2"])
+            #expect(versions.compactMap { $0[0].flatMap { Int($0) } }.sorted() == all)
             // A database migrated by a newer library is refused, not clobbered.
             _ = try await database.execute(.init("INSERT INTO app_export_schema_migrations (version) VALUES (99)"))
             let error = await #expect(throws: ExportError.self) { try await schema.migrate(database) }
