@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from server import PACKAGE, Server
 
 try:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import Error as PlaywrightError, expect, sync_playwright
 except ImportError:
     sys.exit("FAIL: Playwright for Python is missing: pip install playwright (the test uses the system Chromium, no browser download)")
 
@@ -116,9 +116,18 @@ def run(server, browser):
     # short-lived link and gives the same file; bob gets 404.
     link = email_link(server, alice_id)
     assert link == f"{server.url}/api/v1/exports/{alice_id}/download", link
-    stranger = browser.new_context(accept_downloads=True).new_page()
-    response = stranger.goto(link)
-    assert response.status == 401, response.status
+    stranger = browser.new_context(accept_downloads=True)
+    answer = stranger.request.get(link, max_redirects=0)
+    assert answer.status == 401, answer.status
+    assert answer.headers.get("www-authenticate", "").startswith("Basic "), answer.headers
+    assert "location" not in answer.headers, "no storage link for a stranger"
+    # Opened in the browser, the link asks for the sign-in (headless Chromium has no dialog to show, and
+    # reports the unanswered challenge as ERR_INVALID_AUTH_CREDENTIALS): no page, no file.
+    try:
+        stranger.new_page().goto(link)
+        raise AssertionError("a signed-out browser opened the e-mailed link")
+    except PlaywrightError as error:
+        assert "ERR_INVALID_AUTH_CREDENTIALS" in str(error), error
     bob = browser.new_context(http_credentials={"username": "bob", "password": "demo"}).new_page()
     assert bob.goto(link).status == 404, "another user's export must be invisible"
     signed_in = browser.new_context(accept_downloads=True, http_credentials={"username": "alice", "password": "demo"}).new_page()
