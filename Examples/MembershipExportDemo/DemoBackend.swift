@@ -32,10 +32,17 @@ struct DemoBackend {
         var format: String?
     }
 
-    /// The ports of the backend, with the demo's observer.
+    /// The ports of the backend, with the demo's observer. "Ready" e-mails carry the stable download
+    /// address of the host example (`Examples/ExportServer` on port 8080), which checks the user and
+    /// answers with a fresh link of minutes, not the storage link itself.
     func ports(observer: any ExportObserver) -> ExportPorts {
-        ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, observer: observer)
+        var ports = ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, observer: observer)
+        ports.settings.downloadAddress = Self.downloadAddress
+        return ports
     }
+
+    /// `http://localhost:8080/api/v1/exports/{id}/download`: where the host example serves the stable address.
+    static let downloadAddress = try? DownloadAddress(apiBaseURL: URL(string: "http://localhost:8080/api/v1")!)
 
     static func make(_ options: DemoOptions) async throws -> DemoBackend {
         let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)

@@ -30,6 +30,9 @@ public struct PostgresBackend: Sendable {
     public let scheduleStore: PostgresScheduleStore
     /// The workers' pause switch, in `<prefix>worker_control`.
     public let workerControl: PostgresWorkerControlStore
+    /// The queue's `LISTEN`/`NOTIFY` wake-ups, if any; run ``PostgresWakeUps/run(retryAfter:onFailure:)``
+    /// beside the worker.
+    public let wakeUps: PostgresWakeUps?
     /// The ports, for `ExportService`, `ExportWorker` and `Reconciler`.
     public let ports: ExportPorts
 
@@ -44,17 +47,23 @@ public struct PostgresBackend: Sendable {
     ///   - clock: The clock of every part; the system clock by default.
     ///   - observer: Receives every event.
     ///   - settings: The shared settings.
+    ///   - wakeUps: `LISTEN`/`NOTIFY` wake-ups for the queue, made for the same `schema`; `nil` to poll only.
     public init(
         database: any ExportSQLDatabase, blobStore: any BlobStore, notifier: any Notifier, schema: PostgresSchema? = nil,
         queueName: String = "exports", clock: any ExportClock = SystemClock(), observer: any ExportObserver = NoObserver(),
-        settings: ExportSettings = ExportSettings()
+        settings: ExportSettings = ExportSettings(), wakeUps: PostgresWakeUps? = nil
     ) throws(ExportError) {
         let tables: PostgresSchema
         if let schema { tables = schema } else { tables = try PostgresSchema() }
+        if let wakeUps, wakeUps.channel != tables.prefix + "queue" {
+            throw ExportError(
+                .configuration, "the wake-ups listen on \(wakeUps.channel), but the queue's tables start with \(tables.prefix): make them with the same schema")
+        }
+        self.wakeUps = wakeUps
         self.database = database
         self.schema = tables
         jobStore = PostgresJobStore(executor: database, schema: tables)
-        queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock)
+        queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock, wakeUps: wakeUps)
         ledger = PostgresNotificationLedger(executor: database, schema: tables)
         scheduleStore = PostgresScheduleStore(executor: database, schema: tables)
         workerControl = PostgresWorkerControlStore(executor: database, schema: tables)

@@ -24,8 +24,11 @@ public struct PostgresQueue: Queue {
     /// The queue's name: several queues can share the tables.
     public let name: String
     let clock: any ExportClock
-    /// How often an empty receive with a `waitTime` looks again.
+    /// How often an empty receive with a `waitTime` looks again (while no wake-ups are listening).
     public let pollInterval: Duration
+    /// The `LISTEN`/`NOTIFY` wake-ups, if any: with them, visible-at-once messages are announced and an
+    /// empty receive waits for the announcement.
+    public let wakeUps: PostgresWakeUps?
 
     /// Creates the queue; run ``PostgresSchema/migrate(_:)`` once before using it.
     ///
@@ -34,16 +37,31 @@ public struct PostgresQueue: Queue {
     ///   - schema: The table names.
     ///   - name: The queue's name; `exports` by default.
     ///   - clock: The clock of leases and delays.
-    ///   - pollInterval: How often a long-polling receive looks again; 100 ms by default.
+    ///   - pollInterval: How often a long-polling receive looks again while no wake-ups are listening;
+    ///     100 ms by default.
+    ///   - wakeUps: `LISTEN`/`NOTIFY` wake-ups (``PostgresWakeUps``), or `nil` to poll only.
     public init(
         executor: any ExportSQLExecutor, schema: PostgresSchema, name: String = "exports", clock: any ExportClock = SystemClock(),
-        pollInterval: Duration = .milliseconds(100)
+        pollInterval: Duration = .milliseconds(100), wakeUps: PostgresWakeUps? = nil
     ) {
         session = SQLSession(executor: executor)
         self.schema = schema
         self.name = name
         self.clock = clock
         self.pollInterval = pollInterval
+        self.wakeUps = wakeUps
+    }
+
+    /// The `RETURNING` addition that announces a message visible at once, or nothing.
+    private func announce(_ parameter: Int, when visibleNow: Bool) -> String {
+        guard wakeUps != nil, visibleNow else { return "" }
+        return ", pg_notify($\(parameter), $\(parameter + 1))::text"
+    }
+
+    /// The bindings of ``announce(_:when:)``.
+    private func announced(_ bindings: [String?], when visibleNow: Bool) -> [String?] {
+        guard let wakeUps, visibleNow else { return bindings }
+        return bindings + [wakeUps.channel, name]
     }
 
     /// Adds a message, unless its job already has one.
@@ -61,9 +79,9 @@ public struct PostgresQueue: Queue {
                 """
                 INSERT INTO \(schema.queue) (queue, job_id, visible_at, enqueued_at)
                 VALUES ($1, $2, $3::timestamptz + make_interval(secs => $4::double precision), $3::timestamptz)
-                ON CONFLICT (queue, job_id) DO NOTHING RETURNING id::text
+                ON CONFLICT (queue, job_id) DO NOTHING RETURNING id::text\(announce(5, when: delay <= .zero))
                 """,
-                [name, message.jobID.rawValue, try SQLSession.text(now), SQLSession.seconds(delay)])
+                announced([name, message.jobID.rawValue, try SQLSession.text(now), SQLSession.seconds(delay)], when: delay <= .zero))
             if let id = rows.first?[0] { return MessageID(id) }
             // The job has a live message (perhaps committed after this statement's snapshot): answer its id.
             let existing = try await session.run(
@@ -86,6 +104,7 @@ public struct PostgresQueue: Queue {
         let start = clock.now()
         let deadline = start.adding(waitTime)
         while true {
+            let seen = wakeUps?.generation
             let now = clock.now()
             let leaseEnd = now.adding(visibilityTimeout)
             let rows = try await session.run(
@@ -115,7 +134,12 @@ public struct PostgresQueue: Queue {
             }
             let left = clock.now().distance(to: deadline)
             guard left > 0 else { return [] }
-            try await clock.sleep(for: Swift.min(pollInterval, .milliseconds(Int64(left * 1000))))
+            let remaining = Duration.milliseconds(Int64((left * 1000).rounded(.up)))
+            if let wakeUps, let seen, wakeUps.isListening {
+                try await wakeUps.wait(after: seen, timeout: Swift.min(wakeUps.fallbackPollInterval, remaining), clock: clock)
+            } else {
+                try await clock.sleep(for: Swift.min(pollInterval, remaining))
+            }
         }
     }
 
@@ -142,9 +166,9 @@ public struct PostgresQueue: Queue {
         let rows = try await session.run(
             """
             UPDATE \(schema.queue) SET visible_at = $3::timestamptz + make_interval(secs => $4::double precision), lease_token = NULL
-            WHERE id = $1::bigint AND lease_token = $2 RETURNING id::text
+            WHERE id = $1::bigint AND lease_token = $2 RETURNING id::text\(announce(5, when: delay <= .zero))
             """,
-            [id, token, try SQLSession.text(clock.now()), SQLSession.seconds(delay)])
+            announced([id, token, try SQLSession.text(clock.now()), SQLSession.seconds(delay)], when: delay <= .zero))
         guard !rows.isEmpty else { throw Self.lost(receipt) }
     }
 
@@ -240,7 +264,11 @@ public struct PostgresQueue: Queue {
             SELECT count(*)::text FROM moved
             """,
             [name, list, try SQLSession.text(clock.now())])
-        return try SQLSession.int(rows.first?[0], "a count")
+        let moved = try SQLSession.int(rows.first?[0], "a count")
+        if moved > 0, let wakeUps {
+            _ = try await session.run("SELECT pg_notify($1, $2)::text", [wakeUps.channel, name])
+        }
+        return moved
     }
 
     // MARK: Internals

@@ -2,6 +2,7 @@ import ExportAdapters
 import ExportCore
 import ExportHTTPAPI
 import ExportPostgres
+import Logging
 import Foundation
 import PostgresNIO
 import PostgresNIOPort
@@ -68,6 +69,7 @@ struct Backend: Sendable {
         var notes: [String] = []
         let sender = try EmailAddress(validating: settings.aws?.sender ?? "exports@example.com")
         var source = settings.source
+        var wakeUps: PostgresWakeUps?
         if let postgres = settings.postgres {
             // Jobs, queue, ledger, e-mail outbox and memberships in one database; files on disk.
             let client = PostgresClient(configuration: try PostgresHost.configuration(url: postgres.databaseURL))
@@ -80,9 +82,11 @@ struct Backend: Sendable {
                     directory: filesDirectory, linkSecret: try LinkSecretFile.loadOrCreate(root: settings.dataDirectory),
                     linkBaseURL: settings.publicURL.appendingPathComponent(String((basePath + "/downloads").dropFirst()))))
             let schema = try PostgresSchema()
+            // Workers wait on LISTEN for new messages (one pooled connection), polling once a second besides.
+            wakeUps = PostgresWakeUps(schema: schema, listener: PostgresNIOListener(client: client))
             let backend = try PostgresBackend(
                 database: database, blobStore: files, notifier: PostgresOutboxNotifier(database: database, schema: schema, clock: SystemClock()),
-                schema: schema, observer: observer)
+                schema: schema, observer: observer, wakeUps: wakeUps)
             let applied = try await backend.migrate()
             try await PostgresOutboxNotifier.createTable(on: database)
             try await PostgresHost.seedMemberships(users: postgres.users, rows: postgres.rows, on: database)
@@ -136,7 +140,7 @@ struct Backend: Sendable {
 
         let workerConfiguration = ExportWorker.Configuration(
             concurrency: settings.workers, visibilityTimeout: settings.visibilityTimeout, heartbeatInterval: settings.heartbeatInterval,
-            receiveWaitTime: settings.aws == nil ? .zero : .seconds(10),
+            receiveWaitTime: settings.aws == nil && wakeUps == nil ? .zero : .seconds(10),
             idleDelay: .milliseconds(200), pageSize: settings.pageSize, shutdownGracePeriod: settings.shutdownGracePeriod)
         let worker = try ExportWorker(ports: ports, source: source, configuration: workerConfiguration)
         let reconciler = try Reconciler(
@@ -145,6 +149,11 @@ struct Backend: Sendable {
         var services: [any Service] = [
             ReconcilerService(reconciler: reconciler, interval: settings.visibilityTimeout), WorkerService(worker: worker),
         ]
+        if let wakeUps {
+            // First in the group, so it stops last: the draining worker still gets its wake-ups.
+            services.insert(WakeUpService(wakeUps: wakeUps, logger: Logger(label: "export-server.wake-ups")), at: 0)
+            notes.append("queue wake-ups: LISTEN \(wakeUps.channel), polling every \(wakeUps.fallbackPollInterval) besides")
+        }
         if ports.scheduleStore != nil {
             // The file-system and AWS ports carry a schedule store: every server process may run a
             // scheduler on it, each occurrence still becomes one export.
@@ -164,6 +173,18 @@ struct Backend: Sendable {
 struct WorkerService: Service {
     let worker: ExportWorker
     func run() async throws { try await worker.run(gracefulShutdown: { try? await gracefulShutdown() }) }
+}
+
+/// Listens for the Postgres queue's notifications until the ServiceGroup shuts down; a lost connection is
+/// logged and listened again a second later (receives poll meanwhile).
+struct WakeUpService: Service {
+    let wakeUps: PostgresWakeUps
+    let logger: Logger
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await wakeUps.run { [logger] error in logger.warning("LISTEN failed; polling until it is back", metadata: ["error": "\(error)"]) }
+        }
+    }
 }
 
 /// Runs the ``Reconciler``'s periodic pass until the ServiceGroup shuts down.

@@ -8,17 +8,9 @@ import PostgresNIOPort
 /// `--backend postgres`: the client from `--database-url`, the demo's `memberships` table (created and
 /// seeded when empty) and the demo's e-mail outbox table.
 enum PostgresHost {
-    /// Parses `postgres://user:password@host:port/database` into the client's configuration.
+    /// Parses `postgres://user:password@host:port/database?sslmode=…` into the client's configuration.
     static func configuration(url text: String) throws -> PostgresClient.Configuration {
-        guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""), let host = url.host, !host.isEmpty,
-            let user = url.user, !user.isEmpty
-        else {
-            throw ServerError("--database-url must look like postgres://user:password@host:5432/database")
-        }
-        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
-        return PostgresClient.Configuration(
-            host: host, port: url.port ?? 5432, username: user, password: url.password?.removingPercentEncoding ?? url.password,
-            database: database.isEmpty ? user : database, tls: .disable)
+        do { return try PostgresURL.configuration(text) } catch { throw ServerError("--database-url: \(error)") }
     }
 
     /// Creates the demo's `memberships` table and, when it is empty, seeds `rows` memberships per user in

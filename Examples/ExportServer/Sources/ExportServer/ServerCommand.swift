@@ -13,7 +13,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on.") var port = 8080
     @Option(name: .customLong("data-dir"), help: "The file-system backend's data directory.") var dataDirectory = "export-server-data"
     @Option(help: "file (default), aws or postgres.") var backend = "file"
-    @Option(name: .customLong("database-url"), help: "The postgres backend's database: postgres://user:password@host:5432/database.")
+    @Option(name: .customLong("database-url"), help: "The postgres backend's database: postgres://user:password@host:5432/database[?sslmode=verify-full&sslrootcert=ca.pem] (sslmode as libpq's: disable, the default, prefer, require, verify-ca, verify-full).")
     var databaseURL: String?
     @Option(help: "The AWS endpoint, such as http://127.0.0.1:5000 for moto_server; AWS itself when absent.") var endpoint: String?
     @Option(help: "The AWS region; AWS_REGION or us-east-1 when absent.") var region: String?

@@ -6,11 +6,12 @@ import Logging
 import PostgresNIO
 import PostgresNIOPort
 
-/// `export-postgres-bench --database-url postgres://… [--jobs N] [--concurrency C] [--clients K]`: tiny
+/// `export-postgres-bench --database-url postgres://… [--jobs N] [--concurrency C] [--clients K] [--wake poll|listen]`: tiny
 /// exports (one membership each) through the Postgres adapters, from request to notified: K clients
 /// request N exports (one owner each) while one worker with C exports at once runs them; the job store,
 /// the queue, the notification ledger and the membership table are all in PostgreSQL, files in memory.
-/// Prints one JSON line: jobs, seconds, jobs per second.
+/// `--wake listen` (the default) wakes the worker by `LISTEN`/`NOTIFY`; `--wake poll` polls every 2 ms
+/// instead, as before wake-ups existed. Prints one JSON line: jobs, seconds, jobs per second.
 @main
 struct PostgresBench {
     static func main() async throws {
@@ -19,6 +20,7 @@ struct PostgresBench {
         var jobs = 5000
         var concurrency = 32
         var clients = 16
+        var wake = "listen"
         while let flag = arguments.popFirst() {
             guard let value = arguments.popFirst() else { fail("\(flag) needs a value") }
             switch flag {
@@ -26,25 +28,29 @@ struct PostgresBench {
             case "--jobs": jobs = Int(value) ?? 0
             case "--concurrency": concurrency = Int(value) ?? 0
             case "--clients": clients = Int(value) ?? 0
+            case "--wake": wake = value
             default: fail("unknown option \(flag)")
             }
         }
-        guard let url, let components = URLComponents(string: url), let host = components.host, let user = components.user,
-            jobs >= 1, concurrency >= 1, clients >= 1
-        else { fail("usage: export-postgres-bench --database-url postgres://user:password@host:port/db [--jobs N] [--concurrency C] [--clients K]") }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: String(components.path.dropFirst()), tls: .disable)
-        configuration.options.maximumConnections = concurrency + clients + 4
+        guard let url, jobs >= 1, concurrency >= 1, clients >= 1, ["listen", "poll"].contains(wake)
+        else {
+            fail("usage: export-postgres-bench --database-url postgres://user:password@host:port/db [--jobs N] [--concurrency C] [--clients K] [--wake listen|poll]")
+        }
+        var configuration: PostgresClient.Configuration
+        do { configuration = try PostgresURL.configuration(url) } catch { fail("--database-url: \(error)") }
+        configuration.options.maximumConnections = concurrency + clients + 5
         let client = PostgresClient(configuration: configuration)
         let runner = Task { await client.run() }
         defer { runner.cancel() }
         let database = PostgresNIODatabase(client: client)
 
         let schema = try PostgresSchema()
+        let wakeUps = wake == "listen" ? PostgresWakeUps(schema: schema, listener: PostgresNIOListener(client: client)) : nil
+        let listening = Task { await wakeUps?.run() }
+        defer { listening.cancel() }
         let backend = try PostgresBackend(
             database: database, blobStore: InMemoryBlobStore(),
-            notifier: LedgerNotifier(ledger: PostgresNotificationLedger(executor: database, schema: schema)), schema: schema)
+            notifier: LedgerNotifier(ledger: PostgresNotificationLedger(executor: database, schema: schema)), schema: schema, wakeUps: wakeUps)
         try await backend.migrate()
         let run = UUID().uuidString.prefix(8).lowercased()
         _ = try await database.execute(
@@ -67,7 +73,9 @@ struct PostgresBench {
         let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
         let worker = try ExportWorker(
             ports: backend.ports, source: source,
-            configuration: .init(concurrency: concurrency, visibilityTimeout: .seconds(60), receiveWaitTime: .zero, idleDelay: .milliseconds(2)))
+            configuration: .init(
+                concurrency: concurrency, visibilityTimeout: .seconds(60), receiveWaitTime: wakeUps == nil ? .zero : .seconds(10),
+                idleDelay: .milliseconds(2)))
         let working = Task { try await worker.run() }
 
         let (total, lanes, prefix) = (jobs, clients, String(run))
@@ -98,7 +106,7 @@ struct PostgresBench {
         let requestSeconds = Double(requested.components.seconds) + Double(requested.components.attoseconds) / 1e18
         print(
             #"{"jobs": \#(jobs), "seconds": \#(String(format: "%.3f", seconds)), "jobs_per_second": \#(String(format: "%.1f", Double(jobs) / seconds)), "#
-                + #""requests_per_second": \#(String(format: "%.1f", Double(jobs) / requestSeconds)), "concurrency": \#(concurrency), "clients": \#(clients)}"#)
+                + #""requests_per_second": \#(String(format: "%.1f", Double(jobs) / requestSeconds)), "concurrency": \#(concurrency), "clients": \#(clients), "wake": "\#(wake)"}"#)
     }
 
     static func fail(_ message: String) -> Never {

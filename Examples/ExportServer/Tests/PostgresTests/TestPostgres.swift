@@ -84,14 +84,23 @@ final class TestPostgres: Sendable {
         ])
         // TCP from 127.0.0.1 only, with SCRAM-SHA-256 passwords (what initdb's --auth-host wrote), as a deployment would.
         try "host all all 127.0.0.1/32 scram-sha-256\n".write(toFile: directory + "/data/pg_hba.conf", atomically: false, encoding: .utf8)
-        if asRoot { try run("/bin/chown", ["postgres:postgres", directory + "/data/pg_hba.conf"]) }
+        // TLS offered (a self-signed certificate for 127.0.0.1), not required: the sslmode tests connect both ways.
+        try run("/usr/bin/env", [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", directory + "/data/server.key", "-out", directory + "/data/server.crt",
+        ])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/data/server.key")
+        try FileManager.default.copyItem(atPath: directory + "/data/server.crt", toPath: directory + "/root.crt")
+        if asRoot {
+            try run("/bin/chown", ["postgres:postgres", directory + "/data/pg_hba.conf", directory + "/data/server.key", directory + "/data/server.crt"])
+        }
         var lastError: (any Error)?
         for _ in 0..<5 {  // a free port can be taken between the probe and the bind
             let port = try freePort()
             do {
                 try pg("pg_ctl", [
                     "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start", "-o",
-                    "-c listen_addresses=127.0.0.1 -p \(port) -c unix_socket_directories=\(directory) -c max_connections=200 -c fsync=off",
+                    "-c listen_addresses=127.0.0.1 -p \(port) -c unix_socket_directories=\(directory) -c max_connections=200 -c fsync=off -c ssl=on",
                 ])
                 let server = TestPostgres(port: port, password: password, directory: directory, binaries: binaries)
                 stopAtExit(server)
@@ -108,6 +117,9 @@ final class TestPostgres: Sendable {
     func configuration(database: String) -> PostgresClient.Configuration {
         PostgresClient.Configuration(host: "127.0.0.1", port: port, username: Self.username, password: password, database: database, tls: .disable)
     }
+
+    /// The server's self-signed certificate, the root a `verify-full` client must trust.
+    var rootCertificate: String { directory + "/root.crt" }
 
     /// `postgres://…` for the server's command-line tools and the export server.
     func url(database: String) -> String { "postgres://\(Self.username):\(password)@127.0.0.1:\(port)/\(database)" }
