@@ -181,7 +181,7 @@ struct WakeUpService: Service {
     let wakeUps: PostgresWakeUps
     let logger: Logger
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await wakeUps.run { [logger] error in logger.warning("LISTEN failed; polling until it is back", metadata: ["error": "\(error)"]) }
         }
     }
