@@ -35,22 +35,26 @@ extension ExportService {
             job.updatedAt = now
             return true
         }
-        guard var job = marked else { throw ExportError(.notFound, "no export \(id)") }
+        guard let job = marked else { throw ExportError(.notFound, "no export \(id)") }
         if alreadyTombstone { return job }
         if let key = job.result?.blobKey { try await ports.blobStore.delete(key) }
         for key in try ExportWorker.attemptKeys(prefix: ports.settings.keyPrefix, for: job) { try await ports.blobStore.delete(key) }
-        job.uniqueKey = nil
-        job.expiredAt = now
-        job.expiresAt = now.adding(ports.settings.expiredRecordRetention)
-        job.updatedAt = now
-        let tombstone: ExportJob
-        do {
-            tombstone = try await ports.jobStore.update(job)
-        } catch let error as ExportError where error.code == .versionConflict {
-            // The Reconciler (or a second click) made the tombstone meanwhile.
-            guard let current = try await ports.jobStore.get(id), current.expiredAt != nil else { throw error }
-            return current
+        // On the fresh record, not the one read above: the worker may have recorded the e-mail as sent
+        // meanwhile (a DELETE right after the export finished), and the Reconciler may have made the
+        // tombstone already; neither is a reason to fail the user's request.
+        var madeHere = false
+        let tombstoned = try await ports.jobStore.modify(id) { current throws(ExportError) in
+            madeHere = false
+            guard current.expiredAt == nil else { return false }
+            current.uniqueKey = nil
+            current.expiredAt = now
+            current.expiresAt = now.adding(ports.settings.expiredRecordRetention)
+            current.updatedAt = now
+            madeHere = true
+            return true
         }
+        guard let tombstone = tombstoned else { throw ExportError(.notFound, "no export \(id)") }
+        guard madeHere else { return tombstone }
         ports.observer.observe(.deleted(id))
         return tombstone
     }

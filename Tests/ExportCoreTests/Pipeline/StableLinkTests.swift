@@ -104,4 +104,46 @@ struct StableLinkTests {
             ($0 as? ExportError)?.code == .illegalTransition
         }
     }
+
+    /// A blob store whose deletes first let "the worker" change the job, as happens when a user deletes
+    /// an export in the instant its e-mail is recorded as sent.
+    struct ChangingOnDelete: BlobStore {
+        let base: any BlobStore
+        let meanwhile: @Sendable () async throws -> Void
+        func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+            try await base.beginWrite(key: key, contentType: contentType)
+        }
+        func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await base.read(key) }
+        func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await base.metadata(key) }
+        func delete(_ key: BlobKey) async throws {
+            try await meanwhile()
+            try await base.delete(key)
+        }
+        func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+            try await base.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+        }
+        func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await base.abortIncompleteWrites(startedBefore: date) }
+    }
+
+    @Test("a delete that races the job's own last update still succeeds, on the fresh record (schemathesis found the 503)")
+    func deleteRacingAnUpdate() async throws {
+        let harness = Harness()
+        let done = try await harness.request("u1")
+        try await harness.worker().processAvailable()
+        let jobs = harness.jobs
+        var ports = harness.ports()
+        ports.blobStore = ChangingOnDelete(base: harness.blobs) {
+            try await jobs.modify(done.jobID) { job in
+                job.updatedAt = job.updatedAt.addingTimeInterval(0.5)  // any change bumps the version
+                return true
+            }
+        }
+        let service = try ExportService(ports: ports)
+        let tombstone = try await service.deleteExport(done.jobID, requester: "u1")
+        #expect(tombstone.expiredAt == harness.clock.now())
+        #expect(await harness.blobs.keys.isEmpty)
+        let stored = try #require(await harness.jobs.job(done.jobID))
+        #expect(stored.expiredAt != nil && stored.uniqueKey == nil)
+        #expect(stored.updatedAt == harness.clock.now(), "the tombstone is written over the concurrent change, not lost to it")
+    }
 }
