@@ -8,7 +8,9 @@ with both figures and the load average before and after (the machine may be shar
 
 Environment: PG_SETTINGS (server settings for both runs, comma-separated, such as
 synchronous_commit=off; none by default), BENCH_CONFIG (release), JOBS (5000), CONCURRENCY (32), CLIENTS (16), PGBENCH_SECONDS (15), BENCH_JSON (a file to
-write the JSON line to)."""
+write the JSON line to), WAKE (listen,poll: the worker's wake-up modes, run alternately), ROUNDS (3: runs per mode;
+the JSON line has every run and each mode's median)."""
+import statistics
 import json
 import os
 import re
@@ -46,9 +48,19 @@ def main():
         out = subprocess.run([pgbench, "-c", "8", "-j", "2", "-T", seconds, "pgbench"], check=True, capture_output=True,
                              text=True, env=pg.env()).stdout
         tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
-        result = json.loads(subprocess.run(
-            [binary, "--database-url", pg.url("exports"), "--jobs", jobs, "--concurrency", os.environ.get("CONCURRENCY", "32"),
-             "--clients", os.environ.get("CLIENTS", "16")], check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        modes = [m for m in os.environ.get("WAKE", "listen,poll").split(",") if m]
+        runs = []
+        for _ in range(int(os.environ.get("ROUNDS", "3"))):
+            for mode in modes:  # alternating, so the machine's load falls on both alike
+                runs.append(json.loads(subprocess.run(
+                    [binary, "--database-url", pg.url("exports"), "--jobs", jobs, "--concurrency", os.environ.get("CONCURRENCY", "32"),
+                     "--clients", os.environ.get("CLIENTS", "16"), "--wake", mode], check=True, capture_output=True,
+                    text=True).stdout.strip().splitlines()[-1]))
+        result = {"jobs": int(jobs), "runs": runs}
+        for mode in modes:
+            mine = [r for r in runs if r["wake"] == mode]
+            result[f"median_jobs_per_second_{mode}"] = statistics.median(r["jobs_per_second"] for r in mine)
+            result[f"median_requests_per_second_{mode}"] = statistics.median(r["requests_per_second"] for r in mine)
         result.update(pgbench_tps=tps, pgbench="TPC-B-like, scale 10, -c 8 -j 2 -T " + seconds,
                       load_average_before=[round(x, 2) for x in load_before],
                       server_settings=settings, load_average_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
