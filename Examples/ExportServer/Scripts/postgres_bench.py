@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.dirname(HERE)
@@ -52,15 +53,21 @@ def main():
         runs = []
         for _ in range(int(os.environ.get("ROUNDS", "3"))):
             for mode in modes:  # alternating, so the machine's load falls on both alike
+                commits = int(pg.psql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'exports'")[0][0])
                 runs.append(json.loads(subprocess.run(
                     [binary, "--database-url", pg.url("exports"), "--jobs", jobs, "--concurrency", os.environ.get("CONCURRENCY", "32"),
                      "--clients", os.environ.get("CLIENTS", "16"), "--wake", mode], check=True, capture_output=True,
                     text=True).stdout.strip().splitlines()[-1]))
+                # The statistics collector reports commits with a delay of up to a second.
+                time.sleep(1.5)
+                after = int(pg.psql("SELECT xact_commit FROM pg_stat_database WHERE datname = 'exports'")[0][0])
+                runs[-1]["commits_per_job"] = round((after - commits) / int(jobs), 2)
         result = {"jobs": int(jobs), "runs": runs}
         for mode in modes:
             mine = [r for r in runs if r["wake"] == mode]
             result[f"median_jobs_per_second_{mode}"] = statistics.median(r["jobs_per_second"] for r in mine)
             result[f"median_requests_per_second_{mode}"] = statistics.median(r["requests_per_second"] for r in mine)
+            result[f"median_commits_per_job_{mode}"] = statistics.median(r["commits_per_job"] for r in mine)
         result.update(pgbench_tps=tps, pgbench="TPC-B-like, scale 10, -c 8 -j 2 -T " + seconds,
                       load_average_before=[round(x, 2) for x in load_before],
                       server_settings=settings, load_average_after=[round(x, 2) for x in os.getloadavg()], cores=os.cpu_count())
