@@ -23,7 +23,7 @@
 ///   meanwhile), call `onListening` once the server has acknowledged the `LISTEN`, then `onNotification`
 ///   with each notification's payload, in order, as they arrive.
 /// - Keep listening until the calling task is cancelled, then stop listening and return (or throw
-///   `CancellationError`); when the connection fails, throw. ``PostgresWakeUps/run(retryAfter:)`` listens
+///   `CancellationError`); when the connection fails, throw. ``PostgresWakeUps/run(retryAfter:onFailure:)`` listens
 ///   again after a pause, and receivers poll meanwhile, so a lost connection delays messages, never loses them.
 /// - `channel` is an identifier the library made (letters, digits and `_`); pass it to the driver as it is.
 public protocol ExportSQLListener: Sendable {

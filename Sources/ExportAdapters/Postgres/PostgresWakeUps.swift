@@ -9,7 +9,7 @@ import Synchronization
 /// a redrive. Inside a host transaction (`ExportService/request(_:in:)`) PostgreSQL delivers the
 /// notification when the transaction commits, and not at all when it rolls back.
 ///
-/// ``run(retryAfter:)`` listens through the host's ``ExportSQLListener`` until cancelled; run it beside
+/// ``run(retryAfter:onFailure:)`` listens through the host's ``ExportSQLListener`` until cancelled; run it beside
 /// the worker (a `Service` in the host's service group, or a task). While it is listening, an empty
 /// receive waits for a notification or ``fallbackPollInterval``, whichever comes first; while it is not
 /// (never started, or reconnecting), receives poll every ``PostgresQueue/pollInterval`` as without
