@@ -20,6 +20,8 @@ struct DemoBackend {
     var attributeColumns: [String] = ["seat_count"]
     /// The format of new exports: the data directory's own on a resumed run.
     var format = ExportFormat.csv
+    /// Where "ready" e-mails point (`--download-address`); nil: the file's signed link.
+    var downloadAddress: DownloadAddress?
 
     /// The synthetic data set's parameters, stored in the data directory so a resumed run (and every
     /// worker process) exports the same data.
@@ -32,17 +34,15 @@ struct DemoBackend {
         var format: String?
     }
 
-    /// The ports of the backend, with the demo's observer. "Ready" e-mails carry the stable download
-    /// address of the host example (`Examples/ExportServer` on port 8080), which checks the user and
-    /// answers with a fresh link of minutes, not the storage link itself.
+    /// The ports of the backend, with the demo's observer. With `--download-address`, "ready" e-mails
+    /// carry the stable download address of a host (`Examples/ExportServer` serves
+    /// `http://localhost:8080/api/v1`), which checks the user and answers with a fresh link of minutes;
+    /// without it they carry the file's signed link, which the data directory's secret verifies offline.
     func ports(observer: any ExportObserver) -> ExportPorts {
         var ports = ExportPorts(jobStore: jobs, queue: queue, blobStore: blobs, notifier: notifier, observer: observer)
-        ports.settings.downloadAddress = Self.downloadAddress
+        ports.settings.downloadAddress = downloadAddress
         return ports
     }
-
-    /// `http://localhost:8080/api/v1/exports/{id}/download`: where the host example serves the stable address.
-    static let downloadAddress = try? DownloadAddress(apiBaseURL: URL(string: "http://localhost:8080/api/v1")!)
 
     static func make(_ options: DemoOptions) async throws -> DemoBackend {
         let root = URL(fileURLWithPath: options.dataDirectory, isDirectory: true)
@@ -71,6 +71,7 @@ struct DemoBackend {
         var backend = try await make(options, root: root, base: base, owners: owners, notes: notes)
         backend.attributeColumns = attributes
         backend.format = format
+        backend.downloadAddress = options.downloadAddress
         return backend
     }
 

@@ -36,6 +36,8 @@ struct DemoOptions {
     var datasetFlagsGiven = false
     /// Whether --format was given.
     var formatGiven = false
+    /// `--download-address URL`: the host API whose stable `/exports/{id}/download` the e-mails carry.
+    var downloadAddress: DownloadAddress?
 
     static let usage = """
         membership-export-demo: runs the whole export flow on one machine.
@@ -72,6 +74,9 @@ struct DemoOptions {
                                LibreOffice pick UTF-8 by themselves (see Docs/Encoding.md)
           --durability D       file: power-loss (default: every change fsynced) | process-crash (survives a killed
                                process, not a power loss; nothing fsynced); see Docs/Benchmarks.md
+          --download-address URL  e-mails carry URL/exports/{id}/download, a host's stable address that mints a
+                               fresh link per click (the host example: http://localhost:8080/api/v1); default: the
+                               file's own signed link
           --quiet              no progress output; one summary line
           --help               this text
 
@@ -155,6 +160,12 @@ struct DemoOptions {
             case "--queue": options.aws.queue = try value(flag)
             case "--table": options.aws.table = try value(flag)
             case "--sender": options.aws.sender = try value(flag)
+            case "--download-address":
+                let text = try value(flag)
+                guard let url = URL(string: text), let address = try? DownloadAddress(apiBaseURL: url) else {
+                    throw DemoError("--download-address needs an absolute http(s) URL such as http://localhost:8080/api/v1, not \(text)")
+                }
+                options.downloadAddress = address
             default:
                 throw DemoError("unknown option \(flag); see --help")
             }
