@@ -18,18 +18,21 @@ struct ShutdownSignalTests {
         try #require(FileManager.default.isExecutableFile(atPath: demo.path), "build the demo first: swift build --build-tests")
         let directory = try TestDirectory("demo-signal")
         defer { directory.remove() }
-        // Pages of 100 rows at 1.5 s each: every export takes longer than the 5 s grace period.
-        let arguments = ["--data-dir", directory.path + "/data", "--users", "3", "--rows", "1000-1000", "--page-size", "100",
-                         "--page-delay", "1500", "--workers", "2"]
+        // Pages of 100 rows at 1 s each. Seed 11 gives the three users 1,554, 386 and 3,171 rows, so
+        // whichever two run first, the other one still has 11 s or more to go when the first finishes
+        // (the demo prints progress only when a job finishes): more than the 5 s grace period, so
+        // something is always handed back. Users of one size made that a race with the grace period.
+        let arguments = ["--data-dir", directory.path + "/data", "--users", "3", "--rows", "200-5000", "--seed", "11",
+                         "--page-size", "100", "--page-delay", "1000", "--workers", "2"]
         let run = try RunningProcess(demo, arguments: arguments)
         #expect(try await run.waitFor("exporting 3 users", seconds: 30), "\(run.output)")
         // Signal once an export has written rows, however slow the machine is: a held lease alone is
         // not enough (under load the claim can still be committing, so nothing is running yet).
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(60)
         while run.output.range(of: #"finished, [1-9][0-9]* rows"#, options: .regularExpression) == nil, Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(run.output.range(of: #"finished, [1-9][0-9]* rows"#, options: .regularExpression) != nil, "no rows within 30 s: \(run.output)")
+        #expect(run.output.range(of: #"finished, [1-9][0-9]* rows"#, options: .regularExpression) != nil, "no rows within 60 s: \(run.output)")
         run.signal(number)
         let result = try await run.finish(seconds: 30)
         #expect(result.reason == .exit && result.status == 0, "\(result.output)")
