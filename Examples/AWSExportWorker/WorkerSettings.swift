@@ -16,6 +16,9 @@ struct WorkerSettings {
     var source: HTTPMembershipSource.Configuration
     var idleExitSeconds: Double?
     var reconcileSeconds: Double
+    /// How long a job may sit untouched before the reconciler repairs it (queues it again, or sends
+    /// the notification a killed worker left unrecorded).
+    var requeueSeconds: Double = 600
     /// The queue and job lease; heartbeats renew it.
     var visibilitySeconds: Double = 300
     /// Exports run at once by this process.
@@ -54,6 +57,7 @@ struct WorkerSettings {
           MEMBERSHIPS_ATTRIBUTES   extra columns as column=field pairs, e.g. seat_count=seats,team=team.name
           EXPORT_IDLE_EXIT_SECONDS exit after this long without work (batch runs and tests)
           EXPORT_RECONCILE_SECONDS how often this process reconciles (default 300; 0 when another process does)
+          EXPORT_REQUEUE_SECONDS   how long a job sits untouched before the reconciler repairs it (default 600)
           EXPORT_VISIBILITY_SECONDS the lease on a job (default 300); a killed worker's job is taken over after it
           EXPORT_CONCURRENCY    exports run at once by this process (default 2)
         """
@@ -120,6 +124,8 @@ struct WorkerSettings {
         let idle = seconds("EXPORT_IDLE_EXIT_SECONDS")
         let reconcile = seconds("EXPORT_RECONCILE_SECONDS") ?? 300
         let visibility = seconds("EXPORT_VISIBILITY_SECONDS") ?? 300
+        let requeue = seconds("EXPORT_REQUEUE_SECONDS") ?? 600
+        if requeue < 1 { problems.append("EXPORT_REQUEUE_SECONDS must be at least 1") }
         if visibility < 1 || visibility > 43_200 { problems.append("EXPORT_VISIBILITY_SECONDS must be from 1 to 43200 (SQS's range)") }
         var concurrency = 2
         if let text = environment["EXPORT_CONCURRENCY"], !text.isEmpty {
@@ -132,7 +138,7 @@ struct WorkerSettings {
             credentialChain: chain,
             table: table, bucket: bucket, queueURL: queueURL, deadLetterQueueURL: deadLetterQueueURL, sender: sender,
             source: .init(urlTemplate: template, bearerToken: environment["MEMBERSHIPS_TOKEN"], fields: fields),
-            idleExitSeconds: idle, reconcileSeconds: reconcile, visibilitySeconds: visibility, concurrency: concurrency)
+            idleExitSeconds: idle, reconcileSeconds: reconcile, requeueSeconds: requeue, visibilitySeconds: visibility, concurrency: concurrency)
     }
 }
 

@@ -46,7 +46,8 @@ do {
     let lease = Duration.milliseconds(Int64(settings.visibilitySeconds * 1000))
     let worker = try ExportWorker(
         ports: ports, source: source, configuration: .init(concurrency: settings.concurrency, visibilityTimeout: lease, receiveWaitTime: .seconds(1)))
-    let reconciler = try Reconciler(ports: ports)
+    let reconciler = try Reconciler(
+        ports: ports, configuration: .init(requeueAfter: .milliseconds(Int64(settings.requeueSeconds * 1000))))
 
     print("\(program): region \(aws.region), table \(settings.table), bucket \(settings.bucket), queue \(settings.queueURL)"
         + (aws.endpoint.map { " at \($0)" } ?? ""))
