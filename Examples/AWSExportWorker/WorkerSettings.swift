@@ -125,7 +125,7 @@ struct WorkerSettings {
         let reconcile = seconds("EXPORT_RECONCILE_SECONDS") ?? 300
         let visibility = seconds("EXPORT_VISIBILITY_SECONDS") ?? 300
         let requeue = seconds("EXPORT_REQUEUE_SECONDS") ?? 600
-        if requeue < 1 { problems.append("EXPORT_REQUEUE_SECONDS must be at least 1") }
+        if requeue < 1 || requeue > 31_536_000 { problems.append("EXPORT_REQUEUE_SECONDS must be from 1 to 31536000 (a year)") }
         if visibility < 1 || visibility > 43_200 { problems.append("EXPORT_VISIBILITY_SECONDS must be from 1 to 43200 (SQS's range)") }
         var concurrency = 2
         if let text = environment["EXPORT_CONCURRENCY"], !text.isEmpty {

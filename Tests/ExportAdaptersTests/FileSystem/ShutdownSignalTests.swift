@@ -100,5 +100,11 @@ struct ShutdownSignalTests {
         }
         let unknown = try await RunningProcess(worker, environment: ["MEMBERSHIPS_FIELD_ID": "x"]).finish(seconds: 30)
         #expect(unknown.output.contains("MEMBERSHIPS_FIELD_ID is not a column"), "\(unknown.output)")
+        // A repair delay too large for a Duration in milliseconds is refused, not a trap at start-up.
+        for text in ["1e300", "0"] {
+            let requeue = try await RunningProcess(worker, environment: ["EXPORT_REQUEUE_SECONDS": text]).finish(seconds: 30)
+            #expect(requeue.status == 64, "\(text): \(requeue.output)")
+            #expect(requeue.output.contains("EXPORT_REQUEUE_SECONDS must be from 1 to 31536000"), "\(text): \(requeue.output)")
+        }
     }
 }
