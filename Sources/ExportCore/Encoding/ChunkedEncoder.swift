@@ -35,6 +35,19 @@ public struct ChunkedEncoder {
         self.buffer = OutputBuffer(minimumCapacity: self.chunkSize * 2)
     }
 
+    /// Wraps an encoder that continues a checkpointed file: no header is written (the file has it),
+    /// and rows are counted on from `rowsWritten`.
+    ///
+    /// - Parameters:
+    ///   - encoder: A fresh row encoder with the file's settings.
+    ///   - rowsWritten: The rows the checkpoint covers.
+    ///   - chunkSize: The chunk size; 64 KiB by default.
+    public init(resuming encoder: any RowEncoder, rowsWritten: Int64, chunkSize: Int = 64 * 1024) {
+        self.init(encoder, chunkSize: chunkSize)
+        rows = max(0, rowsWritten)
+        started = true
+    }
+
     /// The number of rows written so far.
     public var rowCount: Int64 { rows }
 
@@ -83,6 +96,23 @@ public struct ChunkedEncoder {
     public mutating func finish() throws(ExportError) -> [[UInt8]] {
         try startIfNeeded()
         try encoder.writeTrailer(into: &buffer)
+        return drain()
+    }
+
+    /// Ends the output at a checkpoint (``RowEncoder/writeCheckpoint(into:)``: for `.csv.gz` the gzip
+    /// member ends) and returns everything buffered, so the bytes handed out so far are a prefix that
+    /// ``init(resuming:rowsWritten:chunkSize:)`` can continue.
+    ///
+    /// - Returns: The remaining chunks, each at most ``chunkSize`` bytes.
+    /// - Throws: ``ExportError/Code/encoding`` from the encoder.
+    public mutating func checkpoint() throws(ExportError) -> [[UInt8]] {
+        try startIfNeeded()
+        try encoder.writeCheckpoint(into: &buffer)
+        return drain()
+    }
+
+    /// Everything buffered, in chunks of at most ``chunkSize`` bytes.
+    private mutating func drain() -> [[UInt8]] {
         var chunks: [[UInt8]] = []
         while start < buffer.count {
             let end = min(buffer.count, start + chunkSize)

@@ -54,12 +54,13 @@ final class DeflateStream {
         stream.deallocate()
     }
 
-    /// Compresses `input` into `output`; with `finish`, also ends the stream (gzip trailer).
+    /// Compresses `input` into `output`; with `finish`, also ends the stream (gzip trailer), and with
+    /// `restart` as well, starts a new gzip member in the same state as a fresh stream.
     ///
     /// Input of any length is fed to zlib in pieces of at most ``maximumPieceSize`` bytes.
     ///
     /// - Throws: ``ExportError/Code/encoding`` when zlib reports an error, or the stream was finished.
-    func compress(_ input: UnsafeBufferPointer<UInt8>, finish: Bool, into output: inout OutputBuffer) throws(ExportError) {
+    func compress(_ input: UnsafeBufferPointer<UInt8>, finish: Bool, restart: Bool = false, into output: inout OutputBuffer) throws(ExportError) {
         guard open else { throw ExportError(.encoding, "the gzip stream was already finished") }
         defer {
             stream.pointee.next_in = nil
@@ -71,13 +72,13 @@ final class DeflateStream {
             let last = offset + length == input.count
             stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + offset) }
             stream.pointee.avail_in = UInt32(truncatingIfNeeded: length)
-            try deflatePiece(finish: finish && last, into: &output)
+            try deflatePiece(finish: finish && last, restart: restart, into: &output)
             offset += length
         } while offset < input.count
     }
 
     /// Runs `deflate` until zlib has consumed the current piece (and, with `finish`, ended the stream).
-    private func deflatePiece(finish: Bool, into output: inout OutputBuffer) throws(ExportError) {
+    private func deflatePiece(finish: Bool, restart: Bool, into output: inout OutputBuffer) throws(ExportError) {
         let flush = finish ? Z_FINISH : Z_NO_FLUSH
         while true {
             let room = 64 * 1024
@@ -88,6 +89,11 @@ final class DeflateStream {
             let produced = room - Int(stream.pointee.avail_out)
             output.count += produced
             if status == Z_STREAM_END {
+                if restart {
+                    let reset = deflateReset(stream)
+                    guard reset == Z_OK else { throw ExportError(.encoding, "zlib could not start the next gzip member (status \(reset))") }
+                    return
+                }
                 deflateEnd(stream)
                 open = false
                 return

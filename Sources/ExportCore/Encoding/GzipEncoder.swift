@@ -2,7 +2,7 @@
 ///
 /// The inner encoder writes into a private buffer; every time that holds ``blockSize`` bytes, they are
 /// deflated into the caller's buffer. Memory stays bounded (one block, plus zlib's fixed state of about
-/// 256 KiB) whatever the file's length. The output is a single gzip member that `gzip -d`, Python's
+/// 256 KiB) whatever the file's length. The output is one gzip member (one per checkpoint of a resumable export) that `gzip -d`, Python's
 /// `gzip` module and browsers read.
 ///
 /// An encoder is for one file: copies share the compressor, so use only one of them.
@@ -74,6 +74,21 @@ public struct GzipEncoder<Inner: RowEncoder>: RowEncoder {
     public mutating func writeTrailer(into buffer: inout OutputBuffer) throws(ExportError) {
         try inner.writeTrailer(into: &pending)
         try compressPending(finish: true, into: &buffer)
+    }
+
+    /// Compresses everything written so far and ends the gzip member; the next row starts a new member,
+    /// exactly as a fresh encoder's first row would (the compressor is reset, not carried over).
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer, which receives compressed bytes.
+    /// - Throws: ``ExportError/Code/encoding`` from zlib.
+    public mutating func writeCheckpoint(into buffer: inout OutputBuffer) throws(ExportError) {
+        try inner.writeCheckpoint(into: &pending)
+        let stream = self.stream
+        try pending.withUnsafeBytes { (bytes) throws(ExportError) in
+            try stream.compress(bytes, finish: true, restart: true, into: &buffer)
+        }
+        pending.removeAll()
     }
 
     @inline(__always)

@@ -27,6 +27,18 @@ public protocol RowEncoder {
     ///   - buffer: The output buffer.
     /// - Throws: ``ExportError/Code/encoding`` when the trailer cannot be written.
     mutating func writeTrailer(into buffer: inout OutputBuffer) throws(ExportError)
+
+    /// Ends the output so far at a point a later encoder can continue from, for a resumable export's
+    /// checkpoint: afterwards the bytes written are complete on their own, and an encoder made with
+    /// the same settings, given no header, writes exactly what this one would write next.
+    ///
+    /// Plain formats need nothing; `.csv.gz` ends its gzip member here and starts the next one (a file of
+    /// several members is one valid gzip file, RFC 1952 section 2.2).
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer.
+    /// - Throws: ``ExportError/Code/encoding`` when the output cannot be ended here.
+    mutating func writeCheckpoint(into buffer: inout OutputBuffer) throws(ExportError)
 }
 
 extension RowEncoder {
@@ -35,4 +47,10 @@ extension RowEncoder {
     /// - Parameters:
     ///   - buffer: The output buffer.
     public mutating func writeTrailer(into buffer: inout OutputBuffer) throws(ExportError) {}
+
+    /// Writes nothing: a row boundary is a checkpoint for formats without state across rows.
+    ///
+    /// - Parameters:
+    ///   - buffer: The output buffer.
+    public mutating func writeCheckpoint(into buffer: inout OutputBuffer) throws(ExportError) {}
 }

@@ -51,6 +51,10 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var totalRows: Int64?
     /// When the running (or last) attempt started, for the rate and the estimated completion.
     public var attemptStartedAt: Date?
+    /// Where the next attempt continues, while the job has not ended: the last checkpoint of an attempt
+    /// that crashed, was handed back or failed with a retryable error. `nil` for a fresh job and once
+    /// the job has ended (``stamp(now:retention:)`` clears it).
+    public var checkpoint: ExportCheckpoint?
 
     /// Creates a queued job.
     ///
@@ -88,7 +92,8 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     public var attempt: Int { lifecycle.attempt }
 
     /// Records a change made at `now`: sets ``updatedAt`` and, when the job has reached a terminal
-    /// state and `retention` is given, ``expiresAt`` (the end of its file's and record's life). Every
+    /// state and `retention` is given, ``expiresAt`` (the end of its file's and record's life); a job that
+    /// has ended loses its ``checkpoint``. Every
     /// place that moves a job on stamps it through this one method.
     ///
     /// - Parameters:
@@ -96,6 +101,7 @@ public struct ExportJob: Hashable, Sendable, Codable, Identifiable {
     ///   - retention: How long a terminal job is kept, or `nil` to leave ``expiresAt`` alone.
     public mutating func stamp(now: Date, retention: Duration?) {
         updatedAt = now
+        if state.isTerminal { checkpoint = nil }
         if let retention, state.isTerminal { expiresAt = now.adding(retention) }
     }
 

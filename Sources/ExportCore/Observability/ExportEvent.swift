@@ -78,6 +78,8 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         public static let purged: Name = "export.purged"
         /// A running worker handed its job back to the queue on shutdown.
         public static let handedBack: Name = "export.handedBack"
+        /// An attempt continued from the checkpoint an earlier attempt left; ``rows`` is where it went on.
+        public static let resumed: Name = "export.resumed"
         /// Receiving from the queue failed with ``ExportEvent/code``; the worker waits and tries again,
         /// or stops when the fault cannot heal by waiting.
         public static let receiveFailed: Name = "worker.receiveFailed"
@@ -250,6 +252,20 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
 
     /// ``Name/purged``.
     public static func purged(_ id: JobID) -> ExportEvent { ExportEvent(.purged, jobID: id) }
+
+    /// ``Name/resumed``: an attempt continued from a checkpoint after `rows` rows.
+    ///
+    /// - Parameters:
+    ///   - id: The job.
+    ///   - attempt: The attempt that continued.
+    ///   - rows: The rows the checkpoint covered.
+    /// - Returns: The event.
+    public static func resumed(_ id: JobID, attempt: Int, rows: Int64) -> ExportEvent {
+        ExportEvent(.resumed, jobID: id).with {
+            $0.attempt = attempt
+            $0.rows = rows
+        }
+    }
 
     /// ``Name/handedBack``.
     public static func handedBack(_ id: JobID, attempt: Int) -> ExportEvent {

@@ -12,10 +12,11 @@ final class AttemptState: Sendable {
 
     init(_ job: ExportJob) { values = Mutex(Values(job: job)) }
 
-    /// The job as last stored by this attempt.
+    /// The job as last stored by this attempt. The heartbeat and the checkpoints store it from two
+    /// tasks, so the newest version wins whichever returns last.
     var job: ExportJob {
         get { values.withLock { $0.job } }
-        set { values.withLock { $0.job = newValue } }
+        set { values.withLock { if newValue.version >= $0.job.version { $0.job = newValue } } }
     }
 
     /// Rows written so far.
@@ -31,13 +32,26 @@ extension ExportAttempt {
     /// Every ``ExportWorker/Configuration/resolvedHeartbeatInterval`` the heartbeat renews the queue lease and the job lease
     /// and records progress, however long a single page fetch or append takes. When it finds a cancel
     /// request (``ExportError/Code/cancelled``) or that the job was taken over
-    /// (``ExportError/Code/leaseLost``), it throws, which cancels the export; the partial file is aborted.
+    /// (``ExportError/Code/leaseLost``), it throws, which cancels the export; the partial file is aborted,
+    /// or suspended for the next attempt once a checkpoint covers part of it. Each checkpoint is
+    /// recorded in the job (``ExportJob/checkpoint``) as soon as it is made; an attempt on a job that has
+    /// one continues from it.
     func export(_ job: ExportJob, into key: BlobKey, state: AttemptState) async throws -> ExportRunner.Output {
         try await withThrowingTaskGroup(of: ExportRunner.Output?.self) { group in
             group.addTask {
-                try await context.runner.run(job, into: key) { rows in
+                try await context.runner.run(
+                    job, into: key, resumingFrom: job.checkpoint, checkpointRows: configuration.checkpointRows
+                ) { progress in
                     try Task.checkCancellation()
-                    state.rows = rows
+                    state.rows = progress.rows
+                    if let checkpoint = progress.checkpoint {
+                        // Recorded under the lease before the export goes on: a crash from here on
+                        // continues after these rows.
+                        state.job = try await context.commit(state.job, attempt: job.attempt) { job throws(ExportError) in
+                            job.checkpoint = checkpoint
+                            job.rowsWritten = checkpoint.rows
+                        }
+                    }
                 }
             }
             group.addTask {

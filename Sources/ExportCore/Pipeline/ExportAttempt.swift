@@ -7,7 +7,10 @@ import Synchronization
 ///
 /// Each attempt writes its own file (``ExportWorker/blobKey(prefix:for:attempt:)``), so a stalled
 /// worker that lost its lease can never overwrite the file of the attempt that succeeded; it deletes
-/// its own file when it finds the job is no longer its own.
+/// its own file when it finds the job is no longer its own. The one exception is an attempt that
+/// continues a checkpoint (``ExportCheckpoint``): it finishes the earlier attempt's file, which the
+/// blob store hands to one writer at a time (a stalled writer still holding it makes the new attempt
+/// start afresh under its own key).
 struct ExportAttempt: Sendable {
     let context: WorkerContext
     let delivery: Delivery
@@ -42,6 +45,7 @@ struct ExportAttempt: Sendable {
         case .finish(let notify, let disposal):
             if job.lifecycle != before {
                 // The claim ended the job: its workers died too often, or a cancel request outlived it.
+                let partial = job.checkpoint
                 if job.state == .failed {
                     job.failure = ExportFailure(
                         code: "interruptionsExhausted",
@@ -51,6 +55,7 @@ struct ExportAttempt: Sendable {
                 job = try await context.jobStore.update(job)
                 // Files finished by earlier attempts (a stalled worker's) must not outlive the job.
                 await context.discardFiles(of: job, keeping: nil)
+                await context.discardPartial(partial, of: job.id)
                 if job.state == .failed {
                     observer.observe(.failed(job.id, attempt: job.attempt, code: .permanent, reason: job.failure?.reason ?? ""))
                 }
@@ -58,7 +63,7 @@ struct ExportAttempt: Sendable {
             }
             try await notifications.finish(job, notify: notify, link: nil, disposal: disposal, delivery: delivery)
         case .run(let attempt):
-            job.rowsWritten = 0
+            job.rowsWritten = job.checkpoint?.rows ?? 0
             job.attemptStartedAt = now
             do {
                 job.totalRows = try await context.runner.rowCount(for: job)
@@ -84,21 +89,26 @@ struct ExportAttempt: Sendable {
         let attempt = AttemptState(claimed)
         let stored: ExportJob
         let link: DownloadLink
+        let written: BlobKey
+        var finished: BlobKey?
         do {
             let output = try await export(claimed, into: key, state: attempt)
+            written = output.blob.key
+            finished = written
+            if let rows = output.resumedAfterRow { observer.observe(.resumed(claimed.id, attempt: claimed.attempt, rows: rows)) }
             let now = context.now()
             let retention = context.settings.retention
             if let stable = context.settings.stableLink(for: claimed.id, fileExpiresAt: now.adding(retention)) {
                 link = stable
             } else {
                 link = try await context.blobStore.downloadLink(
-                    for: key, filename: ExportService.filename(for: claimed), expiresIn: context.settings.linkLifetime)
+                    for: written, filename: ExportService.filename(for: claimed), expiresIn: context.settings.linkLifetime)
             }
             stored = try await context.commit(attempt.job, attempt: claimed.attempt) { job throws(ExportError) in
                 try job.lifecycle.succeed()
                 job.rowsWritten = output.rows
                 job.result = ExportResult(
-                    blobKey: key, rows: output.rows, bytes: output.blob.size, sha256: output.sha256,
+                    blobKey: written, rows: output.rows, bytes: output.blob.size, sha256: output.sha256,
                     format: job.options.format, linkExpiresAt: link.expiresAt)
                 job.failure = nil
                 job.stamp(now: now, retention: retention)
@@ -106,8 +116,10 @@ struct ExportAttempt: Sendable {
             observer.observe(
                 .succeeded(stored.id, attempt: stored.attempt, rows: output.rows, bytes: output.blob.size, duration: ExportWorker.duration(from: started, to: now)))
         } catch let error as ExportError where error.code == .leaseLost {
-            // Another worker owns the job now: whatever this attempt wrote is nobody's file.
-            await context.handOff(claimed.id) { try await context.blobStore.delete(key) }
+            // Another worker owns the job now: whatever this attempt finished is nobody's file. A partial
+            // file is left alone: the new owner may continue it from the job's checkpoint.
+            let mine = finished ?? key
+            await context.handOff(claimed.id) { try await context.blobStore.delete(mine) }
             return
         } catch where error is CancellationError || Task.isCancelled {
             // This worker is stopping (whatever error the interrupted call surfaced): hand the job back
@@ -121,7 +133,7 @@ struct ExportAttempt: Sendable {
             return try await recordFailure(error, of: attempt.job, key: key)
         }
         // Post-success phase: the job stays succeeded whatever happens from here on.
-        await context.discardFiles(of: stored, keeping: key)
+        await context.discardFiles(of: stored, keeping: written)
         try await notifications.finish(stored, notify: .ready, link: link, disposal: .acknowledge, delivery: delivery)
     }
 
@@ -135,9 +147,11 @@ struct ExportAttempt: Sendable {
         let now = context.now()
         let retention = context.settings.retention
         var action: JobLifecycle.FailureAction?
+        var partial: ExportCheckpoint?
         let stored: ExportJob
         do {
             stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
+                partial = job.checkpoint  // kept for the retry; cleared (and discarded below) when the job ends
                 action = try context.random.withGenerator { generator throws(ExportError) in
                     try job.lifecycle.fail(
                         retryable: retryable, environmental: environmental, reason: exportError.message, policy: configuration.retryPolicy,
@@ -157,10 +171,12 @@ struct ExportAttempt: Sendable {
             try await context.queue.release(receipt, delay: delay)
         case .giveUp(let reason):
             await context.discardFiles(of: stored, keeping: nil)
+            await context.discardPartial(partial, of: stored.id)
             observer.observe(.failed(stored.id, attempt: stored.attempt, code: exportError.code, reason: reason))
             try await notifications.finish(stored, notify: .failed, link: nil, disposal: .deadLetter(reason: reason), delivery: delivery)
         case .cancelled:
             await context.discardFiles(of: stored, keeping: nil)
+            await context.discardPartial(partial, of: stored.id)
             observer.observe(.cancelled(stored.id))
             try await context.queue.acknowledge(receipt)
         case nil:
@@ -178,11 +194,14 @@ struct ExportAttempt: Sendable {
         }
         let now = context.now()
         let retention = context.settings.retention
+        var partial: ExportCheckpoint?
         let stored = try await context.commit(latest, attempt: job.attempt) { job throws(ExportError) in
+            partial = job.checkpoint
             try job.lifecycle.confirmCancelled()
             job.stamp(now: now, retention: retention)
         }
         await context.discardFiles(of: stored, keeping: nil)
+        await context.discardPartial(partial, of: stored.id)
         observer.observe(.cancelled(stored.id))
         try await context.queue.acknowledge(receipt)
     }
@@ -192,12 +211,15 @@ struct ExportAttempt: Sendable {
         try await context.blobStore.delete(key)
         let now = context.now()
         let retention = context.settings.retention
+        var partial: ExportCheckpoint?
         let stored = try await context.commit(job, attempt: job.attempt) { job throws(ExportError) in
+            partial = job.checkpoint  // a job handed back keeps it: the next attempt continues from it
             _ = try job.lifecycle.relinquish()
             job.stamp(now: now, retention: retention)
         }
         if stored.state == .cancelled {
             await context.discardFiles(of: stored, keeping: nil)
+            await context.discardPartial(partial, of: stored.id)
             observer.observe(.cancelled(stored.id))
             try await context.queue.acknowledge(receipt)
         } else {

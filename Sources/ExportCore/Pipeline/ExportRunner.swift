@@ -15,6 +15,22 @@ public struct ExportRunner: Sendable {
         public var rows: Int64
         /// The SHA-256 of the stored bytes, lower-case hex.
         public var sha256: String
+        /// The rows of the checkpoint this run continued after, or `nil` for a run from row zero.
+        public var resumedAfterRow: Int64?
+
+        /// Creates an output.
+        ///
+        /// - Parameters:
+        ///   - blob: The stored blob.
+        ///   - rows: The number of data rows.
+        ///   - sha256: The checksum, lower-case hex.
+        ///   - resumedAfterRow: The checkpoint's rows for a resumed run.
+        public init(blob: BlobMetadata, rows: Int64, sha256: String, resumedAfterRow: Int64? = nil) {
+            self.blob = blob
+            self.rows = rows
+            self.sha256 = sha256
+            self.resumedAfterRow = resumedAfterRow
+        }
     }
 
     private let source: any MembershipSource
@@ -56,13 +72,16 @@ public struct ExportRunner: Sendable {
         try await source.membershipCount(of: job.owner, range: job.options.range)
     }
 
+    /// What the runner reports after each page's bytes are appended.
+    public struct Progress: Hashable, Sendable {
+        /// The rows written so far (counting the rows a resumed run continued after).
+        public var rows: Int64
+        /// A checkpoint made at this page's end, to be recorded before the export goes on; `nil` for
+        /// most pages.
+        public var checkpoint: ExportCheckpoint?
+    }
+
     /// Exports a job's rows into a blob.
-    ///
-    /// Three things overlap, so a second core is used when there is one: the next source page is
-    /// fetched while the current page is encoded, and the previous page's chunks are hashed and
-    /// appended meanwhile. At most three pages are held at once (the one being fetched, the one being
-    /// encoded, the chunks of the one being written), so memory stays bounded by the page size. Appends
-    /// stay in order and one at a time (each starts after the previous page's have returned).
     ///
     /// - Parameters:
     ///   - job: The job (owner, format, columns).
@@ -77,50 +96,127 @@ public struct ExportRunner: Sendable {
         into key: BlobKey,
         checkpoint: (Int64) async throws -> Void
     ) async throws -> Output {
+        try await run(job, into: key, resumingFrom: nil, checkpointRows: nil) { try await checkpoint($0.rows) }
+    }
+
+    /// Exports a job's rows into a blob, making checkpoints as it goes and continuing from one.
+    ///
+    /// Three things overlap, so a second core is used when there is one: the next source page is
+    /// fetched while the current page is encoded, and the previous page's chunks are hashed and
+    /// appended meanwhile. At most three pages are held at once (the one being fetched, the one being
+    /// encoded, the chunks of the one being written), so memory stays bounded by the page size. Appends
+    /// stay in order and one at a time (each starts after the previous page's have returned).
+    ///
+    /// **Checkpoints.** At the first page boundary after every `checkpointRows` rows, the encoder ends
+    /// its output there (``RowEncoder/writeCheckpoint(into:)``), the writer makes the bytes durable
+    /// (``BlobWriter/checkpoint()``), and `progress` receives an ``ExportCheckpoint``. The boundaries
+    /// depend only on the row count, the page size and `checkpointRows`, so a run resumed from a
+    /// checkpoint writes exactly the bytes the uninterrupted run would have.
+    ///
+    /// **Resuming.** With `resumingFrom`, the runner reopens the checkpoint's partial blob and continues
+    /// it (its key, not `key`, is where the file finishes: see ``Output/blob``). When that is not
+    /// possible (the partial blob is gone or still held by a stalled writer, or the checkpoint's hash
+    /// state is corrupt), it starts afresh under `key`.
+    ///
+    /// - Parameters:
+    ///   - job: The job (owner, format, columns).
+    ///   - key: Where to store the file when it starts afresh.
+    ///   - resumingFrom: The checkpoint to continue from, or `nil`.
+    ///   - checkpointRows: Rows between checkpoints, or `nil` for none.
+    ///   - progress: Called after each page's bytes are appended; throw to stop.
+    /// - Returns: The stored blob, row count, checksum and the row the run continued after.
+    /// - Throws: The first error of the source, the encoder, the blob store or `progress`. The partial
+    ///   blob has been aborted by then, unless a checkpoint covers some of it: then it is suspended
+    ///   (``BlobWriter/suspend()``) for the next attempt to continue.
+    public func run(
+        _ job: ExportJob,
+        into key: BlobKey,
+        resumingFrom: ExportCheckpoint?,
+        checkpointRows: Int?,
+        progress: (Progress) async throws -> Void
+    ) async throws -> Output {
         let columns = job.options.columns ?? ExportColumn.standard
-        var encoder = ChunkedEncoder(try job.options.format.makeEncoder(columns: columns, csv: csvOptions, compressionLevel: compressionLevel), chunkSize: chunkSize)
-        let writer = try await blobStore.beginWrite(key: key, contentType: job.options.format.contentType)
+        let contentType = job.options.format.contentType
+        let rowEncoder = try job.options.format.makeEncoder(columns: columns, csv: csvOptions, compressionLevel: compressionLevel)
+        var start = Start(key: key, cursor: nil, rows: 0, hasher: SHA256Hasher())
+        var resumed: (any BlobWriter)?
+        if let checkpoint = resumingFrom, let hasher = SHA256Hasher(resuming: checkpoint.sha256) {
+            resumed = try await blobStore.resumeWrite(key: checkpoint.blobKey, contentType: contentType, from: checkpoint.upload)
+            if resumed != nil {
+                start = Start(key: checkpoint.blobKey, cursor: checkpoint.cursor, rows: checkpoint.rows, hasher: hasher)
+            }
+        }
+        if let checkpoint = resumingFrom, resumed == nil {
+            // Nobody will continue it: removed now unless a stalled writer still holds it (then the
+            // store's sweep of abandoned writes removes it later).
+            try? await blobStore.discardWrite(checkpoint.upload)
+        }
+        var encoder =
+            resumed == nil
+            ? ChunkedEncoder(rowEncoder, chunkSize: chunkSize)
+            : ChunkedEncoder(resuming: rowEncoder, rowsWritten: start.rows, chunkSize: chunkSize)
+        let writer: any BlobWriter
+        if let resumed { writer = resumed } else { writer = try await blobStore.beginWrite(key: key, contentType: contentType) }
+        let interval = checkpointRows.map { max(1, $0) }
+        var checkpointed = resumed != nil
         do {
             var hash = try await withThrowingTaskGroup(of: Stage.self) { group in
-                try await pipeline(job.owner, range: job.options.range, encoder: &encoder, writer: writer, group: &group, checkpoint: checkpoint)
+                try await pipeline(
+                    job.owner, range: job.options.range, from: start, interval: interval, encoder: &encoder, writer: writer, group: &group
+                ) { report in
+                    if report.checkpoint != nil { checkpointed = true }
+                    try await progress(report)
+                }
             }
             let blob = try await writer.finish()
-            return Output(blob: blob, rows: encoder.rowCount, sha256: hash.finalize().hexString)
+            return Output(blob: blob, rows: encoder.rowCount, sha256: hash.finalize().hexString, resumedAfterRow: resumed == nil ? nil : start.rows)
         } catch {
-            try? await writer.abort()
+            if checkpointed { try? await writer.suspend() } else { try? await writer.abort() }
             throw error
         }
     }
 
-    /// What a child task of ``run(_:into:checkpoint:)`` hands back.
+    /// Where a run starts: the key, cursor, rows and hash state of a fresh run or of a checkpoint.
+    private struct Start {
+        var key: BlobKey
+        var cursor: PageCursor?
+        var rows: Int64
+        var hasher: SHA256Hasher
+    }
+
+    /// What a child task of ``run(_:into:resumingFrom:checkpointRows:progress:)`` hands back.
     private enum Stage: Sendable {
         /// A source page arrived.
         case fetched(Page<Membership>)
-        /// A page's chunks were hashed and appended; the hasher comes back, with the rows written so far.
-        case written(SHA256Hasher, rows: Int64)
+        /// A page's chunks were hashed and appended; the hasher comes back, with the rows written so far
+        /// and the checkpoint made at the page's end, if one was.
+        case written(SHA256Hasher, rows: Int64, checkpoint: ExportCheckpoint?)
     }
 
     private func pipeline(
-        _ owner: UserID, range: ExportTimeRange?, encoder: inout ChunkedEncoder, writer: any BlobWriter,
+        _ owner: UserID, range: ExportTimeRange?, from start: Start, interval: Int?, encoder: inout ChunkedEncoder, writer: any BlobWriter,
         group: inout ThrowingTaskGroup<Stage, any Error>,
-        checkpoint: (Int64) async throws -> Void
+        progress: (Progress) async throws -> Void
     ) async throws -> SHA256Hasher {
         let source = source
         let limit = pageSize
+        let key = start.key
         var fetched: Page<Membership>?
         // `nil` while a write stage holds it: the next write waits for it, so appends stay in order.
-        var hasher: SHA256Hasher? = SHA256Hasher()
+        var hasher: SHA256Hasher? = start.hasher
         func awaitStage() async throws {
             guard let stage = try await group.next() else { throw ExportError(.permanent, "export pipeline: no stage was running") }
             switch stage {
             case .fetched(let page): fetched = page
-            case .written(let returned, let rows):
+            case .written(let returned, let rows, let checkpoint):
                 hasher = returned
-                try await checkpoint(rows)
+                try await progress(Progress(rows: rows, checkpoint: checkpoint))
             }
         }
-        group.addTask { .fetched(try await source.memberships(of: owner, after: nil, limit: limit, range: range)) }
-        var cursor: PageCursor?
+        var cursor = start.cursor
+        var lastBoundary = start.rows
+        let first = cursor
+        group.addTask { .fetched(try await source.memberships(of: owner, after: first, limit: limit, range: range)) }
         while true {
             try Task.checkCancellation()
             while fetched == nil { try await awaitStage() }
@@ -144,17 +240,27 @@ public struct ExportRunner: Sendable {
                     while let chunk = encoder.takeChunk() { chunks.append(chunk) }
                 }
             }
+            let rows = encoder.rowCount
+            var boundary: PageCursor?
+            if let next = cursor, let interval, rows - lastBoundary >= Int64(interval) {
+                chunks += try encoder.checkpoint()
+                lastBoundary = rows
+                boundary = next
+            }
             if cursor == nil { chunks += try encoder.finish() }
             while hasher == nil { try await awaitStage() }
             guard var taken = hasher else { break }
             hasher = nil
-            let rows = encoder.rowCount
             group.addTask {
                 for chunk in chunks {
                     taken.update(chunk)
                     try await writer.append(chunk)
                 }
-                return .written(taken, rows: rows)
+                var checkpoint: ExportCheckpoint?
+                if let boundary, let point = try await writer.checkpoint() {
+                    checkpoint = ExportCheckpoint(blobKey: key, upload: point, cursor: boundary, rows: rows, sha256: taken.snapshot)
+                }
+                return .written(taken, rows: rows, checkpoint: checkpoint)
             }
             if cursor == nil { break }
         }

@@ -44,6 +44,11 @@ extension ExportWorker {
         /// receives; 5 seconds by default. A pause reaches the worker at most this late; while paused
         /// it checks again at this interval.
         public var pauseCheckInterval: Duration
+        /// Rows between an export's checkpoints, or `nil` for none; 50,000 by default. After a crash or
+        /// a hand-back, the next attempt continues from the last checkpoint (when the blob store offers
+        /// resumable writes) instead of row zero; each checkpoint costs one durable flush of the file and
+        /// one job-store write. See ``ExportCheckpoint``.
+        public var checkpointRows: Int?
 
         /// Creates a configuration; every parameter has the default its property documents.
         public init(
@@ -61,8 +66,10 @@ extension ExportWorker {
             shutdownGracePeriod: Duration = .seconds(30),
             randomSeed: UInt64? = nil,
             maxDeliveries: Int? = nil,
-            pauseCheckInterval: Duration = .seconds(5)
+            pauseCheckInterval: Duration = .seconds(5),
+            checkpointRows: Int? = 50_000
         ) {
+            self.checkpointRows = checkpointRows
             self.pauseCheckInterval = pauseCheckInterval
             self.concurrency = concurrency
             self.visibilityTimeout = visibilityTimeout
@@ -113,6 +120,9 @@ extension ExportWorker {
                 throw refuse("configuration.maximumReceiveBackoff must be at least idleDelay")
             }
             guard pageSize >= 1 else { throw refuse("configuration.pageSize must be at least 1, not \(pageSize)") }
+            if let checkpointRows, checkpointRows < 1 {
+                throw refuse("configuration.checkpointRows must be at least 1 (or nil for no checkpoints), not \(checkpointRows)")
+            }
             guard chunkSize >= 1 else { throw refuse("configuration.chunkSize must be at least 1, not \(chunkSize)") }
             guard (0...9).contains(compressionLevel) else {
                 throw refuse("configuration.compressionLevel must be 0 to 9, not \(compressionLevel)")

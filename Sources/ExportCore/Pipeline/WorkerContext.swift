@@ -73,6 +73,14 @@ struct WorkerContext: Sendable {
         }
     }
 
+    /// Removes, best effort, the partial file a checkpoint of a job that has ended still names (a live
+    /// writer's is left to the store's sweep of abandoned writes).
+    func discardPartial(_ checkpoint: ExportCheckpoint?, of job: JobID) async {
+        guard let checkpoint else { return }
+        let blobStore = blobStore
+        await handOff(job) { try await blobStore.discardWrite(checkpoint.upload) }
+    }
+
     func now() -> Date { clock.now() }
 }
 

@@ -75,6 +75,25 @@ public protocol BlobStore: Sendable {
     /// cannot sign fails at start-up with ``ExportError/Code/configuration`` instead of failing every
     /// export after its file was written. The default is `nil`.
     var maximumLinkLifetime: Duration? { get }
+
+    /// Continues a write that a checkpoint left: the partial blob cut back to `point.size` bytes, with
+    /// a writer that appends after them and finishes under `key`.
+    ///
+    /// - Parameters:
+    ///   - key: The key the write was begun with.
+    ///   - contentType: Its MIME type.
+    ///   - point: What ``BlobWriter/checkpoint()`` returned.
+    /// - Returns: The writer, or `nil` when the partial blob is gone, shorter than the point, or still
+    ///   held by another writer; the caller then starts a fresh write. The default is `nil`.
+    /// - Throws: ``ExportError`` when the store fails.
+    func resumeWrite(key: BlobKey, contentType: String, from point: BlobResumePoint) async throws -> (any BlobWriter)?
+
+    /// Removes the partial blob a checkpoint names, unless a live writer holds it. Idempotent.
+    ///
+    /// - Parameters:
+    ///   - point: What ``BlobWriter/checkpoint()`` returned.
+    /// - Throws: ``ExportError`` when the store fails.
+    func discardWrite(_ point: BlobResumePoint) async throws
 }
 
 extension BlobStore {
@@ -103,6 +122,19 @@ public protocol BlobWriter: Sendable {
     /// - Throws: ``ExportError`` when the store could not discard the parts (they will be found by
     ///   ``BlobStore/abortIncompleteWrites(startedBefore:)``).
     func abort() async throws
+
+    /// Makes every byte appended so far durable and says where a later write can continue from them.
+    ///
+    /// - Returns: The point, or `nil` when this writer cannot checkpoint now (the default: never).
+    /// - Throws: ``ExportError`` when the bytes could not be made durable.
+    func checkpoint() async throws -> BlobResumePoint?
+
+    /// Stops writing and keeps what the last ``checkpoint()`` covers, for
+    /// ``BlobStore/resumeWrite(key:contentType:from:)``; a writer that never checkpointed is aborted.
+    /// The default aborts.
+    ///
+    /// - Throws: ``ExportError`` when the store could not release the write.
+    func suspend() async throws
 }
 
 /// A stored blob's description.
