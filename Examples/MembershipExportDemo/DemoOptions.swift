@@ -22,6 +22,8 @@ struct DemoOptions {
     var maxAttempts = 4
     var pageSize = 1000
     var pageDelay: Duration = .zero
+    /// Rows between an export's checkpoints; `nil` for the library's default, 0 for none.
+    var checkpointRows: Int?
     var workerMode = false
     /// `reconcile`: run reconciler passes on an existing data directory until one finds nothing to do.
     var reconcileMode = false
@@ -70,6 +72,8 @@ struct DemoOptions {
           --max-attempts N     attempts per job before it fails (default 4)
           --page-size N        memberships read per page (default 1000)
           --page-delay MS      simulate a slow database: wait this long for every page (default 0)
+          --checkpoint-rows N  rows between an export's checkpoints (default 50000; 0 for none): a killed
+                               export's next attempt continues from the last one instead of row zero
           --bom                csv, csv.gz: start files with a UTF-8 byte order mark, so Excel (double-click) and
                                LibreOffice pick UTF-8 by themselves (see Docs/Encoding.md)
           --durability D       file: power-loss (default: every change fsynced) | process-crash (survives a killed
@@ -131,6 +135,10 @@ struct DemoOptions {
             case "--max-attempts": options.maxAttempts = try positive(try value(flag), flag)
             case "--page-size": options.pageSize = try positive(try value(flag), flag)
             case "--page-delay": options.pageDelay = .milliseconds(try positive(try value(flag), flag))
+            case "--checkpoint-rows":
+                let text = try value(flag)
+                guard let rows = Int(text), rows >= 0 else { throw DemoError("--checkpoint-rows needs a whole number of rows (0 for none), not \(text)") }
+                options.checkpointRows = rows
             case "--seed":
                 guard let seed = UInt64(try value(flag)) else { throw DemoError("--seed needs a whole number") }
                 options.seed = seed

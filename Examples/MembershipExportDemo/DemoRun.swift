@@ -17,7 +17,8 @@ struct DemoRun {
             concurrency: 1, visibilityTimeout: options.visibilityTimeout, receiveWaitTime: .milliseconds(250),
             idleDelay: .milliseconds(100), retryPolicy: RetryPolicy(maxAttempts: options.maxAttempts, baseDelay: .milliseconds(200), maxDelay: .seconds(2)),
             pageSize: options.pageSize, csvOptions: CSVOptions(byteOrderMark: options.byteOrderMark), shutdownGracePeriod: .seconds(5),
-            randomSeed: options.seed)
+            randomSeed: options.seed,
+            checkpointRows: options.checkpointRows.map { $0 == 0 ? nil : $0 } ?? ExportWorker.Configuration().checkpointRows)
     }
 
     func makeWorkers() throws -> [ExportWorker] {

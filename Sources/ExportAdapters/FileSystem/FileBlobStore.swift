@@ -15,6 +15,8 @@ import Foundation
 ///   files that are old enough (by the start time in the name) and not locked, so it removes the files of
 ///   writers that died or were dropped, never the file of a live (even very slow) writer. Opening a
 ///   store removes every unlocked `.part` file, whatever its age.
+/// - `tmp/<started ms>_<random>.resumable`: a write an export checkpointed, kept for the next attempt
+///   (see `FileBlobStore+Resume.swift`); swept only once unlocked and not written for the cut-off's age.
 ///
 /// Keys are `BlobKey` values (no `..`, no absolute paths, no NUL), and, as a second line of defence,
 /// every path is checked again here: no existing component under `blobs/` may be a symbolic link (so a
@@ -159,7 +161,8 @@ public final class FileBlobStore: BlobStore {
     }
 
     /// Removes temp files of writes started before `date` whose writer is gone (it died, or dropped the
-    /// writer without finishing or aborting).
+    /// writer without finishing or aborting), and checkpointed files nobody holds that were last written
+    /// before `date`.
     ///
     /// A file whose writer is still alive is kept whatever its age: the writer holds an exclusive `flock`
     /// on it, which the kernel drops when the writer closes it or its process dies. Each candidate is
@@ -174,6 +177,12 @@ public final class FileBlobStore: BlobStore {
         let cutoff = POSIXFile.sortableMilliseconds(date)
         var removed = 0
         for name in try POSIXFile.list(temporaryDirectory) {
+            if name.hasSuffix(Self.resumableSuffix) {
+                // A checkpointed write: abandoned once nobody has written it since the cut-off.
+                let path = temporaryDirectory + "/" + name
+                if Self.lastWritten(path, before: date), try Self.removeIfUnlocked(path) { removed += 1 }
+                continue
+            }
             guard let underscore = name.firstIndex(of: "_"), name.hasSuffix(".part") || name.hasSuffix(".tmp") else {
                 continue
             }

@@ -6,7 +6,9 @@ import Foundation
 import Synchronization
 
 /// A `BlobWriter` of ``FileBlobStore``: appends go straight to a temp file (no buffering beyond the
-/// caller's chunk); ``finish()`` fsyncs and renames it into place; ``abort()`` removes it.
+/// caller's chunk); ``finish()`` fsyncs and renames it into place; ``abort()`` removes it;
+/// ``checkpoint()`` fsyncs it and marks it resumable, and ``suspend()`` then closes it and keeps it for
+/// ``FileBlobStore/resumeWrite(key:contentType:from:)``.
 ///
 /// The writer holds an exclusive `flock` on its temp file from creation until it is renamed or removed,
 /// so ``FileBlobStore/abortIncompleteWrites(startedBefore:)`` never removes the file of a live writer,
@@ -16,12 +18,15 @@ final class FileBlobWriter: BlobWriter {
         var fd: Int32?
         var size: Int64 = 0
         var finished: BlobMetadata?
+        /// The temp file: `tmp/<started>_<random>.part`, renamed to `.resumable` at the first checkpoint.
+        var temporaryPath: String
+        /// Whether a checkpoint names the file, so ``suspend()`` keeps it.
+        var resumable = false
     }
 
     private let store: FileBlobStore
     private let key: BlobKey
     private let contentType: String
-    private let temporaryPath: String
     private let state: Mutex<State>
     private let closeDescriptor: @Sendable (Int32) -> Int32
 
@@ -29,14 +34,14 @@ final class FileBlobWriter: BlobWriter {
     /// counts calls).
     init(
         store: FileBlobStore, key: BlobKey, contentType: String, temporaryPath: String, fd: Int32,
+        resumedAt size: Int64? = nil,
         close closeDescriptor: @escaping @Sendable (Int32) -> Int32 = { close($0) }
     ) {
         self.closeDescriptor = closeDescriptor
         self.store = store
         self.key = key
         self.contentType = contentType
-        self.temporaryPath = temporaryPath
-        state = Mutex(State(fd: fd))
+        state = Mutex(State(fd: fd, size: size ?? 0, temporaryPath: temporaryPath, resumable: size != nil))
     }
 
     deinit {
@@ -50,9 +55,44 @@ final class FileBlobWriter: BlobWriter {
             guard let fd = state.fd else {
                 throw ExportError(.invalidRequest, "the write of \(key) was already finished or aborted")
             }
-            try POSIXFile.writeAll(fd, bytes, path: temporaryPath)
+            try POSIXFile.writeAll(fd, bytes, path: state.temporaryPath)
             state.size += Int64(bytes.count)
         }
+    }
+
+    /// Syncs the file (as the store's durability says) and, the first time, renames it from `.part` to
+    /// `.resumable`, so opening a store no longer removes it and the sweep of abandoned writes goes by
+    /// its last write instead of its start.
+    ///
+    /// - Returns: The file's name (without `.resumable`) and its size.
+    /// - Throws: ``ExportError`` when the sync or the rename fails.
+    func checkpoint() async throws -> BlobResumePoint? {
+        try state.withLock { (state: inout State) throws(ExportError) -> BlobResumePoint? in
+            guard let fd = state.fd else {
+                throw ExportError(.invalidRequest, "the write of \(key) was already finished or aborted")
+            }
+            try POSIXFile.sync(fd, path: state.temporaryPath, durability: store.configuration.durability)
+            if !state.resumable {
+                let resumable = FileBlobStore.resumablePath(of: state.temporaryPath)
+                // Renamed while the lock is held (it follows the open file), so no sweep can take it.
+                try POSIXFile.renameDurably(state.temporaryPath, to: resumable, durability: store.configuration.durability)
+                state.temporaryPath = resumable
+                state.resumable = true
+            }
+            return BlobResumePoint(token: FileBlobStore.resumeToken(of: state.temporaryPath), size: state.size)
+        }
+    }
+
+    /// Closes the file without removing it once a checkpoint names it (dropping its lock, so the next
+    /// attempt can take it over); before any checkpoint, the same as ``abort()``.
+    func suspend() async throws {
+        let keep = state.withLock { (state: inout State) -> Bool in
+            guard state.resumable, state.finished == nil, let fd = state.fd else { return false }
+            state.fd = nil
+            _ = closeDescriptor(fd)
+            return true
+        }
+        if !keep { try await abort() }
     }
 
     func finish() async throws -> BlobMetadata {
@@ -66,11 +106,11 @@ final class FileBlobWriter: BlobWriter {
             // leaves it alone) until the file is renamed into place, and is closed exactly once: after a
             // close the number may already belong to another file.
             do throws(ExportError) {
-                try POSIXFile.sync(fd, path: temporaryPath, durability: store.configuration.durability)
-                try publish()
+                try POSIXFile.sync(fd, path: state.temporaryPath, durability: store.configuration.durability)
+                try publish(state.temporaryPath)
             } catch {
                 _ = closeDescriptor(fd)
-                unlink(temporaryPath)
+                unlink(state.temporaryPath)
                 throw error
             }
             // The data is synced and renamed; a failing close cannot lose it.
@@ -82,21 +122,23 @@ final class FileBlobWriter: BlobWriter {
     }
 
     func abort() async throws {
-        let (fd, finished) = state.withLock { state in
+        let (fd, path) = state.withLock { state in
             defer { state.fd = nil }
-            return (state.fd, state.finished != nil)
+            return (state.fd, state.temporaryPath)
         }
-        // Removed before the lock is dropped, so no sweep races with the removal.
+        // Removed before the lock is dropped, so no sweep races with the removal. Without a descriptor
+        // there is nothing to remove: the write was finished, aborted, or suspended (the file then
+        // belongs to the next attempt).
         var failure: ExportError?
-        if !finished {
-            do throws(ExportError) { try POSIXFile.remove(temporaryPath) } catch { failure = error }
+        if fd != nil {
+            do throws(ExportError) { try POSIXFile.remove(path) } catch { failure = error }
         }
         if let fd { _ = closeDescriptor(fd) }
         if let failure { throw failure }
     }
 
     /// Writes the content type, then renames the temp file over the key and syncs its directory.
-    private func publish() throws(ExportError) {
+    private func publish(_ temporaryPath: String) throws(ExportError) {
         let meta: [UInt8]
         do {
             meta = Array(try JSONEncoder().encode(StoredMeta(contentType: contentType)))

@@ -82,6 +82,12 @@ extension FaultInjector {
         public static let downloadLink = Self("blobStore.downloadLink")
         /// `BlobStore.abortIncompleteWrites(startedBefore:)`.
         public static let abortIncompleteWrites = Self("blobStore.abortIncompleteWrites")
+        /// `BlobWriter.checkpoint()`.
+        public static let checkpoint = Self("blobStore.checkpoint")
+        /// `BlobStore.resumeWrite(key:contentType:from:)`.
+        public static let resumeWrite = Self("blobStore.resumeWrite")
+        /// `BlobStore.discardWrite(_:)`.
+        public static let discardWrite = Self("blobStore.discardWrite")
 
         // MARK: Notifier and MembershipSource
 

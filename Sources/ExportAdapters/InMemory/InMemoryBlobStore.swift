@@ -22,6 +22,12 @@ public actor InMemoryBlobStore: BlobStore {
         let contentType: String
         let startedAt: Date
         var bytes: [UInt8] = []
+        /// Whether a checkpoint names it (then a suspended writer leaves it for ``resumeWrite``).
+        var resumable = false
+        /// Whether a writer holds it; a resumed write takes only an upload nobody holds.
+        var held = true
+        /// The last append or checkpoint, for the sweep of abandoned checkpointed writes.
+        var lastWrite: Date
     }
 
     private var blobs: [BlobKey: Blob] = [:]
@@ -69,7 +75,8 @@ public actor InMemoryBlobStore: BlobStore {
     public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
         try faults.check(.beginWrite)
         nextUploadID += 1
-        uploads[nextUploadID] = Upload(key: key, contentType: contentType, startedAt: clock.now())
+        let now = clock.now()
+        uploads[nextUploadID] = Upload(key: key, contentType: contentType, startedAt: now, lastWrite: now)
         return InMemoryBlobWriter(store: self, uploadID: nextUploadID)
     }
 
@@ -159,7 +166,8 @@ public actor InMemoryBlobStore: BlobStore {
     @discardableResult
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         try faults.check(.abortIncompleteWrites)
-        let old = uploads.filter { $0.value.startedAt < date }.map(\.key)
+        // A checkpointed write goes by its last write, and only once no writer holds it.
+        let old = uploads.filter { $0.value.resumable ? !$0.value.held && $0.value.lastWrite < date : $0.value.startedAt < date }.map(\.key)
         for id in old { uploads[id] = nil }
         return old.count
     }
@@ -172,6 +180,53 @@ public actor InMemoryBlobStore: BlobStore {
             throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
         }
         uploads[uploadID]?.bytes.append(contentsOf: bytes)
+        uploads[uploadID]?.lastWrite = clock.now()
+    }
+
+    func checkpoint(_ uploadID: UInt64) throws(ExportError) -> BlobResumePoint {
+        try faults.check(.checkpoint)
+        guard let upload = uploads[uploadID] else {
+            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        }
+        uploads[uploadID]?.resumable = true
+        uploads[uploadID]?.lastWrite = clock.now()
+        return BlobResumePoint(token: String(uploadID), size: Int64(upload.bytes.count))
+    }
+
+    func suspend(_ uploadID: UInt64) throws(ExportError) {
+        guard let upload = uploads[uploadID] else { return }
+        if upload.resumable { uploads[uploadID]?.held = false } else { try abort(uploadID) }
+    }
+
+    /// Takes over a checkpointed write that no writer holds, cut back to the point's size.
+    ///
+    /// - Parameters:
+    ///   - key: The key the write was begun with.
+    ///   - contentType: Its MIME type.
+    ///   - point: The checkpoint's resume point.
+    /// - Returns: The writer, or `nil` when the token names no such write, another key, a write still
+    ///   held, or fewer bytes than the point.
+    /// - Throws: An injected `ExportError`.
+    public func resumeWrite(key: BlobKey, contentType: String, from point: BlobResumePoint) async throws -> (any BlobWriter)? {
+        try faults.check(.resumeWrite)
+        guard let id = UInt64(point.token), let upload = uploads[id], upload.resumable, !upload.held, upload.key == key,
+            point.size >= 0, Int64(upload.bytes.count) >= point.size
+        else { return nil }
+        uploads[id]?.bytes.removeLast(upload.bytes.count - Int(point.size))
+        uploads[id]?.held = true
+        uploads[id]?.lastWrite = clock.now()
+        return InMemoryBlobWriter(store: self, uploadID: id)
+    }
+
+    /// Removes a checkpointed write unless a writer holds it.
+    ///
+    /// - Parameters:
+    ///   - point: The checkpoint's resume point.
+    /// - Throws: An injected `ExportError`.
+    public func discardWrite(_ point: BlobResumePoint) async throws {
+        try faults.check(.discardWrite)
+        guard let id = UInt64(point.token), let upload = uploads[id], !upload.held else { return }
+        uploads[id] = nil
     }
 
     func finish(_ uploadID: UInt64) throws(ExportError) -> BlobMetadata {

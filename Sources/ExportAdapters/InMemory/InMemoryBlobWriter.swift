@@ -16,4 +16,12 @@ struct InMemoryBlobWriter: BlobWriter {
     func abort() async throws {
         try await store.abort(uploadID)
     }
+
+    func checkpoint() async throws -> BlobResumePoint? {
+        try await store.checkpoint(uploadID)
+    }
+
+    func suspend() async throws {
+        try await store.suspend(uploadID)
+    }
 }
