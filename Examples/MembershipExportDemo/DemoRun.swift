@@ -21,6 +21,13 @@ struct DemoRun {
             checkpointRows: options.checkpointRows.map { $0 == 0 ? nil : $0 } ?? ExportWorker.Configuration().checkpointRows)
     }
 
+    /// The repair pass's settings. A write abandoned for an hour is removed: long enough that the file
+    /// a killed export's checkpoint names survives until the next attempt continues it (a sweep after a
+    /// few seconds would make every attempt after a slow restart begin again from row zero).
+    var reconcilerConfiguration: Reconciler.Configuration {
+        .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: max(options.visibilityTimeout * 4, .seconds(3600)))
+    }
+
     func makeWorkers() throws -> [ExportWorker] {
         let ports = backend.ports(observer: statistics)
         return try (0..<options.workers).map { _ in
@@ -64,9 +71,7 @@ struct DemoRun {
         let started = ContinuousClock.now
         let display = ProgressDisplay(quiet: options.quiet)
         for note in backend.notes { display.line(note) }
-        let reconciler = try Reconciler(
-            ports: backend.ports(observer: statistics),
-            configuration: .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: options.visibilityTimeout * 4))
+        let reconciler = try Reconciler(ports: backend.ports(observer: statistics), configuration: reconcilerConfiguration)
         // Jobs recorded by a killed run but never queued, and files it left half-written.
         _ = try? await reconciler.reconcile()
         let (jobIDs, _) = try await requestJobs(log: display.line)

@@ -15,9 +15,7 @@ struct WorkerMode {
         let workers = try demo.makeWorkers()
         // Every process repairs too, as a host's would: the reconciler requeues only jobs without a live
         // message, so several processes' passes never multiply messages.
-        let reconciler = try Reconciler(
-            ports: backend.ports(observer: demo.statistics),
-            configuration: .init(requeueAfter: options.visibilityTimeout * 2, abandonedWriteAge: options.visibilityTimeout * 4))
+        let reconciler = try Reconciler(ports: backend.ports(observer: demo.statistics), configuration: demo.reconcilerConfiguration)
         let signals = StopSignals()
         signals.install(program: "membership-export-demo worker", stopping: workers)
         defer { if signals.requested.withLock({ $0 }) != nil { print(demo.statistics.handedBackLine(dataDirectory: options.dataDirectory)) } }

@@ -50,6 +50,7 @@ extension ExportAttempt {
                         state.job = try await context.commit(state.job, attempt: job.attempt) { job throws(ExportError) in
                             job.checkpoint = checkpoint
                             job.rowsWritten = checkpoint.rows
+                            try job.lifecycle.recordProgress()
                         }
                     }
                 }

@@ -21,8 +21,8 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
     /// Attempts that failed with an export error and spent the ``RetryPolicy/maxAttempts`` budget.
     /// Interruptions and environmental faults within their own budgets are not counted here.
     public private(set) var failures: Int = 0
-    /// Attempts taken over after their worker lost the lease (killed, stalled): bounded by
-    /// ``RetryPolicy/maxInterruptions``, separately from ``failures``, so crashes are not the user's
+    /// Attempts taken over after their worker lost the lease (killed, stalled) since the last checkpoint
+    /// (``recordProgress()``): bounded by ``RetryPolicy/maxInterruptions``, separately from ``failures``, so crashes are not the user's
     /// failure while a message that kills every worker still ends.
     public private(set) var interruptions: Int = 0
     /// Attempts that failed with an environmental fault (``ExportError/Code/isEnvironmental``) and were
@@ -275,6 +275,17 @@ public struct JobLifecycle: Hashable, Sendable, Codable {
         leaseExpiresAt = nil
         nextAttemptAt = nil
         return state
+    }
+
+    /// The running attempt reached a checkpoint: takeovers are counted afresh from here, so
+    /// ``RetryPolicy/maxInterruptions`` bounds takeovers in a row without progress. A long export on
+    /// workers that restart often still ends; a job that kills its worker before each next checkpoint
+    /// still fails after the limit.
+    ///
+    /// - Throws: ``ExportError/Code/illegalTransition`` unless running.
+    public mutating func recordProgress() throws(ExportError) {
+        try require(.running, for: "record progress")
+        interruptions = 0
     }
 
     /// Someone asked to run a failed job again: it is queued with a fresh budget (no failures,
