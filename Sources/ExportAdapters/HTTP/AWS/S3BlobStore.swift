@@ -135,12 +135,19 @@ public struct S3BlobStore: BlobStore {
         return DownloadLink(url: signed.url, expiresAt: now.addingTimeInterval(TimeInterval(seconds)))
     }
 
-    /// Aborts writes started before `date`: this store's own unfinished writers (by their start time,
-    /// even before their first part), then multipart uploads under the prefix that S3 reports as
-    /// initiated before `date` (those of other, dead processes).
+    /// Aborts writes that have not been written since before `date`: this store's own unfinished
+    /// writers started before it (by their start time, even before their first part), then multipart
+    /// uploads under the prefix that no live writer of this store holds, that S3 reports as initiated
+    /// before `date` and whose newest part (by ListParts' `LastModified`) is older than `date` too:
+    /// those of other, dead processes and of suspended writes.
+    ///
+    /// A suspended (checkpointed) upload is therefore not aborted for being suspended, nor for having
+    /// started long ago: it is kept, for a resume, until it has not been written for as long as
+    /// `date` says, like the partial blob of any other store. An upload with a part whose time S3
+    /// does not report readably is kept (the bucket's lifecycle rule removes it in the end).
     ///
     /// - Parameters:
-    ///   - date: Only uploads initiated before this moment are aborted.
+    ///   - date: Only writes started, and last written, before this moment are aborted.
     /// - Returns: How many were aborted.
     /// - Throws: `ExportError` when S3 fails.
     @discardableResult
@@ -153,30 +160,15 @@ public struct S3BlobStore: BlobStore {
             aborted += 1
         }
         handled.formUnion(registry.liveUploadIDs)
-        var keyMarker: String?
-        var uploadMarker: String?
-        repeat {
-            var query: [(String, String)] = [("uploads", ""), ("prefix", configuration.keyPrefix)]
-            if let keyMarker { query.append(("key-marker", keyMarker)) }
-            if let uploadMarker { query.append(("upload-id-marker", uploadMarker)) }
-            let (endpoint, path) = location(nil)
-            let response = try await client.send(method: "GET", endpoint: endpoint, path: path, query: query, contentHashHeader: true)
-            guard response.isSuccess else { throw client.xmlError(response, operation: "ListMultipartUploads") }
-            guard let document = XMLNode.parse(response.body) else {
-                throw ExportError(.corruptData, "ListMultipartUploads answered with unreadable XML")
-            }
-            for upload in document.children("Upload") {
-                guard let objectKey = upload.value("Key"), let uploadID = upload.value("UploadId"),
-                      !handled.contains(uploadID),
-                      let initiated = upload.value("Initiated").flatMap(Self.parseDate), initiated < date
-                else { continue }
-                try await abortUpload(objectKey: objectKey, uploadID: uploadID)
-                aborted += 1
-            }
-            let truncated = document.value("IsTruncated") == "true"
-            keyMarker = truncated ? document.value("NextKeyMarker") : nil
-            uploadMarker = truncated ? document.value("NextUploadIdMarker") : nil
-        } while keyMarker != nil
+        try await forEachUpload { upload in
+            guard !handled.contains(upload.uploadID), let initiated = upload.initiated, initiated < date,
+                  let parts = try await listParts(objectKey: upload.objectKey, uploadID: upload.uploadID),  // nil: gone meanwhile
+                  parts.allSatisfy({ ($0.lastModified ?? .distantFuture) < date })
+            else { return true }
+            try await abortUpload(objectKey: upload.objectKey, uploadID: upload.uploadID)
+            aborted += 1
+            return true
+        }
         return aborted
     }
 

@@ -2,8 +2,12 @@ import ExportCore
 import Foundation
 
 /// One S3 write: a single PutObject for small blobs, a multipart upload for the rest.
+///
+/// A write that made a checkpoint (``checkpoint()`` returned a point) or continues one
+/// (``S3BlobStore/resumeWrite(key:contentType:from:)``) is *resumable*: when it fails, or is suspended,
+/// it stops without aborting its upload, so a later attempt can continue from the checkpoint's parts.
 actor S3BlobWriter: BlobWriter {
-    private enum State { case open, finished, aborted }
+    private enum State { case open, finished, aborted, suspended }
 
     nonisolated let id = UUID()
     private let store: S3BlobStore
@@ -17,12 +21,37 @@ actor S3BlobWriter: BlobWriter {
     private var completed: [(number: Int, etag: String)] = []
     private var size: Int64 = 0
     private var state = State.open
+    /// Whether the upload is kept when the write fails or is suspended: a checkpoint covers some of it.
+    private var resumable = false
 
     init(store: S3BlobStore, key: BlobKey, contentType: String) {
         self.store = store
         self.key = key
         self.objectKey = store.configuration.keyPrefix + key.rawValue
         self.contentType = contentType
+    }
+
+    /// A writer that continues a checkpointed upload after its first `parts`, which hold `size` bytes.
+    ///
+    /// - Parameters:
+    ///   - store: The store.
+    ///   - key: The key the upload finishes under.
+    ///   - contentType: Its MIME type (the upload keeps the one it was created with).
+    ///   - uploadID: The multipart upload.
+    ///   - parts: Its parts 1…k, in order, that the checkpoint covers.
+    ///   - size: Their bytes.
+    init(
+        store: S3BlobStore, key: BlobKey, contentType: String, uploadID: String, parts: [(number: Int, etag: String)], size: Int64
+    ) {
+        self.store = store
+        self.key = key
+        self.objectKey = store.configuration.keyPrefix + key.rawValue
+        self.contentType = contentType
+        self.uploadID = uploadID
+        self.completed = parts
+        self.nextPartNumber = parts.count + 1
+        self.size = size
+        self.resumable = true
     }
 
     func append(_ bytes: [UInt8]) async throws {
@@ -37,7 +66,7 @@ actor S3BlobWriter: BlobWriter {
                 try await upload(part)
             }
         } catch {
-            await abortQuietly()
+            await stopAfterFailure()
             throw error
         }
     }
@@ -57,7 +86,7 @@ actor S3BlobWriter: BlobWriter {
                 try await complete()
             }
         } catch {
-            await abortQuietly()
+            await stopAfterFailure()
             throw error
         }
         state = .finished
@@ -66,20 +95,73 @@ actor S3BlobWriter: BlobWriter {
         return BlobMetadata(key: key, size: size, contentType: contentType)
     }
 
+    /// Aborts the upload, also a suspended one (whose checkpoint is then gone). Idempotent.
+    ///
+    /// - Throws: `ExportError` when S3 could not abort it (the sweep finds it later).
     func abort() async throws {
-        guard state == .open else { return }
+        guard state == .open || state == .suspended else { return }
         store.registry.remove(id)
-        try await abortForSweep()
+        try await abortUpload()
+    }
+
+    /// Makes every byte appended so far a completed part of a multipart upload (starting one if
+    /// needed) and returns the upload id and their size.
+    ///
+    /// The buffered bytes (less than a part) are uploaded as a part of their own when they reach S3's
+    /// minimum part size (``S3BlobStore/Configuration/minimumPartSize``): every part but the last must,
+    /// and the part after a checkpoint is never the last. Below it they cannot be made durable, so
+    /// there is no point; nor for an empty write. With the default 8 MiB parts, a checkpoint made at a
+    /// random place therefore succeeds about 3 times in 8 (and always when the bytes between
+    /// checkpoints are 5 MiB or more and less than a part). Memory stays bounded: the buffer holds less
+    /// than a part.
+    ///
+    /// - Returns: The point, or `nil` when the buffered bytes are too few to upload or nothing was
+    ///   written.
+    /// - Throws: `ExportError` when a part fails; the write then stops (kept for a resume when an
+    ///   earlier checkpoint covers some of it, aborted otherwise).
+    func checkpoint() async throws -> BlobResumePoint? {
+        try checkOpen()
+        guard size > 0, buffer.isEmpty || buffer.count >= S3BlobStore.Configuration.minimumPartSize else { return nil }
+        do {
+            if !buffer.isEmpty {
+                let part = buffer
+                buffer = []
+                try await upload(part)
+            }
+            let uploadID = try await startedUploadID()
+            try await drain(keeping: 0)
+            resumable = true
+            return BlobResumePoint(token: uploadID, size: size)
+        } catch {
+            await stopAfterFailure()
+            throw error
+        }
+    }
+
+    /// Stops writing and keeps the upload for ``S3BlobStore/resumeWrite(key:contentType:from:)`` when a
+    /// checkpoint covers some of it; aborts it otherwise. Parts in flight are cancelled: they lie past
+    /// the checkpoint, so a resumed write does not list them. Idempotent.
+    ///
+    /// - Throws: `ExportError` when a write without a checkpoint could not be aborted.
+    func suspend() async throws {
+        guard state == .open else { return }
+        guard resumable else { return try await abort() }
+        // Out of the registry: a suspended upload is nobody's live write, so a resume may take it and
+        // this process's sweep does not abort it for having started long ago.
+        store.registry.remove(id)
+        state = .suspended
+        await stopParts()
     }
 
     /// Aborts on behalf of ``S3BlobStore/abortIncompleteWrites(startedBefore:)``.
     func abortForSweep() async throws {
         guard state == .open else { return }
+        try await abortUpload()
+    }
+
+    private func abortUpload() async throws {
         state = .aborted
-        buffer = []
-        for part in inFlight { part.task.cancel() }
-        for part in inFlight { _ = try? await part.task.value }
-        inFlight = []
+        await stopParts()
         guard let uploadID else { return }
         // A write is often aborted because its task was cancelled, and URLSession will not start a
         // request in a cancelled task: run the abort in an unstructured task, which does not inherit
@@ -89,14 +171,25 @@ actor S3BlobWriter: BlobWriter {
         try await Task { try await store.abortUpload(objectKey: objectKey, uploadID: uploadID) }.value
     }
 
+    /// Drops the buffer and cancels and awaits the parts in flight (their results no longer matter).
+    private func stopParts() async {
+        buffer = []
+        for part in inFlight { part.task.cancel() }
+        for part in inFlight { _ = try? await part.task.value }
+        inFlight = []
+    }
+
     private func checkOpen() throws {
         guard state == .open else {
-            throw ExportError(.invalidRequest, "The write of \(key) is already \(state == .finished ? "finished" : "aborted")")
+            throw ExportError(.invalidRequest, "The write of \(key) is already \(state)")
         }
     }
 
-    private func abortQuietly() async {
-        try? await abort()
+    /// After a failed call: suspends a resumable write (its checkpoint's parts stay for the next
+    /// attempt), aborts any other. Errors are not thrown: the caller throws the failure itself, and an
+    /// upload that could not be aborted is found by the sweep.
+    private func stopAfterFailure() async {
+        try? await suspend()
     }
 
     private func putObject() async throws {

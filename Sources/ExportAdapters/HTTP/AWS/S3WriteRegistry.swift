@@ -2,12 +2,15 @@ import ExportCore
 import Foundation
 import Synchronization
 
-/// The writes this store started and has not finished or aborted, with when they started.
+/// The writes this store started (or resumed) and has not finished, aborted or suspended, with when
+/// they started.
 ///
 /// ``S3BlobStore/abortIncompleteWrites(startedBefore:)`` uses it to abort this process's own abandoned
 /// writes by their real start time (including those that have not sent a part yet, and so exist only
 /// here), and to leave alone uploads that belong to live local writes, whatever the `Initiated` time
-/// S3 reports for them (S3-compatible servers do not all report it faithfully).
+/// S3 reports for them (S3-compatible servers do not all report it faithfully). A suspended write
+/// leaves it: its upload waits for a resume, and the sweep judges it by its parts' age like any upload
+/// no live writer holds.
 final class S3WriteRegistry: Sendable {
     private struct Entry {
         var startedAt: Date
@@ -19,6 +22,18 @@ final class S3WriteRegistry: Sendable {
 
     func register(_ id: UUID, startedAt: Date, writer: S3BlobWriter) {
         entries.withLock { $0[id] = Entry(startedAt: startedAt, writer: writer) }
+    }
+
+    /// Registers a resumed writer of `uploadID` unless a live writer already holds that upload, in one
+    /// step, so two resumes in this process never both get it.
+    ///
+    /// - Returns: `false` when another live writer holds the upload (nothing is registered).
+    func claim(_ id: UUID, startedAt: Date, writer: S3BlobWriter, uploadID: String) -> Bool {
+        entries.withLock { entries in
+            guard !entries.values.contains(where: { $0.uploadID == uploadID }) else { return false }
+            entries[id] = Entry(startedAt: startedAt, writer: writer, uploadID: uploadID)
+            return true
+        }
     }
 
     func setUpload(_ id: UUID, uploadID: String) {
