@@ -28,6 +28,8 @@ struct AdminJobResource: Encodable, Sendable {
     var deferrals: Int
     var retries: Int
     var rowsWritten: Int64
+    /// The rows of the checkpoint the next attempt continues after; absent without one.
+    var checkpointRows: Int64?
     var nextAttemptAt: Date?
     var leaseExpiresAt: Date?
     var cancelRequested: Bool
@@ -52,6 +54,7 @@ struct AdminJobResource: Encodable, Sendable {
         deferrals = job.lifecycle.deferrals
         retries = job.lifecycle.retries
         rowsWritten = job.rowsWritten
+        checkpointRows = job.checkpoint?.rows
         nextAttemptAt = job.lifecycle.nextAttemptAt
         leaseExpiresAt = job.lifecycle.leaseExpiresAt
         cancelRequested = job.lifecycle.cancelRequested

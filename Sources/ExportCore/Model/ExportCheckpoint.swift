@@ -1,7 +1,7 @@
 /// How far a running export got, durably: enough for the next attempt to continue after a crash or a
 /// hand-back instead of starting from row zero.
 ///
-/// ``ExportRunner`` makes one every ``ExportRunner/checkpointRows`` rows, at a page boundary, once the
+/// ``ExportRunner`` makes one every ``ExportWorker/Configuration/checkpointRows`` rows, at a page boundary, once the
 /// blob store has made the bytes so far durable (``BlobWriter/checkpoint()``); the worker records it in
 /// the job (``ExportJob/checkpoint``) under its lease. The next attempt reopens the partial blob
 /// (``BlobStore/resumeWrite(key:contentType:from:)``), reads the source from ``cursor``, and goes on

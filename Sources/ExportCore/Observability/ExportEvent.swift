@@ -78,7 +78,7 @@ public struct ExportEvent: Hashable, Sendable, CustomStringConvertible {
         public static let purged: Name = "export.purged"
         /// A running worker handed its job back to the queue on shutdown.
         public static let handedBack: Name = "export.handedBack"
-        /// An attempt continued from the checkpoint an earlier attempt left; ``rows`` is where it went on.
+        /// An attempt continued from the checkpoint an earlier attempt left; ``ExportEvent/rows`` is where it went on.
         public static let resumed: Name = "export.resumed"
         /// Receiving from the queue failed with ``ExportEvent/code``; the worker waits and tries again,
         /// or stops when the fault cannot heal by waiting.

@@ -15,10 +15,11 @@ struct FileBlobResumeTests {
         try FileBlobStore(configuration: .init(directory: directory.sub("files"), linkSecret: Array(repeating: 7, count: 32), linkBaseURL: FSFixtures.linkBase))
     }
 
-    static func read(_ store: FileBlobStore, _ key: BlobKey) async throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        for try await chunk in try await store.read(key) { bytes += chunk }
-        return bytes
+    /// A write of three bytes with a checkpoint after them, its writer still open.
+    static func checkpointed(_ store: FileBlobStore, _ key: BlobKey) async throws -> (any BlobWriter, BlobResumePoint) {
+        let writer = try await store.beginWrite(key: key, contentType: "text/csv")
+        try await writer.append([1, 2, 3])
+        return (writer, try #require(try await writer.checkpoint()))
     }
 
     @Test("a checkpointed file outlives a store reopening; a live writer keeps it; resumed, it is cut back to the checkpoint and finishes exact")
@@ -45,7 +46,7 @@ struct FileBlobResumeTests {
         try await resumed.append(Array("row 2\n".utf8))
         let metadata = try await resumed.finish()
         #expect(metadata.size == 19)
-        #expect(try await Self.read(reopened, key) == Array("header\nrow 1\nrow 2\n".utf8))
+        #expect(try await FileBlobStoreTests.readAll(reopened, key) == Array("header\nrow 1\nrow 2\n".utf8))
         #expect(directory.list("files/tmp").isEmpty)
     }
 
@@ -55,9 +56,7 @@ struct FileBlobResumeTests {
         defer { directory.remove() }
         let store = try Self.store(directory)
         let key = try BlobKey(validating: "exports/a.csv")
-        let writer = try await store.beginWrite(key: key, contentType: "text/csv")
-        try await writer.append([1, 2, 3])
-        let point = try #require(try await writer.checkpoint())
+        let (writer, point) = try await Self.checkpointed(store, key)
         try await writer.suspend()
         let tokens = ["", "../../etc/passwd", "/etc/passwd", point.token + "/x", String(repeating: "0", count: 2000), "000000000000000_" + String(repeating: "G", count: 32)]
         for token in tokens {
@@ -77,9 +76,7 @@ struct FileBlobResumeTests {
         defer { directory.remove() }
         let store = try Self.store(directory)
         let key = try BlobKey(validating: "exports/a.csv")
-        let writer = try await store.beginWrite(key: key, contentType: "text/csv")
-        try await writer.append([1, 2, 3])
-        let point = try #require(try await writer.checkpoint())
+        let (writer, point) = try await Self.checkpointed(store, key)
         // Held: kept whatever the cut-off.
         #expect(try await store.abortIncompleteWrites(startedBefore: Date().addingTimeInterval(3600)) == 0)
         try await writer.suspend()
@@ -90,9 +87,7 @@ struct FileBlobResumeTests {
         #expect(try await store.abortIncompleteWrites(startedBefore: Date().addingTimeInterval(60)) == 1)
         #expect(directory.list("files/tmp").isEmpty)
         // discardWrite leaves a file a live writer holds.
-        let live = try await store.beginWrite(key: key, contentType: "text/csv")
-        try await live.append([4])
-        let livePoint = try #require(try await live.checkpoint())
+        let (live, livePoint) = try await Self.checkpointed(store, key)
         try await store.discardWrite(livePoint)
         #expect(directory.list("files/tmp") == [livePoint.token + ".resumable"])
         try await live.abort()

@@ -13,10 +13,10 @@ import Glibc
 /// The worker is a real process (the demo's `worker` subcommand), so this test waits on real time.
 @Suite("Resume across SIGKILLs", .serialized)
 struct ResumeKillTests {
-    static let rows = 150_000
+    static let rows = 60_000
     static let kills = 30
-    static let pageSize = 200
-    static let checkpointRows = 1_000
+    static let pageSize = 100
+    static let checkpointRows = 300
 
     /// One user's memberships, with values that need quoting.
     static func membershipFile(rows: Int) -> String {
@@ -35,7 +35,7 @@ struct ResumeKillTests {
         process.executableURL = CrashRecoveryTests.demo
         process.arguments = [
             "worker", "--data-dir", directory.path, "--input", input, "--workers", "1", "--visibility", "1", "--max-attempts", "5",
-            "--page-size", "\(pageSize)", "--page-delay", "25", "--checkpoint-rows", "\(checkpointRows)", "--quiet",
+            "--page-size", "\(pageSize)", "--page-delay", "50", "--checkpoint-rows", "\(checkpointRows)", "--quiet",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -43,7 +43,7 @@ struct ResumeKillTests {
         return process
     }
 
-    @Test("30 SIGKILLs during one 150,000-row csv.gz export: it resumes each time and ends with the exact file")
+    @Test("30 SIGKILLs during one 60,000-row csv.gz export: it resumes each time and ends with the exact file")
     func killLoop() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: CrashRecoveryTests.demo.path), "build the demo first: swift build --build-tests")
         let began = Date()
@@ -83,7 +83,7 @@ struct ResumeKillTests {
                     }
                     lastAttempt = attempt.attempt
                     resumedFrom.append(attempt.rowsWritten)
-                    Thread.sleep(forTimeInterval: Double.random(in: 0.25...0.6, using: &random))
+                    Thread.sleep(forTimeInterval: Double.random(in: 0.3...0.7, using: &random))
                     kill(worker.processIdentifier, SIGKILL)
                     worker.waitUntilExit()
                     kills += 1
