@@ -21,7 +21,7 @@ extension S3BlobStore {
     /// - Parameters:
     ///   - key: The key the write was begun with.
     ///   - contentType: Its MIME type.
-    ///   - point: What ``S3BlobWriter/checkpoint()`` returned.
+    ///   - point: What the writer's `checkpoint()` returned.
     /// - Returns: A writer that appends after `point.size` bytes, or `nil` when the token is not a
     ///   plausible upload id, S3 no longer knows the upload (`NoSuchUpload`), no run of parts from part
     ///   1 holds exactly `point.size` bytes (each at least the 5 MiB minimum), the upload is not
@@ -79,7 +79,7 @@ extension S3BlobStore {
     /// uploads under the key prefix.
     ///
     /// - Parameters:
-    ///   - point: What ``S3BlobWriter/checkpoint()`` returned.
+    ///   - point: What the writer's `checkpoint()` returned.
     /// - Throws: `ExportError` when S3 fails.
     public func discardWrite(_ point: BlobResumePoint) async throws {
         guard Self.isPlausibleUploadID(point.token), !registry.liveUploadIDs.contains(point.token) else { return }
