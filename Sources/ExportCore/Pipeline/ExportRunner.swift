@@ -147,8 +147,9 @@ public struct ExportRunner: Sendable {
             }
         }
         if let checkpoint = resumingFrom, resumed == nil {
-            // Nobody will continue it: removed now unless a stalled writer still holds it (then the
-            // store's sweep of abandoned writes removes it later).
+            // Nobody will continue it: removed now unless a stalled writer still holds it. A failure
+            // cannot matter to this export (it writes a file of its own) and the file is not lost
+            // track of: the store's sweep of abandoned writes removes it later.
             try? await blobStore.discardWrite(checkpoint.upload)
         }
         var encoder =
@@ -171,6 +172,9 @@ public struct ExportRunner: Sendable {
             let blob = try await writer.finish()
             return Output(blob: blob, rows: encoder.rowCount, sha256: hash.finalize().hexString, resumedAfterRow: resumed == nil ? nil : start.rows)
         } catch {
+            // The export's own error is what the caller must see; a write that could not be suspended
+            // or aborted is left to the store's sweep of abandoned writes, and a partial file that
+            // could not be suspended is at worst not continued (the next attempt starts afresh).
             if checkpointed { try? await writer.suspend() } else { try? await writer.abort() }
             throw error
         }

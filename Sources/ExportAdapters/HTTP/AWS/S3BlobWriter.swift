@@ -175,7 +175,7 @@ actor S3BlobWriter: BlobWriter {
     private func stopParts() async {
         buffer = []
         for part in inFlight { part.task.cancel() }
-        for part in inFlight { _ = try? await part.task.value }
+        for part in inFlight { _ = try? await part.task.value }  // cancelled: awaited only so none outlives the writer
         inFlight = []
     }
 
