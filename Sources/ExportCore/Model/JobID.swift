@@ -24,15 +24,28 @@ public struct JobID: Hashable, Sendable, Codable, CustomStringConvertible, Compa
     ///   - generator: The source of randomness; inject a seeded one for deterministic tests.
     /// - Returns: A fresh id.
     public static func random(using generator: inout some RandomNumberGenerator) -> JobID {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let uuid = UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
-        return JobID(unchecked: uuid.uuidString.lowercased())
+        // Two 64-bit draws, not sixteen byte draws: with the system generator each draw is a getrandom(2)
+        // call, and a job id is made on every request.
+        var high: UInt64 = generator.next()
+        var low: UInt64 = generator.next()
+        high = (high & ~0xF000) | 0x4000  // version 4 (the high nibble of byte 6)
+        low = (low & ~(0xC000 << 48)) | (0x8000 << 48)  // variant 10 (the top bits of byte 8)
+        let digits = Array("0123456789abcdef".utf8)
+        let text = String(unsafeUninitializedCapacity: 36) { buffer in
+            var position = 0
+            for index in 0..<32 {
+                if index == 8 || index == 12 || index == 16 || index == 20 {
+                    buffer[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                let word = index < 16 ? high : low
+                let shift = UInt64(60 - 4 * (index % 16))
+                buffer[position] = digits[Int((word >> shift) & 0xF)]
+                position += 1
+            }
+            return position
+        }
+        return JobID(unchecked: text)
     }
 
     /// A new random id from the system's random source.

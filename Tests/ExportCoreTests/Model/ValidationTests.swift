@@ -33,6 +33,33 @@ struct ValidationTests {
         #expect(JobID.random(using: &again) == id)
     }
 
+    /// Returns fixed words in turn, so a random id's text can be checked exactly.
+    private struct FixedWords: RandomNumberGenerator {
+        var words: [UInt64]
+        mutating func next() -> UInt64 { words.removeFirst() }
+    }
+
+    @Test("random job ids are lower-case version 4 UUIDs of two 64-bit draws")
+    func randomJobIDText() {
+        var fixed = FixedWords(words: [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210])
+        #expect(JobID.random(using: &fixed).rawValue == "01234567-89ab-4def-bedc-ba9876543210")
+        #expect(fixed.words.isEmpty)
+        var zeros = FixedWords(words: [0, 0])
+        #expect(JobID.random(using: &zeros).rawValue == "00000000-0000-4000-8000-000000000000")
+        var ones = FixedWords(words: [.max, .max])
+        #expect(JobID.random(using: &ones).rawValue == "ffffffff-ffff-4fff-bfff-ffffffffffff")
+        var seen = Set<String>()
+        for _ in 0..<1_000 {
+            let id = JobID.random().rawValue
+            let uuid = UUID(uuidString: id)
+            #expect(uuid?.uuidString.lowercased() == id)
+            #expect(Array(id.utf8)[14] == UInt8(ascii: "4"))
+            #expect("89ab".utf8.contains(Array(id.utf8)[19]))
+            seen.insert(id)
+        }
+        #expect(seen.count == 1_000)
+    }
+
     @Test("e-mail addresses", arguments: [
         ("ada@example.com", true), ("first.last+tag@sub.example.co.uk", true), ("o'brien@example.ie", true),
         ("", false), ("plain", false), ("@example.com", false), ("a@b", false), ("a@@example.com", false),
