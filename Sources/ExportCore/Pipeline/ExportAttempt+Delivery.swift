@@ -102,7 +102,7 @@ extension ExportAttempt {
             // what keeps failing; `send` records and reports it, and the Reconciler tries again.
             let notifications = NotificationDelivery(ports: context.ports)
             if (try? await notifications.send(.failed, for: job, link: nil)) != nil {
-                await context.handOff(job.id) { try await notifications.markNotified(job.id) }
+                await context.handOff(job.id) { try await notifications.markNotified(job) }
             }
         }
     }

@@ -60,7 +60,7 @@ struct NotificationDelivery: Sendable {
             }
             return sent
         }
-        if sent { try await markNotified(job.id) }
+        if sent { try await markNotified(job) }
     }
 
     /// Runs `body` while a heartbeat renews the message's queue lease every
@@ -122,7 +122,7 @@ struct NotificationDelivery: Sendable {
     /// Sends and records one notification: the ``Reconciler``'s repair of a pending one.
     func deliver(_ kind: NotificationKind, for job: ExportJob) async throws {
         try await send(kind, for: job, link: nil)
-        try await markNotified(job.id)
+        try await markNotified(job)
     }
 
     func notification(_ kind: NotificationKind, for job: ExportJob, link: DownloadLink?) async throws -> ExportNotification {
@@ -157,9 +157,11 @@ struct NotificationDelivery: Sendable {
             for: result.blobKey, filename: ExportService.filename(for: job), expiresIn: min(lifetime, .milliseconds(milliseconds)))
     }
 
-    func markNotified(_ id: JobID) async throws {
+    func markNotified(_ job: ExportJob) async throws {
         let now = ports.clock.now()
-        try await ports.jobStore.modify(id) { job throws(ExportError) in
+        // From the caller's copy (usually the version it just stored), so a tiny job's last step costs
+        // one write and no read; a copy that is no longer current is read again.
+        try await ports.jobStore.modify(startingFrom: job) { job throws(ExportError) in
             guard !job.lifecycle.notified else { return false }
             try job.lifecycle.markNotified()
             job.notificationFailure = nil

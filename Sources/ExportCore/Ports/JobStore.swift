@@ -192,15 +192,38 @@ extension JobStore {
     public func modify(
         _ id: JobID, attempts: Int = 8, _ change: (inout ExportJob) throws(ExportError) -> Bool
     ) async throws -> ExportJob? {
-        for _ in 0..<max(1, attempts) {
-            guard var job = try await get(id) else { return nil }
-            guard try change(&job) else { return job }
+        guard let job = try await get(id) else { return nil }
+        return try await modify(startingFrom: job, attempts: attempts, change)
+    }
+
+    /// Like ``modify(_:attempts:_:)``, starting from a copy of the job the caller already holds (the job as
+    /// it last stored it), so the usual case costs one update and no read. A copy that is no longer
+    /// current fails the compare-and-swap and the fresh job is read, as a conflict would be.
+    ///
+    /// - Parameters:
+    ///   - job: The caller's copy of the job.
+    ///   - attempts: How many conflicts to ride out before giving up; 8 by default.
+    ///   - change: As for ``modify(_:attempts:_:)``.
+    /// - Returns: The stored job (or the unchanged one when `change` returned `false`), or `nil` when
+    ///   the job is gone.
+    /// - Throws: What `change` throws; the store's errors; ``ExportError/Code/versionConflict`` when the
+    ///   job kept changing for every attempt.
+    @discardableResult
+    public func modify(
+        startingFrom job: ExportJob, attempts: Int = 8, _ change: (inout ExportJob) throws(ExportError) -> Bool
+    ) async throws -> ExportJob? {
+        var current: ExportJob? = job
+        for attempt in 0..<max(1, attempts) {
+            if attempt > 0 { current = try await get(job.id) }
+            guard var candidate = current else { return nil }
+            guard try change(&candidate) else { return candidate }
             do {
-                return try await update(job)
-            } catch let error as ExportError where error.code == .versionConflict {
-                continue  // somebody moved the job on meanwhile: decide again on the fresh state
+                return try await update(candidate)
+            } catch let error as ExportError where error.code == .versionConflict || error.code == .notFound {
+                // Somebody moved the job on (or deleted it) meanwhile: decide again on the fresh state.
+                continue
             }
         }
-        throw ExportError(.versionConflict, "job \(id) kept changing; try again")
+        throw ExportError(.versionConflict, "job \(job.id) kept changing; try again")
     }
 }
