@@ -1,5 +1,6 @@
 import ExportCore
 import Foundation
+import Synchronization
 
 /// A `BlobStore` kept in memory, with S3-like multipart semantics.
 ///
@@ -11,7 +12,9 @@ import Foundation
 ///
 /// Inspect what was stored with ``contents(of:)``, ``keys`` and ``openWriterCount``; make calls fail
 /// through ``faults``.
-public actor InMemoryBlobStore: BlobStore {
+///
+/// A class whose state sits behind one lock (not an actor): each call is a short critical section.
+public final class InMemoryBlobStore: BlobStore, Sendable {
     struct Blob {
         var bytes: [UInt8]
         var contentType: String
@@ -30,19 +33,23 @@ public actor InMemoryBlobStore: BlobStore {
         var lastWrite: Date
     }
 
-    private var blobs: [BlobKey: Blob] = [:]
-    private var uploads: [UInt64: Upload] = [:]
-    private var nextUploadID: UInt64 = 0
+    struct State {
+        var blobs: [BlobKey: Blob] = [:]
+        var uploads: [UInt64: Upload] = [:]
+        var nextUploadID: UInt64 = 0
+    }
+
+    let state = Mutex(State())
     private let linkSecret: [UInt8]
 
     /// The clock writes are stamped with and links expire on.
-    public nonisolated let clock: any ExportClock
+    public let clock: any ExportClock
     /// Makes chosen operations fail; see ``FaultInjector``.
-    public nonisolated let faults: FaultInjector
+    public let faults: FaultInjector
     /// The longest lifetime ``downloadLink(for:filename:expiresIn:)`` accepts.
-    public nonisolated let maximumLinkLifetime: Duration?
+    public let maximumLinkLifetime: Duration?
     /// The size of the chunks ``read(_:)`` yields.
-    public nonisolated let readChunkSize: Int
+    public let readChunkSize: Int
 
     /// Creates an empty store.
     ///
@@ -74,10 +81,13 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: An injected `ExportError`.
     public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
         try faults.check(.beginWrite)
-        nextUploadID += 1
         let now = clock.now()
-        uploads[nextUploadID] = Upload(key: key, contentType: contentType, startedAt: now, lastWrite: now)
-        return InMemoryBlobWriter(store: self, uploadID: nextUploadID)
+        let id = state.withLock { state in
+            state.nextUploadID += 1
+            state.uploads[state.nextUploadID] = Upload(key: key, contentType: contentType, startedAt: now, lastWrite: now)
+            return state.nextUploadID
+        }
+        return InMemoryBlobWriter(store: self, uploadID: id)
     }
 
     /// Reads a blob as chunks of ``readChunkSize`` bytes (a snapshot taken at the call).
@@ -88,7 +98,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: `ExportError.Code.notFound` when there is no such blob, or an injected error.
     public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> {
         try faults.check(.read)
-        guard let blob = blobs[key] else { throw ExportError(.notFound, "no blob \(key)") }
+        guard let blob = state.withLock({ $0.blobs[key] }) else { throw ExportError(.notFound, "no blob \(key)") }
         let chunkSize = readChunkSize
         return AsyncThrowingStream { continuation in
             var offset = 0
@@ -109,7 +119,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: An injected `ExportError`.
     public func metadata(_ key: BlobKey) async throws -> BlobMetadata? {
         try faults.check(.metadata)
-        return blobs[key].map { BlobMetadata(key: key, size: Int64($0.bytes.count), contentType: $0.contentType) }
+        return state.withLock { $0.blobs[key] }.map { BlobMetadata(key: key, size: Int64($0.bytes.count), contentType: $0.contentType) }
     }
 
     /// Deletes a blob; a missing one is fine.
@@ -119,7 +129,7 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: An injected `ExportError`.
     public func delete(_ key: BlobKey) async throws {
         try faults.check(.delete)
-        blobs[key] = nil
+        state.withLock { _ = $0.blobs.removeValue(forKey: key) }
     }
 
     /// Makes a signed link that ``download(_:)`` accepts until `expiresIn` has passed on ``clock``.
@@ -138,7 +148,7 @@ public actor InMemoryBlobStore: BlobStore {
         guard expiresIn > .zero, expiresIn <= maximumLinkLifetime ?? expiresIn else {
             throw ExportError(.invalidRequest, "a link lifetime must be positive and at most \(maximumLinkLifetime ?? expiresIn)")
         }
-        guard blobs[key] != nil else { throw ExportError(.notFound, "no blob \(key)") }
+        guard state.withLock({ $0.blobs[key] != nil }) else { throw ExportError(.notFound, "no blob \(key)") }
         let expiresAt = clock.now().adding(expiresIn)
         let seconds = expiresAt.timeIntervalSince1970.rounded(.down)
         let expires = String(seconds >= 9.2e18 ? Int64.max : Int64(seconds))  // clamped: a huge expiry must not trap
@@ -167,35 +177,47 @@ public actor InMemoryBlobStore: BlobStore {
     public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int {
         try faults.check(.abortIncompleteWrites)
         // A checkpointed write goes by its last write, and only once no writer holds it.
-        let old = uploads.filter { $0.value.resumable ? !$0.value.held && $0.value.lastWrite < date : $0.value.startedAt < date }.map(\.key)
-        for id in old { uploads[id] = nil }
-        return old.count
+        return state.withLock { state in
+            let old = state.uploads.filter { $0.value.resumable ? !$0.value.held && $0.value.lastWrite < date : $0.value.startedAt < date }.map(\.key)
+            for id in old { state.uploads[id] = nil }
+            return old.count
+        }
     }
 
     // MARK: Writer operations
 
     func append(_ bytes: [UInt8], to uploadID: UInt64) throws(ExportError) {
         try faults.check(.append)
-        guard uploads[uploadID] != nil else {
-            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        let now = clock.now()
+        try state.withLock { state throws(ExportError) in
+            guard state.uploads[uploadID] != nil else {
+                throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+            }
+            state.uploads[uploadID]?.bytes.append(contentsOf: bytes)
+            state.uploads[uploadID]?.lastWrite = now
         }
-        uploads[uploadID]?.bytes.append(contentsOf: bytes)
-        uploads[uploadID]?.lastWrite = clock.now()
     }
 
     func checkpoint(_ uploadID: UInt64) throws(ExportError) -> BlobResumePoint {
         try faults.check(.checkpoint)
-        guard let upload = uploads[uploadID] else {
-            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        let now = clock.now()
+        return try state.withLock { state throws(ExportError) in
+            guard let upload = state.uploads[uploadID] else {
+                throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+            }
+            state.uploads[uploadID]?.resumable = true
+            state.uploads[uploadID]?.lastWrite = now
+            return BlobResumePoint(token: String(uploadID), size: Int64(upload.bytes.count))
         }
-        uploads[uploadID]?.resumable = true
-        uploads[uploadID]?.lastWrite = clock.now()
-        return BlobResumePoint(token: String(uploadID), size: Int64(upload.bytes.count))
     }
 
     func suspend(_ uploadID: UInt64) throws(ExportError) {
-        guard let upload = uploads[uploadID] else { return }
-        if upload.resumable { uploads[uploadID]?.held = false } else { try abort(uploadID) }
+        let resumable = state.withLock { state -> Bool? in
+            guard let upload = state.uploads[uploadID] else { return nil }
+            if upload.resumable { state.uploads[uploadID]?.held = false }
+            return upload.resumable
+        }
+        if resumable == false { try abort(uploadID) }
     }
 
     /// Takes over a checkpointed write that no writer holds, cut back to the point's size.
@@ -209,13 +231,17 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: An injected `ExportError`.
     public func resumeWrite(key: BlobKey, contentType: String, from point: BlobResumePoint) async throws -> (any BlobWriter)? {
         try faults.check(.resumeWrite)
-        guard let id = UInt64(point.token), let upload = uploads[id], upload.resumable, !upload.held, upload.key == key,
-            point.size >= 0, Int64(upload.bytes.count) >= point.size
-        else { return nil }
-        uploads[id]?.bytes.removeLast(upload.bytes.count - Int(point.size))
-        uploads[id]?.held = true
-        uploads[id]?.lastWrite = clock.now()
-        return InMemoryBlobWriter(store: self, uploadID: id)
+        let now = clock.now()
+        let taken = state.withLock { state -> UInt64? in
+            guard let id = UInt64(point.token), let upload = state.uploads[id], upload.resumable, !upload.held, upload.key == key,
+                point.size >= 0, Int64(upload.bytes.count) >= point.size
+            else { return nil }
+            state.uploads[id]?.bytes.removeLast(upload.bytes.count - Int(point.size))
+            state.uploads[id]?.held = true
+            state.uploads[id]?.lastWrite = now
+            return id
+        }
+        return taken.map { InMemoryBlobWriter(store: self, uploadID: $0) }
     }
 
     /// Removes a checkpointed write unless a writer holds it.
@@ -225,22 +251,26 @@ public actor InMemoryBlobStore: BlobStore {
     /// - Throws: An injected `ExportError`.
     public func discardWrite(_ point: BlobResumePoint) async throws {
         try faults.check(.discardWrite)
-        guard let id = UInt64(point.token), let upload = uploads[id], !upload.held else { return }
-        uploads[id] = nil
+        state.withLock { state in
+            guard let id = UInt64(point.token), let upload = state.uploads[id], !upload.held else { return }
+            state.uploads[id] = nil
+        }
     }
 
     func finish(_ uploadID: UInt64) throws(ExportError) -> BlobMetadata {
         try faults.check(.finish)
-        guard let upload = uploads.removeValue(forKey: uploadID) else {
-            throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+        return try state.withLock { state throws(ExportError) in
+            guard let upload = state.uploads.removeValue(forKey: uploadID) else {
+                throw ExportError(.notFound, "the write was finished, aborted or cleaned up", isRetryable: false)
+            }
+            state.blobs[upload.key] = Blob(bytes: upload.bytes, contentType: upload.contentType)
+            return BlobMetadata(key: upload.key, size: Int64(upload.bytes.count), contentType: upload.contentType)
         }
-        blobs[upload.key] = Blob(bytes: upload.bytes, contentType: upload.contentType)
-        return BlobMetadata(key: upload.key, size: Int64(upload.bytes.count), contentType: upload.contentType)
     }
 
     func abort(_ uploadID: UInt64) throws(ExportError) {
         try faults.check(.abort)
-        uploads[uploadID] = nil
+        state.withLock { _ = $0.uploads.removeValue(forKey: uploadID) }
     }
 
     // MARK: Links
@@ -250,6 +280,6 @@ public actor InMemoryBlobStore: BlobStore {
         return HMACSHA256.authenticationCode(for: message, key: linkSecret).hexString
     }
 
-    var storedBlobs: [BlobKey: Blob] { blobs }
-    var openUploads: Int { uploads.count }
+    var storedBlobs: [BlobKey: Blob] { state.withLock { $0.blobs } }
+    var openUploads: Int { state.withLock { $0.uploads.count } }
 }

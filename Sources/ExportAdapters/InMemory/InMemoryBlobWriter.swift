@@ -6,22 +6,22 @@ struct InMemoryBlobWriter: BlobWriter {
     let uploadID: UInt64
 
     func append(_ bytes: [UInt8]) async throws {
-        try await store.append(bytes, to: uploadID)
+        try store.append(bytes, to: uploadID)
     }
 
     func finish() async throws -> BlobMetadata {
-        try await store.finish(uploadID)
+        try store.finish(uploadID)
     }
 
     func abort() async throws {
-        try await store.abort(uploadID)
+        try store.abort(uploadID)
     }
 
     func checkpoint() async throws -> BlobResumePoint? {
-        try await store.checkpoint(uploadID)
+        try store.checkpoint(uploadID)
     }
 
     func suspend() async throws {
-        try await store.suspend(uploadID)
+        try store.suspend(uploadID)
     }
 }

@@ -1,5 +1,6 @@
 import ExportCore
 import Foundation
+import Synchronization
 
 /// A `JobStore` kept in memory: for tests, demos and single-process hosts that can lose their jobs.
 ///
@@ -7,16 +8,23 @@ import Foundation
 /// when its job becomes terminal), compare-and-swap updates by version, newest-first owner listings
 /// with an opaque cursor, and expiry. Failures can be injected through ``faults``; what is stored can be
 /// inspected with ``allJobs`` and ``job(_:)``.
-public actor InMemoryJobStore: JobStore {
-    private var jobs: [JobID: ExportJob] = [:]
-    /// The unique keys held by non-terminal jobs.
-    private var activeKeys: [String: JobID] = [:]
-    /// Each owner's job ids, so a listing reads that owner's jobs, not every job (an owner never
-    /// changes: ``update(_:)`` keeps the stored one).
-    private var jobsByOwner: [UserID: Set<JobID>] = [:]
+///
+/// A class whose state sits behind one lock, not an actor: every call is a short critical section,
+/// so dozens of concurrent exports share it without hopping to an actor's executor and back.
+public final class InMemoryJobStore: JobStore, Sendable {
+    private struct State {
+        var jobs: [JobID: ExportJob] = [:]
+        /// The unique keys held by non-terminal jobs.
+        var activeKeys: [String: JobID] = [:]
+        /// Each owner's job ids, so a listing reads that owner's jobs, not every job (an owner never
+        /// changes: ``update(_:)`` keeps the stored one).
+        var jobsByOwner: [UserID: Set<JobID>] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// Makes chosen operations fail; see ``FaultInjector``.
-    public nonisolated let faults: FaultInjector
+    public let faults: FaultInjector
 
     /// Creates an empty store.
     ///
@@ -34,16 +42,18 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: An injected `ExportError`.
     public func create(_ job: ExportJob) async throws -> JobCreation {
         try faults.check(.create)
-        if let stored = jobs[job.id] { return .existing(stored) }
-        if let key = job.uniqueKey, let holderID = activeKeys[key], let holder = jobs[holderID] {
-            return .existing(holder)
+        return state.withLock { state in
+            if let stored = state.jobs[job.id] { return .existing(stored) }
+            if let key = job.uniqueKey, let holderID = state.activeKeys[key], let holder = state.jobs[holderID] {
+                return .existing(holder)
+            }
+            var stored = job
+            stored.version = 1
+            state.jobs[stored.id] = stored
+            state.jobsByOwner[stored.owner, default: []].insert(stored.id)
+            if let key = stored.uniqueKey, !stored.state.isTerminal { state.activeKeys[key] = stored.id }
+            return .created(stored)
         }
-        var stored = job
-        stored.version = 1
-        jobs[stored.id] = stored
-        jobsByOwner[stored.owner, default: []].insert(stored.id)
-        if let key = stored.uniqueKey, !stored.state.isTerminal { activeKeys[key] = stored.id }
-        return .created(stored)
     }
 
     /// Reads a job.
@@ -54,7 +64,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: An injected `ExportError`.
     public func get(_ id: JobID) async throws -> ExportJob? {
         try faults.check(.get)
-        return jobs[id]
+        return state.withLock { $0.jobs[id] }
     }
 
     /// Replaces a job if its stored version equals `job.version`.
@@ -68,29 +78,31 @@ public actor InMemoryJobStore: JobStore {
     ///   for a stale version, or an injected `ExportError`.
     public func update(_ job: ExportJob) async throws -> ExportJob {
         try faults.check(.update)
-        guard let stored = jobs[job.id] else {
-            throw ExportError(.notFound, "no job \(job.id)")
+        return try state.withLock { state throws(ExportError) in
+            guard let stored = state.jobs[job.id] else {
+                throw ExportError(.notFound, "no job \(job.id)")
+            }
+            guard stored.version == job.version else {
+                throw ExportError(
+                    .versionConflict,
+                    "job \(job.id) is at version \(stored.version), the update was based on version \(job.version)"
+                )
+            }
+            var updated = job
+            updated.owner = stored.owner
+            updated.createdAt = stored.createdAt
+            updated.version = stored.version + 1
+            if let oldKey = stored.uniqueKey, state.activeKeys[oldKey] == stored.id,
+                updated.state.isTerminal || updated.uniqueKey != oldKey
+            {
+                state.activeKeys[oldKey] = nil
+            }
+            if let newKey = updated.uniqueKey, !updated.state.isTerminal, state.activeKeys[newKey] == nil {
+                state.activeKeys[newKey] = updated.id
+            }
+            state.jobs[updated.id] = updated
+            return updated
         }
-        guard stored.version == job.version else {
-            throw ExportError(
-                .versionConflict,
-                "job \(job.id) is at version \(stored.version), the update was based on version \(job.version)"
-            )
-        }
-        var updated = job
-        updated.owner = stored.owner
-        updated.createdAt = stored.createdAt
-        updated.version = stored.version + 1
-        if let oldKey = stored.uniqueKey, activeKeys[oldKey] == stored.id,
-            updated.state.isTerminal || updated.uniqueKey != oldKey
-        {
-            activeKeys[oldKey] = nil
-        }
-        if let newKey = updated.uniqueKey, !updated.state.isTerminal, activeKeys[newKey] == nil {
-            activeKeys[newKey] = updated.id
-        }
-        jobs[updated.id] = updated
-        return updated
     }
 
     /// Lists one owner's jobs, newest first (by creation time, then id, both descending).
@@ -104,7 +116,7 @@ public actor InMemoryJobStore: JobStore {
     public func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try faults.check(.list)
         guard limit >= 1 else { throw ExportError(.invalidRequest, "limit must be at least 1, got \(limit)") }
-        let sorted = (jobsByOwner[owner] ?? []).compactMap { jobs[$0] }.sorted(by: Self.newestFirst)
+        let sorted = state.withLock { state in (state.jobsByOwner[owner] ?? []).compactMap { state.jobs[$0] } }.sorted(by: Self.newestFirst)
         var start = sorted.startIndex
         if let cursor {
             let position = try Self.position(of: cursor)
@@ -126,7 +138,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: `ExportError.Code.invalidRequest` for a bad limit or cursor, or an injected error.
     public func jobs(matching filter: JobFilter, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try faults.check(.listAll)
-        return try JobPosition.page(of: jobs.values, matching: filter, after: cursor, limit: limit)
+        return try JobPosition.page(of: state.withLock { Array($0.jobs.values) }, matching: filter, after: cursor, limit: limit)
     }
 
     /// Finds jobs in `states` last updated before `updatedBefore`.
@@ -139,7 +151,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: An injected `ExportError`.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.stale)
-        let matching = jobs.values.filter { states.contains($0.state) && $0.updatedAt < updatedBefore }
+        let matching = state.withLock { $0.jobs.values.filter { states.contains($0.state) && $0.updatedAt < updatedBefore } }
         return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
     }
 
@@ -152,7 +164,7 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: An injected `ExportError`.
     public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.unnotified)
-        let matching = jobs.values.filter { $0.notificationPending && $0.updatedAt < updatedBefore }
+        let matching = state.withLock { $0.jobs.values.filter { $0.notificationPending && $0.updatedAt < updatedBefore } }
         return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
     }
 
@@ -166,8 +178,7 @@ public actor InMemoryJobStore: JobStore {
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.expired)
         return Array(
-            jobs.values
-                .filter { job in job.expiresAt.map { $0 <= now } ?? false }
+            state.withLock { $0.jobs.values.filter { job in job.expiresAt.map { $0 <= now } ?? false } }
                 .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
                 .prefix(max(0, limit)))
     }
@@ -179,21 +190,25 @@ public actor InMemoryJobStore: JobStore {
     /// - Throws: `ExportError.Code.versionConflict` for a stale version, or an injected `ExportError`.
     public func delete(_ job: ExportJob) async throws {
         try faults.check(.deleteJob)
-        guard let stored = jobs[job.id] else { return }
-        guard stored.version == job.version else {
-            throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
+        try state.withLock { state throws(ExportError) in
+            guard let stored = state.jobs[job.id] else { return }
+            guard stored.version == job.version else {
+                throw ExportError(.versionConflict, "job \(job.id) is at version \(stored.version), not \(job.version)")
+            }
+            state.jobs[job.id] = nil
+            state.jobsByOwner[stored.owner]?.remove(stored.id)
+            if state.jobsByOwner[stored.owner]?.isEmpty == true { state.jobsByOwner[stored.owner] = nil }
+            if let key = stored.uniqueKey, state.activeKeys[key] == stored.id { state.activeKeys[key] = nil }
         }
-        jobs[job.id] = nil
-        jobsByOwner[stored.owner]?.remove(stored.id)
-        if jobsByOwner[stored.owner]?.isEmpty == true { jobsByOwner[stored.owner] = nil }
-        if let key = stored.uniqueKey, activeKeys[key] == stored.id { activeKeys[key] = nil }
     }
 
     // MARK: Inspection
+    //
+    // Asynchronous, as they were when the store was an actor, so callers' `await`s stay as they are.
 
     /// Every stored job, oldest first: for assertions in tests.
     public var allJobs: [ExportJob] {
-        jobs.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+        get async { state.withLock { Array($0.jobs.values) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
     }
 
     /// The stored job with this id, without consulting ``faults``.
@@ -201,16 +216,16 @@ public actor InMemoryJobStore: JobStore {
     /// - Parameters:
     ///   - id: The job's id.
     /// - Returns: The job, or `nil`.
-    public func job(_ id: JobID) -> ExportJob? { jobs[id] }
+    public func job(_ id: JobID) async -> ExportJob? { state.withLock { $0.jobs[id] } }
 
     /// The number of stored jobs.
-    public var count: Int { jobs.count }
+    public var count: Int {
+        get async { state.withLock { $0.jobs.count } }
+    }
 
     /// Removes every job, as if the store were new (the fault injector is left alone).
-    public func removeAll() {
-        jobs = [:]
-        activeKeys = [:]
-        jobsByOwner = [:]
+    public func removeAll() async {
+        state.withLock { $0 = State() }
     }
 
     // MARK: Cursor

@@ -1,17 +1,24 @@
 import ExportCore
+import Synchronization
 
 /// A `Notifier` that records what it sends instead of sending it: for tests and demos.
 ///
 /// Idempotent by `ExportNotification.idempotencyKey`: a second send with a key already sent does
 /// nothing and succeeds. Inspect ``sent`` (or ``deliveryCount(for:)``) to assert that the user got
 /// exactly one message; make sends fail through ``faults`` (a failed send records nothing).
-public actor InMemoryNotifier: Notifier {
-    private var delivered: [ExportNotification] = []
-    private var deliveredKeys: Set<String> = []
-    private var attempts: [String: Int] = [:]
+///
+/// A class whose state sits behind one lock (not an actor), so a send never waits for an executor.
+public final class InMemoryNotifier: Notifier, Sendable {
+    private struct State {
+        var delivered: [ExportNotification] = []
+        var deliveredKeys: Set<String> = []
+        var attempts: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// Makes chosen operations fail; see ``FaultInjector``.
-    public nonisolated let faults: FaultInjector
+    public let faults: FaultInjector
 
     /// Creates a notifier that has sent nothing.
     ///
@@ -27,24 +34,30 @@ public actor InMemoryNotifier: Notifier {
     ///   - notification: What to send.
     /// - Throws: An injected `ExportError`; nothing is recorded then.
     public func send(_ notification: ExportNotification) async throws {
-        attempts[notification.idempotencyKey, default: 0] += 1
+        state.withLock { $0.attempts[notification.idempotencyKey, default: 0] += 1 }
         try faults.check(.send)
-        guard deliveredKeys.insert(notification.idempotencyKey).inserted else { return }
-        delivered.append(notification)
+        state.withLock { state in
+            guard state.deliveredKeys.insert(notification.idempotencyKey).inserted else { return }
+            state.delivered.append(notification)
+        }
     }
 
     // MARK: Inspection
+    //
+    // Asynchronous, as they were when the notifier was an actor, so callers' `await`s stay as they are.
 
     /// Every notification delivered, in order; duplicates by key are not repeated.
-    public var sent: [ExportNotification] { delivered }
+    public var sent: [ExportNotification] {
+        get async { state.withLock { $0.delivered } }
+    }
 
     /// How many messages were delivered with this key: 0 or 1 for a correct pipeline and notifier.
     ///
     /// - Parameters:
     ///   - idempotencyKey: The key.
     /// - Returns: The number of deliveries.
-    public func deliveryCount(for idempotencyKey: String) -> Int {
-        delivered.count(where: { $0.idempotencyKey == idempotencyKey })
+    public func deliveryCount(for idempotencyKey: String) async -> Int {
+        state.withLock { $0.delivered.count(where: { $0.idempotencyKey == idempotencyKey }) }
     }
 
     /// How many times ``send(_:)`` was called with this key, failed and duplicate calls included.
@@ -52,12 +65,10 @@ public actor InMemoryNotifier: Notifier {
     /// - Parameters:
     ///   - idempotencyKey: The key.
     /// - Returns: The number of calls.
-    public func sendAttempts(for idempotencyKey: String) -> Int { attempts[idempotencyKey, default: 0] }
+    public func sendAttempts(for idempotencyKey: String) async -> Int { state.withLock { $0.attempts[idempotencyKey, default: 0] } }
 
     /// Forgets everything sent (the fault injector is left alone).
-    public func removeAll() {
-        delivered = []
-        deliveredKeys = []
-        attempts = [:]
+    public func removeAll() async {
+        state.withLock { $0 = State() }
     }
 }
