@@ -15,8 +15,10 @@ sent on an UploadPart, and the load average before and after. Stops moto at the 
     swift build -c release --product export-benchmarks
     python3 Scripts/s3_upload_bench.py [--rounds 5] [--megabytes 100] [--parts-in-flight N] [--unsigned]
 
-Each JSON line keeps the keys scenario, megabytesPerSecond and peakRSSMiB (boto3's is this Python
-process's peak, which includes the file-writing buffer; moto runs in a process of its own).
+CPU seconds: boto3's is this process's user + system time around upload_file (its threads included),
+ours the benchmark process's over the same span. Each JSON line keeps the keys scenario,
+megabytesPerSecond and peakRSSMiB (boto3's is this Python process's peak, which includes the
+file-writing buffer; moto runs in a process of its own).
 """
 
 import argparse
@@ -121,7 +123,6 @@ def main():
             if not sent:
                 sent.update({k: v for k, v in request.headers.items() if k.lower().startswith("x-amz-")})
 
-        client.meta.events.register("before-send.s3.UploadPart", record)
         print(
             "boto3 %s (botocore %s) upload_file, default TransferConfig: multipart above %d MiB, %d MiB parts, "
             "%d threads" % (boto3.__version__, botocore.__version__, config.multipart_threshold >> 20,
@@ -139,13 +140,21 @@ def main():
         print("file: %s, %d bytes; moto_server on %s; load average before: %s" % (path, size, endpoint, load_before))
 
         def run_boto3(round_number):
+            # A client of its own each round, closed afterwards, as ours is a process of its own, so
+            # both open their connections afresh and leave none idle to moto for the next upload.
+            uploader = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+            uploader.meta.events.register("before-send.s3.UploadPart", record)
             key = "boto3-%d.bin" % round_number
+            cpu_start = resource.getrusage(resource.RUSAGE_SELF)
             start = time.perf_counter()
-            client.upload_file(path, bucket, key, Config=config)
+            uploader.upload_file(path, bucket, key, Config=config)
             seconds = time.perf_counter() - start
-            etag = client.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
-            client.delete_object(Bucket=bucket, Key=key)
-            return size / seconds / 1e6, etag
+            cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (cpu_end.ru_utime - cpu_start.ru_utime) + (cpu_end.ru_stime - cpu_start.ru_stime)
+            etag = uploader.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+            uploader.delete_object(Bucket=bucket, Key=key)
+            uploader.close()
+            return size / seconds / 1e6, cpu, etag
 
         def run_ours():
             output = subprocess.run(ours_command, check=True, capture_output=True, text=True).stdout
@@ -153,37 +162,44 @@ def main():
             return json.loads(line)
 
         boto3_rates, ours_rates, ours_rss, etags = [], [], [], set()
+        boto3_cpu, ours_cpu = [], []
         for round_number in range(1, args.rounds + 1):
             order = ["boto3", "ours"] if round_number % 2 else ["ours", "boto3"]
             figures = {}
             for who in order:
                 if who == "boto3":
-                    rate, etag = run_boto3(round_number)
+                    rate, cpu, etag = run_boto3(round_number)
                     boto3_rates.append(rate)
+                    boto3_cpu.append(cpu)
                     figures["boto3"] = rate
                     etags.add(("boto3", etag))
                 else:
                     result = run_ours()
                     ours_rates.append(result["megabytesPerSecond"])
                     ours_rss.append(result["peakRSSMiB"])
+                    ours_cpu.append(result["cpuSeconds"])
                     figures["ours"] = result["megabytesPerSecond"]
                     etags.add(("ours", result["etag"]))
-            print("round %d (%s first): boto3 %.1f MB/s, ours %.1f MB/s, ours/boto3 %.2fx; load %s" % (
-                round_number, order[0], figures["boto3"], figures["ours"], figures["ours"] / figures["boto3"], load()))
+            print("round %d (%s first): boto3 %.1f MB/s (%.2f CPU s), ours %.1f MB/s (%.2f CPU s), ours/boto3 %.2fx; load %s" % (
+                round_number, order[0], figures["boto3"], boto3_cpu[-1], figures["ours"], ours_cpu[-1],
+                figures["ours"] / figures["boto3"], load()))
         boto3_median = statistics.median(boto3_rates)
         ours_median = statistics.median(ours_rates)
         load_after = load()
         print("boto3 sent on UploadPart: %s" % ", ".join(
             "%s: %s" % (k, v if k.lower() != "authorization" else "...") for k, v in sorted(sent.items())))
         print("ETags: %s" % ", ".join("%s %s" % pair for pair in sorted(etags)))
-        print("medians over %d rounds: boto3 %.1f MB/s, ours %.1f MB/s, ours/boto3 %.2fx; load average after: %s" % (
-            args.rounds, boto3_median, ours_median, ours_median / boto3_median, load_after))
+        print("medians over %d rounds: boto3 %.1f MB/s (%.2f CPU s), ours %.1f MB/s (%.2f CPU s), ours/boto3 %.2fx; "
+              "load average after: %s" % (args.rounds, boto3_median, statistics.median(boto3_cpu), ours_median,
+                                          statistics.median(ours_cpu), ours_median / boto3_median, load_after))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps({"scenario": "s3-upload-boto3", "rounds": args.rounds, "bytes": size,
                           "megabytesPerSecond": round(boto3_median, 1), "perRound": [round(r, 1) for r in boto3_rates],
+                          "cpuSeconds": round(statistics.median(boto3_cpu), 2),
                           "peakRSSMiB": round(peak, 1)}, sort_keys=True))
         print(json.dumps({"scenario": "s3-upload", "rounds": args.rounds, "bytes": size,
                           "megabytesPerSecond": round(ours_median, 1), "perRound": [round(r, 1) for r in ours_rates],
+                          "cpuSeconds": round(statistics.median(ours_cpu), 2),
                           "peakRSSMiB": max(ours_rss), "oursOverBoto3": round(ours_median / boto3_median, 2),
                           "loadAverageBefore": load_before, "loadAverageAfter": load_after}, sort_keys=True))
     finally:
