@@ -51,7 +51,8 @@ let package = Package(
         // What the test targets share (the skip log that Scripts/test-all.sh summarises); not a product.
         .target(name: "ExportTestSupport", path: "Tests/ExportTestSupport"),
         .executableTarget(
-            name: "ExportBenchmarks", dependencies: ["ExportCore", "ExportInMemory", "ExportFileSystem"], path: "Benchmarks/ExportBenchmarks"),
+            name: "ExportBenchmarks", dependencies: ["ExportCore", "ExportInMemory", "ExportFileSystem", "ExportAWS"],
+            path: "Benchmarks/ExportBenchmarks"),
         .testTarget(name: "ExportCoreTests", dependencies: ["ExportCore", "ExportAdapters", "ExportTestSupport"]),
         .testTarget(
             name: "ExportAdaptersTests",

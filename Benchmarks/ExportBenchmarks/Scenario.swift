@@ -24,6 +24,9 @@ struct Scenario {
     var wholeExport = false
     /// Set for the `jobs-*` scenarios: tiny jobs, request → notified, on this backend (see ``JobsScenario``).
     var jobs: JobsScenario.Backend? = nil
+    /// Set for `s3-upload`: one blob through `S3BlobStore` to `--s3-endpoint` (see ``S3UploadScenario``);
+    /// run only when named in `--only` or given an endpoint.
+    var s3Upload = false
 
     static let all: [Scenario] = [
         Scenario(name: "rows-only", format: nil, sink: .discard),
@@ -37,6 +40,7 @@ struct Scenario {
         Scenario(name: "jobs-memory", format: nil, sink: .discard, jobs: .memory),
         Scenario(name: "jobs-file", format: nil, sink: .discard, jobs: .file(.powerLoss)),
         Scenario(name: "jobs-file-process-crash", format: nil, sink: .discard, jobs: .file(.processCrash)),
+        Scenario(name: "s3-upload", format: nil, sink: .discard, s3Upload: true),
     ]
 
     /// Runs the scenario once over `rows` rows.

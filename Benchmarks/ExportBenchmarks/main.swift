@@ -7,6 +7,8 @@ import Foundation
 //     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
 //     swift run -c release export-benchmarks peer-csv null|file:PATH N POOLS       # the CSV peer's workload
 //     swift run -c release export-benchmarks --only jobs-memory,jobs-file --jobs 1000,10000,100000 --runs 1
+//     swift run -c release export-benchmarks --only s3-upload --s3-endpoint http://127.0.0.1:5000 --s3-bucket B [--s3-file PATH]
+//         (Scripts/s3_upload_bench.py runs it against its own moto_server, beside boto3 on the same file)
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
 // medians/maximum over the runs). Peak RSS is VmHWM from /proc/self/status, reset before each scenario
@@ -21,7 +23,9 @@ var baselines = false
 var sample: String?
 var jobCounts = [1000]
 var clients = 32
+var s3 = S3UploadScenario.Options()
 let usage = "usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--jobs N[,N...]] [--clients N] [--baselines] [--write-csv PATH]"
+    + " [--s3-endpoint URL] [--s3-bucket NAME] [--s3-file PATH | --s3-megabytes N] [--s3-part-mib N] [--s3-parts-in-flight N] [--s3-unsigned]"
 
 /// Prints what is wrong and the usage to standard error, and exits with status 2.
 func usageError(_ message: String) -> Never {
@@ -74,6 +78,18 @@ while let argument = arguments.popFirst() {
     case "--clients": clients = number(after: argument, in: 1...1000, &arguments)
     case "--baselines": baselines = true
     case "--write-csv": sample = value(after: argument, &arguments)
+    case "--s3-endpoint":
+        let text = value(after: argument, &arguments)
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            usageError("--s3-endpoint must be an http(s) URL, not \(String(reflecting: text))")
+        }
+        s3.endpoint = url
+    case "--s3-bucket": s3.bucket = value(after: argument, &arguments)
+    case "--s3-file": s3.file = value(after: argument, &arguments)
+    case "--s3-megabytes": s3.bytes = number(after: argument, in: 1...100_000, &arguments) * 1_000_000
+    case "--s3-part-mib": s3.partSize = number(after: argument, in: 5...5120, &arguments) * 1024 * 1024
+    case "--s3-parts-in-flight": s3.partsInFlight = number(after: argument, in: 1...64, &arguments)
+    case "--s3-unsigned": s3.unsignedPartPayloads = true
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -130,13 +146,29 @@ if let sample {
     exit(0)
 }
 
+if only?.contains("s3-upload") == true, s3.endpoint == nil {
+    usageError("s3-upload needs --s3-endpoint (Scripts/s3_upload_bench.py starts a moto_server and passes it)")
+}
+
 let resetWorks = PeakMemory.reset()
 print("export-benchmarks: \(rows) rows x \(Workload.columns.count) columns, median of \(runs) runs, gzip level \(level)"
     + (resetWorks ? "" : " (peak RSS cannot be reset here: figures are the process's peak so far)"))
 var results: [Result] = []
 var jobsResults: [JobsResult] = []
+var s3Results: [S3UploadScenario.Result] = []
 for scenario in Scenario.all where only?.contains(scenario.name) ?? true {
     _ = PeakMemory.reset()
+    if scenario.s3Upload {
+        // Needs a server: run only when given one.
+        guard s3.endpoint != nil else { continue }
+        do {
+            s3Results.append(try await S3UploadScenario.run(s3, runs: runs))
+        } catch {
+            FileHandle.standardError.write(Data("export-benchmarks: s3-upload failed: \(error)\n".utf8))
+            exit(1)
+        }
+        continue
+    }
     if let backend = scenario.jobs {
         for count in jobCounts {
             _ = PeakMemory.reset()
@@ -194,12 +226,24 @@ if !jobsResults.isEmpty {
                 + pad(String(format: "%.2f", result.cpuSeconds), 8) + pad(String(format: "%.1f", result.peakRSSMiB), 14))
     }
 }
+if !s3Results.isEmpty {
+    print(pad("scenario", 10) + pad("bytes", 12) + pad("MB/s", 9) + pad("median s", 10) + pad("CPU s", 8) + pad("parts", 7) + pad("peak RSS MiB", 14))
+    for result in s3Results {
+        print(
+            pad(result.scenario, 10) + pad(String(result.bytes), 12) + pad(String(format: "%.1f", result.megabytesPerSecond), 9)
+                + pad(String(format: "%.3f", result.seconds), 10) + pad(String(format: "%.2f", result.cpuSeconds), 8)
+                + pad("\(result.partSize >> 20)Mx\(result.partsInFlight)", 7) + pad(String(format: "%.1f", result.peakRSSMiB), 14))
+    }
+}
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys]
 for result in results {
     print(String(decoding: try encoder.encode(result), as: UTF8.self))
 }
 for result in jobsResults {
+    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+}
+for result in s3Results {
     print(String(decoding: try encoder.encode(result), as: UTF8.self))
 }
 

@@ -77,16 +77,19 @@ public struct AWSSigner: Sendable {
         date: Date
     ) -> AWSSignedRequest {
         let stamp = Self.timestamp(date)
+        // Computed once: for `.bytes` it hashes the whole body, which the header and the canonical
+        // request both need; asking `payload.hash` twice hashed every uploaded part twice.
+        let payloadHash = payload.hash
         var headers = headers
         headers.append(("X-Amz-Date", stamp))
-        if contentHashHeader { headers.append(("X-Amz-Content-SHA256", payload.hash)) }
+        if contentHashHeader { headers.append(("X-Amz-Content-SHA256", payloadHash)) }
         if let token = credentials.sessionToken { headers.append(("X-Amz-Security-Token", token)) }
         let host = Self.hostHeader(endpoint)
         let signedHeaders = Self.canonicalHeaderNames(headers, host: host)
         let fullPath = Self.joinedPath(endpoint: endpoint, path: path)
         let canonical = canonicalRequest(
             method: method, path: fullPath, query: query, headers: headers, host: host,
-            signedHeaders: signedHeaders, payloadHash: payload.hash
+            signedHeaders: signedHeaders, payloadHash: payloadHash
         )
         let scope = credentialScope(date: stamp)
         let toSign = Self.stringToSign(timestamp: stamp, scope: scope, canonicalRequest: canonical)

@@ -54,16 +54,25 @@ actor S3BlobWriter: BlobWriter {
         self.resumable = true
     }
 
+    /// Buffers `bytes` and uploads each part as it fills. A full buffer *is* the part (handed over,
+    /// not copied); once a multipart upload is under way each new buffer is allocated at the part
+    /// size, so it never grows by copying either.
     func append(_ bytes: [UInt8]) async throws {
         try checkOpen()
-        buffer += bytes
         size += Int64(bytes.count)
         let partSize = store.configuration.partSize
         do {
-            while buffer.count >= partSize {
-                let part = Array(buffer[..<partSize])
-                buffer.removeFirst(partSize)
-                try await upload(part)
+            var offset = 0
+            while offset < bytes.count {
+                if buffer.isEmpty, uploadID != nil { buffer.reserveCapacity(partSize) }
+                let end = min(bytes.count, offset + partSize - buffer.count)
+                buffer.append(contentsOf: bytes[offset..<end])
+                offset = end
+                if buffer.count == partSize {
+                    let part = buffer
+                    buffer = []
+                    try await upload(part)
+                }
             }
         } catch {
             await stopAfterFailure()
