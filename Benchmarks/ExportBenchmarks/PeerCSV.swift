@@ -10,8 +10,9 @@ import Foundation
 /// public field-by-field API (`CSVRecordWriter`, the pool strings lent as the
 /// Rust program lends `&str`) into an `OutputBuffer` flushed every 64 KiB, as the Rust `csv` program
 /// writes through its 64 KiB buffer. Same arguments and same output line as that program, so a script
-/// can alternate the two and compare the bytes. `peer-csv-cells` writes the same rows through the cell
-/// API (`CSVEncoder.write(cells:rowNumber:into:)`, a reused `[CellValue]`), for comparison.
+/// can alternate the two and compare the bytes. For comparison, `peer-csv-strings` lends the pool
+/// `String`s to the same writer (`text(_:)`) and `peer-csv-cells` writes the same rows through the cell
+/// API (`CSVEncoder.write(cells:rowNumber:into:)`, a reused `[CellValue]`).
 enum PeerCSV {
     struct Pools {
         var header: [String] = [], given: [String] = [], family: [String] = [], special: [String] = []
@@ -44,10 +45,19 @@ enum PeerCSV {
     }
 
     /// Parses the arguments after `peer-csv`, runs, and prints the RESULT line.
-    /// With `cells`, through `write(cells:rowNumber:into:)` instead of `writeRecord` (`peer-csv-cells`).
-    static func main(_ arguments: [String], cells: Bool) throws {
+    /// How the rows reach the encoder.
+    enum Mode: String {
+        /// `CSVRecordWriter.text(utf8:)` with the pools' bytes (`peer-csv`).
+        case bytes = "peer-csv"
+        /// `CSVRecordWriter.text(_:)` with the pool strings (`peer-csv-strings`).
+        case strings = "peer-csv-strings"
+        /// `CSVEncoder.write(cells:rowNumber:into:)` with a reused `[CellValue]` (`peer-csv-cells`).
+        case cells = "peer-csv-cells"
+    }
+
+    static func main(_ arguments: [String], mode: Mode) throws {
         guard arguments.count == 3, let rows = Int(arguments[1]), rows >= 0 else {
-            throw BenchmarkError("usage: export-benchmarks peer-csv|peer-csv-cells null|file:PATH N POOLS")
+            throw BenchmarkError("usage: export-benchmarks peer-csv|peer-csv-strings|peer-csv-cells null|file:PATH N POOLS")
         }
         let sink = arguments[0]
         let path: String
@@ -63,7 +73,7 @@ enum PeerCSV {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw BenchmarkError("cannot create \(path): errno \(errno)") }
         defer { close(descriptor) }
-        let bytes = try write(pools, rows: rows, to: descriptor, cells: cells)
+        let bytes = try write(pools, rows: rows, to: descriptor, mode: mode)
         let seconds = (ContinuousClock.now - start).seconds
         print("RESULT impl=swift_export sink=\(sink.split(separator: ":")[0]) rows=\(rows) bytes=\(sink == "null" ? -1 : bytes) secs=\(String(format: "%.6f", seconds))")
     }
@@ -99,7 +109,7 @@ enum PeerCSV {
     }
 
     /// Writes the header and the rows; returns the byte count.
-    static func write(_ pools: Pools, rows: Int, to descriptor: Int32, cells: Bool) throws -> Int {
+    static func write(_ pools: Pools, rows: Int, to descriptor: Int32, mode: Mode) throws -> Int {
         let encoder = try CSVEncoder(columns: pools.header.map(ExportColumn.attribute))
         var total = 0
         func write(_ bytes: UnsafeBufferPointer<UInt8>) throws(BenchmarkError) {
@@ -111,9 +121,14 @@ enum PeerCSV {
                 offset += written
             }
         }
-        if cells {
+        switch mode {
+        case .cells:
             try writeCells(pools, rows: rows, encoder: encoder, write)
             return total
+        case .strings:
+            try writeStrings(pools, rows: rows, encoder: encoder, write)
+            return total
+        case .bytes: break
         }
         // The pools' UTF-8 bytes are lent to the writer, as the Rust program lends `&str` (a pointer and a
         // length into each pool `String`): no cell array, no copy of a string into a cell, no retain or
@@ -147,6 +162,37 @@ enum PeerCSV {
         }
         try writer.drain(write)
         return total
+    }
+
+    /// The same rows with the pool strings lent to `CSVRecordWriter.text(_:)`.
+    static func writeStrings(
+        _ pools: Pools, rows: Int, encoder: CSVEncoder, _ write: (UnsafeBufferPointer<UInt8>) throws(BenchmarkError) -> Void
+    ) throws {
+        var writer = CSVRecordWriter(encoder: encoder, buffer: OutputBuffer(minimumCapacity: 1 << 17))
+        try writer.writeHeader()
+        for i in 0..<rows {
+            writer.integer(Int64(i + 1))
+            writer.integer(Int64(100_000 + (i &* 37) % 9973))
+            writer.integer(Int64(5_000_000 + (i &* 7919) % 1_000_003))
+            writer.text(pools.given[i % pools.given.count])
+            if i % 50 == 0 {
+                writer.text(pools.special[(i / 50) % pools.special.count])
+            } else {
+                writer.text(pools.family[(i / 7) % pools.family.count])
+            }
+            writer.text(pools.roles[i % pools.roles.count])
+            writer.text(pools.dates[i % pools.dates.count])
+            if i % 7 == 0 {
+                writer.null()
+            } else {
+                writer.text(pools.dates[(i &* 13 + 365) % pools.dates.count])
+            }
+            writer.text(pools.status[(i / 11) % pools.status.count])
+            writer.text(pools.amounts[i % pools.amounts.count])
+            try writer.endRecord(rowNumber: Int64(i + 1))
+            if writer.count >= 1 << 16 { try writer.drain(write) }
+        }
+        try writer.drain(write)
     }
 
     /// The same rows through the cell API: a reused `[CellValue]` and `write(cells:rowNumber:into:)`.

@@ -6,7 +6,7 @@ import Foundation
 //     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
 //     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
 //     swift run -c release export-benchmarks peer-csv null|file:PATH N POOLS       # the CSV peer's workload
-//     swift run -c release export-benchmarks peer-csv-cells null|file:PATH N POOLS # the same through [CellValue]
+//     swift run -c release export-benchmarks peer-csv-strings|peer-csv-cells ...    # the same, lending Strings / through [CellValue]
 //     swift run -c release export-benchmarks --only jobs-memory,jobs-file --jobs 1000,10000,100000 --runs 1
 //
 // Prints a table, then one JSON object per scenario (rows/s, MB/s, output bytes and peak RSS are the
@@ -45,9 +45,9 @@ func number(after flag: String, in range: ClosedRange<Int>, _ arguments: inout A
     return number
 }
 
-if let mode = CommandLine.arguments.dropFirst().first, mode == "peer-csv" || mode == "peer-csv-cells" {
+if let mode = CommandLine.arguments.dropFirst().first.flatMap(PeerCSV.Mode.init(rawValue:)) {
     do {
-        try PeerCSV.main(Array(CommandLine.arguments.dropFirst(2)), cells: mode == "peer-csv-cells")
+        try PeerCSV.main(Array(CommandLine.arguments.dropFirst(2)), mode: mode)
         exit(0)
     } catch {
         usageError("\(error)")
