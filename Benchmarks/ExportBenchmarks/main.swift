@@ -6,6 +6,7 @@ import Foundation
 //     swift run -c release export-benchmarks [--rows N] [--runs N] [--only csv,csv.gz,...] [--level N] [--baselines]
 //     swift run -c release export-benchmarks --rows 1000 --write-csv sample.csv   # look at the workload
 //     swift run -c release export-benchmarks peer-csv null|file:PATH N POOLS       # the CSV peer's workload
+//     swift run -c release export-benchmarks peer-csv-strings|peer-csv-cells ...    # the same, lending Strings / through [CellValue]
 //     swift run -c release export-benchmarks --only jobs-memory,jobs-file --jobs 1000,10000,100000 --runs 1
 //     swift run -c release export-benchmarks --only s3-upload --s3-endpoint http://127.0.0.1:5000 --s3-bucket B [--s3-file PATH]
 //         (Scripts/s3_upload_bench.py runs it against its own moto_server, beside boto3 on the same file)
@@ -48,9 +49,9 @@ func number(after flag: String, in range: ClosedRange<Int>, _ arguments: inout A
     return number
 }
 
-if CommandLine.arguments.dropFirst().first == "peer-csv" {
+if let mode = CommandLine.arguments.dropFirst().first.flatMap(PeerCSV.Mode.init(rawValue:)) {
     do {
-        try PeerCSV.main(Array(CommandLine.arguments.dropFirst(2)))
+        try PeerCSV.main(Array(CommandLine.arguments.dropFirst(2)), mode: mode)
         exit(0)
     } catch {
         usageError("\(error)")

@@ -29,11 +29,12 @@ public struct CSVEncoder: RowEncoder {
     public let options: CSVOptions
 
     private let plan: ColumnPlan
-    private let delimiter: UInt8
-    private let quoteAll: Bool
-    private let neutralize: Bool
-    private let crlf: Bool
-    private let quoteMissing: Bool
+    // Read by ``CSVRecordWriter``, whose inlinable code runs in the caller's module.
+    @usableFromInline let delimiter: UInt8
+    @usableFromInline let quoteAll: Bool
+    @usableFromInline let neutralize: Bool
+    @usableFromInline let crlf: Bool
+    @usableFromInline let quoteMissing: Bool
 
     /// Creates an encoder.
     ///
@@ -109,6 +110,9 @@ public struct CSVEncoder: RowEncoder {
     }
 
     /// Appends one record of already-typed cells, one per column (for hosts that build their own rows).
+    ///
+    /// A host that holds its values as strings or UTF-8 bytes can write them field by field with a
+    /// ``CSVRecordWriter`` instead, with no cell array and no copy of each string into a cell.
     ///
     /// On failure nothing is appended: the buffer is left as it was before the call, with no part of
     /// the record.

@@ -53,7 +53,7 @@ public struct CSVOptions: Hashable, Sendable, Codable {
     /// - Parameters:
     ///   - byte: The first UTF-8 byte of the cell.
     /// - Returns: `true` for `=`, `+`, `-`, `@`, tab and CR.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func isFormulaTrigger(_ byte: UInt8) -> Bool {
         // One bit per trigger below 64 (tab, CR, `+`, `-`, `=`), and `@` (64) on its own.
         let triggersBelow64: UInt64 = 1 << 0x09 | 1 << 0x0D | 1 << 0x2B | 1 << 0x2D | 1 << 0x3D

@@ -1,11 +1,14 @@
 /// Finds the few bytes that force a CSV field to be quoted (or a JSON string to be escaped), eight
 /// bytes at a time.
+@usableFromInline
 enum CSVScanner {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
+    // Computed, not stored: inlined into another module, a stored `static let` would be read through
+    // its lazy-initialisation accessor on every field.
+    @inlinable static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    @inlinable static var highs: UInt64 { 0x8080_8080_8080_8080 }
 
     /// Whether `bytes` contain the delimiter, `"`, CR, LF or NUL.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func needsQuoting(_ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8) -> Bool {
         guard let base = bytes.baseAddress else { return false }
         let delimiters = ones &* UInt64(delimiter)
@@ -38,7 +41,7 @@ enum CSVScanner {
     }
 
     /// Copies `count` bytes; short runs (names, ids) without a call into libc.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func copy(_ source: UnsafePointer<UInt8>, count: Int, to target: UnsafeMutablePointer<UInt8>) {
         let from = UnsafeRawPointer(source)
         let to = UnsafeMutableRawPointer(target)
@@ -65,8 +68,8 @@ enum CSVScanner {
 
     /// Whether the word has a byte below 0x20, a delimiter or a quote (exact for the last two, the
     /// first also catches tab and other controls, which ``exactScan(_:count:delimiter:)`` then clears).
-    @inline(__always)
-    private static func suspicious(_ word: UInt64, delimiters: UInt64, quotes: UInt64) -> Bool {
+    @inlinable @inline(__always)
+    static func suspicious(_ word: UInt64, delimiters: UInt64, quotes: UInt64) -> Bool {
         let control = (word &- ones &* 0x20) & ~word & highs
         let delimiter = word ^ delimiters
         let quote = word ^ quotes
@@ -75,8 +78,8 @@ enum CSVScanner {
         return (control | zeroDelimiter | zeroQuote) != 0
     }
 
-    @inline(__always)
-    private static func exactScan(_ start: UnsafePointer<UInt8>, count: Int, delimiter: UInt8) -> Bool {
+    @inlinable @inline(__always)
+    static func exactScan(_ start: UnsafePointer<UInt8>, count: Int, delimiter: UInt8) -> Bool {
         var index = 0
         while index < count {
             let byte = start[index]

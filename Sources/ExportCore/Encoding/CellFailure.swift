@@ -1,6 +1,7 @@
 import Foundation
 
 /// Why a cell could not be written; the encoder turns it into an ``ExportError`` naming row and column.
+@usableFromInline
 struct CellFailure: Error {
     /// The column's index.
     let column: Int

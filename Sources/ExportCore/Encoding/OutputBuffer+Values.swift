@@ -64,8 +64,8 @@ extension OutputBuffer {
     }
 
     /// Writes the decimal digits of `value`, left-padded with zeros to `minimumDigits`.
-    @inline(__always)
-    private static func writeDigits(of value: inout UInt64, minimumDigits: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
+    @inlinable @inline(__always)
+    static func writeDigits(of value: inout UInt64, minimumDigits: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var digits = 1
         var probe = value
         while probe >= 10 {

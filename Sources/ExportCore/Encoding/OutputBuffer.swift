@@ -18,11 +18,16 @@ public struct OutputBuffer {
 
     private(set) var storage: Storage
     /// `storage.base` and `storage.capacity`, kept here so the hot path does not chase the reference.
-    private var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
     /// How many bytes fit before the buffer has to grow.
     public private(set) var capacity: Int
     /// The number of bytes written.
-    public internal(set) var count: Int
+    public internal(set) var count: Int {
+        @inlinable get { written }
+        set { written = newValue }
+    }
+    /// Storage of ``count``, which inlinable code in other modules (``CSVRecordWriter``) advances.
+    @usableFromInline var written: Int
 
     /// Creates an empty buffer.
     ///
@@ -32,7 +37,7 @@ public struct OutputBuffer {
         storage = Storage(capacity: max(64, minimumCapacity))
         base = storage.base
         capacity = storage.capacity
-        count = 0
+        written = 0
     }
 
     /// Whether no byte has been written.
@@ -52,24 +57,24 @@ public struct OutputBuffer {
 
     /// Makes sure no other copy shares the storage, so the encoders can then use
     /// ``reserveAssumingUnique(_:)`` for the rest of a row without checking again per field.
-    @inline(__always)
+    @usableFromInline
     mutating func makeUnique() {
         if _slowPath(!isKnownUniquelyReferenced(&storage)) { _ = grow(0) }
     }
 
     /// ``reserve(_:)`` without the copy-on-write check: only after ``makeUnique()`` and while no copy of
     /// the buffer can have been made since (within one encoder call that holds it `inout`).
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func reserveAssumingUnique(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
         if _fastPath(capacity - count >= additional) { return base + count }
         return grow(additional)
     }
 
     /// ``append(_:)-(UInt8)`` without the copy-on-write check (see ``reserveAssumingUnique(_:)``).
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func appendAssumingUnique(_ byte: UInt8) {
         reserveAssumingUnique(1).initialize(to: byte)
-        count &+= 1
+        written &+= 1
     }
 
     /// ``append(_:)-(UnsafeBufferPointer<UInt8>)`` without the copy-on-write check.
@@ -80,8 +85,8 @@ public struct OutputBuffer {
         count &+= bytes.count
     }
 
-    @inline(never)
-    private mutating func grow(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
+    @usableFromInline @inline(never)
+    mutating func grow(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
         let needed = count + additional
         var newCapacity = capacity
         while newCapacity < needed { newCapacity *= 2 }
