@@ -79,17 +79,13 @@ public struct PostgresJobStore: JobStore {
         let columns = try Self.columns(next)
         let rows = try await session.run(
             """
-            WITH old AS (
-                SELECT id, document->'owner' AS owner, document->'createdAt' AS created, document->'uniqueKey' AS key
-                FROM \(schema.jobs) WHERE id = $1 AND version = $2::bigint FOR UPDATE
-            )
-            UPDATE \(schema.jobs) AS j SET
+            UPDATE \(schema.jobs) SET
                 state = $3, terminal = $4::boolean, notified = $5::boolean, updated_at = $6::timestamptz,
                 expires_at = $7::timestamptz, version = $2::bigint + 1,
-                document = ($8::jsonb - 'uniqueKey') || jsonb_build_object('owner', old.owner, 'createdAt', old.created)
-                    || CASE WHEN old.key IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('uniqueKey', old.key) END
-            FROM old WHERE j.id = old.id AND j.version = $2::bigint
-            RETURNING j.document::text
+                document = ($8::jsonb - 'uniqueKey') || jsonb_build_object('owner', document->'owner', 'createdAt', document->'createdAt')
+                    || CASE WHEN document->'uniqueKey' IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('uniqueKey', document->'uniqueKey') END
+            WHERE id = $1 AND version = $2::bigint
+            RETURNING document::text
             """,
             [job.id.rawValue, String(job.version), columns[0], columns[1], columns[2], columns[5], columns[6], columns[7]])
         if let row = rows.first { return try decode(row[0], id: job.id.rawValue) }
