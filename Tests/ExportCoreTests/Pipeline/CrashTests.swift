@@ -133,29 +133,16 @@ struct CrashTests {
 
 /// A job store that fails the update recording a sent notification once, as if the process had died
 /// right after the e-mail went out.
-final class CrashAfterNotifyStore: JobStore {
-    private let inner: InMemoryJobStore
+final class CrashAfterNotifyStore: ForwardingJobStore {
+    let inner: InMemoryJobStore
     private let crashed = Mutex(false)
 
     init(_ inner: InMemoryJobStore) { self.inner = inner }
 
-    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
-    func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
     func update(_ job: ExportJob) async throws -> ExportJob {
         if job.lifecycle.notified, crashed.withLock({ crashed in defer { crashed = true }; return !crashed }) {
             throw ExportError(.unavailable, "process died")
         }
         return try await inner.update(job)
     }
-    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
-        try await inner.list(owner: owner, after: cursor, limit: limit)
-    }
-    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
-    }
-    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
-    }
-    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
-    func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
 }

@@ -140,23 +140,12 @@ struct ServiceTests {
 
 
 /// A job store whose listing returns at most one job per page, as a filtered scan may.
-struct OneJobPerPageStore: JobStore {
+struct OneJobPerPageStore: ForwardingJobStore {
     let inner: InMemoryJobStore
 
     init(_ inner: InMemoryJobStore) { self.inner = inner }
 
-    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
-    func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
-    func update(_ job: ExportJob) async throws -> ExportJob { try await inner.update(job) }
     func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
         try await inner.list(owner: owner, after: cursor, limit: 1)
     }
-    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
-    }
-    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
-    }
-    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
-    func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
 }
