@@ -62,8 +62,14 @@ public struct PostgresBackend: Sendable {
         self.wakeUps = wakeUps
         self.database = database
         self.schema = tables
-        jobStore = PostgresJobStore(executor: database, schema: tables)
-        queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock, wakeUps: wakeUps)
+        // Linked: the store records a job and queues its message in one statement.
+        let link = PostgresBackendLink()
+        var store = PostgresJobStore(executor: database, schema: tables)
+        store.link = link
+        jobStore = store
+        var queue = PostgresQueue(executor: database, schema: tables, name: queueName, clock: clock, wakeUps: wakeUps, readsJobs: true)
+        queue.link = link
+        self.queue = queue
         ledger = PostgresNotificationLedger(executor: database, schema: tables)
         scheduleStore = PostgresScheduleStore(executor: database, schema: tables)
         workerControl = PostgresWorkerControlStore(executor: database, schema: tables)
@@ -80,3 +86,7 @@ public struct PostgresBackend: Sendable {
     @discardableResult
     public func migrate() async throws -> [Int] { try await schema.migrate(database) }
 }
+
+/// Ties a `PostgresBackend`'s job store to its queue (same database, same schema), so the store may
+/// queue a new job's message in the statement that records the job.
+final class PostgresBackendLink: Sendable {}

@@ -10,9 +10,12 @@ import Foundation
 /// time and unique key are kept from the stored record whatever the update carries.
 ///
 /// Inside `ExportService.request(_:in:)` its statements run in the host's transaction.
-public struct PostgresJobStore: JobStore {
+public struct PostgresJobStore: EnqueueingJobStore {
     let session: SQLSession
     let schema: PostgresSchema
+    /// Set by `PostgresBackend` on its store and queue: the store records a job and queues its message
+    /// in one statement only on a queue with the same link (the same database and schema).
+    var link: PostgresBackendLink?
 
     /// Creates the store; run ``PostgresSchema/migrate(_:)`` once before using it.
     ///
@@ -31,17 +34,43 @@ public struct PostgresJobStore: JobStore {
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
     /// - Throws: `ExportError` when the database fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
+        try await insert(job, queueingOn: nil)
+    }
+
+    /// Stores a new job and queues its message in one statement, when `queue` is the `PostgresQueue`
+    /// of the same `PostgresBackend`; or returns the job that already holds its id or unique key.
+    ///
+    /// - Parameters:
+    ///   - job: The job, with version 0.
+    ///   - message: Its message (for `job`), visible at once.
+    ///   - queue: The queue.
+    /// - Returns: `nil` when `queue` is not this backend's queue or `message` is another job's (nothing
+    ///   was done); `.created` with the stored job (version 1, its message queued); `.existing` with the
+    ///   job that won (nothing queued).
+    /// - Throws: `ExportError` when the database fails; nothing was stored then.
+    public func create(_ job: ExportJob, enqueueing message: QueueMessage, on queue: any Queue) async throws -> JobCreation? {
+        guard let queue = queue as? PostgresQueue, let link, queue.link === link, message.jobID == job.id else { return nil }
+        return try await insert(job, queueingOn: queue)
+    }
+
+    private func insert(_ job: ExportJob, queueingOn queue: PostgresQueue?) async throws -> JobCreation {
         var stored = job
         stored.version = 1
         let columns = try Self.columns(stored)
+        let insert = """
+            INSERT INTO \(schema.jobs) (id, owner, state, terminal, notified, unique_key, created_at, updated_at, expires_at, version, document)
+            VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6, $7::timestamptz, $8::timestamptz, $9::timestamptz, 1, $10::jsonb)
+            ON CONFLICT DO NOTHING
+            """
+        let bindings = [job.id.rawValue, job.owner.rawValue] + columns
         for _ in 0..<8 {
-            let inserted = try await session.run(
-                """
-                INSERT INTO \(schema.jobs) (id, owner, state, terminal, notified, unique_key, created_at, updated_at, expires_at, version, document)
-                VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6, $7::timestamptz, $8::timestamptz, $9::timestamptz, 1, $10::jsonb)
-                ON CONFLICT DO NOTHING RETURNING 'created'
-                """,
-                [job.id.rawValue, job.owner.rawValue] + columns)
+            let inserted: [ExportSQLRow]
+            if let queue {
+                let (sql, all) = try queue.enqueueing(afterInsert: insert, bindings)
+                inserted = try await session.run(sql, all)
+            } else {
+                inserted = try await session.run(insert + " RETURNING 'created'", bindings)
+            }
             if !inserted.isEmpty { return .created(stored) }
             if let existing = try await get(job.id) { return .existing(existing) }
             if let key = job.uniqueKey {
@@ -253,11 +282,15 @@ public struct PostgresJobStore: JobStore {
     }
 
     func decode(_ document: String?, id: String) throws(ExportError) -> ExportJob {
+        try Self.decode(document, id: id, table: schema.jobs)
+    }
+
+    static func decode(_ document: String?, id: String, table: String) throws(ExportError) -> ExportJob {
         guard let document else { throw ExportError(.corruptData, "job record \(id) has no document") }
         do {
             return try RFC3339.recordDecoder().decode(ExportJob.self, from: Data(document.utf8))
         } catch {
-            throw ExportError(.corruptData, "job record \(id) in \(schema.jobs) cannot be decoded: \(error)", cause: error)
+            throw ExportError(.corruptData, "job record \(id) in \(table) cannot be decoded: \(error)", cause: error)
         }
     }
 }

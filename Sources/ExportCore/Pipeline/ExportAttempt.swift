@@ -27,7 +27,13 @@ struct ExportAttempt: Sendable {
     /// Claims the job and does what the claim says: run an attempt, finish a job that has ended, or
     /// put the message back for later.
     func handle() async throws {
-        guard var job = try await context.jobStore.get(delivery.message.jobID) else {
+        let read: ExportJob?
+        if let snapshot = delivery.job, snapshot.id == delivery.message.jobID {
+            read = snapshot  // read with the lease: one round trip fewer
+        } else {
+            read = try await context.jobStore.get(delivery.message.jobID)
+        }
+        guard var job = read else {
             // The job expired or never existed: nothing to do for this message.
             try await context.queue.acknowledge(receipt)
             return

@@ -82,12 +82,21 @@ public struct ExportService: Sendable {
             createdAt: now,
             uniqueKey: "active-export:\(request.owner.rawValue)"
         )
-        switch try await jobStore.create(job) {
+        let message = QueueMessage(jobID: job.id)
+        // Recorded and queued in one step where the store can (one round trip), else one after the other.
+        let creation: JobCreation
+        let queued: Bool
+        if let store = jobStore as? any EnqueueingJobStore, let folded = try await store.create(job, enqueueing: message, on: queue) {
+            (creation, queued) = (folded, true)
+        } else {
+            (creation, queued) = (try await jobStore.create(job), false)
+        }
+        switch creation {
         case .existing(let existing):
             observer.observe(.deduplicated(existing.id, owner: request.owner))
             return ExportTicket(job: existing, deduplicated: true)
         case .created(let created):
-            try await queue.enqueue(QueueMessage(jobID: created.id))
+            if !queued { try await queue.enqueue(message) }
             observer.observe(.accepted(created.id, owner: created.owner, format: options.format))
             return ExportTicket(job: created, deduplicated: false)
         }

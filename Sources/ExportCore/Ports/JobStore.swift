@@ -111,6 +111,26 @@ public protocol JobStore: Sendable {
     func delete(_ job: ExportJob) async throws
 }
 
+/// A job store that can record a new job and queue its message in one step, when the queue keeps its
+/// messages beside the store's jobs (`PostgresJobStore` and `PostgresQueue` of one `PostgresBackend`:
+/// one statement, so one round trip instead of two, and never a job recorded without its message).
+///
+/// ``ExportService`` asks for this step first and falls back to ``JobStore/create(_:)`` followed by
+/// ``Queue/enqueue(_:delay:)`` when the store answers `nil`.
+public protocol EnqueueingJobStore: JobStore {
+    /// Records `job` and queues `message` on `queue` in one step, if this store can for that queue.
+    ///
+    /// - Parameters:
+    ///   - job: The job, with version 0.
+    ///   - message: Its message, visible at once.
+    ///   - queue: The queue the caller would enqueue on.
+    /// - Returns: `nil` when this store cannot enqueue on `queue` (nothing was done: create and
+    ///   enqueue separately); else as ``JobStore/create(_:)``: `.created` when the job was recorded and
+    ///   its message queued, `.existing` (nothing queued) when another job holds its id or unique key.
+    /// - Throws: ``ExportError`` when storage fails; then neither the job nor the message was stored.
+    func create(_ job: ExportJob, enqueueing message: QueueMessage, on queue: any Queue) async throws -> JobCreation?
+}
+
 /// The outcome of ``JobStore/create(_:)``.
 public enum JobCreation: Hashable, Sendable {
     /// The job was stored.

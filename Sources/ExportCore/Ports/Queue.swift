@@ -171,6 +171,15 @@ public struct Delivery: Hashable, Sendable {
     public var receiveCount: Int
     /// When this lease runs out unless extended.
     public var leaseExpiresAt: Date
+    /// The message's job as the queue read it with the lease, for a queue that keeps its messages beside
+    /// the jobs and can read both in one round trip (`PostgresQueue` on `PostgresBackend`); `nil` when
+    /// the queue did not read it.
+    ///
+    /// The worker takes it as its first read of the job instead of asking the job store, which saves a
+    /// round trip per job. It is a snapshot like any read: every write that follows is still a
+    /// compare-and-swap on the job's version, so a snapshot that is stale by then fails that write as a
+    /// stale `get` would. The worker ignores a snapshot of another job than ``message``'s.
+    public var job: ExportJob?
 
     /// Creates a delivery.
     ///
@@ -180,12 +189,14 @@ public struct Delivery: Hashable, Sendable {
     ///   - receipt: The lease receipt.
     ///   - receiveCount: How many times it has been received.
     ///   - leaseExpiresAt: When the lease runs out.
-    public init(id: MessageID, message: QueueMessage, receipt: LeaseReceipt, receiveCount: Int, leaseExpiresAt: Date) {
+    ///   - job: The message's job as read with the lease, if the queue read it.
+    public init(id: MessageID, message: QueueMessage, receipt: LeaseReceipt, receiveCount: Int, leaseExpiresAt: Date, job: ExportJob? = nil) {
         self.id = id
         self.message = message
         self.receipt = receipt
         self.receiveCount = receiveCount
         self.leaseExpiresAt = leaseExpiresAt
+        self.job = job
     }
 }
 

@@ -41,20 +41,22 @@ struct Harness {
     static let settings = ExportSettings(linkLifetime: .seconds(3600))
 
     /// The harness's ports, with any of them replaced.
-    func ports(jobStore: (any JobStore)? = nil, notifier: (any Notifier)? = nil, clock: (any ExportClock)? = nil) -> ExportPorts {
+    func ports(
+        jobStore: (any JobStore)? = nil, queue: (any Queue)? = nil, notifier: (any Notifier)? = nil, clock: (any ExportClock)? = nil
+    ) -> ExportPorts {
         ExportPorts(
-            jobStore: jobStore ?? jobs, queue: queue, blobStore: blobs, notifier: notifier ?? self.notifier, clock: clock ?? self.clock,
+            jobStore: jobStore ?? jobs, queue: queue ?? self.queue, blobStore: blobs, notifier: notifier ?? self.notifier, clock: clock ?? self.clock,
             observer: events, settings: Harness.settings)
     }
 
     /// A worker on the harness's ports. `clock` overrides the worker's own clock: a frozen clock (one
     /// nobody advances) models a stalled process whose heartbeats stop while the world moves on.
     func worker(
-        source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, notifier: (any Notifier)? = nil,
+        source: (any MembershipSource)? = nil, jobStore: (any JobStore)? = nil, queue: (any Queue)? = nil, notifier: (any Notifier)? = nil,
         clock: (any ExportClock)? = nil, concurrency: Int = 2, pageSize: Int = 2, maxDeliveries: Int? = nil
     ) -> ExportWorker {
         try! ExportWorker(
-            ports: ports(jobStore: jobStore, notifier: notifier, clock: clock), source: source ?? self.source,
+            ports: ports(jobStore: jobStore, queue: queue, notifier: notifier, clock: clock), source: source ?? self.source,
             configuration: .init(
                 concurrency: concurrency, visibilityTimeout: Harness.lease, receiveWaitTime: .zero, idleDelay: .seconds(1),
                 retryPolicy: policy, pageSize: pageSize, shutdownGracePeriod: .seconds(30), randomSeed: 7,

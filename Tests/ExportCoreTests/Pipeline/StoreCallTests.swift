@@ -21,6 +21,73 @@ struct StoreCallTests {
         #expect(counting.counts == .init(gets: 1, updates: 3))
     }
 
+    @Test("a job the queue read with the lease is not read again: the success path writes three times and reads nothing")
+    func snapshotFromQueue() async throws {
+        let harness = Harness()
+        let counting = CountingJobStore(harness.jobs)
+        let ticket = try await harness.request()
+        counting.reset()
+        let queue = SnapshotQueue(harness.queue) { id in try await harness.jobs.get(id) }
+        #expect(try await harness.worker(jobStore: counting, queue: queue).processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).lifecycle.notified)
+        #expect(counting.counts == .init(gets: 0, updates: 3))
+        #expect(await harness.notifier.sent.count == 1)
+    }
+
+    @Test("a queue's snapshot of another job than the message's is ignored: the message's own job runs")
+    func snapshotOfAnotherJob() async throws {
+        let harness = Harness()
+        let other = try await harness.request("u2")
+        let decoy = try #require(try await harness.jobs.get(other.jobID))
+        let counting = CountingJobStore(harness.jobs)
+        // u2's message is taken out of the queue; only u1's is left, and its delivery carries u2's job.
+        let taken = try #require(try await harness.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
+        #expect(taken.message.jobID == other.jobID)
+        try await harness.queue.acknowledge(taken.receipt)
+        let mine = try await harness.request()
+        counting.reset()
+        let queue = SnapshotQueue(harness.queue) { _ in decoy }
+        #expect(try await harness.worker(jobStore: counting, queue: queue).processAvailable() >= 1)
+        #expect(try await harness.job(mine.jobID).state == .succeeded)
+        #expect(try await harness.job(other.jobID).state == .queued)
+        #expect(counting.counts.gets >= 1)
+    }
+
+    @Test("a stale snapshot cannot overwrite a newer job: a queued job cancelled after the queue read it stays cancelled")
+    func staleSnapshot() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let snapshot = try #require(try await harness.jobs.get(ticket.jobID))
+        _ = try await harness.service.cancel(ticket.jobID, requester: "u1")
+        #expect(try await harness.job(ticket.jobID).state == .cancelled)
+        let queue = SnapshotQueue(harness.queue) { _ in snapshot }
+        let worker = harness.worker(queue: queue)
+        // The message is still queued (a cancelled job's message is discarded by the worker that gets it).
+        #expect(try await worker.processAvailable() == 1)
+        for _ in 0..<3 { _ = try? await worker.processAvailable() }
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.state == .cancelled)
+        #expect(await harness.blobs.keys.isEmpty)
+    }
+
+    @Test("a store that records and queues in one step is not followed by an enqueue; one that declines is", arguments: [true, false])
+    func createAndEnqueue(folds: Bool) async throws {
+        let harness = Harness()
+        let store = FoldingJobStore(harness.jobs, queue: harness.queue, folds: folds)
+        let counting = SnapshotQueue(harness.queue)
+        let service = try ExportService(ports: harness.ports(jobStore: store, queue: counting), configuration: .init(rateLimit: nil))
+        let ticket = try await service.request(ExportRequest(owner: "u1", recipient: try EmailAddress(validating: "u1@example.com")))
+        // The active export answers a second request, and nothing more is queued for it.
+        let again = try await service.request(ExportRequest(owner: "u1", recipient: try EmailAddress(validating: "u1@example.com")))
+        #expect(again.deduplicated && again.jobID == ticket.jobID)
+        #expect(store.folded.load(ordering: .relaxed) == (folds ? 1 : 0))
+        #expect(counting.enqueues.load(ordering: .relaxed) == (folds ? 0 : 1))
+        // One message either way: the worker runs the job once.
+        #expect(try await harness.worker().processAvailable() == 1)
+        #expect(try await harness.worker().processAvailable() == 0)
+        #expect(try await harness.job(ticket.jobID).state == .succeeded)
+    }
+
     @Test("modify(startingFrom:) writes from the caller's copy, and reads again only when that copy is stale")
     func modifyStartingFrom() async throws {
         let harness = Harness()
@@ -65,13 +132,13 @@ struct StoreCallTests {
 }
 
 /// A job store that counts reads and writes of single jobs and passes everything on.
-final class CountingJobStore: JobStore {
+final class CountingJobStore: ForwardingJobStore {
     struct Counts: Equatable {
         var gets = 0
         var updates = 0
     }
 
-    private let inner: InMemoryJobStore
+    let inner: InMemoryJobStore
     private let state = Mutex(Counts())
 
     init(_ inner: InMemoryJobStore) { self.inner = inner }
@@ -79,7 +146,6 @@ final class CountingJobStore: JobStore {
     var counts: Counts { state.withLock { $0 } }
     func reset() { state.withLock { $0 = Counts() } }
 
-    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
     func get(_ id: JobID) async throws -> ExportJob? {
         state.withLock { $0.gets += 1 }
         return try await inner.get(id)
@@ -88,15 +154,59 @@ final class CountingJobStore: JobStore {
         state.withLock { $0.updates += 1 }
         return try await inner.update(job)
     }
-    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
-        try await inner.list(owner: owner, after: cursor, limit: limit)
+}
+
+/// A queue that hands each delivery a job snapshot, as `PostgresQueue` reads the job with the lease.
+/// It also counts the enqueues it passes on.
+final class SnapshotQueue: Queue {
+    let inner: InMemoryQueue
+    let snapshot: @Sendable (JobID) async throws -> ExportJob?
+    let enqueues = Atomic<Int>(0)
+
+    init(_ inner: InMemoryQueue, snapshot: @escaping @Sendable (JobID) async throws -> ExportJob? = { _ in nil }) {
+        self.inner = inner
+        self.snapshot = snapshot
     }
-    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
+
+    func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
+        enqueues.add(1, ordering: .relaxed)
+        return try await inner.enqueue(message, delay: delay)
     }
-    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
+    func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
+        var deliveries = try await inner.receive(max: max, visibilityTimeout: visibilityTimeout, waitTime: waitTime)
+        for index in deliveries.indices { deliveries[index].job = try await snapshot(deliveries[index].message.jobID) }
+        return deliveries
     }
-    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
-    func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
+    func acknowledge(_ receipt: LeaseReceipt) async throws { try await inner.acknowledge(receipt) }
+    func release(_ receipt: LeaseReceipt, delay: Duration) async throws { try await inner.release(receipt, delay: delay) }
+    func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
+        try await inner.extendLease(receipt, by: visibilityTimeout)
+    }
+    func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws { try await inner.deadLetter(receipt, reason: reason) }
+    func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
+    func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
+    func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? { try await inner.jobsWithLiveMessages(among: jobs) }
+}
+
+/// An `EnqueueingJobStore` over the in-memory store and queue: it records and queues in one call when
+/// `folds`, and declines (answers `nil`) otherwise.
+final class FoldingJobStore: EnqueueingJobStore, ForwardingJobStore {
+    let inner: InMemoryJobStore
+    let queue: InMemoryQueue
+    let folds: Bool
+    let folded = Atomic<Int>(0)
+
+    init(_ inner: InMemoryJobStore, queue: InMemoryQueue, folds: Bool) {
+        self.inner = inner
+        self.queue = queue
+        self.folds = folds
+    }
+
+    func create(_ job: ExportJob, enqueueing message: QueueMessage, on queue: any Queue) async throws -> JobCreation? {
+        guard folds else { return nil }
+        folded.add(1, ordering: .relaxed)
+        let creation = try await inner.create(job)
+        if case .created = creation { try await self.queue.enqueue(message) }
+        return creation
+    }
 }

@@ -21,8 +21,8 @@ struct PostgresConformanceTests {
         }
     }
 
-    @Test("PostgresQueue passes QueueConformance, on an injected clock")
-    func queue() async throws {
+    @Test("PostgresQueue passes QueueConformance, on an injected clock, reading jobs with the lease or not", arguments: [false, true])
+    func queue(readsJobs: Bool) async throws {
         guard let server = try await TestPostgres.server() else { return }
         try await server.withDatabase { database, _ in
             let schema = try PostgresSchema()
@@ -33,11 +33,35 @@ struct PostgresConformanceTests {
                 makeQueue: {
                     // A fresh, empty queue per case: queues share the tables, told apart by name.
                     PostgresQueue(
-                        executor: database, schema: schema, name: "conformance-\(counter.add(1, ordering: .relaxed).newValue)", clock: clock)
+                        executor: database, schema: schema, name: "conformance-\(counter.add(1, ordering: .relaxed).newValue)", clock: clock,
+                        readsJobs: readsJobs)
                 },
                 advance: { clock.advance(by: $0) },
                 now: { clock.now() }
             ).run()
+        }
+    }
+
+    @Test("a receive on PostgresBackend reads each message's job with the lease: the job as stored, or nil when it is gone")
+    func receiveReadsJobs() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let backend = try PostgresBackend(database: database, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
+            try await backend.migrate()
+            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+            let ticket = try await service.request(
+                ExportRequest(owner: "reader", recipient: try EmailAddress(validating: "reader@example.com"), format: "csv"))
+            // A message whose job does not exist.
+            try await backend.queue.enqueue(QueueMessage(jobID: JobID("no-such-job")!))
+            let deliveries = try await backend.queue.receive(max: 10, visibilityTimeout: .seconds(60), waitTime: .zero)
+            #expect(deliveries.count == 2)
+            let stored = try #require(try await backend.jobStore.get(ticket.jobID))
+            #expect(deliveries.first { $0.message.jobID == ticket.jobID }?.job == stored)
+            #expect(deliveries.first { $0.message.jobID == JobID("no-such-job")! }?.job == nil)
+            // A queue made without the option reads no job.
+            let plain = PostgresQueue(executor: database, schema: backend.schema)
+            try await plain.release(try #require(deliveries.first { $0.message.jobID == ticket.jobID }).receipt, delay: .zero)
+            #expect(try await plain.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first?.job == nil)
         }
     }
 

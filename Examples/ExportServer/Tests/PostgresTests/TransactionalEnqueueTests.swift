@@ -3,6 +3,7 @@ import ExportInMemory
 import ExportPostgres
 import Foundation
 import PostgresNIOPort
+import Synchronization
 import Testing
 
 /// `ExportService.request(_:in:)`: the export exists if and only if the host's transaction commits.
@@ -106,6 +107,65 @@ struct TransactionalEnqueueTests {
                 try await database.withTransaction { transaction in try await service.request(Self.request("carol"), in: transaction) }
             }
             #expect(error?.code == .configuration)
+        }
+    }
+
+    @Test("a request on PostgresBackend records the job and queues its message in one statement; standalone adapters do it in two")
+    func oneStatement() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let counting = CountingDatabase(database)
+            let backend = try PostgresBackend(database: counting, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
+            try await backend.migrate()
+            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+            counting.statements.store(0, ordering: .relaxed)
+            let ticket = try await service.request(Self.request("dave"))
+            // The owner's listing, then the job's insert with its message's.
+            #expect(counting.statements.load(ordering: .relaxed) == 2)
+            #expect(try await Self.count("SELECT count(*)::text FROM export_queue WHERE job_id = '\(ticket.jobID)'", database) == 1)
+            #expect(try await backend.jobStore.get(ticket.jobID)?.state == .queued)
+            // Asked again while the export is active: the same job, nothing more queued.
+            #expect(try await service.request(Self.request("dave")).jobID == ticket.jobID)
+            #expect(try await Self.count("SELECT count(*)::text FROM export_queue", database) == 1)
+            let delivery = try #require(try await backend.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
+            #expect(delivery.message.jobID == ticket.jobID)
+
+            // A store and a queue not made by one backend may be on two databases: the store declines.
+            let store = PostgresJobStore(executor: counting, schema: backend.schema)
+            let queue = PostgresQueue(executor: counting, schema: backend.schema)
+            let standalone = try ExportService(
+                ports: ExportPorts(jobStore: store, queue: queue, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier()),
+                configuration: .init(rateLimit: nil))
+            counting.statements.store(0, ordering: .relaxed)
+            let other = try await standalone.request(Self.request("erin"))
+            #expect(counting.statements.load(ordering: .relaxed) == 3)
+            #expect(try await Self.count("SELECT count(*)::text FROM export_queue WHERE job_id = '\(other.jobID)'", database) == 1)
+        }
+    }
+}
+
+/// A database that counts the statements run through it, inside transactions too.
+final class CountingDatabase: ExportSQLDatabase {
+    let inner: PostgresNIODatabase
+    let statements = Atomic<Int>(0)
+
+    init(_ inner: PostgresNIODatabase) { self.inner = inner }
+
+    func execute(_ statement: ExportSQLStatement) async throws -> [ExportSQLRow] {
+        statements.add(1, ordering: .relaxed)
+        return try await inner.execute(statement)
+    }
+
+    func withTransaction<Result: Sendable>(_ body: (any ExportSQLExecutor) async throws -> Result) async throws -> Result {
+        try await inner.withTransaction { transaction in try await body(Counted(inner: transaction, owner: self)) }
+    }
+
+    struct Counted: ExportSQLExecutor {
+        let inner: any ExportSQLExecutor
+        let owner: CountingDatabase
+        func execute(_ statement: ExportSQLStatement) async throws -> [ExportSQLRow] {
+            owner.statements.add(1, ordering: .relaxed)
+            return try await inner.execute(statement)
         }
     }
 }
