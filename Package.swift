@@ -49,7 +49,7 @@ let package = Package(
         // What the example executables share (graceful SIGTERM/SIGINT handling); not a product.
         .target(name: "ExampleSupport", dependencies: ["ExportCore"], path: "Examples/ExampleSupport"),
         // What the test targets share (the skip log that Scripts/test-all.sh summarises); not a product.
-        .target(name: "ExportTestSupport", path: "Tests/ExportTestSupport"),
+        .target(name: "ExportTestSupport", dependencies: ["ExportCore", "ExportAdapters"], path: "Tests/ExportTestSupport"),
         .executableTarget(
             name: "ExportBenchmarks", dependencies: ["ExportCore", "ExportInMemory", "ExportFileSystem", "ExportAWS"],
             path: "Benchmarks/ExportBenchmarks"),

@@ -1,6 +1,7 @@
 import ExportAdapters
 import ExportCore
 @testable import ExportHTTPAPI
+import ExportTestSupport
 import Foundation
 import Testing
 
@@ -106,18 +107,6 @@ struct AdminContractTests {
 
 /// A job store with only the port's required listings: listing across owners is the port's default
 /// (`unsupported`).
-struct OwnerScopedJobStore: JobStore {
+struct OwnerScopedJobStore: ForwardingJobStore {
     let inner: InMemoryJobStore
-    func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
-    func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
-    func update(_ job: ExportJob) async throws -> ExportJob { try await inner.update(job) }
-    func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
-        try await inner.list(owner: owner, after: cursor, limit: limit)
-    }
-    func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-        try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
-    }
-    func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] { try await inner.unnotified(updatedBefore: updatedBefore, limit: limit) }
-    func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
-    func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
 }

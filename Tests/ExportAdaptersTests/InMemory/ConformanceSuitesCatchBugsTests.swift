@@ -1,6 +1,7 @@
 import ExportAdapters
 import ExportConformance
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Testing
 
@@ -16,27 +17,14 @@ struct ConformanceSuitesCatchBugsTests {
     }
 
     /// Ignores versions: every update wins.
-    actor LastWriterWinsStore: JobStore {
+    struct LastWriterWinsStore: ForwardingJobStore {
         let inner = InMemoryJobStore()
-        func create(_ job: ExportJob) async throws -> JobCreation { try await inner.create(job) }
-        func get(_ id: JobID) async throws -> ExportJob? { try await inner.get(id) }
         func update(_ job: ExportJob) async throws -> ExportJob {
             guard let stored = try await inner.get(job.id) else { throw ExportError(.notFound, "no job") }
             var forced = job
             forced.version = stored.version
             return try await inner.update(forced)
         }
-        func list(owner: UserID, after cursor: PageCursor?, limit: Int) async throws -> Page<ExportJob> {
-            try await inner.list(owner: owner, after: cursor, limit: limit)
-        }
-        func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-            try await inner.stale(in: states, updatedBefore: updatedBefore, limit: limit)
-        }
-        func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
-            try await inner.unnotified(updatedBefore: updatedBefore, limit: limit)
-        }
-        func expired(now: Date, limit: Int) async throws -> [ExportJob] { try await inner.expired(now: now, limit: limit) }
-        func delete(_ job: ExportJob) async throws { try await inner.delete(job) }
     }
 
     /// Forgets to scope by owner on the first page.
@@ -48,13 +36,10 @@ struct ConformanceSuitesCatchBugsTests {
     }
 
     /// Acknowledges with any receipt of the message, stale ones included (the SQS-style pitfall).
-    actor LaxQueue: Queue {
-        let inner: InMemoryQueue
+    actor LaxQueue: ForwardingQueue {
+        nonisolated let inner: InMemoryQueue
         var latest: [String: LeaseReceipt] = [:]
         init(clock: ManualClock) { inner = InMemoryQueue(clock: clock) }
-        func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
-            try await inner.enqueue(message, delay: delay)
-        }
         func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
             let deliveries = try await inner.receive(max: max, visibilityTimeout: visibilityTimeout, waitTime: waitTime)
             for delivery in deliveries { latest[delivery.id.rawValue] = delivery.receipt }
@@ -63,16 +48,6 @@ struct ConformanceSuitesCatchBugsTests {
         func acknowledge(_ receipt: LeaseReceipt) async throws {
             let id = String(receipt.rawValue.split(separator: "/")[0])
             try await inner.acknowledge(latest[id] ?? receipt)
-        }
-        func release(_ receipt: LeaseReceipt, delay: Duration) async throws { try await inner.release(receipt, delay: delay) }
-        func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
-            try await inner.extendLease(receipt, by: visibilityTimeout)
-        }
-        func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws { try await inner.deadLetter(receipt, reason: reason) }
-        func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
-        func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
-        func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
-            try await inner.jobsWithLiveMessages(among: jobs)
         }
     }
 

@@ -1,5 +1,6 @@
 import ExportAdapters
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Testing
 

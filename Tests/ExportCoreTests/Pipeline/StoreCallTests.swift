@@ -1,5 +1,6 @@
 import ExportAdapters
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -158,7 +159,7 @@ final class CountingJobStore: ForwardingJobStore {
 
 /// A queue that hands each delivery a job snapshot, as `PostgresQueue` reads the job with the lease.
 /// It also counts the enqueues it passes on.
-final class SnapshotQueue: Queue {
+final class SnapshotQueue: ForwardingQueue {
     let inner: InMemoryQueue
     let snapshot: @Sendable (JobID) async throws -> ExportJob?
     let enqueues = Atomic<Int>(0)
@@ -177,15 +178,6 @@ final class SnapshotQueue: Queue {
         for index in deliveries.indices { deliveries[index].job = try await snapshot(deliveries[index].message.jobID) }
         return deliveries
     }
-    func acknowledge(_ receipt: LeaseReceipt) async throws { try await inner.acknowledge(receipt) }
-    func release(_ receipt: LeaseReceipt, delay: Duration) async throws { try await inner.release(receipt, delay: delay) }
-    func extendLease(_ receipt: LeaseReceipt, by visibilityTimeout: Duration) async throws -> Date {
-        try await inner.extendLease(receipt, by: visibilityTimeout)
-    }
-    func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws { try await inner.deadLetter(receipt, reason: reason) }
-    func deadLetters(limit: Int) async throws -> [DeadLetter] { try await inner.deadLetters(limit: limit) }
-    func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
-    func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? { try await inner.jobsWithLiveMessages(among: jobs) }
 }
 
 /// An `EnqueueingJobStore` over the in-memory store and queue: it records and queues in one call when
