@@ -202,33 +202,7 @@ public struct CSVEncoder: RowEncoder {
             buffer.appendAssumingUnique(bytes)
             return true
         }
-        return appendQuoted(bytes, apostrophe: guardFormula, into: &buffer)
-    }
-
-    private func appendQuoted(_ bytes: UnsafeBufferPointer<UInt8>, apostrophe: Bool, into buffer: inout OutputBuffer) -> Bool {
-        let out = buffer.reserveAssumingUnique(bytes.count * 2 + 3)
-        var length = 0
-        out[length] = 0x22
-        length &+= 1
-        if apostrophe {
-            out[length] = UInt8(ascii: "'")
-            length &+= 1
-        }
-        for byte in bytes {
-            if byte <= 0x22 {
-                if byte == 0 { return false }
-                if byte == 0x22 {
-                    out[length] = 0x22
-                    length &+= 1
-                }
-            }
-            out[length] = byte
-            length &+= 1
-        }
-        out[length] = 0x22
-        length &+= 1
-        buffer.count &+= length
-        return true
+        return buffer.appendQuotedAssumingUnique(bytes, apostrophe: guardFormula)
     }
 }
 

@@ -267,31 +267,9 @@ public struct CSVRecordWriter: ~Copyable {
     @usableFromInline
     mutating func quoted(_ bytes: UnsafeBufferPointer<UInt8>, column index: Int) {
         let apostrophe = neutralize && !bytes.isEmpty && CSVOptions.isFormulaTrigger(bytes[0])
-        let out = buffer.reserveAssumingUnique(bytes.count * 2 + 3)
-        var length = 0
-        out[length] = 0x22
-        length &+= 1
-        if apostrophe {
-            out[length] = UInt8(ascii: "'")
-            length &+= 1
+        if !buffer.appendQuotedAssumingUnique(bytes, apostrophe: apostrophe), failure == nil {
+            failure = CellFailure(column: index, what: "text containing U+0000 (NUL)")
         }
-        for byte in bytes {
-            if byte <= 0x22 {
-                if byte == 0 {
-                    if failure == nil { failure = CellFailure(column: index, what: "text containing U+0000 (NUL)") }
-                    return
-                }
-                if byte == 0x22 {
-                    out[length] = 0x22
-                    length &+= 1
-                }
-            }
-            out[length] = byte
-            length &+= 1
-        }
-        out[length] = 0x22
-        length &+= 1
-        buffer.written &+= length
     }
 
 }

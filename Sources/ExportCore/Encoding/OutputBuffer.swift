@@ -85,6 +85,38 @@ public struct OutputBuffer {
         count &+= bytes.count
     }
 
+    /// Appends a CSV field in quotes, with each quote doubled and, if `apostrophe`, the formula guard
+    /// `'` after the opening quote (no copy-on-write check, see ``reserveAssumingUnique(_:)``): the one
+    /// quoting loop of ``CSVEncoder`` and ``CSVRecordWriter``.
+    ///
+    /// - Returns: `false`, with nothing appended, when `bytes` hold a NUL (no CSV reader keeps one).
+    @usableFromInline @inline(__always)
+    mutating func appendQuotedAssumingUnique(_ bytes: UnsafeBufferPointer<UInt8>, apostrophe: Bool) -> Bool {
+        let out = reserveAssumingUnique(bytes.count * 2 + 3)
+        var length = 0
+        out[length] = 0x22
+        length &+= 1
+        if apostrophe {
+            out[length] = UInt8(ascii: "'")
+            length &+= 1
+        }
+        for byte in bytes {
+            if byte <= 0x22 {
+                if byte == 0 { return false }
+                if byte == 0x22 {
+                    out[length] = 0x22
+                    length &+= 1
+                }
+            }
+            out[length] = byte
+            length &+= 1
+        }
+        out[length] = 0x22
+        length &+= 1
+        written &+= length
+        return true
+    }
+
     @usableFromInline @inline(never)
     mutating func grow(_ additional: Int) -> UnsafeMutablePointer<UInt8> {
         let needed = count + additional
