@@ -2,10 +2,10 @@ import Foundation
 
 /// Runs one export attempt end to end: source pages → encoder → blob writer, hashing as it goes.
 ///
-/// The runner holds one page of rows and one chunk of output at a time, so memory does not grow with
-/// the export's size. After every page it calls the checkpoint, where the worker records the rows
-/// written and checks for task cancellation (its heartbeat runs on a timer beside the runner); a
-/// checkpoint that throws stops the export and aborts the partial blob.
+/// The runner holds a bounded number of pages of rows and of encoded output at a time, so memory does
+/// not grow with the export's size. After every batch of appended pages it calls the checkpoint, where
+/// the worker records the rows written and checks for task cancellation (its heartbeat runs on a timer
+/// beside the runner); a checkpoint that throws stops the export and aborts the partial blob.
 public struct ExportRunner: Sendable {
     /// What one successful run produced.
     public struct Output: Hashable, Sendable {
@@ -39,6 +39,7 @@ public struct ExportRunner: Sendable {
     private let chunkSize: Int
     private let csvOptions: CSVOptions
     private let compressionLevel: Int
+    private let pendingBytesLimit: Int
 
     /// Creates a runner.
     ///
@@ -50,9 +51,12 @@ public struct ExportRunner: Sendable {
     ///   - csvOptions: The CSV dialect.
     ///   - compressionLevel: The gzip level of `.csv.gz` files, 0 (store) to 9 (smallest), clamped; 6 by
     ///     default. Level 1 compresses several times faster for files about 20% larger.
+    ///   - maxPendingBytes: How many encoded bytes may wait for a busy blob writer before encoding
+    ///     waits too; 4 MiB by default, at least 1. It lets the encoder go on while the writer makes a
+    ///     checkpoint durable (an fsync, a part upload), and bounds the memory that costs.
     public init(
         source: any MembershipSource, blobStore: any BlobStore, pageSize: Int = 1000, chunkSize: Int = 64 * 1024,
-        csvOptions: CSVOptions = CSVOptions(), compressionLevel: Int = 6
+        csvOptions: CSVOptions = CSVOptions(), compressionLevel: Int = 6, maxPendingBytes: Int = 4 * 1024 * 1024
     ) {
         self.source = source
         self.blobStore = blobStore
@@ -60,6 +64,7 @@ public struct ExportRunner: Sendable {
         self.chunkSize = max(1, chunkSize)
         self.csvOptions = csvOptions
         self.compressionLevel = min(9, max(0, compressionLevel))
+        self.pendingBytesLimit = max(1, maxPendingBytes)
     }
 
     /// How many rows an export of `job` will write, as the source counts them; `nil` when it cannot.
@@ -72,12 +77,13 @@ public struct ExportRunner: Sendable {
         try await source.membershipCount(of: job.owner, range: job.options.range)
     }
 
-    /// What the runner reports after each page's bytes are appended.
+    /// What the runner reports after each batch of pages is appended (one page, unless pages waited
+    /// for a busy writer).
     public struct Progress: Hashable, Sendable {
         /// The rows written so far (counting the rows a resumed run continued after).
         public var rows: Int64
-        /// A checkpoint made at this page's end, to be recorded before the export goes on; `nil` for
-        /// most pages.
+        /// A checkpoint made at the batch's end, to be recorded before the export goes on; `nil` for
+        /// most batches.
         public var checkpoint: ExportCheckpoint?
     }
 
@@ -86,7 +92,7 @@ public struct ExportRunner: Sendable {
     /// - Parameters:
     ///   - job: The job (owner, format, columns).
     ///   - key: Where to store the file.
-    ///   - checkpoint: Called after each page's bytes are appended, with the rows written so far;
+    ///   - checkpoint: Called after each batch of pages is appended, with the rows written so far;
     ///     throw to stop.
     /// - Returns: The stored blob, row count and checksum.
     /// - Throws: The first error of the source, the encoder, the blob store or the checkpoint; the
@@ -102,10 +108,13 @@ public struct ExportRunner: Sendable {
     /// Exports a job's rows into a blob, making checkpoints as it goes and continuing from one.
     ///
     /// Three things overlap, so a second core is used when there is one: the next source page is
-    /// fetched while the current page is encoded, and the previous page's chunks are hashed and
-    /// appended meanwhile. At most three pages are held at once (the one being fetched, the one being
-    /// encoded, the chunks of the one being written), so memory stays bounded by the page size. Appends
-    /// stay in order and one at a time (each starts after the previous page's have returned).
+    /// fetched while the current page is encoded, and earlier pages' chunks are hashed and appended
+    /// meanwhile. Appends stay in order and one batch at a time (each starts after the previous one's
+    /// have returned). While the writer is busy (a checkpoint's durable flush takes milliseconds),
+    /// encoded pages wait for it, up to the runner's `maxPendingBytes`; then encoding waits too. So
+    /// memory is bounded, whatever the export's size: two pages of rows (the one fetched, the one
+    /// encoded), and encoded bytes of about twice that limit plus two pages (those waiting, and the
+    /// batch being written).
     ///
     /// **Checkpoints.** At the first page boundary after every `checkpointRows` rows, the encoder ends
     /// its output there (``RowEncoder/writeCheckpoint(into:)``), the writer makes the bytes durable
@@ -123,7 +132,10 @@ public struct ExportRunner: Sendable {
     ///   - key: Where to store the file when it starts afresh.
     ///   - resumingFrom: The checkpoint to continue from, or `nil`.
     ///   - checkpointRows: Rows between checkpoints, or `nil` for none.
-    ///   - progress: Called after each page's bytes are appended; throw to stop.
+    ///   - progress: Called after each batch of pages is appended (one page, unless pages waited for
+    ///     a busy writer), with the rows written and the batch's checkpoint, if it made one; throw to
+    ///     stop. Nothing more is appended until it returns, so a checkpoint it records covers the
+    ///     stored bytes exactly.
     /// - Returns: The stored blob, row count, checksum and the row the run continued after.
     /// - Throws: The first error of the source, the encoder, the blob store or `progress`. The partial
     ///   blob has been aborted by then, unless a checkpoint covers some of it: then it is suspended
@@ -192,9 +204,18 @@ public struct ExportRunner: Sendable {
     private enum Stage: Sendable {
         /// A source page arrived.
         case fetched(Page<Membership>)
-        /// A page's chunks were hashed and appended; the hasher comes back, with the rows written so far
-        /// and the checkpoint made at the page's end, if one was.
+        /// A batch of pages' chunks was hashed and appended; the hasher comes back, with the rows written
+        /// so far and the checkpoint made at the batch's end, if one was.
         case written(SHA256Hasher, rows: Int64, checkpoint: ExportCheckpoint?)
+    }
+
+    /// One encoded page waiting for the writer: its chunks, the rows written once they are, and the
+    /// checkpoint's cursor when the page ends at one.
+    private struct EncodedPage: Sendable {
+        var chunks: [[UInt8]]
+        var rows: Int64
+        var boundary: PageCursor?
+        var bytes: Int { chunks.reduce(0) { $0 + $1.count } }
     }
 
     private func pipeline(
@@ -205,9 +226,14 @@ public struct ExportRunner: Sendable {
         let source = source
         let limit = pageSize
         let key = start.key
+        let queueLimit = pendingBytesLimit
         var fetched: Page<Membership>?
         // `nil` while a write stage holds it: the next write waits for it, so appends stay in order.
         var hasher: SHA256Hasher? = start.hasher
+        // Encoded pages the busy writer has not taken yet, in order from `head`, and their bytes.
+        var pending: [EncodedPage] = []
+        var head = 0
+        var pendingBytes = 0
         func awaitStage() async throws {
             guard let stage = try await group.next() else { throw ExportError(.permanent, "export pipeline: no stage was running") }
             switch stage {
@@ -217,13 +243,47 @@ public struct ExportRunner: Sendable {
                 try await progress(Progress(rows: rows, checkpoint: checkpoint))
             }
         }
+        // Hands the pending pages to the writer when it is free (one write stage at a time), up to and
+        // including the first that ends at a checkpoint: what comes after it is appended only once
+        // `progress` has recorded the checkpoint.
+        func dispatch() {
+            guard head < pending.count, var taken = hasher else { return }
+            hasher = nil
+            let end = (pending[head...].firstIndex { $0.boundary != nil } ?? pending.count - 1) + 1
+            let batch = Array(pending[head..<end])
+            head = end
+            if head == pending.count {
+                pending.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64, head * 2 >= pending.count {
+                pending.removeFirst(head)  // amortized: each page is moved at most about once
+                head = 0
+            }
+            pendingBytes -= batch.reduce(0) { $0 + $1.bytes }
+            group.addTask {
+                var checkpoint: ExportCheckpoint?
+                for page in batch {
+                    for chunk in page.chunks {
+                        taken.update(chunk)
+                        try await writer.append(chunk)
+                    }
+                    if let boundary = page.boundary, let point = try await writer.checkpoint() {
+                        checkpoint = ExportCheckpoint(blobKey: key, upload: point, cursor: boundary, rows: page.rows, sha256: taken.snapshot)
+                    }
+                }
+                return .written(taken, rows: batch[batch.count - 1].rows, checkpoint: checkpoint)
+            }
+        }
         var cursor = start.cursor
         var lastBoundary = start.rows
         let first = cursor
         group.addTask { .fetched(try await source.memberships(of: owner, after: first, limit: limit, range: range)) }
         while true {
             try Task.checkCancellation()
-            while fetched == nil { try await awaitStage() }
+            while fetched == nil {
+                try await awaitStage()
+                dispatch()
+            }
             guard let page = fetched else { break }
             fetched = nil
             if page.next != nil, page.next == cursor {
@@ -233,7 +293,7 @@ public struct ExportRunner: Sendable {
             if let next = cursor {
                 group.addTask { .fetched(try await source.memberships(of: owner, after: next, limit: limit, range: range)) }
             }
-            // Encoded in place (a borrowed buffer), so no row is copied out of the page.
+            // Encoded in place (a borrowed buffer).
             var chunks: [[UInt8]] = []
             try page.items.withUnsafeBufferPointer { rows in
                 for index in rows.indices {
@@ -252,23 +312,23 @@ public struct ExportRunner: Sendable {
                 boundary = next
             }
             if cursor == nil { chunks += try encoder.finish() }
-            while hasher == nil { try await awaitStage() }
-            guard var taken = hasher else { break }
-            hasher = nil
-            group.addTask {
-                for chunk in chunks {
-                    taken.update(chunk)
-                    try await writer.append(chunk)
-                }
-                var checkpoint: ExportCheckpoint?
-                if let boundary, let point = try await writer.checkpoint() {
-                    checkpoint = ExportCheckpoint(blobKey: key, upload: point, cursor: boundary, rows: rows, sha256: taken.snapshot)
-                }
-                return .written(taken, rows: rows, checkpoint: checkpoint)
+            let encoded = EncodedPage(chunks: chunks, rows: rows, boundary: boundary)
+            pending.append(encoded)
+            pendingBytes += encoded.bytes
+            // A busy writer (a durable checkpoint, a slow store) holds the encoder up only once the
+            // pages waiting for it reach the limit. Pending pages left after a dispatch mean a write is
+            // running (it took the hasher), so there is always a stage to wait for.
+            dispatch()
+            while pendingBytes >= queueLimit {
+                try await awaitStage()
+                dispatch()
             }
             if cursor == nil { break }
         }
-        while hasher == nil { try await awaitStage() }
+        while hasher == nil || head < pending.count {
+            try await awaitStage()
+            dispatch()
+        }
         guard let hasher else { throw ExportError(.permanent, "export pipeline: the hasher did not come back") }
         return hasher
     }
