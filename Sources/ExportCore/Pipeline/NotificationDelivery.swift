@@ -25,6 +25,8 @@ struct NotificationDelivery: Sendable {
     /// not recorded and no message, which the ``Reconciler`` finds and completes (the send is repeated
     /// under the same idempotency key). The other order could leave a failed job's message to come back
     /// as an already notified duplicate and be acknowledged, with no dead letter for the failed job.
+    /// With an ``AcknowledgingJobStore`` that can for this queue, the acknowledgement and the record of
+    /// a sent notification are one step, so neither crash window exists.
     ///
     /// A send that fails is recorded on the job (``ExportJob/notificationFailure``) and reported as
     /// ``ExportEvent/Name/notificationPending``; a retryable failure is rethrown so the message comes
@@ -37,6 +39,9 @@ struct NotificationDelivery: Sendable {
         disposal: JobLifecycle.MessageDisposal,
         delivery: Delivery
     ) async throws {
+        // A store that keeps the queue's messages beside its jobs acknowledges with the record, in one
+        // step (see `markNotified(_:acknowledging:with:)`), when there is a record to make.
+        let folding = disposal == .acknowledge ? ports.jobStore as? any AcknowledgingJobStore : nil
         let sent = try await keepingLease(of: delivery) { leaseEnd in
             // A "ready" e-mail for an export whose file has expired (a dead letter redriven late) would
             // carry a dead link: say nothing; the status route tells the user it expired.
@@ -54,13 +59,19 @@ struct NotificationDelivery: Sendable {
             }
             switch disposal {
             case .acknowledge:
+                if sent, folding != nil, !job.lifecycle.notified { return sent }  // acknowledged with the record
                 try await ports.queue.acknowledge(delivery.receipt)
             case .deadLetter(let reason):
                 try await ports.queue.deadLetter(delivery.receipt, reason: job.failure?.reason ?? reason)
             }
             return sent
         }
-        if sent { try await markNotified(job) }
+        guard sent else { return }
+        if let folding, !job.lifecycle.notified {
+            try await markNotified(job, acknowledging: delivery.receipt, with: folding)
+        } else {
+            try await markNotified(job)
+        }
     }
 
     /// Runs `body` while a heartbeat renews the message's queue lease every
@@ -162,12 +173,43 @@ struct NotificationDelivery: Sendable {
         // From the caller's copy (usually the version it just stored), so a tiny job's last step costs
         // one write and no read; a copy that is no longer current is read again.
         try await ports.jobStore.modify(startingFrom: job) { job throws(ExportError) in
-            guard !job.lifecycle.notified else { return false }
-            try job.lifecycle.markNotified()
-            job.notificationFailure = nil
-            job.stamp(now: now, retention: nil)
-            return true
+            try Self.recordNotified(&job, now: now)
         }
+    }
+
+    /// Records the notification and acknowledges the message in one step of `store`, from the
+    /// caller's copy of the job; a copy that is no longer current is read again. When the store cannot
+    /// for this queue, or the job is gone or already recorded, the message is acknowledged first and
+    /// the record made after, as ``finish(_:notify:link:disposal:delivery:)`` does without such a store.
+    /// A lost lease changes nothing and is thrown: the message comes back and the send is repeated
+    /// under the same idempotency key.
+    private func markNotified(_ job: ExportJob, acknowledging receipt: LeaseReceipt, with store: any AcknowledgingJobStore) async throws {
+        let now = ports.clock.now()
+        var current = job
+        for _ in 0..<8 {
+            var changed = current
+            guard try Self.recordNotified(&changed, now: now) else { break }
+            do {
+                guard try await store.update(changed, acknowledging: receipt, on: ports.queue) != nil else { break }
+                return
+            } catch let error as ExportError where error.code == .versionConflict {
+                guard let fresh = try await ports.jobStore.get(job.id) else { break }
+                current = fresh
+            } catch let error as ExportError where error.code == .notFound {
+                break
+            }
+        }
+        try await ports.queue.acknowledge(receipt)
+        try await markNotified(current)
+    }
+
+    /// The change that records a sent notification; `false` when it is already recorded.
+    private static func recordNotified(_ job: inout ExportJob, now: Date) throws(ExportError) -> Bool {
+        guard !job.lifecycle.notified else { return false }
+        try job.lifecycle.markNotified()
+        job.notificationFailure = nil
+        job.stamp(now: now, retention: nil)
+        return true
     }
 
     /// Records why the notification is pending, best effort (the store may be what fails); a failure

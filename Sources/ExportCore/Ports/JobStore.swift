@@ -131,6 +131,30 @@ public protocol EnqueueingJobStore: JobStore {
     func create(_ job: ExportJob, enqueueing message: QueueMessage, on queue: any Queue) async throws -> JobCreation?
 }
 
+/// A job store that can store a job's change and acknowledge its queue message in one step, when the
+/// queue keeps its messages beside the store's jobs (`PostgresJobStore` and `PostgresQueue` of one
+/// `PostgresBackend`: one statement instead of two, and never one without the other).
+///
+/// The worker asks for this step when it records that a job's notification was sent, the last step
+/// of a job's handling, and falls back to ``Queue/acknowledge(_:)`` followed by ``JobStore/update(_:)``
+/// when the store answers `nil`.
+public protocol AcknowledgingJobStore: JobStore {
+    /// Stores `job`, as ``JobStore/update(_:)`` does (compare-and-swap on its version), and
+    /// acknowledges `receipt` on `queue`, both or neither, if this store can for that queue.
+    ///
+    /// - Parameters:
+    ///   - job: The changed job; its ``ExportJob/version`` is the version that was read.
+    ///   - receipt: The lease of the message to acknowledge.
+    ///   - queue: The queue the caller would acknowledge on.
+    /// - Returns: `nil` when this store cannot acknowledge on `queue` (nothing was done: acknowledge
+    ///   and update separately); else the stored job, as ``JobStore/update(_:)`` returns it, and the
+    ///   message is gone.
+    /// - Throws: ``ExportError/Code/versionConflict`` when the stored version differs,
+    ///   ``ExportError/Code/notFound`` when the job does not exist, ``ExportError/Code/leaseLost`` when
+    ///   the lease is no longer held; in each case nothing was done.
+    func update(_ job: ExportJob, acknowledging receipt: LeaseReceipt, on queue: any Queue) async throws -> ExportJob?
+}
+
 /// The outcome of ``JobStore/create(_:)``.
 public enum JobCreation: Hashable, Sendable {
     /// The job was stored.

@@ -89,6 +89,36 @@ struct StoreCallTests {
         #expect(try await harness.job(ticket.jobID).state == .succeeded)
     }
 
+    @Test("a store that acknowledges with the record does so instead of the queue; one that declines leaves it to the queue", arguments: [true, false])
+    func acknowledgeWithRecord(folds: Bool) async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let store = AcknowledgingStore(harness.jobs, queue: harness.queue, folds: folds)
+        let queue = SnapshotQueue(harness.queue)
+        #expect(try await harness.worker(jobStore: store, queue: queue).processAvailable() == 1)
+        #expect(try await harness.job(ticket.jobID).lifecycle.notified)
+        #expect(await harness.notifier.sent.count == 1)
+        #expect(store.folded.load(ordering: .relaxed) == (folds ? 1 : 0))
+        #expect(queue.acknowledges.load(ordering: .relaxed) == (folds ? 0 : 1))
+        #expect(try await harness.queue.receive(max: 10, visibilityTimeout: .seconds(60), waitTime: .zero).isEmpty, "no message is left")
+        #expect(await harness.queue.inFlightCount == 0)
+    }
+
+    @Test("a stale copy at the combined step is read again and the step repeated: one record, one acknowledgement")
+    func acknowledgeWithRecordAfterConflict() async throws {
+        let harness = Harness()
+        let ticket = try await harness.request()
+        let store = AcknowledgingStore(harness.jobs, queue: harness.queue, folds: true, conflictFirst: true)
+        let queue = SnapshotQueue(harness.queue)
+        #expect(try await harness.worker(jobStore: store, queue: queue).processAvailable() == 1)
+        let job = try await harness.job(ticket.jobID)
+        #expect(job.lifecycle.notified && job.state == .succeeded)
+        #expect(store.folded.load(ordering: .relaxed) == 2)
+        #expect(queue.acknowledges.load(ordering: .relaxed) == 0)
+        #expect(await harness.queue.inFlightCount == 0)
+        #expect(await harness.notifier.sent.count == 1)
+    }
+
     @Test("modify(startingFrom:) writes from the caller's copy, and reads again only when that copy is stale")
     func modifyStartingFrom() async throws {
         let harness = Harness()
@@ -158,11 +188,12 @@ final class CountingJobStore: ForwardingJobStore {
 }
 
 /// A queue that hands each delivery a job snapshot, as `PostgresQueue` reads the job with the lease.
-/// It also counts the enqueues it passes on.
+/// It also counts the enqueues and acknowledgements it passes on.
 final class SnapshotQueue: ForwardingQueue {
     let inner: InMemoryQueue
     let snapshot: @Sendable (JobID) async throws -> ExportJob?
     let enqueues = Atomic<Int>(0)
+    let acknowledges = Atomic<Int>(0)
 
     init(_ inner: InMemoryQueue, snapshot: @escaping @Sendable (JobID) async throws -> ExportJob? = { _ in nil }) {
         self.inner = inner
@@ -172,6 +203,10 @@ final class SnapshotQueue: ForwardingQueue {
     func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         enqueues.add(1, ordering: .relaxed)
         return try await inner.enqueue(message, delay: delay)
+    }
+    func acknowledge(_ receipt: LeaseReceipt) async throws {
+        acknowledges.add(1, ordering: .relaxed)
+        try await inner.acknowledge(receipt)
     }
     func receive(max: Int, visibilityTimeout: Duration, waitTime: Duration) async throws -> [Delivery] {
         var deliveries = try await inner.receive(max: max, visibilityTimeout: visibilityTimeout, waitTime: waitTime)
@@ -200,5 +235,39 @@ final class FoldingJobStore: EnqueueingJobStore, ForwardingJobStore {
         let creation = try await inner.create(job)
         if case .created = creation { try await self.queue.enqueue(message) }
         return creation
+    }
+}
+
+/// An `AcknowledgingJobStore` over the in-memory store and queue: it stores the job and acknowledges
+/// in one call when `folds` (the first call failing as a stale copy when `conflictFirst`), and
+/// declines (answers `nil`) otherwise.
+final class AcknowledgingStore: AcknowledgingJobStore, ForwardingJobStore {
+    let inner: InMemoryJobStore
+    let queue: InMemoryQueue
+    let folds: Bool
+    let conflictFirst: Bool
+    let folded = Atomic<Int>(0)
+
+    init(_ inner: InMemoryJobStore, queue: InMemoryQueue, folds: Bool, conflictFirst: Bool = false) {
+        self.inner = inner
+        self.queue = queue
+        self.folds = folds
+        self.conflictFirst = conflictFirst
+    }
+
+    func update(_ job: ExportJob, acknowledging receipt: LeaseReceipt, on queue: any Queue) async throws -> ExportJob? {
+        guard folds else { return nil }
+        let call = folded.add(1, ordering: .relaxed).newValue
+        if conflictFirst, call == 1 {
+            // Another writer got there first: the stored version moves on, and nothing is done here.
+            _ = try await inner.modify(job.id) { stored in
+                stored.updatedAt = stored.updatedAt.addingTimeInterval(0.001)
+                return true
+            }
+            throw ExportError(.versionConflict, "job \(job.id) moved on")
+        }
+        let stored = try await inner.update(job)
+        try await self.queue.acknowledge(receipt)
+        return stored
     }
 }
