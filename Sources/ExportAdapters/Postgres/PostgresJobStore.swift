@@ -10,7 +10,7 @@ import Foundation
 /// time and unique key are kept from the stored record whatever the update carries.
 ///
 /// Inside `ExportService.request(_:in:)` its statements run in the host's transaction.
-public struct PostgresJobStore: EnqueueingJobStore {
+public struct PostgresJobStore: EnqueueingJobStore, AcknowledgingJobStore {
     let session: SQLSession
     let schema: PostgresSchema
     /// Set by `PostgresBackend` on its store and queue: the store records a job and queues its message
@@ -102,25 +102,72 @@ public struct PostgresJobStore: EnqueueingJobStore {
     /// - Returns: The stored job with its new version.
     /// - Throws: `ExportError.Code.versionConflict` or `ExportError.Code.notFound`.
     public func update(_ job: ExportJob) async throws -> ExportJob {
+        let (sql, bindings) = try updating(job, when: "")
+        let rows = try await session.run(sql + " RETURNING document::text", bindings)
+        if let row = rows.first { return try decode(row[0], id: job.id.rawValue) }
+        throw try await conflict(job)
+    }
+
+    /// Stores `job` (compare-and-swap on its version) and acknowledges `receipt` in one statement,
+    /// both or neither, when `queue` is this store's `PostgresBackend`'s; `nil` (nothing done) for
+    /// another queue.
+    ///
+    /// The statement locks the message row while its lease is held (`FOR UPDATE`), updates the job
+    /// only then, and deletes the message only when the job was updated.
+    ///
+    /// - Parameters:
+    ///   - job: The changed job; its version is the version that was read.
+    ///   - receipt: The message's lease.
+    ///   - queue: The queue the caller would acknowledge on.
+    /// - Returns: The stored job, or `nil` when `queue` is not linked to this store.
+    /// - Throws: `ExportError.Code.leaseLost`, `.versionConflict` or `.notFound`; then nothing changed.
+    public func update(_ job: ExportJob, acknowledging receipt: LeaseReceipt, on queue: any Queue) async throws -> ExportJob? {
+        guard let queue = queue as? PostgresQueue, let link, queue.link === link else { return nil }
+        let (id, token) = try PostgresQueue.parse(receipt)
+        let (update, bindings) = try updating(job, when: " AND EXISTS (SELECT 1 FROM message)")
+        let rows = try await session.run(
+            """
+            WITH message AS (
+                SELECT id FROM \(queue.schema.queue) WHERE id = $9::bigint AND lease_token = $10 FOR UPDATE
+            ),
+            job AS (\(update) RETURNING document::text),
+            acknowledged AS (
+                DELETE FROM \(queue.schema.queue) WHERE id IN (SELECT id FROM message) AND EXISTS (SELECT 1 FROM job)
+            )
+            SELECT (SELECT document FROM job), (SELECT count(*) FROM message)::text
+            """,
+            bindings + [id, token])
+        guard let row = rows.first, row.cells.count == 2 else {
+            throw ExportError(.corruptData, "job \(job.id): the update-and-acknowledge statement returned no row")
+        }
+        if let document = row[0] { return try decode(document, id: job.id.rawValue) }
+        guard row[1] == "1" else { throw PostgresQueue.lost(receipt) }
+        throw try await conflict(job)
+    }
+
+    /// The compare-and-swap `UPDATE` of `job` (without `RETURNING`; `condition` joins its `WHERE`),
+    /// with its bindings `$1` to `$8`. Owner, creation time and unique key stay the stored row's.
+    private func updating(_ job: ExportJob, when condition: String) throws(ExportError) -> (String, [String?]) {
         var next = job
         next.version = job.version + 1
         // state, terminal, notified, unique_key (unused: kept), created_at (unused), updated_at, expires_at, document
         let columns = try Self.columns(next)
-        let rows = try await session.run(
-            """
+        let sql = """
             UPDATE \(schema.jobs) SET
                 state = $3, terminal = $4::boolean, notified = $5::boolean, updated_at = $6::timestamptz,
                 expires_at = $7::timestamptz, version = $2::bigint + 1,
                 document = ($8::jsonb - 'uniqueKey') || jsonb_build_object('owner', document->'owner', 'createdAt', document->'createdAt')
                     || CASE WHEN document->'uniqueKey' IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('uniqueKey', document->'uniqueKey') END
-            WHERE id = $1 AND version = $2::bigint
-            RETURNING document::text
-            """,
-            [job.id.rawValue, String(job.version), columns[0], columns[1], columns[2], columns[5], columns[6], columns[7]])
-        if let row = rows.first { return try decode(row[0], id: job.id.rawValue) }
+            WHERE id = $1 AND version = $2::bigint\(condition)
+            """
+        return (sql, [job.id.rawValue, String(job.version), columns[0], columns[1], columns[2], columns[5], columns[6], columns[7]])
+    }
+
+    /// Why an update of `job` stored nothing: the job is gone, or at another version.
+    private func conflict(_ job: ExportJob) async throws -> ExportError {
         let current = try await session.run("SELECT version::text FROM \(schema.jobs) WHERE id = $1", [job.id.rawValue])
-        guard let version = current.first?[0] else { throw ExportError(.notFound, "job \(job.id) does not exist") }
-        throw ExportError(.versionConflict, "job \(job.id) is at version \(version), not \(job.version)")
+        guard let version = current.first?[0] else { return ExportError(.notFound, "job \(job.id) does not exist") }
+        return ExportError(.versionConflict, "job \(job.id) is at version \(version), not \(job.version)")
     }
 
     /// Lists one owner's jobs, newest first (by creation time, then id); corrupt records are skipped.

@@ -144,15 +144,102 @@ struct TransactionalEnqueueTests {
     }
 }
 
-/// A database that counts the statements run through it, inside transactions too.
+extension TransactionalEnqueueTests {
+    @Test("the worker's last step on PostgresBackend records the notification and acknowledges its message in one statement")
+    func acknowledgedWithTheRecord() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let counting = CountingDatabase(database)
+            let backend = try PostgresBackend(database: counting, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
+            try await backend.migrate()
+            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+            let ticket = try await service.request(Self.request("fay"))
+            let source = InMemoryMembershipSource([])
+            let worker = try ExportWorker(ports: backend.ports, source: source, configuration: .init(receiveWaitTime: .zero))
+            counting.texts.withLock { $0 = [] }
+            #expect(try await worker.processAvailable() == 1)
+            let job = try #require(try await backend.jobStore.get(ticket.jobID))
+            #expect(job.state == .succeeded && job.lifecycle.notified)
+            #expect(try await Self.count("SELECT count(*)::text FROM export_queue", database) == 0)
+            let texts = counting.texts.withLock { $0 }
+            #expect(texts.filter { $0.contains("acknowledged AS (") }.count == 1, "one update-and-acknowledge statement")
+            #expect(!texts.contains { $0.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("DELETE FROM export_queue") }, "no acknowledgement of its own")
+        }
+    }
+
+    @Test("update(_:acknowledging:on:) changes both or neither: a stale copy, a lost lease and an unlinked queue change nothing")
+    func acknowledgingUpdate() async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let backend = try PostgresBackend(database: database, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
+            try await backend.migrate()
+            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+            let ticket = try await service.request(Self.request("gus"))
+            let store = try #require(backend.jobStore as? PostgresJobStore)
+            var delivery = try #require(try await backend.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
+            let read = try #require(try await store.get(ticket.jobID))
+            var changed = read
+            changed.updatedAt = changed.updatedAt.addingTimeInterval(1)
+            let messages = { try await Self.count("SELECT count(*)::text FROM export_queue", database) }
+
+            // A store not linked to this queue declines.
+            let standalone = PostgresJobStore(executor: database, schema: backend.schema)
+            #expect(try await standalone.update(changed, acknowledging: delivery.receipt, on: backend.queue) == nil)
+            // A receipt whose lease is not held: nothing changes.
+            let id = try #require(delivery.receipt.rawValue.split(separator: ".").first)
+            let forged = LeaseReceipt(id + ".not-the-token")
+            await #expect { try await store.update(changed, acknowledging: forged, on: backend.queue) } throws: {
+                ($0 as? ExportError)?.code == .leaseLost
+            }
+            #expect(try await store.get(ticket.jobID)?.version == read.version)
+            #expect(try await messages() == 1)
+            // A stale copy: nothing changes, the lease is still held.
+            let moved = try await store.update(changed)
+            await #expect { try await store.update(changed, acknowledging: delivery.receipt, on: backend.queue) } throws: {
+                ($0 as? ExportError)?.code == .versionConflict
+            }
+            #expect(try await store.get(ticket.jobID)?.version == moved.version)
+            #expect(try await messages() == 1)
+            // The current copy: the job is stored and the message is gone.
+            var current = moved
+            current.updatedAt = current.updatedAt.addingTimeInterval(1)
+            let stored = try #require(try await store.update(current, acknowledging: delivery.receipt, on: backend.queue))
+            #expect(stored.version == moved.version + 1)
+            #expect(try await store.get(ticket.jobID) == stored)
+            #expect(try await messages() == 0)
+            // Once the message is gone, its receipt is a lost lease, and the job does not change.
+            await #expect { try await store.update(stored, acknowledging: delivery.receipt, on: backend.queue) } throws: {
+                ($0 as? ExportError)?.code == .leaseLost
+            }
+            #expect(try await store.get(ticket.jobID)?.version == stored.version)
+            // A released lease (the message visible again) is lost too.
+            try await backend.queue.enqueue(QueueMessage(jobID: ticket.jobID))
+            delivery = try #require(try await backend.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
+            try await backend.queue.release(delivery.receipt, delay: .zero)
+            await #expect { try await store.update(stored, acknowledging: delivery.receipt, on: backend.queue) } throws: {
+                ($0 as? ExportError)?.code == .leaseLost
+            }
+            #expect(try await messages() == 1)
+        }
+    }
+}
+
+/// A database that counts the statements run through it, inside transactions too, and keeps their
+/// SQL texts.
 final class CountingDatabase: ExportSQLDatabase {
     let inner: PostgresNIODatabase
     let statements = Atomic<Int>(0)
+    let texts = Mutex<[String]>([])
 
     init(_ inner: PostgresNIODatabase) { self.inner = inner }
 
-    func execute(_ statement: ExportSQLStatement) async throws -> [ExportSQLRow] {
+    func record(_ statement: ExportSQLStatement) {
         statements.add(1, ordering: .relaxed)
+        texts.withLock { $0.append(statement.sql) }
+    }
+
+    func execute(_ statement: ExportSQLStatement) async throws -> [ExportSQLRow] {
+        record(statement)
         return try await inner.execute(statement)
     }
 
@@ -164,7 +251,7 @@ final class CountingDatabase: ExportSQLDatabase {
         let inner: any ExportSQLExecutor
         let owner: CountingDatabase
         func execute(_ statement: ExportSQLStatement) async throws -> [ExportSQLRow] {
-            owner.statements.add(1, ordering: .relaxed)
+            owner.record(statement)
             return try await inner.execute(statement)
         }
     }
