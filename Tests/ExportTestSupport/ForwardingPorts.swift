@@ -49,3 +49,27 @@ extension ForwardingQueue {
     public func redrive(_ ids: [MessageID]?) async throws -> Int { try await inner.redrive(ids) }
     public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? { try await inner.jobsWithLiveMessages(among: jobs) }
 }
+
+/// A test blob store that passes every call on to another store; a conformer writes only the calls it
+/// changes (a writer that fails or waits, a delete that races).
+public protocol ForwardingBlobStore: BlobStore {
+    /// Where the calls go.
+    var inner: any BlobStore { get }
+}
+
+extension ForwardingBlobStore {
+    public func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
+        try await inner.beginWrite(key: key, contentType: contentType)
+    }
+    public func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await inner.read(key) }
+    public func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await inner.metadata(key) }
+    public func delete(_ key: BlobKey) async throws { try await inner.delete(key) }
+    public func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
+        try await inner.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
+    }
+    public func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await inner.abortIncompleteWrites(startedBefore: date) }
+    public func resumeWrite(key: BlobKey, contentType: String, from point: BlobResumePoint) async throws -> (any BlobWriter)? {
+        try await inner.resumeWrite(key: key, contentType: contentType, from: point)
+    }
+    public func discardWrite(_ point: BlobResumePoint) async throws { try await inner.discardWrite(point) }
+}

@@ -3,6 +3,7 @@ import ExportAdapters
 @testable import ExportFileSystem
 @testable import ExportInMemory
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -107,8 +108,9 @@ struct FileSystemPipelineTests {
 
 /// A ``FileBlobStore`` whose first write lands on `/dev/full` (every write fails with ENOSPC), through
 /// the store's real writer.
-final class FullDiskOnce: BlobStore {
+final class FullDiskOnce: ForwardingBlobStore {
     let store: FileBlobStore
+    var inner: any BlobStore { store }
     private let first = Mutex(true)
 
     init(store: FileBlobStore) { self.store = store }
@@ -124,13 +126,6 @@ final class FullDiskOnce: BlobStore {
         return FileBlobWriter(store: store, key: key, contentType: contentType, temporaryPath: temporary, fd: fd)
     }
 
-    func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await store.read(key) }
-    func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await store.metadata(key) }
-    func delete(_ key: BlobKey) async throws { try await store.delete(key) }
-    func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
-        try await store.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
-    }
-    func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await store.abortIncompleteWrites(startedBefore: date) }
 }
 
 @Suite("FileSystemBackend")

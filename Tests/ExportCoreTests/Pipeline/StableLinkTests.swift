@@ -1,5 +1,6 @@
 import ExportAdapters
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Testing
 
@@ -107,22 +108,13 @@ struct StableLinkTests {
 
     /// A blob store whose deletes first let "the worker" change the job, as happens when a user deletes
     /// an export in the instant its e-mail is recorded as sent.
-    struct ChangingOnDelete: BlobStore {
-        let base: any BlobStore
+    struct ChangingOnDelete: ForwardingBlobStore {
+        let inner: any BlobStore
         let meanwhile: @Sendable () async throws -> Void
-        func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
-            try await base.beginWrite(key: key, contentType: contentType)
-        }
-        func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await base.read(key) }
-        func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await base.metadata(key) }
         func delete(_ key: BlobKey) async throws {
             try await meanwhile()
-            try await base.delete(key)
+            try await inner.delete(key)
         }
-        func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
-            try await base.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
-        }
-        func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await base.abortIncompleteWrites(startedBefore: date) }
     }
 
     @Test("a delete that races the job's own last update still succeeds, on the fresh record (schemathesis found the 503)")
@@ -132,7 +124,7 @@ struct StableLinkTests {
         try await harness.worker().processAvailable()
         let jobs = harness.jobs
         var ports = harness.ports()
-        ports.blobStore = ChangingOnDelete(base: harness.blobs) {
+        ports.blobStore = ChangingOnDelete(inner: harness.blobs) {
             try await jobs.modify(done.jobID) { job in
                 job.updatedAt = job.updatedAt.addingTimeInterval(0.5)  // any change bumps the version
                 return true

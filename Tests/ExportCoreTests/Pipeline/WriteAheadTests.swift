@@ -1,12 +1,13 @@
 import ExportAdapters
 import ExportCore
+import ExportTestSupport
 import Foundation
 import Synchronization
 import Testing
 
 /// A blob store whose writer holds its first checkpoint (a durable flush that takes a while) until
 /// ``release()``, and records how many bytes were appended at each checkpoint.
-final class HeldCheckpointStore: BlobStore, Sendable {
+final class HeldCheckpointStore: ForwardingBlobStore, Sendable {
     private struct State {
         var held = false
         var released = false
@@ -16,6 +17,7 @@ final class HeldCheckpointStore: BlobStore, Sendable {
     }
 
     let base = InMemoryBlobStore()
+    var inner: any BlobStore { base }
     private let state = Mutex(State())
     private let timeout: Duration
     private let everyCheckpoint: Duration?
@@ -91,13 +93,6 @@ final class HeldCheckpointStore: BlobStore, Sendable {
     func beginWrite(key: BlobKey, contentType: String) async throws -> any BlobWriter {
         Writer(inner: try await base.beginWrite(key: key, contentType: contentType), store: self)
     }
-    func read(_ key: BlobKey) async throws -> AsyncThrowingStream<[UInt8], any Error> { try await base.read(key) }
-    func metadata(_ key: BlobKey) async throws -> BlobMetadata? { try await base.metadata(key) }
-    func delete(_ key: BlobKey) async throws { try await base.delete(key) }
-    func downloadLink(for key: BlobKey, filename: String, expiresIn: Duration) async throws -> DownloadLink {
-        try await base.downloadLink(for: key, filename: filename, expiresIn: expiresIn)
-    }
-    func abortIncompleteWrites(startedBefore date: Date) async throws -> Int { try await base.abortIncompleteWrites(startedBefore: date) }
 }
 
 /// A source that counts the pages it serves while the store's checkpoint is held, and releases it

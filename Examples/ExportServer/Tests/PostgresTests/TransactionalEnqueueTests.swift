@@ -15,6 +15,18 @@ struct TransactionalEnqueueTests {
         ExportRequest(owner: UserID(user), recipient: try EmailAddress(validating: "\(user)@example.com"), format: "csv")
     }
 
+    /// A migrated `PostgresBackend` on a fresh database of the test server, through a database that
+    /// counts its statements, and a service on it; nothing runs when there is no server.
+    static func withCountedBackend(_ body: (CountingDatabase, PostgresBackend, ExportService) async throws -> Void) async throws {
+        guard let server = try await TestPostgres.server() else { return }
+        try await server.withDatabase { database, _ in
+            let counting = CountingDatabase(database)
+            let backend = try PostgresBackend(database: counting, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
+            try await backend.migrate()
+            try await body(counting, backend, try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil)))
+        }
+    }
+
     static func count(_ sql: String, _ database: some ExportSQLExecutor) async throws -> Int {
         let rows = try await database.execute(.init(sql))
         return Int(rows.first?[0] ?? "") ?? -1
@@ -112,12 +124,8 @@ struct TransactionalEnqueueTests {
 
     @Test("a request on PostgresBackend records the job and queues its message in one statement; standalone adapters do it in two")
     func oneStatement() async throws {
-        guard let server = try await TestPostgres.server() else { return }
-        try await server.withDatabase { database, _ in
-            let counting = CountingDatabase(database)
-            let backend = try PostgresBackend(database: counting, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
-            try await backend.migrate()
-            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+        try await Self.withCountedBackend { counting, backend, service in
+            let database = counting.inner
             counting.statements.store(0, ordering: .relaxed)
             let ticket = try await service.request(Self.request("dave"))
             // The owner's listing, then the job's insert with its message's.
@@ -147,12 +155,8 @@ struct TransactionalEnqueueTests {
 extension TransactionalEnqueueTests {
     @Test("the worker's last step on PostgresBackend records the notification and acknowledges its message in one statement")
     func acknowledgedWithTheRecord() async throws {
-        guard let server = try await TestPostgres.server() else { return }
-        try await server.withDatabase { database, _ in
-            let counting = CountingDatabase(database)
-            let backend = try PostgresBackend(database: counting, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
-            try await backend.migrate()
-            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+        try await Self.withCountedBackend { counting, backend, service in
+            let database = counting.inner
             let ticket = try await service.request(Self.request("fay"))
             let source = InMemoryMembershipSource([])
             let worker = try ExportWorker(ports: backend.ports, source: source, configuration: .init(receiveWaitTime: .zero))
@@ -169,11 +173,8 @@ extension TransactionalEnqueueTests {
 
     @Test("update(_:acknowledging:on:) changes both or neither: a stale copy, a lost lease and an unlinked queue change nothing")
     func acknowledgingUpdate() async throws {
-        guard let server = try await TestPostgres.server() else { return }
-        try await server.withDatabase { database, _ in
-            let backend = try PostgresBackend(database: database, blobStore: InMemoryBlobStore(), notifier: InMemoryNotifier())
-            try await backend.migrate()
-            let service = try ExportService(ports: backend.ports, configuration: .init(rateLimit: nil))
+        try await Self.withCountedBackend { counting, backend, service in
+            let database = counting.inner
             let ticket = try await service.request(Self.request("gus"))
             let store = try #require(backend.jobStore as? PostgresJobStore)
             var delivery = try #require(try await backend.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
