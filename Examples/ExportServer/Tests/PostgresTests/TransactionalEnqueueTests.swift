@@ -176,7 +176,7 @@ extension TransactionalEnqueueTests {
         try await Self.withCountedBackend { counting, backend, service in
             let database = counting.inner
             let ticket = try await service.request(Self.request("gus"))
-            let store = try #require(backend.jobStore as? PostgresJobStore)
+            let store = backend.jobStore
             var delivery = try #require(try await backend.queue.receive(max: 1, visibilityTimeout: .seconds(60), waitTime: .zero).first)
             let read = try #require(try await store.get(ticket.jobID))
             var changed = read
