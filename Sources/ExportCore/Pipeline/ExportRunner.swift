@@ -212,10 +212,17 @@ public struct ExportRunner: Sendable {
     /// One encoded page waiting for the writer: its chunks, the rows written once they are, and the
     /// checkpoint's cursor when the page ends at one.
     private struct EncodedPage: Sendable {
-        var chunks: [[UInt8]]
-        var rows: Int64
-        var boundary: PageCursor?
-        var bytes: Int { chunks.reduce(0) { $0 + $1.count } }
+        let chunks: [[UInt8]]
+        let rows: Int64
+        let boundary: PageCursor?
+        let bytes: Int
+
+        init(chunks: [[UInt8]], rows: Int64, boundary: PageCursor?) {
+            self.chunks = chunks
+            self.rows = rows
+            self.boundary = boundary
+            bytes = chunks.reduce(0) { $0 + $1.count }
+        }
     }
 
     private func pipeline(

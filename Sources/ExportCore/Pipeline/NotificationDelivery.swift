@@ -178,29 +178,33 @@ struct NotificationDelivery: Sendable {
     }
 
     /// Records the notification and acknowledges the message in one step of `store`, from the
-    /// caller's copy of the job; a copy that is no longer current is read again. When the store cannot
-    /// for this queue, or the job is gone or already recorded, the message is acknowledged first and
-    /// the record made after, as ``finish(_:notify:link:disposal:delivery:)`` does without such a store.
-    /// A lost lease changes nothing and is thrown: the message comes back and the send is repeated
-    /// under the same idempotency key.
+    /// caller's copy of the job, through ``JobStore/modify(startingFrom:attempts:_:)``'s retries (a copy
+    /// that is no longer current is read again). When the store cannot for this queue, the message is
+    /// acknowledged first and the record made after, as ``finish(_:notify:link:disposal:delivery:)``
+    /// does without such a store; when the job is gone or already recorded, it is only acknowledged. A
+    /// lost lease changes nothing and is thrown: the message comes back and the send is repeated under
+    /// the same idempotency key.
     private func markNotified(_ job: ExportJob, acknowledging receipt: LeaseReceipt, with store: any AcknowledgingJobStore) async throws {
         let now = ports.clock.now()
-        var current = job
-        for _ in 0..<8 {
-            var changed = current
-            guard try Self.recordNotified(&changed, now: now) else { break }
-            do {
-                guard try await store.update(changed, acknowledging: receipt, on: ports.queue) != nil else { break }
-                return
-            } catch let error as ExportError where error.code == .versionConflict {
-                guard let fresh = try await ports.jobStore.get(job.id) else { break }
-                current = fresh
-            } catch let error as ExportError where error.code == .notFound {
-                break
+        let ports = ports
+        var acknowledged = false
+        try await ports.jobStore.modify(
+            startingFrom: job, attempts: 8,
+            storing: { changed in
+                if !acknowledged, let stored = try await store.update(changed, acknowledging: receipt, on: ports.queue) {
+                    acknowledged = true
+                    return stored
+                }
+                if !acknowledged {
+                    try await ports.queue.acknowledge(receipt)
+                    acknowledged = true
+                }
+                return try await ports.jobStore.update(changed)
             }
+        ) { job throws(ExportError) in
+            try Self.recordNotified(&job, now: now)
         }
-        try await ports.queue.acknowledge(receipt)
-        try await markNotified(current)
+        if !acknowledged { try await ports.queue.acknowledge(receipt) }
     }
 
     /// The change that records a sent notification; `false` when it is already recorded.

@@ -256,13 +256,24 @@ extension JobStore {
     public func modify(
         startingFrom job: ExportJob, attempts: Int = 8, _ change: (inout ExportJob) throws(ExportError) -> Bool
     ) async throws -> ExportJob? {
+        try await modify(startingFrom: job, attempts: attempts, storing: { try await update($0) }, change)
+    }
+
+    /// ``modify(startingFrom:attempts:_:)`` with the write made by `storing` (a compare-and-swap that
+    /// throws ``ExportError/Code/versionConflict`` or ``ExportError/Code/notFound`` as
+    /// ``JobStore/update(_:)`` does), for a write that does more in the same step.
+    @discardableResult
+    func modify(
+        startingFrom job: ExportJob, attempts: Int, storing: (ExportJob) async throws -> ExportJob,
+        _ change: (inout ExportJob) throws(ExportError) -> Bool
+    ) async throws -> ExportJob? {
         var current: ExportJob? = job
         for attempt in 0..<max(1, attempts) {
             if attempt > 0 { current = try await get(job.id) }
             guard var candidate = current else { return nil }
             guard try change(&candidate) else { return candidate }
             do {
-                return try await update(candidate)
+                return try await storing(candidate)
             } catch let error as ExportError where error.code == .versionConflict || error.code == .notFound {
                 // Somebody moved the job on (or deleted it) meanwhile: decide again on the fresh state.
                 continue
