@@ -87,10 +87,13 @@ public final class URLSessionTransport: HTTPTransport {
         URLError(error.code)
     }
 
-    /// The URL without its query, which may hold a presigned signature or a token.
+    /// The URL without its query, which may hold a presigned signature or a token, and without a user
+    /// or password.
     static func redacted(_ url: URL) -> String {
         guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "<url>" }
         components.query = nil
+        components.user = nil
+        components.password = nil
         return components.string ?? "<url>"
     }
 }
