@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "ExportCore", dependencies: ["CZlib", "CSHA256"]),
         .target(name: "ExportInMemory", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/InMemory"),
         .target(name: "ExportFileSystem", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/FileSystem"),
-        .target(name: "ExportAWS", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/HTTP"),
+        .target(name: "ExportAWS", dependencies: ["ExportCore", "CZlib"], path: "Sources/ExportAdapters/HTTP"),
         // PostgreSQL through a small SQL port the host implements with its own driver: no dependency here.
         .target(name: "ExportPostgres", dependencies: ["ExportCore"], path: "Sources/ExportAdapters/Postgres"),
         .target(

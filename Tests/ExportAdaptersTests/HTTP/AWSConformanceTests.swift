@@ -10,9 +10,12 @@ import Testing
 /// this is the one place where a real peer makes sleeping unavoidable.
 @Suite("AWS adapters pass the conformance suites", .enabled(if: MotoServer.enabled, "moto not installed: pip install 'moto[server]'"))
 struct AWSConformanceTests {
-    @Test func jobStore() async throws {
+    @Test(arguments: ["urlsession", "http1"])
+    func jobStore(transport: String) async throws {
         let peer = try await MotoServer.peer()
-        let store = DynamoDBJobStore(tableName: MotoServer.uniqueName("conformance"), aws: MotoServer.configuration(peer))
+        let store = DynamoDBJobStore(
+            tableName: MotoServer.uniqueName("conformance"), aws: MotoServer.configuration(peer),
+            transport: transport == "http1" ? HTTP1Transport() : URLSessionTransport())
         try await store.createTable()
         try await JobStoreConformance { store }.run()
     }
@@ -47,11 +50,13 @@ struct AWSConformanceTests {
     /// on it fails with a 500, `KeyError: 'HTTP_AUTHORIZATION'` in `moto/iam/access_control.py`), so
     /// that altered links are refused rests on SigV4 itself, checked by the signer's vectors; that a
     /// link downloads the blob is checked in `S3BlobStoreTests`.
-    @Test func blobStore() async throws {
+    @Test(arguments: ["urlsession", "http1"])
+    func blobStore(transport: String) async throws {
         let (peer, credentials) = try await CheckedMoto.shared()
         let store = try S3BlobStore(
             configuration: .init(bucket: MotoServer.uniqueName("conformance"), unsignedPartPayloads: true),
-            aws: MotoServer.configuration(peer, credentials: credentials)
+            aws: MotoServer.configuration(peer, credentials: credentials),
+            transport: transport == "http1" ? HTTP1Transport() : URLSessionTransport()
         )
         try await store.createBucket()
         try await BlobStoreConformance(

@@ -23,6 +23,12 @@ extension S3BlobStore {
         /// Over HTTPS, TLS already protects the body and this saves hashing every byte twice; keep it
         /// `false` over plain HTTP.
         public var unsignedPartPayloads: Bool
+        /// The checksum sent with every object and part, which S3 verifies on arrival (rejecting a
+        /// part whose bytes changed on the way) and keeps with the object; `nil` sends none.
+        ///
+        /// For a multipart upload S3 keeps a composite checksum (the checksum of the parts'
+        /// checksums), as the AWS SDKs' default integrity protection does.
+        public var checksumAlgorithm: ChecksumAlgorithm?
 
         /// S3's smallest part (5 MiB).
         public static let minimumPartSize = 5 * 1024 * 1024
@@ -40,6 +46,7 @@ extension S3BlobStore {
         ///   - serverSideEncryption: `AES256`, `aws:kms` or `nil`.
         ///   - kmsKeyID: The KMS key for `aws:kms`.
         ///   - unsignedPartPayloads: Send parts as `UNSIGNED-PAYLOAD`; `false` by default.
+        ///   - checksumAlgorithm: The checksum S3 verifies on each object and part; CRC32 by default.
         public init(
             bucket: String,
             keyPrefix: String = "",
@@ -48,7 +55,8 @@ extension S3BlobStore {
             readChunkSize: Int = 4 * 1024 * 1024,
             serverSideEncryption: String? = nil,
             kmsKeyID: String? = nil,
-            unsignedPartPayloads: Bool = false
+            unsignedPartPayloads: Bool = false,
+            checksumAlgorithm: ChecksumAlgorithm? = .crc32
         ) {
             self.bucket = bucket
             self.keyPrefix = keyPrefix
@@ -58,6 +66,14 @@ extension S3BlobStore {
             self.serverSideEncryption = serverSideEncryption
             self.kmsKeyID = kmsKeyID
             self.unsignedPartPayloads = unsignedPartPayloads
+            self.checksumAlgorithm = checksumAlgorithm
+        }
+
+        /// A checksum S3 computes over each object and part and checks against the one sent.
+        public enum ChecksumAlgorithm: String, Sendable, CaseIterable {
+            /// CRC-32 (IEEE 802.3, the one of zlib and gzip), sent base64-encoded in
+            /// `x-amz-checksum-crc32`.
+            case crc32 = "CRC32"
         }
 
         func validate() throws(ExportError) {

@@ -54,19 +54,25 @@ extension S3BlobStore {
             return !ownKey
         }
         guard ownKey else { return nil }
-        var parts: [(number: Int, etag: String)] = []
+        var parts: [S3CompletedPart] = []
         var covered: Int64 = 0
         for part in listed {
             if covered == point.size { break }
             // Every part but the last must be 5 MiB, and these are followed by the resumed writer's.
             guard part.number == parts.count + 1, part.size >= Configuration.minimumPartSize else { return nil }
-            parts.append((part.number, part.etag))
+            parts.append(S3CompletedPart(number: part.number, etag: part.etag, checksumCRC32: part.checksumCRC32))
             let (sum, overflow) = covered.addingReportingOverflow(part.size)
             guard !overflow, sum <= point.size else { return nil }
             covered = sum
         }
         guard covered == point.size else { return nil }
-        let writer = S3BlobWriter(store: self, key: key, contentType: contentType, uploadID: point.token, parts: parts, size: covered)
+        // The parts still to come carry the checksum the upload's parts carry (whatever this store is
+        // configured with now): an upload whose parts disagree is not continued.
+        let checksummed = parts.filter { $0.checksumCRC32 != nil }.count
+        guard checksummed == 0 || checksummed == parts.count else { return nil }
+        let writer = S3BlobWriter(
+            store: self, key: key, contentType: contentType, uploadID: point.token, parts: parts, size: covered,
+            checksumAlgorithm: checksummed == 0 ? nil : .crc32)
         guard registry.claim(writer.id, startedAt: client.clock.now(), writer: writer, uploadID: point.token) else { return nil }
         return writer
     }

@@ -17,8 +17,11 @@ actor S3BlobWriter: BlobWriter {
     private var buffer: [UInt8] = []
     private var uploadID: String?
     private var nextPartNumber = 1
-    private var inFlight: [(number: Int, task: Task<String, any Error>)] = []
-    private var completed: [(number: Int, etag: String)] = []
+    private var inFlight: [(number: Int, task: Task<S3CompletedPart, any Error>)] = []
+    private var completed: [S3CompletedPart] = []
+    /// The checksum sent with the object or each part: the configuration's for a new write, the one
+    /// the upload's parts carry for a resumed write.
+    private let checksumAlgorithm: S3BlobStore.Configuration.ChecksumAlgorithm?
     private var size: Int64 = 0
     private var state = State.open
     /// Whether the upload is kept when the write fails or is suspended: a checkpoint covers some of it.
@@ -29,6 +32,7 @@ actor S3BlobWriter: BlobWriter {
         self.key = key
         self.objectKey = store.configuration.keyPrefix + key.rawValue
         self.contentType = contentType
+        self.checksumAlgorithm = store.configuration.checksumAlgorithm
     }
 
     /// A writer that continues a checkpointed upload after its first `parts`, which hold `size` bytes.
@@ -40,8 +44,10 @@ actor S3BlobWriter: BlobWriter {
     ///   - uploadID: The multipart upload.
     ///   - parts: Its parts 1…k, in order, that the checkpoint covers.
     ///   - size: Their bytes.
+    ///   - checksumAlgorithm: The checksum its parts carry, which the parts still to come carry too.
     init(
-        store: S3BlobStore, key: BlobKey, contentType: String, uploadID: String, parts: [(number: Int, etag: String)], size: Int64
+        store: S3BlobStore, key: BlobKey, contentType: String, uploadID: String, parts: [S3CompletedPart], size: Int64,
+        checksumAlgorithm: S3BlobStore.Configuration.ChecksumAlgorithm?
     ) {
         self.store = store
         self.key = key
@@ -52,6 +58,7 @@ actor S3BlobWriter: BlobWriter {
         self.nextPartNumber = parts.count + 1
         self.size = size
         self.resumable = true
+        self.checksumAlgorithm = checksumAlgorithm
     }
 
     /// Buffers `bytes` and uploads each part as it fills. A full buffer *is* the part (handed over,
@@ -205,7 +212,8 @@ actor S3BlobWriter: BlobWriter {
         let (endpoint, path) = store.location(key)
         let response = try await store.client.send(
             method: "PUT", endpoint: endpoint, path: path,
-            headers: [("Content-Type", contentType)] + store.encryptionHeaders, body: buffer, contentHashHeader: true
+            headers: [("Content-Type", contentType)] + store.encryptionHeaders + S3Checksum.headers(checksumAlgorithm, of: buffer),
+            body: buffer, contentHashHeader: true
         )
         guard response.isSuccess else { throw store.client.xmlError(response, operation: "PutObject") }
     }
@@ -217,20 +225,23 @@ actor S3BlobWriter: BlobWriter {
         nextPartNumber += 1
         let store = self.store
         let objectKey = self.objectKey
-        let task = Task<String, any Error> {
+        let algorithm = checksumAlgorithm
+        let task = Task<S3CompletedPart, any Error> {
             let (endpoint, path) = store.location(objectKey: objectKey)
+            // Computed here, beside the upload, rather than on the appending task.
+            let checksum = S3Checksum.headers(algorithm, of: part)
             return try await store.retrying {
                 let response = try await store.client.send(
                     method: "PUT", endpoint: endpoint, path: path,
                     query: [("partNumber", String(number)), ("uploadId", uploadID)],
-                    headers: [("Content-Type", "application/octet-stream")], body: part,
+                    headers: [("Content-Type", "application/octet-stream")] + checksum, body: part,
                     payload: store.configuration.unsignedPartPayloads ? .unsigned : nil, contentHashHeader: true
                 )
                 guard response.isSuccess else { throw store.client.xmlError(response, operation: "UploadPart") }
                 guard let etag = response.header("etag") else {
                     throw ExportError(.io, "UploadPart of part \(number) returned no ETag", isRetryable: true)
                 }
-                return etag
+                return S3CompletedPart(number: number, etag: etag, checksumCRC32: checksum.first?.value)
             }
         }
         inFlight.append((number, task))
@@ -240,7 +251,7 @@ actor S3BlobWriter: BlobWriter {
     private func drain(keeping limit: Int) async throws {
         while inFlight.count > max(0, limit) {
             let oldest = inFlight.removeFirst()
-            completed.append((oldest.number, try await oldest.task.value))
+            completed.append(try await oldest.task.value)
         }
     }
 
@@ -249,7 +260,9 @@ actor S3BlobWriter: BlobWriter {
         let (endpoint, path) = store.location(key)
         let response = try await store.client.send(
             method: "POST", endpoint: endpoint, path: path, query: [("uploads", "")],
-            headers: [("Content-Type", contentType)] + store.encryptionHeaders, contentHashHeader: true
+            headers: [("Content-Type", contentType)] + store.encryptionHeaders
+                + (checksumAlgorithm.map { [("x-amz-checksum-algorithm", $0.rawValue)] } ?? []),
+            contentHashHeader: true
         )
         guard response.isSuccess else { throw store.client.xmlError(response, operation: "CreateMultipartUpload") }
         guard let id = XMLNode.parse(response.body)?.first("UploadId")?.text, !id.isEmpty else {
@@ -264,7 +277,9 @@ actor S3BlobWriter: BlobWriter {
         guard let uploadID else { return }
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in completed.sorted(by: { $0.number < $1.number }) {
-            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag></Part>"
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(Self.escape(part.etag))</ETag>"
+            if let checksum = part.checksumCRC32 { xml += "<ChecksumCRC32>\(Self.escape(checksum))</ChecksumCRC32>" }
+            xml += "</Part>"
         }
         xml += "</CompleteMultipartUpload>"
         let (endpoint, path) = store.location(key)
@@ -317,4 +332,12 @@ actor S3BlobWriter: BlobWriter {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
     }
+}
+
+/// A part S3 accepted: its number, its ETag and, when it was sent with one, its CRC-32 checksum, as
+/// CompleteMultipartUpload wants them back.
+struct S3CompletedPart: Sendable, Equatable {
+    var number: Int
+    var etag: String
+    var checksumCRC32: String?
 }

@@ -11,6 +11,8 @@ struct S3UploadPart: Sendable, Equatable {
     var size: Int64
     /// When it was uploaded, or `nil` when S3 did not say (or said it unreadably).
     var lastModified: Date?
+    /// Its CRC-32 checksum (base64), when it was uploaded with one.
+    var checksumCRC32: String? = nil
 }
 
 /// One page of a ListParts answer, read strictly: an element that is there must be well formed.
@@ -53,7 +55,12 @@ struct S3PartsPage: Sendable, Equatable {
                 throw corrupt("without a valid Size for part \(number)")
             }
             let lastModified = node.value("LastModified").flatMap(S3BlobStore.parseDate)
-            parts.append(S3UploadPart(number: number, etag: etag, size: size, lastModified: lastModified))
+            let checksum = node.value("ChecksumCRC32")
+            if let checksum, checksum.isEmpty || checksum.utf8.count > 16
+                || !checksum.utf8.allSatisfy({ $0 == 0x2B || $0 == 0x2F || $0 == 0x3D || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }) {
+                throw corrupt("with a ChecksumCRC32 that is not base64 for part \(number)")
+            }
+            parts.append(S3UploadPart(number: number, etag: etag, size: size, lastModified: lastModified, checksumCRC32: checksum))
         }
         let isTruncated: Bool
         switch document.value("IsTruncated") {
