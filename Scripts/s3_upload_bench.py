@@ -13,7 +13,7 @@ multipart ETag is the MD5 of the parts' MD5s: equal means equal bytes in equal p
 sent on an UploadPart, and the load average before and after. Stops moto at the end.
 
     swift build -c release --product export-benchmarks
-    python3 Scripts/s3_upload_bench.py [--rounds 5] [--megabytes 100] [--parts-in-flight N] [--unsigned]
+    python3 Scripts/s3_upload_bench.py [--rounds 5] [--megabytes 100] [--parts-in-flight N] [--unsigned] [--transport urlsession|http1]
 
 CPU seconds: boto3's is this process's user + system time around upload_file (its threads included),
 ours the benchmark process's over the same span. Each JSON line keeps the keys scenario,
@@ -93,6 +93,8 @@ def main():
     parser.add_argument("--parts-in-flight", type=int, help="ours; the S3BlobStore default otherwise")
     parser.add_argument("--part-mib", type=int, help="ours; 8 (the S3BlobStore default, as boto3's) otherwise")
     parser.add_argument("--unsigned", action="store_true", help="ours: unsignedPartPayloads")
+    parser.add_argument("--transport", choices=["urlsession", "http1"],
+                        help="ours: the HTTPTransport (URLSessionTransport, the default, or HTTP1Transport)")
     args = parser.parse_args()
     if args.rounds < 1 or args.megabytes < 1:
         parser.error("--rounds and --megabytes must be at least 1")
@@ -136,6 +138,8 @@ def main():
             ours_command += ["--s3-part-mib", str(args.part_mib)]
         if args.unsigned:
             ours_command.append("--s3-unsigned")
+        if args.transport:
+            ours_command += ["--s3-transport", args.transport]
         print("ours: " + " ".join(ours_command))
         print("file: %s, %d bytes; moto_server on %s; load average before: %s" % (path, size, endpoint, load_before))
 

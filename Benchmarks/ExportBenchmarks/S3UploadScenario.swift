@@ -23,6 +23,22 @@ enum S3UploadScenario {
         var partSize: Int?
         var partsInFlight: Int?
         var unsignedPartPayloads = false
+        var transport = Transport.urlsession
+    }
+
+    /// The ``HTTPTransport`` the store uploads through.
+    enum Transport: String, Codable {
+        /// `URLSessionTransport`, the adapters' default.
+        case urlsession
+        /// `HTTP1Transport`, this package's own HTTP/1.1 client for `http://` peers.
+        case http1
+
+        func make() -> any HTTPTransport {
+            switch self {
+            case .urlsession: URLSessionTransport()
+            case .http1: HTTP1Transport()
+            }
+        }
     }
 
     struct Result: Codable {
@@ -35,6 +51,7 @@ enum S3UploadScenario {
         var partSize: Int
         var partsInFlight: Int
         var unsignedPartPayloads: Bool
+        var transport: Transport
         var etag: String
         var peakRSSMiB: Double
     }
@@ -63,7 +80,8 @@ enum S3UploadScenario {
             configuration: configuration,
             aws: AWSConfiguration(
                 credentials: credentials, region: environment["AWS_REGION"] ?? "us-east-1", endpoint: endpoint,
-                timeout: .seconds(120)))
+                timeout: .seconds(120)),
+            transport: options.transport.make())
         try await store.createBucket()
 
         var timings: [Double] = []
@@ -96,7 +114,7 @@ enum S3UploadScenario {
             scenario: "s3-upload", bytes: bytes, runs: runs, seconds: median, cpuSeconds: cpuTimings[cpuTimings.count / 2],
             megabytesPerSecond: Double(bytes) / median / 1_000_000, partSize: configuration.partSize,
             partsInFlight: configuration.partsInFlight, unsignedPartPayloads: configuration.unsignedPartPayloads,
-            etag: etag, peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024)
+            transport: options.transport, etag: etag, peakRSSMiB: Double(PeakMemory.peakKiB()) / 1024)
     }
 
     /// The object's ETag from a HEAD through a presigned URL (the public API reports no ETag): a

@@ -26,7 +26,7 @@ var jobCounts = [1000]
 var clients = 32
 var s3 = S3UploadScenario.Options()
 let usage = "usage: export-benchmarks [--rows N] [--runs N] [--only \(Scenario.all.map(\.name).joined(separator: ","))] [--level 0-9] [--jobs N[,N...]] [--clients N] [--baselines] [--write-csv PATH]"
-    + " [--s3-endpoint URL] [--s3-bucket NAME] [--s3-file PATH | --s3-megabytes N] [--s3-part-mib N] [--s3-parts-in-flight N] [--s3-unsigned]"
+    + " [--s3-endpoint URL] [--s3-bucket NAME] [--s3-file PATH | --s3-megabytes N] [--s3-part-mib N] [--s3-parts-in-flight N] [--s3-unsigned] [--s3-transport urlsession|http1]"
 
 /// Prints what is wrong and the usage to standard error, and exits with status 2.
 func usageError(_ message: String) -> Never {
@@ -91,6 +91,12 @@ while let argument = arguments.popFirst() {
     case "--s3-part-mib": s3.partSize = number(after: argument, in: 5...5120, &arguments) * 1024 * 1024
     case "--s3-parts-in-flight": s3.partsInFlight = number(after: argument, in: 1...64, &arguments)
     case "--s3-unsigned": s3.unsignedPartPayloads = true
+    case "--s3-transport":
+        let name = value(after: argument, &arguments)
+        guard let transport = S3UploadScenario.Transport(rawValue: name) else {
+            usageError("--s3-transport must be urlsession or http1, not \(String(reflecting: name))")
+        }
+        s3.transport = transport
     case "-h", "--help":
         print(usage)
         exit(0)
