@@ -16,6 +16,9 @@ enum HTTP1Failure: Error {
     /// The peer closed or reset the connection before a byte of the response: on a kept-alive
     /// connection, the peer had closed it while it was idle, and the request is sent again on a new one.
     case closedBeforeResponse
+    /// The peer reset the connection after a part of the response had arrived (or while the request
+    /// was going out, once it was all sent).
+    case reset
     case timedOut
     case cancelled
     case connect(String)
@@ -52,27 +55,17 @@ final class HTTP1Connection: @unchecked Sendable {
         #endif
     }
 
-    /// Connects to `host:port`, trying each address `getaddrinfo` gives until one answers.
-    static func connect(host: String, port: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> HTTP1Connection {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        #else
-            hints.ai_socktype = SOCK_STREAM
-        #endif
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let first = list else {
-            throw .connect("cannot resolve \(host): \(String(cString: gai_strerror(status)))")
-        }
-        defer { freeaddrinfo(list) }
+    /// Connects to `host:port`, trying each address the lookup gives until one answers.
+    ///
+    /// - Parameters:
+    ///   - lookup: Resolves a name; `getaddrinfo` by default (tests put a slow one in its place).
+    static func connect(
+        host: String, port: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation,
+        lookup: @escaping @Sendable (String, Int) -> Result<[HTTP1Address], HTTP1Failure> = HTTP1Address.lookup
+    ) throws(HTTP1Failure) -> HTTP1Connection {
         var lastError = "no address"
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let address = entry {
-            entry = address.pointee.ai_next
-            let descriptor = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
+        for address in try HTTP1Address.resolve(host: host, port: port, deadline: deadline, cancel: cancel, lookup: lookup) {
+            let descriptor = socket(address.family, address.socketType, address.socketProtocol)
             guard descriptor >= 0 else { lastError = String(cString: strerror(errno)); continue }
             let connection = HTTP1Connection(descriptor: descriptor)
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
@@ -83,7 +76,7 @@ final class HTTP1Connection: @unchecked Sendable {
             try cancel.register(descriptor)
             let error: Int32
             do {
-                error = try connection.finishConnecting(to: address.pointee, deadline: deadline, cancel: cancel)
+                error = try connection.finishConnecting(to: address, deadline: deadline, cancel: cancel)
             } catch {
                 cancel.unregister()
                 connection.close()
@@ -100,14 +93,16 @@ final class HTTP1Connection: @unchecked Sendable {
     /// Starts the non-blocking connect and waits for it.
     ///
     /// - Returns: 0 when connected, otherwise the connect's `errno`.
-    private func finishConnecting(to address: addrinfo, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Int32 {
-        #if canImport(Darwin)
-            let started = Darwin.connect(descriptor, address.ai_addr, address.ai_addrlen)
-        #elseif canImport(Musl)
-            let started = Musl.connect(descriptor, address.ai_addr, address.ai_addrlen)
-        #else
-            let started = Glibc.connect(descriptor, address.ai_addr, address.ai_addrlen)
-        #endif
+    private func finishConnecting(to address: HTTP1Address, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Int32 {
+        let started = address.withSocketAddress { pointer, length in
+            #if canImport(Darwin)
+                Darwin.connect(descriptor, pointer, length)
+            #elseif canImport(Musl)
+                Musl.connect(descriptor, pointer, length)
+            #else
+                Glibc.connect(descriptor, pointer, length)
+            #endif
+        }
         if started == 0 { return 0 }
         guard errno == EINPROGRESS else { return errno }
         try wait(for: Int16(POLLOUT), until: deadline, cancel: cancel)
@@ -161,12 +156,8 @@ final class HTTP1Connection: @unchecked Sendable {
                 continue
             }
             let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK {
-                try wait(for: Int16(POLLOUT), until: deadline, cancel: cancel)
-                continue
-            }
-            if cancel.isCancelled { throw .cancelled }
+            if try shouldRetry(after: code, waitingFor: Int16(POLLOUT), until: deadline, cancel: cancel) { continue }
+            // Some of the request never left: the peer cannot have acted on it.
             if code == EPIPE || code == ECONNRESET { throw .closedBeforeResponse }
             throw .io("send: \(String(cString: strerror(code)))")
         }
@@ -174,7 +165,8 @@ final class HTTP1Connection: @unchecked Sendable {
 
     /// Reads one whole response to a request with `method`.
     ///
-    /// - Throws: ``HTTP1Failure/closedBeforeResponse`` when the peer closed before a byte of it.
+    /// - Throws: ``HTTP1Failure/closedBeforeResponse`` when the peer closed or reset the connection
+    ///   before a byte of it; ``HTTP1Failure/reset`` when it reset the connection later.
     func readResponse(method: String, limits: HTTP1Transport.Limits, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> (HTTP1ResponseHead, [UInt8], reusable: Bool) {
         var first = true
         while true {
@@ -203,6 +195,9 @@ final class HTTP1Connection: @unchecked Sendable {
                         throw .protocolViolation(.bodyTooLarge(limit: limits.maximumBodyBytes))
                     }
                 } while try fill(deadline: deadline, cancel: cancel)
+                // A cancellation shuts the socket down, which reads as the end of the body: what came
+                // before it is not the whole body.
+                if cancel.isCancelled { throw .cancelled }
             }
             return (head, body, reusable && bufferedStart == buffered.count)
         }
@@ -219,9 +214,9 @@ final class HTTP1Connection: @unchecked Sendable {
             guard buffered.count - bufferedStart <= limit else { throw .protocolViolation(.headTooLarge(limit: limit)) }
             let before = buffered.count - bufferedStart
             let more: Bool
-            do { more = try fill(deadline: deadline, cancel: cancel) } catch .closedBeforeResponse {
+            do { more = try fill(deadline: deadline, cancel: cancel) } catch .reset {
                 if first && before == 0 { throw .closedBeforeResponse }
-                throw .protocolViolation(.closedInsideHead)
+                throw .reset
             }
             if !more {
                 if first && before == 0 { throw .closedBeforeResponse }
@@ -264,12 +259,7 @@ final class HTTP1Connection: @unchecked Sendable {
                 throw .protocolViolation(.truncatedBody(expected: count, received: offset - start + fromBuffer))
             }
             let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK {
-                try wait(for: Int16(POLLIN), until: deadline, cancel: cancel)
-                continue
-            }
-            if cancel.isCancelled { throw .cancelled }
+            if try shouldRetry(after: code, waitingFor: Int16(POLLIN), until: deadline, cancel: cancel) { continue }
             throw .protocolViolation(.truncatedBody(expected: count, received: offset - start + fromBuffer))
         }
     }
@@ -334,15 +324,26 @@ final class HTTP1Connection: @unchecked Sendable {
             if received > 0 { return true }
             if received == 0 { return false }
             let code = errno
-            if code == EINTR { continue }
-            if code == EAGAIN || code == EWOULDBLOCK {
-                try wait(for: Int16(POLLIN), until: deadline, cancel: cancel)
-                continue
-            }
-            if cancel.isCancelled { throw .cancelled }
-            if code == ECONNRESET { throw .closedBeforeResponse }
+            if try shouldRetry(after: code, waitingFor: Int16(POLLIN), until: deadline, cancel: cancel) { continue }
+            // Whether nothing of the response had come yet is for the caller to say.
+            if code == ECONNRESET { throw .reset }
             throw .io("recv: \(String(cString: strerror(code)))")
         }
+    }
+
+    /// What to do after a socket call failed with `code`: `true` to call again (after waiting for
+    /// `events` when the socket would block), `false` when the failure is the call's own.
+    ///
+    /// - Throws: ``HTTP1Failure/cancelled`` when the exchange was cancelled (its socket was shut down
+    ///   under the call), or what ``wait(for:until:cancel:)`` throws.
+    private func shouldRetry(after code: Int32, waitingFor events: Int16, until deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Bool {
+        if code == EINTR { return true }
+        if code == EAGAIN || code == EWOULDBLOCK {
+            try wait(for: events, until: deadline, cancel: cancel)
+            return true
+        }
+        if cancel.isCancelled { throw .cancelled }
+        return false
     }
 
     /// Waits until the socket is ready for `events`, the deadline passes or the exchange is cancelled.
@@ -371,10 +372,10 @@ final class HTTP1Cancellation: Sendable {
 
     var isCancelled: Bool { state.withLock { $0.cancelled } }
 
-    /// Makes `descriptor` the one a cancellation shuts down.
+    /// Makes `descriptor` the one a cancellation shuts down; an exchange already cancelled keeps none.
     func register(_ descriptor: Int32) throws(HTTP1Failure) {
         let cancelled = state.withLock { state in
-            state.descriptor = descriptor
+            if !state.cancelled { state.descriptor = descriptor }
             return state.cancelled
         }
         if cancelled { throw .cancelled }
@@ -389,5 +390,92 @@ final class HTTP1Cancellation: Sendable {
             state.cancelled = true
             if let descriptor = state.descriptor { _ = shutdown(descriptor, Int32(SHUT_RDWR)) }
         }
+    }
+}
+
+/// One address to connect to, copied out of `getaddrinfo`'s list.
+struct HTTP1Address: Sendable {
+    var family: Int32
+    var socketType: Int32
+    var socketProtocol: Int32
+    private var storage = sockaddr_storage()
+    private var length: socklen_t = 0
+
+    init(family: Int32, socketType: Int32, socketProtocol: Int32, address: UnsafePointer<sockaddr>, length: socklen_t) {
+        self.family = family
+        self.socketType = socketType
+        self.socketProtocol = socketProtocol
+        self.length = min(length, socklen_t(MemoryLayout<sockaddr_storage>.size))
+        withUnsafeMutableBytes(of: &storage) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(self.length)))
+        }
+    }
+
+    func withSocketAddress<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+        withUnsafeBytes(of: storage) { bytes in body(bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
+    }
+
+    /// The addresses of `host:port`. A numeric address is taken as it is; a name is looked up on a
+    /// thread of its own, since `getaddrinfo` cannot be given a deadline: the wait for it ends at the
+    /// exchange's deadline or its cancellation, and a lookup still running then finishes unheard.
+    static func resolve(
+        host: String, port: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation,
+        lookup: @escaping @Sendable (String, Int) -> Result<[HTTP1Address], HTTP1Failure>
+    ) throws(HTTP1Failure) -> [HTTP1Address] {
+        if case .success(let numeric) = addresses(host: host, port: port, flags: AI_NUMERICHOST), !numeric.isEmpty {
+            return numeric
+        }
+        let answer = Mutex<Result<[HTTP1Address], HTTP1Failure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            let result = lookup(host, port)
+            answer.withLock { $0 = result }
+            done.signal()
+        }
+        thread.start()
+        while true {
+            if cancel.isCancelled { throw .cancelled }
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { throw .timedOut }
+            // Short slices, so that a cancellation is seen within one.
+            let slice = min(left, .milliseconds(50))
+            let (seconds, attoseconds) = slice.components
+            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+            if done.wait(timeout: .now() + .nanoseconds(max(1, nanoseconds))) == .success { break }
+        }
+        guard let result = answer.withLock({ $0 }) else { throw .connect("the lookup of \(host) gave no answer") }
+        return try result.get()
+    }
+
+    /// `getaddrinfo`, blocking.
+    static func lookup(host: String, port: Int) -> Result<[HTTP1Address], HTTP1Failure> {
+        addresses(host: host, port: port, flags: 0)
+    }
+
+    private static func addresses(host: String, port: Int, flags: Int32) -> Result<[HTTP1Address], HTTP1Failure> {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        #if canImport(Glibc)
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+            hints.ai_socktype = SOCK_STREAM
+        #endif
+        hints.ai_flags = AI_NUMERICSERV | flags
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &list)
+        guard status == 0, let first = list else {
+            return .failure(.connect("cannot resolve \(host): \(String(cString: gai_strerror(status)))"))
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [HTTP1Address] = []
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let address = entry {
+            entry = address.pointee.ai_next
+            guard let socketAddress = address.pointee.ai_addr else { continue }
+            addresses.append(HTTP1Address(
+                family: address.pointee.ai_family, socketType: address.pointee.ai_socktype,
+                socketProtocol: address.pointee.ai_protocol, address: socketAddress, length: address.pointee.ai_addrlen))
+        }
+        return .success(addresses)
     }
 }

@@ -129,15 +129,22 @@ public final class HTTP1Transport: HTTPTransport {
                 }
                 opened.add(1, ordering: .relaxed)
             }
-            do {
+            var sent = false
+            do throws(HTTP1Failure) {
                 try cancellation.register(connection.descriptor)
                 try connection.send(head: head, body: request.body, deadline: deadline, cancel: cancellation)
+                sent = true
                 let (responseHead, body, reusable) = try connection.readResponse(
                     method: request.method, limits: limits, deadline: deadline, cancel: cancellation)
                 cancellation.unregister()
+                // Cancelled after the last read: the response may be whole, but the caller asked for none.
+                if cancellation.isCancelled { throw HTTP1Failure.cancelled }
                 if reusable { putIdle(connection, target.key) } else { connection.close() }
                 return TransportResponse(status: responseHead.status, headers: responseHead.headers, body: body)
-            } catch .closedBeforeResponse where pooled != nil {
+            } catch .closedBeforeResponse where pooled != nil && (!sent || Self.isIdempotent(request.method)) {
+                // The idle connection had been closed by the peer. A request that did not all go out
+                // cannot have been acted on; one that did may have been, and only an idempotent one
+                // is sent again (RFC 9110 §9.2.2).
                 cancellation.unregister()
                 connection.close()
                 mayReuse = false
@@ -148,6 +155,11 @@ public final class HTTP1Transport: HTTPTransport {
                 throw map(error, request, cancellation)
             }
         }
+    }
+
+    /// Whether a request may be sent twice with the effect of once (RFC 9110 §9.2.2).
+    static func isIdempotent(_ method: String) -> Bool {
+        ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"].contains(method)
     }
 
     private func takeIdle(_ key: String) -> HTTP1Connection? {
@@ -163,13 +175,22 @@ public final class HTTP1Transport: HTTPTransport {
         }
     }
 
+    /// Puts `connection` back in the pool, and closes the peer's idle connections that have waited
+    /// past ``idleTimeout`` (the oldest are first in the list).
     private func putIdle(_ connection: HTTP1Connection, _ key: String) {
-        connection.idleSince = ContinuousClock.now
-        let kept = idle.withLock { idle in
-            guard idle[key, default: []].count < maximumIdleConnectionsPerPeer else { return false }
-            idle[key, default: []].append(connection)
-            return true
+        let now = ContinuousClock.now
+        connection.idleSince = now
+        let (kept, expired) = idle.withLock { idle -> (Bool, [HTTP1Connection]) in
+            var list = idle[key, default: []]
+            let stale = list.prefix { ($0.idleSince.map { now - $0 >= idleTimeout }) ?? true }
+            let expired = Array(stale)
+            list.removeFirst(expired.count)
+            let kept = list.count < maximumIdleConnectionsPerPeer
+            if kept { list.append(connection) }
+            idle[key] = list
+            return (kept, expired)
         }
+        for old in expired { old.close() }
         if !kept { connection.close() }
     }
 
@@ -186,6 +207,7 @@ public final class HTTP1Transport: HTTPTransport {
         case .cancelled: return CancellationError()
         case .timedOut: return ExportError(.timeout, "\(target) timed out after \(request.timeout)")
         case .closedBeforeResponse: return ExportError(.unavailable, "\(target) failed: the peer closed the connection without a response")
+        case .reset: return ExportError(.unavailable, "\(target) failed: the peer reset the connection before the whole response")
         case .connect(let reason): return ExportError(.unavailable, "\(target) failed: cannot connect: \(reason)")
         case .io(let reason): return ExportError(.unavailable, "\(target) failed: \(reason)")
         case .protocolViolation(let violation):

@@ -87,6 +87,40 @@ struct HTTP1TransportTests {
         #expect(server.received.map(\.connection) == [0, 0, 1])
     }
 
+    @Test("A POST on a reused connection closed without an answer is not sent twice: the peer may have acted on it")
+    func postNotResent() async throws {
+        let server = try ScriptedHTTPServer { index, _ in
+            index == 1 ? .sendAndClose([]) : .send(ScriptedHTTPServer.response(body: "ok\(index)"))
+        }
+        defer { server.stop() }
+        let transport = HTTP1Transport(idleTimeout: .seconds(3600))
+        #expect(try await transport.send(TransportRequest(method: "GET", url: server.url())).bodyText == "ok0")
+        await #expect {
+            try await transport.send(TransportRequest(method: "POST", url: server.url(), body: [1]))
+        } throws: { error in Self.code(of: error) == .unavailable && (error as? ExportError)?.isRetryable == true }
+        #expect(server.received.count == 2)
+        #expect(HTTP1Transport.isIdempotent("PUT") && HTTP1Transport.isIdempotent("DELETE") && !HTTP1Transport.isIdempotent("PATCH"))
+    }
+
+    @Test(
+        "A reset after part of the response is an error, not an empty answer to send the request again for",
+        arguments: [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+            "HTTP/1.0 200 OK\r\n\r\npart of the body",
+        ])
+    func resetInsideResponse(partial: String) async throws {
+        let server = try ScriptedHTTPServer { index, _ in
+            index == 1 ? .sendThenReset(Array(partial.utf8)) : .send(ScriptedHTTPServer.response(body: "ok\(index)"))
+        }
+        defer { server.stop() }
+        let transport = HTTP1Transport(idleTimeout: .seconds(3600))
+        #expect(try await transport.send(TransportRequest(method: "GET", url: server.url())).bodyText == "ok0")
+        await #expect {
+            try await transport.send(TransportRequest(method: "GET", url: server.url()))
+        } throws: { error in Self.code(of: error) == .unavailable && "\(error)".contains("reset") }
+        #expect(server.received.count == 2)
+    }
+
     @Test("A new connection closed without an answer is an error, not a retry")
     func closedWithoutAnswer() async throws {
         let error = try await Self.failure(of: [])
@@ -204,6 +238,72 @@ struct HTTP1TransportTests {
         await #expect(throws: CancellationError.self) { try await task.value }
         // Well under the 300-second timeout, loosely bounded as the timeout test is.
         #expect(ContinuousClock.now - start < .seconds(90))
+    }
+
+    @Test("Cancelling while a body runs to the close throws, rather than returning the part that came")
+    func cancellationInsideBodyToClose() async throws {
+        let server = try ScriptedHTTPServer { _, _ in .sendThenSilence(Array("HTTP/1.0 200 OK\r\n\r\nthe first part".utf8)) }
+        defer { server.stop() }
+        let task = Task { try await HTTP1Transport().send(TransportRequest(method: "GET", url: server.url(), timeout: .seconds(300))) }
+        while server.received.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        // Time for the head and the first part to be read, so that the cancellation finds the
+        // exchange waiting for the rest of the body (earlier, it would throw as well).
+        try await Task.sleep(for: .milliseconds(200))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+    }
+
+    /// A lookup that does not answer until the test lets it.
+    final class HeldLookup: Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        var lookup: @Sendable (String, Int) -> Result<[HTTP1Address], HTTP1Failure> {
+            { [self] _, _ in
+                entered.signal()
+                _ = release.wait(timeout: .now() + 60)
+                return .failure(.connect("released"))
+            }
+        }
+    }
+
+    @Test("A name lookup that hangs ends at the deadline")
+    func lookupTimeout() throws {
+        let held = HeldLookup()
+        defer { held.release.signal() }
+        var failure: HTTP1Failure?
+        do {
+            _ = try HTTP1Connection.connect(
+                host: "slow.invalid", port: 80, deadline: .now + .milliseconds(200), cancel: HTTP1Cancellation(), lookup: held.lookup)
+        } catch { failure = error }
+        guard case .timedOut? = failure else { Issue.record("expected a timeout, got \(String(describing: failure))"); return }
+    }
+
+    @Test("A name lookup that hangs ends when the exchange is cancelled")
+    func lookupCancelled() throws {
+        let held = HeldLookup()
+        defer { held.release.signal() }
+        let cancellation = HTTP1Cancellation()
+        let canceller = Thread {
+            held.entered.wait()
+            cancellation.cancel()
+        }
+        canceller.start()
+        var failure: HTTP1Failure?
+        do {
+            _ = try HTTP1Connection.connect(
+                host: "slow.invalid", port: 80, deadline: .now + .seconds(60), cancel: cancellation, lookup: held.lookup)
+        } catch { failure = error }
+        guard case .cancelled? = failure else { Issue.record("expected a cancellation, got \(String(describing: failure))"); return }
+    }
+
+    @Test("Numeric addresses need no lookup")
+    func numericAddresses() throws {
+        for host in ["127.0.0.1", "::1"] {
+            let addresses = try HTTP1Address.resolve(
+                host: host, port: 9, deadline: .now + .seconds(5), cancel: HTTP1Cancellation(),
+                lookup: { _, _ in .failure(.connect("looked up")) })
+            #expect(!addresses.isEmpty)
+        }
     }
 
     @Test("Nothing listening is a retryable unavailable")

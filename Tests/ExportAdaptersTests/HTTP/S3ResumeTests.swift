@@ -157,6 +157,20 @@ struct S3ResumeTests {
         #expect(try await store.resumeWrite(key: key, contentType: "application/octet-stream", from: point) == nil)
     }
 
+    @Test("A resumed upload goes on with the checksum the upload was created with, or is not resumed")
+    func resumedChecksum() {
+        let with = S3CompletedPart(number: 1, etag: "\"a\"", checksumCRC32: "y/Q5Jg==")
+        let without = S3CompletedPart(number: 2, etag: "\"b\"", checksumCRC32: nil)
+        #expect(S3BlobStore.resumedChecksum(listed: nil, parts: [without]) == .continue(nil))
+        #expect(S3BlobStore.resumedChecksum(listed: nil, parts: [with]) == .continue(.crc32))
+        #expect(S3BlobStore.resumedChecksum(listed: nil, parts: [with, without]) == .refuse)
+        #expect(S3BlobStore.resumedChecksum(listed: "CRC32", parts: [with]) == .continue(.crc32))
+        // Created with CRC32, but a part's checksum is not listed: completing it would be refused.
+        #expect(S3BlobStore.resumedChecksum(listed: "CRC32", parts: [without]) == .refuse)
+        #expect(S3BlobStore.resumedChecksum(listed: "SHA256", parts: [without]) == .refuse)
+        #expect(S3BlobStore.resumedChecksum(listed: "CRC64NVME", parts: [with]) == .refuse)
+    }
+
     @Test("ListParts answers are read strictly")
     func strictListParts() throws {
         func page(_ body: String) throws -> S3PartsPage {
@@ -174,6 +188,11 @@ struct S3ResumeTests {
         ]
         for body in bad {
             #expect(throws: ExportError.self, "\(body)") { _ = try page(body) }
+        }
+        #expect(try page("<ChecksumAlgorithm>CRC32</ChecksumAlgorithm>" + part("1", "5")).checksumAlgorithm == "CRC32")
+        #expect(try page(part("1", "5")).checksumAlgorithm == nil)
+        for algorithm in ["", "crc 32", "<x/>"] {
+            #expect(throws: ExportError.self, "\(algorithm)") { _ = try page("<ChecksumAlgorithm>\(algorithm)</ChecksumAlgorithm>" + part("1", "5")) }
         }
         #expect(throws: ExportError.self) { _ = try S3PartsPage.parse(Array("<Error><Code>x</Code></Error>".utf8), uploadID: "u1") }
         #expect(throws: ExportError.self) { _ = try S3PartsPage.parse(Array("not xml".utf8), uploadID: "u1") }

@@ -18,6 +18,10 @@ final class ScriptedHTTPServer: @unchecked Sendable {
         case sendAndClose([UInt8])
         /// Send nothing, ever (until the server stops).
         case silence
+        /// Send these bytes, then nothing more (until the server stops).
+        case sendThenSilence([UInt8])
+        /// Send these bytes, then reset the connection (`SO_LINGER` of zero, then close: a TCP RST).
+        case sendThenReset([UInt8])
     }
 
     /// One received request.
@@ -140,6 +144,16 @@ final class ScriptedHTTPServer: @unchecked Sendable {
             case .silence:
                 var sink: [UInt8] = []
                 while receive(connection, &sink) { sink.removeAll() }
+                return
+            case .sendThenSilence(let bytes):
+                guard sendAll(connection, bytes) else { return }
+                var sink: [UInt8] = []
+                while receive(connection, &sink) { sink.removeAll() }
+                return
+            case .sendThenReset(let bytes):
+                _ = sendAll(connection, bytes)
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
                 return
             }
         }

@@ -56,7 +56,7 @@ extension S3BlobStore {
         guard ownKey else { return nil }
         var parts: [S3CompletedPart] = []
         var covered: Int64 = 0
-        for part in listed {
+        for part in listed.parts {
             if covered == point.size { break }
             // Every part but the last must be 5 MiB, and these are followed by the resumed writer's.
             guard part.number == parts.count + 1, part.size >= Configuration.minimumPartSize else { return nil }
@@ -67,14 +67,39 @@ extension S3BlobStore {
         }
         guard covered == point.size else { return nil }
         // The parts still to come carry the checksum the upload's parts carry (whatever this store is
-        // configured with now): an upload whose parts disagree is not continued.
-        let checksummed = parts.filter { $0.checksumCRC32 != nil }.count
-        guard checksummed == 0 || checksummed == parts.count else { return nil }
+        // configured with now).
+        let checksum = Self.resumedChecksum(listed: listed.checksumAlgorithm, parts: parts)
+        guard case .continue(let algorithm) = checksum else { return nil }
         let writer = S3BlobWriter(
             store: self, key: key, contentType: contentType, uploadID: point.token, parts: parts, size: covered,
-            checksumAlgorithm: checksummed == 0 ? nil : .crc32)
+            checksumAlgorithm: algorithm)
         guard registry.claim(writer.id, startedAt: client.clock.now(), writer: writer, uploadID: point.token) else { return nil }
         return writer
+    }
+
+    /// Whether an upload can be continued, and with which checksum on the parts still to come.
+    enum ResumedChecksum: Equatable {
+        /// Continue it; its parts carry this checksum (`nil`: none).
+        case `continue`(Configuration.ChecksumAlgorithm?)
+        /// Leave it: CompleteMultipartUpload would refuse it, or it needs a checksum this store cannot make.
+        case refuse
+    }
+
+    /// The checksum a resumed upload goes on with. The algorithm ListParts names (S3 names the one the
+    /// upload was created with) decides; when it names none (moto), the listed parts do. An upload
+    /// created with CRC32 whose listed parts lack one, one created with another algorithm, or one
+    /// whose parts disagree is not continued.
+    static func resumedChecksum(listed algorithm: String?, parts: [S3CompletedPart]) -> ResumedChecksum {
+        let checksummed = parts.filter { $0.checksumCRC32 != nil }.count
+        switch algorithm?.uppercased() {
+        case nil:
+            if checksummed == 0 { return .continue(nil) }
+            return checksummed == parts.count ? .continue(.crc32) : .refuse
+        case Configuration.ChecksumAlgorithm.crc32.rawValue:
+            return checksummed == parts.count ? .continue(.crc32) : .refuse
+        default:
+            return .refuse
+        }
     }
 
     /// Aborts the multipart upload a checkpoint names, unless a live writer of this store holds it.

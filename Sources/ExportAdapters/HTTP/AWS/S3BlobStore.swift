@@ -162,7 +162,7 @@ public struct S3BlobStore: BlobStore {
         handled.formUnion(registry.liveUploadIDs)
         try await forEachUpload { upload in
             guard !handled.contains(upload.uploadID), let initiated = upload.initiated, initiated < date,
-                  let parts = try await listParts(objectKey: upload.objectKey, uploadID: upload.uploadID),  // nil: gone meanwhile
+                  let parts = try await listParts(objectKey: upload.objectKey, uploadID: upload.uploadID)?.parts,  // nil: gone meanwhile
                   parts.allSatisfy({ ($0.lastModified ?? .distantFuture) < date })
             else { return true }
             try await abortUpload(objectKey: upload.objectKey, uploadID: upload.uploadID)

@@ -23,6 +23,9 @@ struct S3PartsPage: Sendable, Equatable {
     var isTruncated: Bool
     /// The `part-number-marker` of the next page, when truncated.
     var nextMarker: Int?
+    /// The checksum algorithm the upload was created with (`ChecksumAlgorithm`, as S3 names it:
+    /// `CRC32`, `SHA256`…), when the answer says; moto does not.
+    var checksumAlgorithm: String? = nil
 
     /// The highest part number S3 accepts.
     static let maximumPartNumber = 10_000
@@ -76,7 +79,11 @@ struct S3PartsPage: Sendable, Equatable {
             else { throw corrupt("a truncated page without a NextPartNumberMarker past its parts") }
             nextMarker = marker
         }
-        return S3PartsPage(parts: parts, isTruncated: isTruncated, nextMarker: nextMarker)
+        let algorithm = document.value("ChecksumAlgorithm")
+        if let algorithm, algorithm.isEmpty || algorithm.utf8.count > 32 || !algorithm.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) {
+            throw corrupt("with a ChecksumAlgorithm that names no algorithm")
+        }
+        return S3PartsPage(parts: parts, isTruncated: isTruncated, nextMarker: nextMarker, checksumAlgorithm: algorithm)
     }
 }
 
@@ -99,12 +106,15 @@ extension S3BlobStore {
     ///   - uploadID: The upload.
     ///   - pageSize: `max-parts` per page; S3's 1,000 by default (smaller in tests of the paging).
     ///   - bytes: Stop after the page on which the parts reach this many bytes; `nil` lists them all.
-    /// - Returns: The parts, or `nil` when S3 does not know the upload (`NoSuchUpload`: aborted,
-    ///   completed, or never there).
+    /// - Returns: The parts and the upload's checksum algorithm when S3 names it, or `nil` when S3
+    ///   does not know the upload (`NoSuchUpload`: aborted, completed, or never there).
     /// - Throws: `ExportError` when S3 fails or answers unreadably.
-    func listParts(objectKey: String, uploadID: String, pageSize: Int = 1000, until bytes: Int64? = nil) async throws -> [S3UploadPart]? {
+    func listParts(
+        objectKey: String, uploadID: String, pageSize: Int = 1000, until bytes: Int64? = nil
+    ) async throws -> (parts: [S3UploadPart], checksumAlgorithm: String?)? {
         let (endpoint, path) = location(objectKey: objectKey)
         var parts: [S3UploadPart] = []
+        var algorithm: String?
         var covered: Int64 = 0
         var marker = 0
         while true {
@@ -121,12 +131,13 @@ extension S3BlobStore {
                 throw ExportError(.corruptData, "ListParts answered part numbers that do not follow the marker", isRetryable: true)
             }
             parts += page.parts
+            algorithm = algorithm ?? page.checksumAlgorithm
             for part in page.parts {
                 let (sum, overflow) = covered.addingReportingOverflow(part.size)
                 covered = overflow ? .max : sum
             }
-            if let bytes, covered >= bytes { return parts }
-            guard page.isTruncated, let next = page.nextMarker else { return parts }
+            if let bytes, covered >= bytes { return (parts, algorithm) }
+            guard page.isTruncated, let next = page.nextMarker else { return (parts, algorithm) }
             marker = next
         }
     }
