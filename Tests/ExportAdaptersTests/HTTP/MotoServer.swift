@@ -64,43 +64,19 @@ enum MotoServer {
 }
 
 extension MotoServer {
-    /// The e-mails moto recorded for one recipient, from `/moto-api/data.json`.
-    ///
-    /// moto serialises every backend for that page, which fails (500) while other tests change state
-    /// and, in moto 5, for as long as any S3 multipart upload with parts is open (another test's upload
-    /// in progress), so it is read again with a growing pause (about 10 s in all) before giving up.
-    /// Waiting on the peer process's state makes sleeping unavoidable here.
+    /// The e-mails moto recorded for one recipient (see ``allSentEmails(_:)``).
     static func sentEmails(_ peer: PeerProcess, to recipient: String) async throws -> [JSONValue] {
         try await allSentEmails(peer).filter { $0["destinations"]?["ToAddresses"]?.arrayValue?.contains(.string(recipient)) == true }
     }
 
-    /// Every message moto's SES has accepted, read from `/moto-api/data.json` (retried for up to two
-    /// minutes: moto 5.2 answers 500 there whenever any multipart upload with a part is open, and the
-    /// S3 suites and the kill storm running beside this one keep one open much of the time).
+    /// Every message moto's SES has accepted, from the test runner's own `/_tests/ses/messages`
+    /// (`Fixtures/moto_runner.py`), which reads SES alone: moto's `/moto-api/data.json` serialises
+    /// every service and in moto 5.2 answers 500 whenever any multipart upload with a part is open.
     static func allSentEmails(_ peer: PeerProcess) async throws -> [JSONValue] {
-        var lastError: (any Error)?
-        var pause = Duration.milliseconds(50)
-        let deadline = ContinuousClock.now + .seconds(120)
-        for attempt in 0... {
-            if attempt > 0 {
-                guard ContinuousClock.now < deadline else { break }
-                try await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(1))
-            }
-            do {
-                // moto serialises every model instance it ever tracked for this page: after a storm that
-                // takes long on a loaded machine, so wait for it (a timeout is not worth retrying).
-                let response = try await URLSessionTransport().send(
-                    TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("moto-api/data.json"), timeout: .seconds(300))
-                )
-                guard response.status == 200 else { throw PeerUnavailable(message: "data.json answered \(response.status)") }
-                return try JSONValue.parse(response.body)["ses"]?["Message"]?.arrayValue ?? []
-            } catch let error as ExportError where error.code == .timeout {
-                throw error
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError ?? PeerUnavailable(message: "data.json unreadable")
+        let response = try await URLSessionTransport().send(
+            TransportRequest(method: "GET", url: peer.baseURL.appendingPathComponent("_tests/ses/messages"), timeout: .seconds(120))
+        )
+        guard response.status == 200 else { throw PeerUnavailable(message: "the runner's SES messages answered \(response.status)") }
+        return try JSONValue.parse(response.body).arrayValue ?? []
     }
 }

@@ -132,8 +132,7 @@ struct S3BlobWriterFaultTests {
         let error = await #expect(throws: ExportError.self) { _ = try await writer.finish() }
         #expect(error?.isRetryable == true, "the job may run again and write the blob anew")
         #expect(try await store.metadata(key) == nil)
-        // The caller aborts a failed write (as ExportRunner does), so no upload is left behind; moto's
-        // data.json, which other tests read, also fails (500) while any upload with parts is open.
+        // The caller aborts a failed write (as ExportRunner does), so no upload is left behind.
         try await writer.abort()
         #expect(try await Self.openUploads(peer, bucket: store.configuration.bucket) == 0)
     }
