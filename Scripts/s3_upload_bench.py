@@ -94,7 +94,7 @@ def main():
     parser.add_argument("--part-mib", type=int, help="ours; 8 (the S3BlobStore default, as boto3's) otherwise")
     parser.add_argument("--unsigned", action="store_true", help="ours: unsignedPartPayloads")
     parser.add_argument("--transport", choices=["urlsession", "http1"],
-                        help="ours: the HTTPTransport (URLSessionTransport, the default, or HTTP1Transport)")
+                        help="ours: the HTTPTransport (HTTP1Transport, the adapters' default, or URLSessionTransport)")
     args = parser.parse_args()
     if args.rounds < 1 or args.megabytes < 1:
         parser.error("--rounds and --megabytes must be at least 1")

@@ -23,14 +23,14 @@ enum S3UploadScenario {
         var partSize: Int?
         var partsInFlight: Int?
         var unsignedPartPayloads = false
-        var transport = Transport.urlsession
+        var transport = Transport.http1
     }
 
     /// The ``HTTPTransport`` the store uploads through.
     enum Transport: String, Codable {
-        /// `URLSessionTransport`, the adapters' default.
+        /// `URLSessionTransport`.
         case urlsession
-        /// `HTTP1Transport`, this package's own HTTP/1.1 client for `http://` peers.
+        /// `HTTP1Transport`, this package's own HTTP/1.1 client for `http://` peers, the adapters' default.
         case http1
 
         func make() -> any HTTPTransport {

@@ -36,7 +36,7 @@ public struct AWSBackend: Sendable {
     ///   - files: The S3 bucket of files, its key prefix and encryption.
     ///   - queue: The SQS queue's and its dead-letter queue's URLs.
     ///   - sender: The e-mails' sender, verified in SES.
-    ///   - transport: The HTTP client; URLSession by default.
+    ///   - transport: The HTTP client; one ``HTTP1Transport`` for every adapter by default (`https://` through URLSession).
     ///   - clock: The clock of every adapter; the system clock by default.
     ///   - observer: Receives every event; none by default.
     ///   - settings: The shared settings.
@@ -47,7 +47,7 @@ public struct AWSBackend: Sendable {
         files: S3BlobStore.Configuration,
         queue: SQSQueue.Configuration,
         sender: EmailAddress,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock(),
         observer: any ExportObserver = NoObserver(),
         settings: ExportSettings = ExportSettings()

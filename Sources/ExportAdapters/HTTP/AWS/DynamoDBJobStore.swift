@@ -44,13 +44,13 @@ public struct DynamoDBJobStore: JobStore {
     ///   - tableName: The table.
     ///   - aws: Credentials, region and endpoint.
     ///   - ttlGrace: Time between a job's expiry and DynamoDB's TTL deletion; 7 days by default.
-    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for signing.
     public init(
         tableName: String,
         aws: AWSConfiguration,
         ttlGrace: Duration = .seconds(7 * 86_400),
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) {
         self.tableName = tableName

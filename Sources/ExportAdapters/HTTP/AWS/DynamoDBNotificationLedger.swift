@@ -21,13 +21,13 @@ public struct DynamoDBNotificationLedger: NotificationLedger {
     ///   - tableName: A table with a string hash key `pk` (``DynamoDBJobStore/createTable(maxPolls:)`` makes one).
     ///   - aws: Credentials, region and endpoint.
     ///   - retention: How long sent keys are remembered; 30 days by default.
-    ///   - transport: The HTTP transport.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for signing.
     public init(
         tableName: String,
         aws: AWSConfiguration,
         retention: Duration = .seconds(30 * 86_400),
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) {
         self.tableName = tableName

@@ -25,9 +25,9 @@ public struct DynamoDBScheduleStore: ScheduleStore {
     /// - Parameters:
     ///   - tableName: The table (``DynamoDBJobStore/createTable(maxPolls:)`` creates a suitable one).
     ///   - aws: Credentials, region and endpoint.
-    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for signing.
-    public init(tableName: String, aws: AWSConfiguration, transport: any HTTPTransport = URLSessionTransport(), clock: any ExportClock = SystemClock()) {
+    public init(tableName: String, aws: AWSConfiguration, transport: any HTTPTransport = HTTP1Transport(), clock: any ExportClock = SystemClock()) {
         self.tableName = tableName
         self.client = AWSServiceClient(configuration: aws, service: "dynamodb", hostPrefix: "dynamodb", transport: transport, clock: clock)
     }

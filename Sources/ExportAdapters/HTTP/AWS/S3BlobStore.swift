@@ -22,13 +22,13 @@ public struct S3BlobStore: BlobStore {
     /// - Parameters:
     ///   - configuration: Bucket, prefix, part size and encryption.
     ///   - aws: Credentials, region and endpoint.
-    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock used for signing and link expiry.
     /// - Throws: `ExportError.Code.configuration` for an invalid configuration.
     public init(
         configuration: Configuration,
         aws: AWSConfiguration,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) throws(ExportError) {
         try configuration.validate()

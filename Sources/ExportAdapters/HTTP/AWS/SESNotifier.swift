@@ -28,7 +28,7 @@ public struct SESNotifier: Notifier {
     ///   - ledger: The ledger of sent keys.
     ///   - aws: Credentials, region and endpoint.
     ///   - reservationHold: The longest a send reservation lasts; 60 seconds by default.
-    ///   - transport: The HTTP transport.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for signing and the ledger.
     public init(
         fromAddress: String,
@@ -36,7 +36,7 @@ public struct SESNotifier: Notifier {
         ledger: any NotificationLedger,
         aws: AWSConfiguration,
         reservationHold: Duration = .seconds(60),
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) {
         self.fromAddress = fromAddress

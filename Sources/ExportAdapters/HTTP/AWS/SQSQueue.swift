@@ -31,12 +31,12 @@ public final class SQSQueue: Queue {
     /// - Parameters:
     ///   - configuration: The queue URLs.
     ///   - aws: Credentials, region and endpoint.
-    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for signing and lease bookkeeping.
     public init(
         configuration: Configuration,
         aws: AWSConfiguration,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) {
         self.configuration = configuration
@@ -62,7 +62,7 @@ public final class SQSQueue: Queue {
         named name: String,
         maxReceiveCount: Int = 100,
         aws: AWSConfiguration,
-        transport: any HTTPTransport = URLSessionTransport()
+        transport: any HTTPTransport = HTTP1Transport()
     ) async throws -> Configuration {
         let client = AWSServiceClient(configuration: aws, service: "sqs", hostPrefix: "sqs", transport: transport, clock: SystemClock())
         let dlq = try await client.json(target: "AmazonSQS.CreateQueue", [
