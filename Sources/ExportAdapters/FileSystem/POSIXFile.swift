@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ExportCore
 import Foundation
+import Synchronization
 
 /// Small, blocking POSIX file helpers shared by the file-system adapters.
 ///
@@ -239,8 +240,10 @@ enum POSIXFile {
     /// Runs `body` holding an exclusive `flock` on `lockPath`, which excludes other processes and other
     /// open descriptions in this process. `body` must not suspend.
     ///
-    /// The lock is tried without blocking (`LOCK_NB`); while another holder has it, the task sleeps
-    /// 1 ms, doubling up to 16 ms, so no thread of the concurrency pool is ever blocked waiting.
+    /// Tasks of this process first queue, in arrival order, on the path's ``LocalLock``, so they wait
+    /// for one another without polling. The `flock` is then tried without blocking (`LOCK_NB`); while
+    /// another process holds it, the task sleeps 1 ms, doubling up to 16 ms, so no thread of the
+    /// concurrency pool is ever blocked waiting.
     ///
     /// With a committer, `body`'s writes follow its durability, and the directory fsyncs `body` asks
     /// for run after the lock is released, group-committed with those of concurrent callers; the call
@@ -252,15 +255,23 @@ enum POSIXFile {
     static func withLock<T>(
         _ lockPath: String, committer: FileCommitter? = nil, _ body: () throws(ExportError) -> T
     ) async throws(ExportError) -> T {
-        let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
-        defer { close(fd) }
+        // The limit counts from here, so a queue behind a holder stuck in another process ends too.
         let clock = ContinuousClock()
         let giveUp = clock.now.advanced(by: lockWaitLimit)
+        // Tasks of this process queue for the lock here, so the `flock` below is contended only by
+        // other processes.
+        let local = LocalLock.named(lockPath)
+        try await local.acquire(lockPath)
+        var holdsLocal = true
+        defer { if holdsLocal { local.release() } }
+        let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
+        defer { close(fd) }
         var pause = Duration.milliseconds(1)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
             guard code == EWOULDBLOCK else { throw error(code, "locking", lockPath) }
+            local.contendedFlockAttempts.add(1, ordering: .relaxed)
             guard clock.now < giveUp else {
                 throw ExportError(.timeout, "\(lockPath) stayed locked for \(lockWaitLimit)", isRetryable: true)
             }
@@ -280,6 +291,8 @@ enum POSIXFile {
             do throws(ExportError) { return .success(try body()) } catch { return .failure(error) }
         }
         flock(fd, LOCK_UN)
+        holdsLocal = false
+        local.release()
         // Synced even when `body` failed half-way: what it did rename stays, and should be durable.
         try await committer.syncDirectories(pending.directories)
         return try result.get()
