@@ -43,6 +43,31 @@ final class LocalLock: Sendable {
     /// open description in this one), for tests.
     let contendedFlockAttempts = Atomic<Int>(0)
 
+    /// Since when the lock file's `flock` has been held elsewhere without a break, as the holders of
+    /// this lock saw it one after another, and when one of them last saw it so. A queue behind a
+    /// process stuck holding the `flock` ends once that has lasted the wait limit, however long each
+    /// task queued here (queueing is not waiting for the other process).
+    private let blockage = Mutex<(since: ContinuousClock.Instant, seen: ContinuousClock.Instant)?>(nil)
+
+    /// Notes that the holder found the `flock` held elsewhere at `now`.
+    ///
+    /// - Returns: How long it has been held elsewhere without a break. A sighting more than a second
+    ///   after the last one (nobody was polling: the last holder took the `flock`, gave up or was
+    ///   cancelled) starts a new stretch.
+    func blocked(at now: ContinuousClock.Instant) -> Duration {
+        contendedFlockAttempts.add(1, ordering: .relaxed)
+        return blockage.withLock { blockage in
+            var stretch = blockage ?? (now, now)
+            if now - stretch.seen > .seconds(1) { stretch.since = now }
+            stretch.seen = now
+            blockage = stretch
+            return now - stretch.since
+        }
+    }
+
+    /// Notes that the holder took the `flock`.
+    func unblocked() { blockage.withLock { $0 = nil } }
+
     /// Takes the lock, waiting behind the tasks that asked first.
     ///
     /// - Throws: `ExportError.Code.cancelled` when the task is cancelled while waiting (it then holds nothing).

@@ -260,15 +260,13 @@ enum POSIXFile {
     /// for run after the lock is released, group-committed with those of concurrent callers; the call
     /// returns after them.
     ///
-    /// - Throws: `ExportError.Code.timeout` (retryable) after ``lockWaitLimit``,
+    /// - Throws: `ExportError.Code.timeout` (retryable) once other processes have held the `flock`
+    ///   for ``lockWaitLimit`` without a break (as the tasks queued here saw it, one after another),
     ///   `ExportError.Code.cancelled` when the task is cancelled while waiting, what `body` throws, or
     ///   the error of a deferred directory fsync.
     static func withLock<T>(
         _ lockPath: String, committer: FileCommitter? = nil, _ body: () throws(ExportError) -> T
     ) async throws(ExportError) -> T {
-        // The limit counts from here, so a queue behind a holder stuck in another process ends too.
-        let clock = ContinuousClock()
-        let giveUp = clock.now.advanced(by: lockWaitLimit)
         // Tasks of this process queue for the lock here, so the `flock` below is contended only by
         // other processes.
         let local = LocalLock.named(lockPath)
@@ -277,13 +275,14 @@ enum POSIXFile {
         defer { if holdsLocal { local.release() } }
         let fd = try open(lockPath, O_RDWR | O_CREAT, mode: 0o644)
         defer { close(fd) }
+        let clock = ContinuousClock()
         var pause = Duration.milliseconds(1)
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
             guard code == EWOULDBLOCK else { throw error(code, "locking", lockPath) }
-            local.contendedFlockAttempts.add(1, ordering: .relaxed)
-            guard clock.now < giveUp else {
+            // The limit is on the other process's hold, counted across the tasks queued here.
+            guard local.blocked(at: clock.now) < lockWaitLimit else {
                 throw ExportError(.timeout, "\(lockPath) stayed locked for \(lockWaitLimit)", isRetryable: true)
             }
             do {
@@ -293,6 +292,7 @@ enum POSIXFile {
             }
             pause = min(pause * 2, .milliseconds(16))
         }
+        local.unblocked()
         guard let committer else {
             defer { flock(fd, LOCK_UN) }
             return try body()

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// The in-process queue in front of the file locks (``LocalLock``).
-@Suite("Local lock")
+@Suite("Local lock", .timeLimit(.minutes(1)))
 struct LocalLockTests {
     /// Shared counters for the tasks of a test.
     final class LockProbe: Sendable {
@@ -43,7 +43,7 @@ struct LocalLockTests {
         #expect(LocalLock.named(lockPath).contendedFlockAttempts.load(ordering: .relaxed) == 0)
     }
 
-    @Test("Waiters get the lock in the order they asked, and a release hands it over before a newcomer")
+    @Test("Waiters get the lock in the order they asked")
     func firstComeFirstServed() async throws {
         let lock = LocalLock()
         try await lock.acquire("test")
@@ -85,5 +85,35 @@ struct LocalLockTests {
             lock.release()
         }
         try await next.value
+    }
+
+    @Test("A task cancelled before it queues throws and holds nothing")
+    func cancelledBeforeQueueing() async throws {
+        let lock = LocalLock()
+        try await lock.acquire("test")
+        let waiter = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await lock.acquire("test")
+        }
+        await #expect { try await waiter.value } throws: { ($0 as? ExportError)?.code == .cancelled }
+        #expect(lock.waiting == 0)
+        lock.release()
+        try await lock.acquire("test")
+        lock.release()
+    }
+
+    @Test("The flock wait limit counts an unbroken stretch of sightings, across holders")
+    func blockedStretch() {
+        let lock = LocalLock()
+        let start = ContinuousClock.now
+        #expect(lock.blocked(at: start) == .zero)
+        #expect(lock.blocked(at: start + .milliseconds(500)) == .milliseconds(500))
+        #expect(lock.blocked(at: start + .milliseconds(1_400)) == .milliseconds(1_400))
+        // Nobody polled for more than a second: a new stretch.
+        #expect(lock.blocked(at: start + .seconds(3)) == .zero)
+        #expect(lock.blocked(at: start + .milliseconds(3_200)) == .milliseconds(200))
+        lock.unblocked()
+        #expect(lock.blocked(at: start + .milliseconds(3_300)) == .zero)
+        #expect(lock.contendedFlockAttempts.load(ordering: .relaxed) == 6)
     }
 }
