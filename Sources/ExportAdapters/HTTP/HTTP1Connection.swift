@@ -26,6 +26,22 @@ enum HTTP1Failure: Error {
     case protocolViolation(HTTP1ProtocolError)
 }
 
+/// When an exchange gives up: its timeout after the last byte that moved, as URLSession's
+/// `timeoutInterval`, so a large body on a slow link is not cut off while it is still moving. Used by
+/// the one thread of its exchange.
+final class HTTP1Deadline {
+    let timeout: Duration
+    private(set) var instant: ContinuousClock.Instant
+
+    init(timeout: Duration, start: ContinuousClock.Instant = .now) {
+        self.timeout = timeout
+        instant = start + timeout
+    }
+
+    /// Bytes moved: the timeout counts again from now.
+    func progressed() { instant = ContinuousClock.now + timeout }
+}
+
 /// One TCP connection in non-blocking mode, used by one exchange at a time. Every wait is a `poll`
 /// bounded by the exchange's deadline.
 final class HTTP1Connection: @unchecked Sendable {
@@ -60,11 +76,11 @@ final class HTTP1Connection: @unchecked Sendable {
     /// - Parameters:
     ///   - lookup: Resolves a name; `getaddrinfo` by default (tests put a slow one in its place).
     static func connect(
-        host: String, port: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation,
+        host: String, port: Int, deadline: HTTP1Deadline, cancel: HTTP1Cancellation,
         lookup: @escaping @Sendable (String, Int) -> Result<[HTTP1Address], HTTP1Failure> = HTTP1Address.lookup
     ) throws(HTTP1Failure) -> HTTP1Connection {
         var lastError = "no address"
-        for address in try HTTP1Address.resolve(host: host, port: port, deadline: deadline, cancel: cancel, lookup: lookup) {
+        for address in try HTTP1Address.resolve(host: host, port: port, deadline: deadline.instant, cancel: cancel, lookup: lookup) {
             let descriptor = socket(address.family, address.socketType, address.socketProtocol)
             guard descriptor >= 0 else { lastError = String(cString: strerror(errno)); continue }
             let connection = HTTP1Connection(descriptor: descriptor)
@@ -93,7 +109,7 @@ final class HTTP1Connection: @unchecked Sendable {
     /// Starts the non-blocking connect and waits for it.
     ///
     /// - Returns: 0 when connected, otherwise the connect's `errno`.
-    private func finishConnecting(to address: HTTP1Address, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Int32 {
+    private func finishConnecting(to address: HTTP1Address, deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Int32 {
         let started = address.withSocketAddress { pointer, length in
             #if canImport(Darwin)
                 Darwin.connect(descriptor, pointer, length)
@@ -121,7 +137,7 @@ final class HTTP1Connection: @unchecked Sendable {
     }
 
     /// Sends the head, then the body, with as few calls as the socket buffer allows.
-    func send(head: [UInt8], body: [UInt8], deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
+    func send(head: [UInt8], body: [UInt8], deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
         var sentHead = 0
         var sentBody = 0
         while sentHead < head.count || sentBody < body.count {
@@ -150,6 +166,7 @@ final class HTTP1Connection: @unchecked Sendable {
                 }
             }
             if result >= 0 {
+                if result > 0 { deadline.progressed() }
                 let fromHead = min(result, head.count - sentHead)
                 sentHead += fromHead
                 sentBody += result - fromHead
@@ -167,7 +184,7 @@ final class HTTP1Connection: @unchecked Sendable {
     ///
     /// - Throws: ``HTTP1Failure/closedBeforeResponse`` when the peer closed or reset the connection
     ///   before a byte of it; ``HTTP1Failure/reset`` when it reset the connection later.
-    func readResponse(method: String, limits: HTTP1Transport.Limits, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> (HTTP1ResponseHead, [UInt8], reusable: Bool) {
+    func readResponse(method: String, limits: HTTP1Transport.Limits, deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> (HTTP1ResponseHead, [UInt8], reusable: Bool) {
         var first = true
         while true {
             let head = try readHead(limit: limits.maximumHeadBytes, first: first, deadline: deadline, cancel: cancel)
@@ -203,7 +220,7 @@ final class HTTP1Connection: @unchecked Sendable {
         }
     }
 
-    private func readHead(limit: Int, first: Bool, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> HTTP1ResponseHead {
+    private func readHead(limit: Int, first: Bool, deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> HTTP1ResponseHead {
         while true {
             if let end = Self.blankLine(in: buffered, from: bufferedStart) {
                 let headBytes = buffered[bufferedStart..<(end - 2)]
@@ -237,7 +254,7 @@ final class HTTP1Connection: @unchecked Sendable {
     }
 
     /// Moves exactly `count` bytes of the body into `body`, reading straight into it past what is buffered.
-    private func take(_ count: Int, into body: inout [UInt8], deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
+    private func take(_ count: Int, into body: inout [UInt8], deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
         let fromBuffer = min(count, buffered.count - bufferedStart)
         body.append(contentsOf: buffered[bufferedStart..<(bufferedStart + fromBuffer)])
         bufferedStart += fromBuffer
@@ -251,6 +268,7 @@ final class HTTP1Connection: @unchecked Sendable {
                 recv(descriptor, bytes.baseAddress! + offset, remaining, 0)
             }
             if received > 0 {
+                deadline.progressed()
                 offset += received
                 remaining -= received
                 continue
@@ -265,7 +283,7 @@ final class HTTP1Connection: @unchecked Sendable {
     }
 
     /// `chunk-size [ext] CRLF data CRLF`… `0 [ext] CRLF` trailers `CRLF` (RFC 9112 §7.1).
-    private func readChunked(into body: inout [UInt8], limit: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
+    private func readChunked(into body: inout [UInt8], limit: Int, deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
         while true {
             let line = try readLine(limit: 4_096, deadline: deadline, cancel: cancel)
             let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
@@ -292,7 +310,7 @@ final class HTTP1Connection: @unchecked Sendable {
     }
 
     /// One CRLF-ended line, without its CRLF.
-    private func readLine(limit: Int, deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> [UInt8] {
+    private func readLine(limit: Int, deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> [UInt8] {
         while true {
             if let newline = buffered[bufferedStart...].firstIndex(of: 0x0A) {
                 guard newline > bufferedStart, buffered[newline - 1] == 0x0D, newline - 1 - bufferedStart <= limit else {
@@ -310,7 +328,7 @@ final class HTTP1Connection: @unchecked Sendable {
     /// Reads what the peer has sent (waiting for some) onto the buffer.
     ///
     /// - Returns: `false` at the end of the stream.
-    private func fill(deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Bool {
+    private func fill(deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Bool {
         if bufferedStart > 0 {
             buffered.removeSubrange(..<bufferedStart)
             bufferedStart = 0
@@ -321,7 +339,10 @@ final class HTTP1Connection: @unchecked Sendable {
             buffered.append(contentsOf: repeatElement(0, count: chunk))
             let received = buffered.withUnsafeMutableBytes { bytes in recv(descriptor, bytes.baseAddress! + old, chunk, 0) }
             buffered.removeLast(chunk - max(0, received))
-            if received > 0 { return true }
+            if received > 0 {
+                deadline.progressed()
+                return true
+            }
             if received == 0 { return false }
             let code = errno
             if try shouldRetry(after: code, waitingFor: Int16(POLLIN), until: deadline, cancel: cancel) { continue }
@@ -336,7 +357,7 @@ final class HTTP1Connection: @unchecked Sendable {
     ///
     /// - Throws: ``HTTP1Failure/cancelled`` when the exchange was cancelled (its socket was shut down
     ///   under the call), or what ``wait(for:until:cancel:)`` throws.
-    private func shouldRetry(after code: Int32, waitingFor events: Int16, until deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Bool {
+    private func shouldRetry(after code: Int32, waitingFor events: Int16, until deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) -> Bool {
         if code == EINTR { return true }
         if code == EAGAIN || code == EWOULDBLOCK {
             try wait(for: events, until: deadline, cancel: cancel)
@@ -347,10 +368,10 @@ final class HTTP1Connection: @unchecked Sendable {
     }
 
     /// Waits until the socket is ready for `events`, the deadline passes or the exchange is cancelled.
-    private func wait(for events: Int16, until deadline: ContinuousClock.Instant, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
+    private func wait(for events: Int16, until deadline: HTTP1Deadline, cancel: HTTP1Cancellation) throws(HTTP1Failure) {
         while true {
             if cancel.isCancelled { throw .cancelled }
-            let left = deadline - ContinuousClock.now
+            let left = deadline.instant - ContinuousClock.now
             guard left > .zero else { throw .timedOut }
             let (seconds, attoseconds) = left.components
             let milliseconds = min(Int64(Int32.max), seconds * 1_000 + attoseconds / 1_000_000_000_000_000 + 1)
@@ -425,11 +446,17 @@ struct HTTP1Address: Sendable {
         if case .success(let numeric) = addresses(host: host, port: port, flags: AI_NUMERICHOST), !numeric.isEmpty {
             return numeric
         }
+        // A resolver that hangs leaves its threads behind: past this many, fail instead of adding more.
+        guard runningLookups.add(1, ordering: .relaxed).newValue <= maximumRunningLookups else {
+            runningLookups.subtract(1, ordering: .relaxed)
+            throw .connect("cannot resolve \(host): \(maximumRunningLookups) name lookups are still running")
+        }
         let answer = Mutex<Result<[HTTP1Address], HTTP1Failure>?>(nil)
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             let result = lookup(host, port)
             answer.withLock { $0 = result }
+            runningLookups.subtract(1, ordering: .relaxed)
             done.signal()
         }
         thread.start()
@@ -446,6 +473,10 @@ struct HTTP1Address: Sendable {
         guard let result = answer.withLock({ $0 }) else { throw .connect("the lookup of \(host) gave no answer") }
         return try result.get()
     }
+
+    /// Name lookups running on their threads, across the process.
+    static let runningLookups = Atomic<Int>(0)
+    static let maximumRunningLookups = 64
 
     /// `getaddrinfo`, blocking.
     static func lookup(host: String, port: Int) -> Result<[HTTP1Address], HTTP1Failure> {

@@ -13,7 +13,8 @@ import Synchronization
 /// part costs a few system calls instead of a few thousand.
 ///
 /// - Each exchange runs on a thread of its own (blocking calls never hold a cooperative thread), and
-///   every wait is bounded by the request's `timeout` (`ExportError.Code.timeout`). Cancelling the
+///   fails with `ExportError.Code.timeout` once no byte has moved for the request's `timeout` (as
+///   URLSession's `timeoutInterval`: a large body that keeps moving is not cut off). Cancelling the
 ///   task shuts the socket down and throws `CancellationError`.
 /// - Responses are parsed strictly (RFC 9112): a malformed status line or header, a conflicting or
 ///   malformed length, an unsupported transfer coding, a body cut short or one above
@@ -92,13 +93,15 @@ public final class HTTP1Transport: HTTPTransport {
         }
         let target = try HTTP1Target(request.url)
         let head = try Self.head(of: request, target: target)
-        let deadline = ContinuousClock.now + request.timeout
+        let start = ContinuousClock.now
         let cancellation = HTTP1Cancellation()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TransportResponse, any Error>) in
                 let thread = Thread {
                     continuation.resume(with: Result {
-                        try self.exchange(request, target: target, head: head, deadline: deadline, cancellation: cancellation)
+                        try self.exchange(
+                            request, target: target, head: head, deadline: HTTP1Deadline(timeout: request.timeout, start: start),
+                            cancellation: cancellation)
                     })
                 }
                 thread.start()
@@ -111,7 +114,7 @@ public final class HTTP1Transport: HTTPTransport {
     /// One exchange, blocking: on an idle connection when there is one, again on a new connection when
     /// the idle one turns out to have been closed by the peer.
     private func exchange(
-        _ request: TransportRequest, target: HTTP1Target, head: [UInt8], deadline: ContinuousClock.Instant,
+        _ request: TransportRequest, target: HTTP1Target, head: [UInt8], deadline: HTTP1Deadline,
         cancellation: HTTP1Cancellation
     ) throws -> TransportResponse {
         var mayReuse = true
@@ -205,7 +208,7 @@ public final class HTTP1Transport: HTTPTransport {
         let target = "\(request.method) \(URLSessionTransport.redacted(request.url))"
         switch failure {
         case .cancelled: return CancellationError()
-        case .timedOut: return ExportError(.timeout, "\(target) timed out after \(request.timeout)")
+        case .timedOut: return ExportError(.timeout, "\(target) timed out: nothing moved for \(request.timeout)")
         case .closedBeforeResponse: return ExportError(.unavailable, "\(target) failed: the peer closed the connection without a response")
         case .reset: return ExportError(.unavailable, "\(target) failed: the peer reset the connection before the whole response")
         case .connect(let reason): return ExportError(.unavailable, "\(target) failed: cannot connect: \(reason)")

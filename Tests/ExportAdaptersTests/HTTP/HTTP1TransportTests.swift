@@ -227,6 +227,18 @@ struct HTTP1TransportTests {
         #expect(waited >= .milliseconds(290) && waited < .seconds(90))
     }
 
+    @Test("The timeout counts from the last byte that moved: a slow body that keeps coming is read whole")
+    func timeoutIsIdleTime() async throws {
+        let body = String(repeating: "0123456789", count: 10)
+        let server = try ScriptedHTTPServer { _, _ in
+            .trickle(ScriptedHTTPServer.response(body: body), pieces: 10, pause: .milliseconds(250))
+        }
+        defer { server.stop() }
+        // About 2.25 s in all, never more than 0.25 s without a byte.
+        let response = try await HTTP1Transport().send(TransportRequest(method: "GET", url: server.url(), timeout: .milliseconds(1_500)))
+        #expect(response.bodyText == body)
+    }
+
     @Test("Cancelling the task wakes the exchange at once")
     func cancellation() async throws {
         let server = try ScriptedHTTPServer { _, _ in .silence }
@@ -273,7 +285,7 @@ struct HTTP1TransportTests {
         var failure: HTTP1Failure?
         do {
             _ = try HTTP1Connection.connect(
-                host: "slow.invalid", port: 80, deadline: .now + .milliseconds(200), cancel: HTTP1Cancellation(), lookup: held.lookup)
+                host: "slow.invalid", port: 80, deadline: HTTP1Deadline(timeout: .milliseconds(200)), cancel: HTTP1Cancellation(), lookup: held.lookup)
         } catch { failure = error }
         guard case .timedOut? = failure else { Issue.record("expected a timeout, got \(String(describing: failure))"); return }
     }
@@ -291,7 +303,7 @@ struct HTTP1TransportTests {
         var failure: HTTP1Failure?
         do {
             _ = try HTTP1Connection.connect(
-                host: "slow.invalid", port: 80, deadline: .now + .seconds(60), cancel: cancellation, lookup: held.lookup)
+                host: "slow.invalid", port: 80, deadline: HTTP1Deadline(timeout: .seconds(60)), cancel: cancellation, lookup: held.lookup)
         } catch { failure = error }
         guard case .cancelled? = failure else { Issue.record("expected a cancellation, got \(String(describing: failure))"); return }
     }

@@ -22,6 +22,9 @@ final class ScriptedHTTPServer: @unchecked Sendable {
         case sendThenSilence([UInt8])
         /// Send these bytes, then reset the connection (`SO_LINGER` of zero, then close: a TCP RST).
         case sendThenReset([UInt8])
+        /// Send these bytes in `pieces` parts with a pause after each but the last, then wait for the
+        /// next request.
+        case trickle([UInt8], pieces: Int, pause: Duration)
     }
 
     /// One received request.
@@ -150,6 +153,15 @@ final class ScriptedHTTPServer: @unchecked Sendable {
                 var sink: [UInt8] = []
                 while receive(connection, &sink) { sink.removeAll() }
                 return
+            case .trickle(let bytes, let pieces, let pause):
+                let size = (bytes.count + pieces - 1) / max(1, pieces)
+                var start = 0
+                while start < bytes.count {
+                    let end = min(bytes.count, start + size)
+                    guard sendAll(connection, Array(bytes[start..<end])) else { return }
+                    start = end
+                    if start < bytes.count { Thread.sleep(forTimeInterval: Double(pause.components.attoseconds) / 1e18 + Double(pause.components.seconds)) }
+                }
             case .sendThenReset(let bytes):
                 _ = sendAll(connection, bytes)
                 var linger = Glibc.linger(l_onoff: 1, l_linger: 0)

@@ -88,7 +88,8 @@ extension S3BlobStore {
     /// The checksum a resumed upload goes on with. The algorithm ListParts names (S3 names the one the
     /// upload was created with) decides; when it names none (moto), the listed parts do. An upload
     /// created with CRC32 whose listed parts lack one, one created with another algorithm, or one
-    /// whose parts disagree is not continued.
+    /// whose parts disagree is not continued. CRC64NVME with no part checksums is the full-object
+    /// checksum S3 computes by itself for an upload created without one: it goes on without.
     static func resumedChecksum(listed algorithm: String?, parts: [S3CompletedPart]) -> ResumedChecksum {
         let checksummed = parts.filter { $0.checksumCRC32 != nil }.count
         switch algorithm?.uppercased() {
@@ -97,6 +98,8 @@ extension S3BlobStore {
             return checksummed == parts.count ? .continue(.crc32) : .refuse
         case Configuration.ChecksumAlgorithm.crc32.rawValue:
             return checksummed == parts.count ? .continue(.crc32) : .refuse
+        case "CRC64NVME":
+            return checksummed == 0 ? .continue(nil) : .refuse
         default:
             return .refuse
         }

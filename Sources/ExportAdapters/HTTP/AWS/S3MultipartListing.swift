@@ -79,10 +79,9 @@ struct S3PartsPage: Sendable, Equatable {
             else { throw corrupt("a truncated page without a NextPartNumberMarker past its parts") }
             nextMarker = marker
         }
-        let algorithm = document.value("ChecksumAlgorithm")
-        if let algorithm, algorithm.isEmpty || algorithm.utf8.count > 32 || !algorithm.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) {
-            throw corrupt("with a ChecksumAlgorithm that names no algorithm")
-        }
+        // An empty element names none; any other name is for the resume to accept or refuse, so that
+        // an algorithm this version does not know never stops the listing (or the sweep that uses it).
+        let algorithm = document.value("ChecksumAlgorithm").flatMap { $0.isEmpty ? nil : $0 }
         return S3PartsPage(parts: parts, isTruncated: isTruncated, nextMarker: nextMarker, checksumAlgorithm: algorithm)
     }
 }
