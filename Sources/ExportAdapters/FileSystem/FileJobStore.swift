@@ -64,15 +64,13 @@ public final class FileJobStore: JobStore {
     /// - Returns: `.created` with the stored job (version 1) or `.existing` with the job that won.
     /// - Throws: `ExportError` when storage fails.
     public func create(_ job: ExportJob) async throws -> JobCreation {
-        var stored = job
-        stored.version = 1
-        let prepared = try PreparedRecord(stored, store: self)
-        defer { prepared.discard() }
-        return try await locked { () throws(ExportError) -> JobCreation in
+        try await locked { () throws(ExportError) -> JobCreation in
             if let existing = try readLocked(job.id) { return .existing(existing) }
             if let key = job.uniqueKey, let holder = try holderLocked(ofKey: key) {
                 return .existing(holder)
             }
+            var stored = job
+            stored.version = 1
             if let key = job.uniqueKey {
                 try POSIXFile.writeAtomically(
                     Array(job.id.rawValue.utf8), to: keyPath(key), temporaryDirectory: temporaryDirectory)
@@ -88,7 +86,7 @@ public final class FileJobStore: JobStore {
             try POSIXFile.makeDirectories(ownerDirectory)
             try POSIXFile.writeAtomically(
                 [], to: ownerDirectory + "/" + Self.indexEntry(job), temporaryDirectory: temporaryDirectory)
-            try prepared.install(at: recordPath(job.id))
+            try writeRecord(stored)
             return .created(stored)
         }
     }
@@ -125,14 +123,7 @@ public final class FileJobStore: JobStore {
     /// - Throws: `ExportError.Code.versionConflict` when the stored version differs,
     ///   `ExportError.Code.notFound` when the job is gone.
     public func update(_ job: ExportJob) async throws -> ExportJob {
-        // The new record is written and synced before the lock is taken, so that concurrent updates
-        // sync their files at once rather than one after another under the lock; it is renamed into
-        // place under the lock when the stored record is the one it was made from.
-        var expected = job
-        expected.version = job.version + 1
-        let prepared = try PreparedRecord(expected, store: self)
-        defer { prepared.discard() }
-        return try await locked { () throws(ExportError) -> ExportJob in
+        try await locked { () throws(ExportError) -> ExportJob in
             guard let stored = try readLocked(job.id) else {
                 throw ExportError(.notFound, "job \(job.id) does not exist")
             }
@@ -145,13 +136,7 @@ public final class FileJobStore: JobStore {
             updated.createdAt = stored.createdAt
             updated.uniqueKey = stored.uniqueKey
             updated.version = stored.version + 1
-            // Owner, creation time and key never change: the prepared record is this one unless the
-            // caller passed others.
-            if updated.owner == job.owner, updated.createdAt == job.createdAt, updated.uniqueKey == job.uniqueKey {
-                try prepared.install(at: recordPath(job.id))
-            } else {
-                try writeRecord(updated)
-            }
+            try writeRecord(updated)
             if updated.state.isTerminal, let key = updated.uniqueKey {
                 try releaseKeyLocked(key, heldBy: updated.id)
             }
@@ -236,39 +221,14 @@ public final class FileJobStore: JobStore {
     }
 
     func writeRecord(_ job: ExportJob) throws(ExportError) {
-        try POSIXFile.writeAtomically(try Self.encode(job), to: recordPath(job.id), temporaryDirectory: temporaryDirectory)
-    }
-
-    static func encode(_ job: ExportJob) throws(ExportError) -> [UInt8] {
+        let bytes: [UInt8]
         do {
             // Dates as RFC 3339 UTC with nanoseconds (readable by jq and Python; a Double round-trips).
-            return Array(try RFC3339.recordEncoder().encode(job))
+            bytes = Array(try RFC3339.recordEncoder().encode(job))
         } catch {
             throw ExportError(.encoding, "job \(job.id) cannot be encoded: \(error)", cause: error)
         }
-    }
-
-    /// A record written to a temp file and synced (as the store's durability says) before the lock is
-    /// taken; ``install(at:)`` renames it into place under the lock, and ``discard()`` removes it
-    /// when it was not installed.
-    final class PreparedRecord {
-        private var temporary: String?
-
-        init(_ job: ExportJob, store: FileJobStore) throws(ExportError) {
-            temporary = try POSIXFile.writeTemporary(
-                try FileJobStore.encode(job), in: store.temporaryDirectory, durability: store.committer.durability)
-        }
-
-        func install(at path: String) throws(ExportError) {
-            guard let temporary else { throw ExportError(.io, "a prepared job record was installed twice") }
-            self.temporary = nil
-            try POSIXFile.renameDurably(temporary, to: path)
-        }
-
-        func discard() {
-            if let temporary { unlink(temporary) }
-            temporary = nil
-        }
+        try POSIXFile.writeAtomically(bytes, to: recordPath(job.id), temporaryDirectory: temporaryDirectory)
     }
 
     /// Moves a corrupt record to `corrupt/`, unless it was replaced meanwhile.

@@ -160,17 +160,6 @@ enum POSIXFile {
     static func writeAtomically(
         _ bytes: [UInt8], to path: String, temporaryDirectory: String, durability: FileDurability? = nil
     ) throws(ExportError) {
-        let temporary = try writeTemporary(bytes, in: temporaryDirectory, durability: durability)
-        try renameDurably(temporary, to: path, durability: durability)
-    }
-
-    /// The first half of ``writeAtomically(_:to:temporaryDirectory:durability:)``: writes `bytes` to a
-    /// new temp file and syncs it (as the durability says), so that a caller can do this before taking
-    /// a lock and only rename under it (``renameDurably(_:to:durability:)``), or drop the file
-    /// (``remove(_:)``).
-    ///
-    /// - Returns: The temp file's path.
-    static func writeTemporary(_ bytes: [UInt8], in temporaryDirectory: String, durability: FileDurability? = nil) throws(ExportError) -> String {
         let temporary = temporaryDirectory + "/" + String(getpid()) + "-" + uniqueName() + ".tmp"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         do {
@@ -182,7 +171,7 @@ enum POSIXFile {
             throw error
         }
         close(fd)
-        return temporary
+        try renameDurably(temporary, to: path, durability: durability)
     }
 
     /// Removes the `<pid>-<random>.tmp` files of ``writeAtomically(_:to:temporaryDirectory:)`` whose
