@@ -50,7 +50,9 @@ public final class HTTP1Transport: HTTPTransport {
     public let maximumIdleConnectionsPerPeer: Int
     /// How long an idle connection is kept before it is closed instead of reused.
     public let idleTimeout: Duration
-    private let secure: any HTTPTransport
+    private let secure: (any HTTPTransport)?
+    /// The default secure transport, made on first use (a `static let` is initialised lazily).
+    private static let sharedSecure: any HTTPTransport = URLSessionTransport()
     private let idle = Mutex<[String: [HTTP1Connection]]>([:])
     private let opened = Atomic<Int>(0)
 
@@ -61,10 +63,12 @@ public final class HTTP1Transport: HTTPTransport {
     ///   - maximumIdleConnectionsPerPeer: Idle connections kept per host and port; 16 by default.
     ///   - idleTimeout: How long an idle connection may wait for its next request; 20 seconds by
     ///     default, below the usual servers' keep-alive timeouts.
-    ///   - secureTransport: Where `https://` requests go; a ``URLSessionTransport`` by default.
+    ///   - secureTransport: Where `https://` requests go; `nil` (the default) for one
+    ///     ``URLSessionTransport`` shared by the process, made at the first `https://` request (so a
+    ///     process that speaks only `http://` runs no URLSession at all).
     public init(
         limits: Limits = Limits(), maximumIdleConnectionsPerPeer: Int = 16, idleTimeout: Duration = .seconds(20),
-        secureTransport: any HTTPTransport = URLSessionTransport()
+        secureTransport: (any HTTPTransport)? = nil
     ) {
         self.limits = limits
         self.maximumIdleConnectionsPerPeer = max(0, maximumIdleConnectionsPerPeer)
@@ -86,7 +90,7 @@ public final class HTTP1Transport: HTTPTransport {
     ///   `CancellationError` when the task was cancelled.
     public func send(_ request: TransportRequest) async throws -> TransportResponse {
         switch request.url.scheme?.lowercased() {
-        case "https": return try await secure.send(request)
+        case "https": return try await (secure ?? Self.sharedSecure).send(request)
         case "http": break
         default:
             throw ExportError(.configuration, "\(request.method) \(URLSessionTransport.redacted(request.url)) is neither http nor https")

@@ -19,12 +19,12 @@ public struct HTTPMembershipSource: MembershipSource {
     ///
     /// - Parameters:
     ///   - configuration: The API description.
-    ///   - transport: The HTTP transport; URLSession by default.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock that backoff sleeps on.
     /// - Throws: `ExportError.Code.configuration` when the template has no `{owner}` or no scheme.
     public init(
         configuration: Configuration,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) throws(ExportError) {
         guard configuration.urlTemplate.contains("{owner}"), configuration.urlTemplate.hasPrefix("http") else {

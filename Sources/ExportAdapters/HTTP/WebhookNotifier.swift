@@ -32,7 +32,7 @@ public struct WebhookNotifier: Notifier {
     ///   - headers: Extra headers to send.
     ///   - ledger: The ledger of delivered keys; in-memory by default (one process).
     ///   - timeout: How long one delivery may take; 10 seconds by default.
-    ///   - transport: The HTTP transport.
+    ///   - transport: The HTTP transport; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock for timestamps.
     /// - Throws: `ExportError.Code.configuration` for a secret shorter than 16 bytes.
     public init(
@@ -41,7 +41,7 @@ public struct WebhookNotifier: Notifier {
         headers: [(name: String, value: String)] = [],
         ledger: any NotificationLedger = InMemoryNotificationLedger(),
         timeout: Duration = .seconds(10),
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) throws(ExportError) {
         guard secret.count >= 16 else {

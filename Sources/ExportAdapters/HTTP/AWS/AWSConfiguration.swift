@@ -73,13 +73,13 @@ public struct AWSConfiguration: Sendable {
     /// - Parameters:
     ///   - environment: The environment; the process's by default.
     ///   - endpoint: An endpoint override that wins over `AWS_ENDPOINT_URL`.
-    ///   - transport: The HTTP client of the credential sources that use the network; URLSession by default.
+    ///   - transport: The HTTP client of the credential sources that use the network; an ``HTTP1Transport`` by default.
     /// - Returns: The configuration.
     /// - Throws: `ExportError.Code.configuration` when the region is missing.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment,
         endpoint: URL? = nil,
-        transport: any HTTPTransport = URLSessionTransport()
+        transport: any HTTPTransport = HTTP1Transport()
     ) throws(ExportError) -> AWSConfiguration {
         guard let region = [environment["AWS_REGION"], environment["AWS_DEFAULT_REGION"]]
             .compactMap({ $0 }).first(where: { !$0.isEmpty })

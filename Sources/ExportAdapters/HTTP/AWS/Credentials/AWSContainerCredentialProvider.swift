@@ -24,12 +24,12 @@ public struct AWSContainerCredentialProvider: AWSCredentialProvider, CustomStrin
     ///
     /// - Parameters:
     ///   - environment: Where the variables are read; the process's by default.
-    ///   - transport: The HTTP client; URLSession by default.
+    ///   - transport: The HTTP client; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - timeout: How long one request may take; 2 seconds by default.
     ///   - relativeBase: The host of relative URIs; ECS's `http://169.254.170.2` by default.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         timeout: Duration = .seconds(2),
         relativeBase: URL = URL(string: "http://169.254.170.2")!
     ) {

@@ -33,14 +33,14 @@ public final class AWSCredentialChain: AWSCredentialProvider {
     ///   - environment: Where every provider reads its variables; the process's by default.
     ///   - region: The region of the STS endpoint for web identity.
     ///   - stsEndpoint: An STS endpoint override for web identity (a local emulator).
-    ///   - transport: The HTTP client of the providers that use the network; URLSession by default.
+    ///   - transport: The HTTP client of the providers that use the network; an ``HTTP1Transport`` by default.
     ///   - clock: The clock of web identity's generated session names.
     /// - Returns: The chain.
     public static func `default`(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         region: String? = nil,
         stsEndpoint: URL? = nil,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock()
     ) -> AWSCredentialChain {
         AWSCredentialChain([

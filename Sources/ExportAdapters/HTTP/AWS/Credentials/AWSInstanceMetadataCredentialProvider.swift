@@ -23,12 +23,12 @@ public struct AWSInstanceMetadataCredentialProvider: AWSCredentialProvider {
     ///
     /// - Parameters:
     ///   - environment: Where the variables are read; the process's by default.
-    ///   - transport: The HTTP client; URLSession by default.
+    ///   - transport: The HTTP client; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - timeout: How long each request may take; 1 second by default, as the SDKs.
     ///   - tokenLifetime: The session token's lifetime; 6 hours by default (IMDS's maximum).
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         timeout: Duration = .seconds(1),
         tokenLifetime: Duration = .seconds(21_600)
     ) {

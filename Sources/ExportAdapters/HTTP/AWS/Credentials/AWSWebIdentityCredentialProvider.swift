@@ -23,14 +23,14 @@ public struct AWSWebIdentityCredentialProvider: AWSCredentialProvider {
     ///   - environment: Where the variables are read; the process's by default.
     ///   - region: The region of the STS endpoint; `AWS_REGION` or `AWS_DEFAULT_REGION` when `nil`.
     ///   - stsEndpoint: An STS endpoint override (a local emulator); the variables' or AWS's when `nil`.
-    ///   - transport: The HTTP client; URLSession by default.
+    ///   - transport: The HTTP client; an ``HTTP1Transport`` by default (`https://` through URLSession).
     ///   - clock: The clock the generated session name is taken from.
     ///   - timeout: How long the STS call may take; 10 seconds by default.
     public init(
         environment: [String: String] = ProcessInfo.processInfo.environment,
         region: String? = nil,
         stsEndpoint: URL? = nil,
-        transport: any HTTPTransport = URLSessionTransport(),
+        transport: any HTTPTransport = HTTP1Transport(),
         clock: any ExportClock = SystemClock(),
         timeout: Duration = .seconds(10)
     ) {
