@@ -76,7 +76,7 @@ extension ExportAttempt {
     private func heartbeats(_ state: AttemptState) async throws {
         let interval = configuration.resolvedHeartbeatInterval
         while true {
-            try await context.clock.sleep(for: interval)
+            try await context.heartbeatTimer.sleep(for: interval)
             let rows = state.rows
             do {
                 state.job = try await heartbeat(state.job, rows: rows, now: context.now())

@@ -1,13 +1,16 @@
 import Foundation
 
-/// What the parts of a worker share: the ports, the settings, the configuration, the runner and the
-/// jitter source, with the few helpers every part uses (the attempt's compare-and-swap, clean-up that
-/// survives cancellation and reports its failures, attempt file keys).
+/// What the parts of a worker share: the ports, the settings, the configuration, the runner, the
+/// jitter source and the heartbeats' timer, with the few helpers every part uses (the attempt's
+/// compare-and-swap, clean-up that survives cancellation and reports its failures, attempt file keys).
 struct WorkerContext: Sendable {
     let ports: ExportPorts
     let configuration: ExportWorker.Configuration
     let runner: ExportRunner
     let random: SharedRandom
+    /// The heartbeats' sleeps (the exports' and the finishing steps'), on ``clock``: one sleep on the
+    /// clock however many exports run.
+    let heartbeatTimer: SharedTimer
 
     var jobStore: any JobStore { ports.jobStore }
     var queue: any Queue { ports.queue }

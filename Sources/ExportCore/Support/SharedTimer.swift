@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+
+/// Many tasks' sleeps on one clock, served by one sleep of the clock's at a time: the heartbeats of a
+/// worker's running exports.
+///
+/// Each ``ExportClock/sleep(for:)`` of ``SystemClock`` is a `Task.sleep`, which on Linux arms a timer
+/// through libdispatch's manager thread and, when cancelled, stays armed until its deadline. A tiny
+/// export that ends long before its first heartbeat would pay for one such timer (and its wake-ups) per
+/// attempt. Here a sleeper only records its deadline; one alarm task sleeps on the clock until the
+/// earliest deadline, wakes the sleepers that are due and sleeps again until the next. The alarm is
+/// re-armed only for a sleeper due before it (rare: sleepers come with one interval), and is cancelled
+/// as soon as no sleeper is left, so an idle worker leaves no sleep on the clock.
+final class SharedTimer: Sendable {
+    private struct Sleeper {
+        let deadline: Date
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Alarm {
+        let generation: UInt64
+        let deadline: Date
+        let task: Task<Void, Never>
+    }
+
+    private struct State {
+        var sleepers: [UInt64: Sleeper] = [:]
+        var nextID: UInt64 = 0
+        var generation: UInt64 = 0
+        var alarm: Alarm?
+    }
+
+    /// The clock the alarm sleeps on and deadlines are read from.
+    let clock: any ExportClock
+    private let state = Mutex(State())
+
+    init(clock: any ExportClock) { self.clock = clock }
+
+    /// Suspends until `duration` has passed on ``clock``.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let deadline = clock.now().adding(duration)
+                let (registered, superseded) = state.withLock { state -> (Bool, Task<Void, Never>?) in
+                    if Task.isCancelled { return (false, nil) }
+                    state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
+                    if let alarm = state.alarm, alarm.deadline <= deadline { return (true, nil) }
+                    let previous = state.alarm?.task
+                    arm(&state, deadline: deadline, wait: duration)
+                    return (true, previous)
+                }
+                superseded?.cancel()
+                if !registered { continuation.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            let (sleeper, idle) = state.withLock { state -> (Sleeper?, Task<Void, Never>?) in
+                let sleeper = state.sleepers.removeValue(forKey: id)
+                guard state.sleepers.isEmpty, let alarm = state.alarm else { return (sleeper, nil) }
+                state.alarm = nil
+                return (sleeper, alarm.task)
+            }
+            idle?.cancel()
+            sleeper?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    /// The number of tasks sleeping: for tests.
+    var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Starts an alarm that sleeps `wait`, until `deadline`, replacing the current one (whose task
+    /// the caller cancels).
+    private func arm(_ state: inout State, deadline: Date, wait: Duration) {
+        state.generation += 1
+        let generation = state.generation
+        let task = Task { [self] in await ring(generation, after: wait) }
+        state.alarm = Alarm(generation: generation, deadline: deadline, task: task)
+    }
+
+    /// The alarm's loop: sleeps, wakes the sleepers that are due, and sleeps until the next deadline;
+    /// ends when it was replaced or cancelled, or no sleeper is left.
+    private func ring(_ generation: UInt64, after first: Duration) async {
+        var wait = first
+        while true {
+            do { try await clock.sleep(for: wait) } catch { return }  // cancelled: replaced, or nobody sleeps
+            let now = clock.now()
+            let (due, next) = state.withLock { state -> ([Sleeper], Duration?) in
+                guard let alarm = state.alarm, alarm.generation == generation else { return ([], nil) }
+                var due: [Sleeper] = []
+                var earliest: Date?
+                for (id, sleeper) in state.sleepers {
+                    if Self.isDue(sleeper.deadline, now) {
+                        due.append(sleeper)
+                        state.sleepers[id] = nil
+                    } else if earliest.map({ sleeper.deadline < $0 }) ?? true {
+                        earliest = sleeper.deadline
+                    }
+                }
+                guard let earliest else {
+                    state.alarm = nil
+                    return (due, nil)
+                }
+                state.alarm = Alarm(generation: generation, deadline: earliest, task: alarm.task)
+                return (due, Self.duration(from: now, to: earliest))
+            }
+            for sleeper in due { sleeper.continuation.resume() }
+            guard let next else { return }
+            wait = next
+        }
+    }
+
+    /// Whether `deadline` has come at `now`, give or take a millisecond: `Date` arithmetic rounds, and a
+    /// sleeper of a manual clock advanced exactly to its deadline must wake.
+    private static func isDue(_ deadline: Date, _ now: Date) -> Bool {
+        deadline.timeIntervalSince(now) <= 0.001
+    }
+
+    /// The time from `start` to `end`, rounded up to a microsecond (so the alarm never wakes early).
+    private static func duration(from start: Date, to end: Date) -> Duration {
+        .microseconds(Int64(min(9e15, (end.timeIntervalSince(start) * 1e6).rounded(.up))))
+    }
+}
