@@ -67,12 +67,18 @@ struct WorkerContext: Sendable {
 
     /// Deletes, best effort, the files every attempt of `job` may have left, except `keeping`.
     func discardFiles(of job: ExportJob, keeping: BlobKey?) async {
-        let prefix = settings.keyPrefix
+        let keys: [BlobKey]
+        do {
+            keys = try ExportWorker.attemptKeys(prefix: settings.keyPrefix, for: job).filter { $0 != keeping }
+        } catch {
+            observer.observe(.fault(.cleanupFailed, error, jobID: job.id))
+            return
+        }
+        // The first attempt's success keeps the one file there is: no task for nothing to delete.
+        guard !keys.isEmpty else { return }
         let blobStore = blobStore
         await handOff(job.id) {
-            for key in try ExportWorker.attemptKeys(prefix: prefix, for: job) where key != keeping {
-                try await blobStore.delete(key)
-            }
+            for key in keys { try await blobStore.delete(key) }
         }
     }
 
