@@ -34,10 +34,17 @@ public final class InMemoryNotifier: Notifier, Sendable {
     ///   - notification: What to send.
     /// - Throws: An injected `ExportError`; nothing is recorded then.
     public func send(_ notification: ExportNotification) async throws {
-        state.withLock { $0.attempts[notification.idempotencyKey, default: 0] += 1 }
-        try faults.check(.send)
+        let key = notification.idempotencyKey
+        do {
+            try faults.check(.send)
+        } catch {
+            state.withLock { $0.attempts[key, default: 0] += 1 }
+            throw error
+        }
+        // The call and the delivery under one lock.
         state.withLock { state in
-            guard state.deliveredKeys.insert(notification.idempotencyKey).inserted else { return }
+            state.attempts[key, default: 0] += 1
+            guard state.deliveredKeys.insert(key).inserted else { return }
             state.delivered.append(notification)
         }
     }
