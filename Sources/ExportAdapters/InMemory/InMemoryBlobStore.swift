@@ -40,7 +40,9 @@ public final class InMemoryBlobStore: BlobStore, Sendable {
     }
 
     let state = Mutex(State())
-    private let linkSecret: [UInt8]
+    /// The links' MAC, keyed with a random secret once: each signature copies it and hashes the
+    /// message only, not the key as well.
+    private let linkMAC: HMACSHA256
 
     /// The clock writes are stamped with and links expire on.
     public let clock: any ExportClock
@@ -69,7 +71,7 @@ public final class InMemoryBlobStore: BlobStore, Sendable {
         self.maximumLinkLifetime = maximumLinkLifetime
         self.readChunkSize = max(1, readChunkSize)
         var generator = SystemRandomNumberGenerator()
-        linkSecret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        linkMAC = HMACSHA256(key: (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// Starts writing a blob.
@@ -277,7 +279,9 @@ public final class InMemoryBlobStore: BlobStore, Sendable {
 
     func signature(key: String, expires: String, filename: String) -> String {
         let message = Array("\(key)\n\(expires)\n\(filename)".utf8)
-        return HMACSHA256.authenticationCode(for: message, key: linkSecret).hexString
+        var mac = linkMAC
+        mac.update(message)
+        return mac.finalize().hexString
     }
 
     var storedBlobs: [BlobKey: Blob] { state.withLock { $0.blobs } }
