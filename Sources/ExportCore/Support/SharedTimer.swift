@@ -14,7 +14,8 @@ import Synchronization
 final class SharedTimer: Sendable {
     private struct Sleeper {
         let deadline: Date
-        let continuation: CheckedContinuation<Void, any Error>
+        /// Resumed with `false` when the deadline came, `true` when a ``Wakeup`` ended the sleep.
+        let continuation: CheckedContinuation<Bool, any Error>
     }
 
     private struct Alarm {
@@ -40,13 +41,22 @@ final class SharedTimer: Sendable {
     ///
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
     func sleep(for duration: Duration) async throws {
+        _ = try await sleep(for: duration, unless: nil)
+    }
+
+    /// Suspends until `duration` has passed on ``clock``, or until `wakeup` is raised, whichever comes
+    /// first (at once when it was raised before).
+    ///
+    /// - Returns: `true` when `wakeup` ended the sleep, `false` when the time passed.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    func sleep(for duration: Duration, unless wakeup: Wakeup?) async throws -> Bool {
         try Task.checkCancellation()
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
         }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
                 let deadline = clock.now().adding(duration)
                 let (registered, superseded) = state.withLock { state -> (Bool, Task<Void, Never>?) in
                     if Task.isCancelled { return (false, nil) }
@@ -57,16 +67,30 @@ final class SharedTimer: Sendable {
                     return (true, previous)
                 }
                 superseded?.cancel()
-                if !registered { continuation.resume(throwing: CancellationError()) }
+                if !registered {
+                    continuation.resume(throwing: CancellationError())
+                } else if let wakeup, !wakeup.attach(id, to: self) {
+                    end(id, woken: true)  // raised before the sleep began
+                }
             }
         } onCancel: {
-            let (sleeper, idle) = state.withLock { state -> (Sleeper?, Task<Void, Never>?) in
-                let sleeper = state.sleepers.removeValue(forKey: id)
-                guard state.sleepers.isEmpty, let alarm = state.alarm else { return (sleeper, nil) }
-                state.alarm = nil
-                return (sleeper, alarm.task)
-            }
-            idle?.cancel()
+            end(id, woken: nil)
+        }
+    }
+
+    /// Ends one sleep early, if it still sleeps: `woken` `true` by its ``Wakeup``, `nil` by cancellation.
+    /// The alarm is cancelled when no sleeper is left.
+    fileprivate func end(_ id: UInt64, woken: Bool?) {
+        let (sleeper, idle) = state.withLock { state -> (Sleeper?, Task<Void, Never>?) in
+            let sleeper = state.sleepers.removeValue(forKey: id)
+            guard state.sleepers.isEmpty, let alarm = state.alarm else { return (sleeper, nil) }
+            state.alarm = nil
+            return (sleeper, alarm.task)
+        }
+        idle?.cancel()
+        if let woken {
+            sleeper?.continuation.resume(returning: woken)
+        } else {
             sleeper?.continuation.resume(throwing: CancellationError())
         }
     }
@@ -109,7 +133,7 @@ final class SharedTimer: Sendable {
                 state.alarm = Alarm(generation: generation, deadline: earliest, task: alarm.task)
                 return (due, Self.duration(from: now, to: earliest))
             }
-            for sleeper in due { sleeper.continuation.resume() }
+            for sleeper in due { sleeper.continuation.resume(returning: false) }
             guard let next else { return }
             wait = next
         }
@@ -124,5 +148,39 @@ final class SharedTimer: Sendable {
     /// The time from `start` to `end`, rounded up to a microsecond (so the alarm never wakes early).
     private static func duration(from start: Date, to end: Date) -> Duration {
         .microseconds(Int64(min(9e15, (end.timeIntervalSince(start) * 1e6).rounded(.up))))
+    }
+}
+
+/// Ends a ``SharedTimer`` sleep early: one task sleeps with it (``SharedTimer/sleep(for:unless:)``),
+/// another raises it once its work is done, and the sleeper wakes at once. Raised before the sleep
+/// begins, the sleep returns at once.
+final class Wakeup: Sendable {
+    private enum State {
+        case idle
+        case sleeping(UInt64, SharedTimer)
+        case raised
+    }
+
+    private let state = Mutex(State.idle)
+
+    init() {}
+
+    /// Ends the sleep, now or when it begins.
+    func raise() {
+        let sleeping = state.withLock { state -> (UInt64, SharedTimer)? in
+            defer { state = .raised }
+            if case .sleeping(let id, let timer) = state { return (id, timer) }
+            return nil
+        }
+        if let (id, timer) = sleeping { timer.end(id, woken: true) }
+    }
+
+    /// Records the sleep `id` of `timer` as the one to end; `false` when it was raised already.
+    fileprivate func attach(_ id: UInt64, to timer: SharedTimer) -> Bool {
+        state.withLock { state in
+            if case .raised = state { return false }
+            state = .sleeping(id, timer)
+            return true
+        }
     }
 }

@@ -102,4 +102,31 @@ struct SharedTimerTests {
         #expect(await task.value == false)
         #expect(clock.sleeperCount == 0)
     }
+
+    @Test("a wakeup raised during the sleep ends it at once, and the alarm with it")
+    func wakeupDuringSleep() async throws {
+        let timer = SharedTimer(clock: clock)
+        let wakeup = Wakeup()
+        let sleeping = Task { try await timer.sleep(for: .seconds(10), unless: wakeup) }
+        await eventually("it sleeps") { timer.sleeperCount == 1 && clock.sleeperCount == 1 }
+        wakeup.raise()
+        #expect(try await sleeping.value == true, "woken, not timed out")
+        await eventually("no sleep is left on the clock") { clock.sleeperCount == 0 }
+    }
+
+    @Test("a wakeup raised before the sleep makes it return at once; one never raised lets the time pass")
+    func wakeupBeforeSleepAndTimeout() async throws {
+        let timer = SharedTimer(clock: clock)
+        let early = Wakeup()
+        early.raise()
+        #expect(try await timer.sleep(for: .seconds(10), unless: early) == true)
+        #expect(timer.sleeperCount == 0)
+        let never = Wakeup()
+        let sleeping = Task { try await timer.sleep(for: .seconds(10), unless: never) }
+        await eventually("it sleeps") { timer.sleeperCount == 1 && clock.sleeperCount == 1 }
+        clock.advance(by: .seconds(10))
+        #expect(try await sleeping.value == false, "the time passed")
+        never.raise()  // after the sleep: nothing to end
+        #expect(try await timer.sleep(for: .seconds(10), unless: never) == true, "still raised for the next sleep")
+    }
 }
