@@ -11,16 +11,20 @@ import Synchronization
 /// earliest deadline, wakes the sleepers that are due and sleeps again until the next. The alarm is
 /// re-armed only for a sleeper due before it (rare: sleepers come with one interval), and is cancelled
 /// as soon as no sleeper is left, so an idle worker leaves no sleep on the clock.
+///
+/// Deadlines are kept as time since the timer was made: on the continuous clock for ``SystemClock``
+/// (as its own sleeps are, so setting the wall clock moves no heartbeat), on the clock's dates for any
+/// other clock (a `ManualClock` moves only when a test advances it).
 final class SharedTimer: Sendable {
     private struct Sleeper {
-        let deadline: Date
+        let deadline: Duration
         /// Resumed with `false` when the deadline came, `true` when a ``Wakeup`` ended the sleep.
         let continuation: CheckedContinuation<Bool, any Error>
     }
 
     private struct Alarm {
         let generation: UInt64
-        let deadline: Date
+        let deadline: Duration
         let task: Task<Void, Never>
     }
 
@@ -34,8 +38,21 @@ final class SharedTimer: Sendable {
     /// The clock the alarm sleeps on and deadlines are read from.
     let clock: any ExportClock
     private let state = Mutex(State())
+    private let originDate: Date
+    private let originInstant: ContinuousClock.Instant
+    private let continuous: Bool
 
-    init(clock: any ExportClock) { self.clock = clock }
+    init(clock: any ExportClock) {
+        self.clock = clock
+        continuous = clock is SystemClock
+        originDate = clock.now()
+        originInstant = .now
+    }
+
+    /// The time since the timer was made (see the type's description).
+    private func elapsed() -> Duration {
+        continuous ? .now - originInstant : .seconds(clock.now().timeIntervalSince(originDate))
+    }
 
     /// Suspends until `duration` has passed on ``clock``.
     ///
@@ -57,7 +74,7 @@ final class SharedTimer: Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
-                let deadline = clock.now().adding(duration)
+                let deadline = elapsed() + duration
                 let (registered, superseded) = state.withLock { state -> (Bool, Task<Void, Never>?) in
                     if Task.isCancelled { return (false, nil) }
                     state.sleepers[id] = Sleeper(deadline: deadline, continuation: continuation)
@@ -100,7 +117,7 @@ final class SharedTimer: Sendable {
 
     /// Starts an alarm that sleeps `wait`, until `deadline`, replacing the current one (whose task
     /// the caller cancels).
-    private func arm(_ state: inout State, deadline: Date, wait: Duration) {
+    private func arm(_ state: inout State, deadline: Duration, wait: Duration) {
         state.generation += 1
         let generation = state.generation
         let task = Task { [self] in await ring(generation, after: wait) }
@@ -113,11 +130,11 @@ final class SharedTimer: Sendable {
         var wait = first
         while true {
             do { try await clock.sleep(for: wait) } catch { return }  // cancelled: replaced, or nobody sleeps
-            let now = clock.now()
+            let now = elapsed()
             let (due, next) = state.withLock { state -> ([Sleeper], Duration?) in
                 guard let alarm = state.alarm, alarm.generation == generation else { return ([], nil) }
                 var due: [Sleeper] = []
-                var earliest: Date?
+                var earliest: Duration?
                 for (id, sleeper) in state.sleepers {
                     if Self.isDue(sleeper.deadline, now) {
                         due.append(sleeper)
@@ -131,7 +148,7 @@ final class SharedTimer: Sendable {
                     return (due, nil)
                 }
                 state.alarm = Alarm(generation: generation, deadline: earliest, task: alarm.task)
-                return (due, Self.duration(from: now, to: earliest))
+                return (due, earliest - now)
             }
             for sleeper in due { sleeper.continuation.resume(returning: false) }
             guard let next else { return }
@@ -141,13 +158,8 @@ final class SharedTimer: Sendable {
 
     /// Whether `deadline` has come at `now`, give or take a millisecond: `Date` arithmetic rounds, and a
     /// sleeper of a manual clock advanced exactly to its deadline must wake.
-    private static func isDue(_ deadline: Date, _ now: Date) -> Bool {
-        deadline.timeIntervalSince(now) <= 0.001
-    }
-
-    /// The time from `start` to `end`, rounded up to a microsecond (so the alarm never wakes early).
-    private static func duration(from start: Date, to end: Date) -> Duration {
-        .microseconds(Int64(min(9e15, (end.timeIntervalSince(start) * 1e6).rounded(.up))))
+    private static func isDue(_ deadline: Duration, _ now: Duration) -> Bool {
+        deadline - now <= .milliseconds(1)
     }
 }
 

@@ -129,4 +129,19 @@ struct SharedTimerTests {
         never.raise()  // after the sleep: nothing to end
         #expect(try await timer.sleep(for: .seconds(10), unless: never) == true, "still raised for the next sleep")
     }
+
+    @Test("on the system clock, sleepers wake after their own durations, measured on the continuous clock")
+    func systemClock() async throws {
+        let timer = SharedTimer(clock: SystemClock())
+        let start = ContinuousClock.now
+        async let short: Void = timer.sleep(for: .milliseconds(20))
+        async let long: Void = timer.sleep(for: .milliseconds(60))
+        try await short
+        let shortTook = ContinuousClock.now - start
+        try await long
+        let longTook = ContinuousClock.now - start
+        #expect(shortTook >= .milliseconds(20))
+        #expect(longTook >= .milliseconds(60))
+        #expect(timer.sleeperCount == 0)
+    }
 }
