@@ -42,12 +42,14 @@ public final class InMemoryQueue: Queue, Sendable {
         var waiting = MinHeap<Stamp> { $0.visibleAt < $1.visibleAt }
         /// Stamps already due, oldest message first: the next deliveries.
         var due = MinHeap<Stamp> { $0.sequence < $1.sequence }
-        /// Waiting receives, resumed with `nil` when something changed or their timer ran out.
-        var waiters: [UInt64: CheckedContinuation<[Delivery]?, Never>] = [:]
+        /// Waiting receives, woken when something changed.
+        var waiters: [UInt64: Wakeup] = [:]
         var nextWaiterID: UInt64 = 0
     }
 
     let state = Mutex(State())
+    /// What waiting receives sleep on: one sleep on the clock for all of them, not one each.
+    private let timer: SharedTimer
 
     /// The clock leases and delays are measured on.
     public let clock: any ExportClock
@@ -62,6 +64,7 @@ public final class InMemoryQueue: Queue, Sendable {
     public init(clock: any ExportClock = SystemClock(), faults: FaultInjector = FaultInjector()) {
         self.clock = clock
         self.faults = faults
+        timer = SharedTimer(clock: clock)
     }
 
     /// Adds a message, visible after `delay`.
@@ -80,7 +83,7 @@ public final class InMemoryQueue: Queue, Sendable {
             let id = state.insert(message, visibleAt: visibleAt)
             return (id, state.takeWaiters())
         }
-        for waiter in woken { waiter.resume(returning: nil) }
+        for waiter in woken { waiter.raise() }
         return id
     }
 
@@ -145,7 +148,7 @@ public final class InMemoryQueue: Queue, Sendable {
             state.schedule(entry)
             return state.takeWaiters()
         }
-        for waiter in woken { waiter.resume(returning: nil) }
+        for waiter in woken { waiter.raise() }
     }
 
     /// Extends a lease to `visibilityTimeout` from now.
@@ -221,7 +224,7 @@ public final class InMemoryQueue: Queue, Sendable {
             for letter in moving { state.insert(letter.message, visibleAt: now) }
             return (moving.count, state.takeWaiters())
         }
-        for waiter in woken { waiter.resume(returning: nil) }
+        for waiter in woken { waiter.raise() }
         return count
     }
 
@@ -250,54 +253,37 @@ public final class InMemoryQueue: Queue, Sendable {
     /// - Returns: The deliveries when the receive is over (some were leased, the deadline passed or the
     ///   task was cancelled), `nil` to lease again.
     private func leaseOrWait(max: Int, visibilityTimeout: Duration, deadline: Date) async -> [Delivery]? {
-        let id = state.withLock { state in
+        let now = clock.now()
+        let wakeup = Wakeup()
+        let step = state.withLock { state -> WaitStep in
+            let deliveries = state.lease(max: max, visibilityTimeout: visibilityTimeout, now: now)
+            if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return .done(deliveries) }
             state.nextWaiterID += 1
-            return state.nextWaiterID
+            state.waiters[state.nextWaiterID] = wakeup
+            var wakeAt = deadline
+            if let next = state.nextVisibleAt() { wakeAt = min(wakeAt, next) }
+            // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
+            // test that advanced a manual clock exactly to the deadline waiting forever.
+            // Clamped: a huge wait time must not trap converting to Int64.
+            let wait = Swift.min((wakeAt.timeIntervalSince(now) * 1000).rounded(.down), 1e15)
+            return .wait(state.nextWaiterID, .milliseconds(Swift.max(1, wait.isNaN ? 1 : Int64(wait))))
         }
-        var timer: Task<Void, Never>?
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<[Delivery]?, Never>) in
-                let now = clock.now()
-                let step = state.withLock { state -> WaitStep in
-                    let deliveries = state.lease(max: max, visibilityTimeout: visibilityTimeout, now: now)
-                    if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return .done(deliveries) }
-                    state.waiters[id] = continuation
-                    var wakeAt = deadline
-                    if let next = state.nextVisibleAt() { wakeAt = min(wakeAt, next) }
-                    // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
-                    // test that advanced a manual clock exactly to the deadline waiting forever.
-                    // Clamped: a huge wait time must not trap converting to Int64.
-                    let wait = Swift.min((wakeAt.timeIntervalSince(now) * 1000).rounded(.down), 1e15)
-                    return .wait(.milliseconds(Swift.max(1, wait.isNaN ? 1 : Int64(wait))))
-                }
-                switch step {
-                case .done(let deliveries):
-                    continuation.resume(returning: deliveries)
-                case .wait(let duration):
-                    let clock = clock
-                    timer = Task { [weak self] in
-                        try? await clock.sleep(for: duration)
-                        self?.wake(id)
-                    }
-                }
-            }
-        } onCancel: {
-            wake(id)
+        switch step {
+        case .done(let deliveries):
+            return deliveries
+        case .wait(let id, let duration):
+            // Woken, timed out or cancelled: the loop leases again (and returns when cancelled).
+            _ = try? await timer.sleep(for: duration, unless: wakeup)
+            state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+            return nil
         }
-        timer?.cancel()
-        return result
     }
 
     private enum WaitStep {
         /// The receive is over, with these deliveries.
         case done([Delivery])
-        /// Registered as a waiter: wake up after this long at the latest.
-        case wait(Duration)
-    }
-
-    /// Resumes one waiting receive, if it still waits, to lease again.
-    private func wake(_ id: UInt64) {
-        state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: nil)
+        /// Registered as waiter `id`: sleep this long at most.
+        case wait(UInt64, Duration)
     }
 
     /// Whether `date` has come at `now`, give or take a millisecond: the tolerance absorbs the rounding
@@ -386,8 +372,8 @@ extension InMemoryQueue.State {
         return entry
     }
 
-    /// Takes every waiting receive, for the caller to resume once the lock is released.
-    mutating func takeWaiters() -> [CheckedContinuation<[Delivery]?, Never>] {
+    /// Takes every waiting receive, for the caller to wake once the lock is released.
+    mutating func takeWaiters() -> [Wakeup] {
         guard !waiters.isEmpty else { return [] }
         let woken = Array(waiters.values)
         waiters = [:]

@@ -2,20 +2,24 @@ import Foundation
 import Synchronization
 
 /// Many tasks' sleeps on one clock, served by one sleep of the clock's at a time: the heartbeats of a
-/// worker's running exports.
+/// worker's running exports, the long polls of an in-memory queue.
 ///
 /// Each ``ExportClock/sleep(for:)`` of ``SystemClock`` is a `Task.sleep`, which on Linux arms a timer
 /// through libdispatch's manager thread and, when cancelled, stays armed until its deadline. A tiny
-/// export that ends long before its first heartbeat would pay for one such timer (and its wake-ups) per
-/// attempt. Here a sleeper only records its deadline; one alarm task sleeps on the clock until the
-/// earliest deadline, wakes the sleepers that are due and sleeps again until the next. The alarm is
-/// re-armed only for a sleeper due before it (rare: sleepers come with one interval), and is cancelled
-/// as soon as no sleeper is left, so an idle worker leaves no sleep on the clock.
+/// export that ends long before its first heartbeat, or a long poll that a message ends at once, would
+/// pay for one such timer (and its wake-ups) each. Here a sleeper only records its deadline; one alarm
+/// task sleeps on the clock until the earliest deadline, wakes the sleepers that are due and sleeps
+/// again until the next. The alarm is re-armed only for a sleeper due before it (rare: sleepers come
+/// with one interval). On ``SystemClock`` an alarm left without sleepers stays until its deadline, when
+/// it ends (the next sleeper is likely to come first and use it); on any other clock it is cancelled
+/// as soon as no sleeper is left, so a test's `ManualClock` sees no sleep of an idle timer.
+///
+/// A sleep can also end early, by a ``Wakeup`` that another task raises: see ``sleep(for:unless:)``.
 ///
 /// Deadlines are kept as time since the timer was made: on the continuous clock for ``SystemClock``
 /// (as its own sleeps are, so setting the wall clock moves no heartbeat), on the clock's dates for any
 /// other clock (a `ManualClock` moves only when a test advances it).
-final class SharedTimer: Sendable {
+public final class SharedTimer: Sendable {
     private struct Sleeper {
         let deadline: Duration
         /// Resumed with `false` when the deadline came, `true` when a ``Wakeup`` ended the sleep.
@@ -42,7 +46,11 @@ final class SharedTimer: Sendable {
     private let originInstant: ContinuousClock.Instant
     private let continuous: Bool
 
-    init(clock: any ExportClock) {
+    /// Creates a timer on a clock.
+    ///
+    /// - Parameters:
+    ///   - clock: The clock to sleep on.
+    public init(clock: any ExportClock) {
         self.clock = clock
         continuous = clock is SystemClock
         originDate = clock.now()
@@ -56,17 +64,23 @@ final class SharedTimer: Sendable {
 
     /// Suspends until `duration` has passed on ``clock``.
     ///
+    /// - Parameters:
+    ///   - duration: How long to wait.
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
-    func sleep(for duration: Duration) async throws {
+    public func sleep(for duration: Duration) async throws {
         _ = try await sleep(for: duration, unless: nil)
     }
 
     /// Suspends until `duration` has passed on ``clock``, or until `wakeup` is raised, whichever comes
     /// first (at once when it was raised before).
     ///
+    /// - Parameters:
+    ///   - duration: How long to wait at most.
+    ///   - wakeup: What may end the sleep early, or `nil`.
     /// - Returns: `true` when `wakeup` ended the sleep, `false` when the time passed.
     /// - Throws: `CancellationError` when the task is cancelled while waiting.
-    func sleep(for duration: Duration, unless wakeup: Wakeup?) async throws -> Bool {
+    @discardableResult
+    public func sleep(for duration: Duration, unless wakeup: Wakeup?) async throws -> Bool {
         try Task.checkCancellation()
         let id = state.withLock { state in
             state.nextID += 1
@@ -96,11 +110,11 @@ final class SharedTimer: Sendable {
     }
 
     /// Ends one sleep early, if it still sleeps: `woken` `true` by its ``Wakeup``, `nil` by cancellation.
-    /// The alarm is cancelled when no sleeper is left.
+    /// The alarm is cancelled when no sleeper is left, unless the clock is ``SystemClock``.
     fileprivate func end(_ id: UInt64, woken: Bool?) {
         let (sleeper, idle) = state.withLock { state -> (Sleeper?, Task<Void, Never>?) in
             let sleeper = state.sleepers.removeValue(forKey: id)
-            guard state.sleepers.isEmpty, let alarm = state.alarm else { return (sleeper, nil) }
+            guard state.sleepers.isEmpty, !continuous, let alarm = state.alarm else { return (sleeper, nil) }
             state.alarm = nil
             return (sleeper, alarm.task)
         }
@@ -166,7 +180,7 @@ final class SharedTimer: Sendable {
 /// Ends a ``SharedTimer`` sleep early: one task sleeps with it (``SharedTimer/sleep(for:unless:)``),
 /// another raises it once its work is done, and the sleeper wakes at once. Raised before the sleep
 /// begins, the sleep returns at once.
-final class Wakeup: Sendable {
+public final class Wakeup: Sendable {
     private enum State {
         case idle
         case sleeping(UInt64, SharedTimer)
@@ -175,10 +189,11 @@ final class Wakeup: Sendable {
 
     private let state = Mutex(State.idle)
 
-    init() {}
+    /// Creates a wakeup that is not raised.
+    public init() {}
 
     /// Ends the sleep, now or when it begins.
-    func raise() {
+    public func raise() {
         let sleeping = state.withLock { state -> (UInt64, SharedTimer)? in
             defer { state = .raised }
             if case .sleeping(let id, let timer) = state { return (id, timer) }
