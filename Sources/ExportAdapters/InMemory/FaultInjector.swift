@@ -20,9 +20,25 @@ public final class FaultInjector: Sendable {
         var error: ExportError
     }
 
+    /// One operation's calls and scripted failures, under one key: a check hashes the operation once.
+    private struct Entry {
+        var calls = 0
+        var rules: [Rule] = []
+
+        /// Counts a call and takes the failure scripted for it, if any.
+        mutating func check() -> ExportError? {
+            calls += 1
+            guard !rules.isEmpty else { return nil }
+            let error = rules[0].error
+            if let remaining = rules[0].remaining {
+                if remaining <= 1 { rules.removeFirst() } else { rules[0].remaining = remaining - 1 }
+            }
+            return error
+        }
+    }
+
     private struct State {
-        var rules: [Operation: [Rule]] = [:]
-        var calls: [Operation: Int] = [:]
+        var entries: [Operation: Entry] = [:]
     }
 
     private let state = Mutex(State())
@@ -41,7 +57,7 @@ public final class FaultInjector: Sendable {
     ///   - error: The error to throw.
     public func failNext(_ operation: Operation, count: Int = 1, with error: ExportError) {
         guard count > 0 else { return }
-        state.withLock { $0.rules[operation, default: []].append(Rule(remaining: count, error: error)) }
+        state.withLock { $0.entries[operation, default: Entry()].rules.append(Rule(remaining: count, error: error)) }
     }
 
     /// Makes every later call of `operation` throw `error`, until ``reset(_:)`` or ``reset()``.
@@ -50,7 +66,7 @@ public final class FaultInjector: Sendable {
     ///   - operation: The operation to fail.
     ///   - error: The error to throw.
     public func failAlways(_ operation: Operation, with error: ExportError) {
-        state.withLock { $0.rules[operation, default: []].append(Rule(remaining: nil, error: error)) }
+        state.withLock { $0.entries[operation, default: Entry()].rules.append(Rule(remaining: nil, error: error)) }
     }
 
     /// Removes every scripted failure and zeroes the call counts.
@@ -63,7 +79,7 @@ public final class FaultInjector: Sendable {
     /// - Parameters:
     ///   - operation: The operation to heal.
     public func reset(_ operation: Operation) {
-        _ = state.withLock { $0.rules.removeValue(forKey: operation) }
+        state.withLock { $0.entries[operation]?.rules = [] }
     }
 
     /// How many times `operation` was called, failed calls included.
@@ -72,7 +88,7 @@ public final class FaultInjector: Sendable {
     ///   - operation: The operation.
     /// - Returns: The number of calls since creation or the last ``reset()``.
     public func callCount(_ operation: Operation) -> Int {
-        state.withLock { $0.calls[operation, default: 0] }
+        state.withLock { $0.entries[operation]?.calls ?? 0 }
     }
 
     /// Records a call of `operation` and throws if a failure is scripted for it.
@@ -84,14 +100,8 @@ public final class FaultInjector: Sendable {
     /// - Throws: The scripted `ExportError`, if any.
     public func check(_ operation: Operation) throws(ExportError) {
         let error: ExportError? = state.withLock { state in
-            state.calls[operation, default: 0] += 1
-            guard var rules = state.rules[operation], !rules.isEmpty else { return nil }
-            let error = rules[0].error
-            if let remaining = rules[0].remaining {
-                if remaining <= 1 { rules.removeFirst() } else { rules[0].remaining = remaining - 1 }
-            }
-            state.rules[operation] = rules.isEmpty ? nil : rules
-            return error
+            // Modified in place: one hash of the operation, no copy of its rules.
+            state.entries[operation, default: Entry()].check()
         }
         if let error { throw error }
     }

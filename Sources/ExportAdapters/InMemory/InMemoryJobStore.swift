@@ -13,7 +13,7 @@ import Synchronization
 /// so dozens of concurrent exports share it without hopping to an actor's executor and back.
 public final class InMemoryJobStore: JobStore, Sendable {
     private struct State {
-        var jobs: [JobID: ExportJob] = [:]
+        var jobs = JobTable()
         /// The unique keys held by non-terminal jobs.
         var activeKeys: [String: JobID] = [:]
         /// Each owner's job ids, so a listing reads that owner's jobs, not every job (an owner never
@@ -151,7 +151,7 @@ public final class InMemoryJobStore: JobStore, Sendable {
     /// - Throws: An injected `ExportError`.
     public func stale(in states: Set<JobState>, updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.stale)
-        let matching = state.withLock { $0.jobs.values.filter { states.contains($0.state) && $0.updatedAt < updatedBefore } }
+        let matching = state.withLock { $0.jobs.filter { states.contains($0.state) && $0.updatedAt < updatedBefore } }
         return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
     }
 
@@ -164,7 +164,7 @@ public final class InMemoryJobStore: JobStore, Sendable {
     /// - Throws: An injected `ExportError`.
     public func unnotified(updatedBefore: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.unnotified)
-        let matching = state.withLock { $0.jobs.values.filter { $0.notificationPending && $0.updatedAt < updatedBefore } }
+        let matching = state.withLock { $0.jobs.filter { $0.notificationPending && $0.updatedAt < updatedBefore } }
         return Array(matching.sorted { ($0.updatedAt, $0.id) < ($1.updatedAt, $1.id) }.prefix(max(0, limit)))
     }
 
@@ -178,7 +178,7 @@ public final class InMemoryJobStore: JobStore, Sendable {
     public func expired(now: Date, limit: Int) async throws -> [ExportJob] {
         try faults.check(.expired)
         return Array(
-            state.withLock { $0.jobs.values.filter { job in job.expiresAt.map { $0 <= now } ?? false } }
+            state.withLock { $0.jobs.filter { job in job.expiresAt.map { $0 <= now } ?? false } }
                 .sorted { ($0.expiresAt ?? now, $0.id) < ($1.expiresAt ?? now, $1.id) }
                 .prefix(max(0, limit)))
     }
@@ -251,4 +251,40 @@ public final class InMemoryJobStore: JobStore, Sendable {
         }
         return (Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits)), String(parts[1]))
     }
+}
+
+/// The stored jobs by id, each in a box of its own: the hash table's values are one word, so growing
+/// it moves words, not whole jobs (an `ExportJob` is several hundred bytes), and an update replaces
+/// the job in its box without touching the table.
+///
+/// The boxes are shared by copies of a table: it lives only in the store's locked state and is never
+/// copied out of it (reads copy the jobs out).
+private struct JobTable {
+    private final class Box {
+        var job: ExportJob
+        init(_ job: ExportJob) { self.job = job }
+    }
+
+    private var boxes: [JobID: Box] = [:]
+
+    subscript(id: JobID) -> ExportJob? {
+        get { boxes[id]?.job }
+        set {
+            if let newValue {
+                if let box = boxes[id] { box.job = newValue } else { boxes[id] = Box(newValue) }
+            } else {
+                boxes[id] = nil
+            }
+        }
+    }
+
+    /// Every job, in no particular order.
+    var values: [ExportJob] { boxes.values.map(\.job) }
+
+    /// The jobs that `isIncluded` accepts, in no particular order (only those are copied).
+    func filter(_ isIncluded: (ExportJob) -> Bool) -> [ExportJob] {
+        boxes.values.compactMap { isIncluded($0.job) ? $0.job : nil }
+    }
+
+    var count: Int { boxes.count }
 }

@@ -11,8 +11,20 @@ import Synchronization
 public final class InMemoryNotifier: Notifier, Sendable {
     private struct State {
         var delivered: [ExportNotification] = []
-        var deliveredKeys: Set<String> = []
-        var attempts: [String: Int] = [:]
+        /// Per idempotency key: the calls of `send`, and whether one was delivered (one hash per send).
+        var keys: [String: Key] = [:]
+    }
+
+    private struct Key {
+        var attempts = 0
+        var delivered = false
+
+        /// Counts a call that got through; `true` when it is the key's first delivery.
+        mutating func record() -> Bool {
+            attempts += 1
+            defer { delivered = true }
+            return !delivered
+        }
     }
 
     private let state = Mutex(State())
@@ -34,11 +46,17 @@ public final class InMemoryNotifier: Notifier, Sendable {
     ///   - notification: What to send.
     /// - Throws: An injected `ExportError`; nothing is recorded then.
     public func send(_ notification: ExportNotification) async throws {
-        state.withLock { $0.attempts[notification.idempotencyKey, default: 0] += 1 }
-        try faults.check(.send)
+        let key = notification.idempotencyKey
+        do {
+            try faults.check(.send)
+        } catch {
+            state.withLock { $0.keys[key, default: Key()].attempts += 1 }
+            throw error
+        }
+        // The call and the delivery under one lock.
         state.withLock { state in
-            guard state.deliveredKeys.insert(notification.idempotencyKey).inserted else { return }
-            state.delivered.append(notification)
+            let first = state.keys[key, default: Key()].record()
+            if first { state.delivered.append(notification) }
         }
     }
 
@@ -65,7 +83,7 @@ public final class InMemoryNotifier: Notifier, Sendable {
     /// - Parameters:
     ///   - idempotencyKey: The key.
     /// - Returns: The number of calls.
-    public func sendAttempts(for idempotencyKey: String) async -> Int { state.withLock { $0.attempts[idempotencyKey, default: 0] } }
+    public func sendAttempts(for idempotencyKey: String) async -> Int { state.withLock { $0.keys[idempotencyKey]?.attempts ?? 0 } }
 
     /// Forgets everything sent (the fault injector is left alone).
     public func removeAll() async {

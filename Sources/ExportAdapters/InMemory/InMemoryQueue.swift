@@ -1,5 +1,6 @@
 import ExportCore
 import Foundation
+import Synchronization
 
 /// A `Queue` kept in memory, with leases that expire on an injected clock.
 ///
@@ -10,7 +11,11 @@ import Foundation
 /// waits on the clock, and returns as soon as a message becomes visible or is enqueued.
 ///
 /// Use `ManualClock` in tests so that leases expire when the test advances the clock.
-public actor InMemoryQueue: Queue {
+///
+/// A class whose state sits behind one lock (not an actor), as the other in-memory adapters: every
+/// call is a short critical section, so a worker's receives and acknowledgements and its clients'
+/// enqueues never wait for an executor.
+public final class InMemoryQueue: Queue, Sendable {
     struct Entry {
         let id: MessageID
         let message: QueueMessage
@@ -20,10 +25,6 @@ public actor InMemoryQueue: Queue {
         var receipt: LeaseReceipt?
     }
 
-    var entries: [MessageID: Entry] = [:]
-    var leases: [LeaseReceipt: MessageID] = [:]
-    var dead: [DeadLetter] = []
-    private var sequence: UInt64 = 0
     /// A stamp of an entry's `visibleAt` when it was set. A stamp is current while the entry still has
     /// that `visibleAt`; stale stamps (acknowledged, released, extended) are dropped when they surface.
     struct Stamp {
@@ -31,17 +32,29 @@ public actor InMemoryQueue: Queue {
         let sequence: UInt64
         let visibleAt: Date
     }
-    /// Stamps not yet due, soonest first: what becomes visible next, without scanning every entry.
-    private var waiting = MinHeap<Stamp> { $0.visibleAt < $1.visibleAt }
-    /// Stamps already due, oldest message first: the next deliveries.
-    private var due = MinHeap<Stamp> { $0.sequence < $1.sequence }
-    private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
-    private var nextWaiterID: UInt64 = 0
+
+    struct State {
+        var entries: [MessageID: Entry] = [:]
+        var leases: [LeaseReceipt: MessageID] = [:]
+        var dead: [DeadLetter] = []
+        var sequence: UInt64 = 0
+        /// Stamps not yet due, soonest first: what becomes visible next, without scanning every entry.
+        var waiting = MinHeap<Stamp> { $0.visibleAt < $1.visibleAt }
+        /// Stamps already due, oldest message first: the next deliveries.
+        var due = MinHeap<Stamp> { $0.sequence < $1.sequence }
+        /// Waiting receives, woken when something changed.
+        var waiters: [UInt64: Wakeup] = [:]
+        var nextWaiterID: UInt64 = 0
+    }
+
+    let state = Mutex(State())
+    /// What waiting receives sleep on: one sleep on the clock for all of them, not one each.
+    private let timer: SharedTimer
 
     /// The clock leases and delays are measured on.
-    public nonisolated let clock: any ExportClock
+    public let clock: any ExportClock
     /// Makes chosen operations fail; see ``FaultInjector``.
-    public nonisolated let faults: FaultInjector
+    public let faults: FaultInjector
 
     /// Creates an empty queue.
     ///
@@ -51,6 +64,7 @@ public actor InMemoryQueue: Queue {
     public init(clock: any ExportClock = SystemClock(), faults: FaultInjector = FaultInjector()) {
         self.clock = clock
         self.faults = faults
+        timer = SharedTimer(clock: clock)
     }
 
     /// Adds a message, visible after `delay`.
@@ -64,7 +78,13 @@ public actor InMemoryQueue: Queue {
     public func enqueue(_ message: QueueMessage, delay: Duration) async throws -> MessageID {
         try faults.check(.enqueue)
         try Self.requireNonNegative(delay, "delay")
-        return insert(message, visibleAt: clock.now().adding(delay))
+        let visibleAt = clock.now().adding(delay)
+        let (id, woken) = state.withLock { state in
+            let id = state.insert(message, visibleAt: visibleAt)
+            return (id, state.takeWaiters())
+        }
+        for waiter in woken { waiter.raise() }
+        return id
     }
 
     /// Leases up to `max` visible messages, oldest first, waiting up to `waitTime` when none is visible.
@@ -88,17 +108,9 @@ public actor InMemoryQueue: Queue {
         try Self.requireNonNegative(waitTime, "wait time")
         let deadline = clock.now().adding(waitTime)
         while true {
-            let deliveries = lease(max: max, visibilityTimeout: visibilityTimeout)
-            let now = clock.now()
-            if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return deliveries }
-            var wakeAt = deadline
-            if let next = nextVisibleAt() { wakeAt = min(wakeAt, next) }
-            // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
-            // test that advanced a manual clock exactly to the deadline waiting forever.
-            // Clamped: a huge wait time must not trap converting to Int64.
-            let wait = Swift.min((wakeAt.timeIntervalSince(now) * 1000).rounded(.down), 1e15)
-            let milliseconds = Swift.max(1, wait.isNaN ? 1 : Int64(wait))
-            await waitForChange(upTo: .milliseconds(milliseconds))
+            if let deliveries = await leaseOrWait(max: max, visibilityTimeout: visibilityTimeout, deadline: deadline) {
+                return deliveries
+            }
         }
     }
 
@@ -109,9 +121,12 @@ public actor InMemoryQueue: Queue {
     /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     public func acknowledge(_ receipt: LeaseReceipt) async throws {
         try faults.check(.acknowledge)
-        let entry = try held(receipt)
-        entries[entry.id] = nil
-        leases[receipt] = nil
+        let now = clock.now()
+        try state.withLock { state throws(ExportError) in
+            let entry = try state.held(receipt, now: now)
+            state.entries[entry.id] = nil
+            state.leases[receipt] = nil
+        }
     }
 
     /// Gives a delivered message back, visible again after `delay`.
@@ -123,13 +138,17 @@ public actor InMemoryQueue: Queue {
     public func release(_ receipt: LeaseReceipt, delay: Duration) async throws {
         try faults.check(.release)
         try Self.requireNonNegative(delay, "delay")
-        var entry = try held(receipt)
-        leases[receipt] = nil
-        entry.receipt = nil
-        entry.visibleAt = clock.now().adding(delay)
-        entries[entry.id] = entry
-        schedule(entry)
-        wakeWaiters()
+        let now = clock.now()
+        let woken = try state.withLock { state throws(ExportError) in
+            var entry = try state.held(receipt, now: now)
+            state.leases[receipt] = nil
+            entry.receipt = nil
+            entry.visibleAt = now.adding(delay)
+            state.entries[entry.id] = entry
+            state.schedule(entry)
+            return state.takeWaiters()
+        }
+        for waiter in woken { waiter.raise() }
     }
 
     /// Extends a lease to `visibilityTimeout` from now.
@@ -145,11 +164,14 @@ public actor InMemoryQueue: Queue {
         guard visibilityTimeout > .zero else {
             throw ExportError(.invalidRequest, "the visibility timeout must be positive")
         }
-        var entry = try held(receipt)
-        entry.visibleAt = clock.now().adding(visibilityTimeout)
-        entries[entry.id] = entry
-        schedule(entry)
-        return entry.visibleAt
+        let now = clock.now()
+        return try state.withLock { state throws(ExportError) in
+            var entry = try state.held(receipt, now: now)
+            entry.visibleAt = now.adding(visibilityTimeout)
+            state.entries[entry.id] = entry
+            state.schedule(entry)
+            return entry.visibleAt
+        }
     }
 
     /// Moves a delivered message to the dead letters.
@@ -160,15 +182,18 @@ public actor InMemoryQueue: Queue {
     /// - Throws: `ExportError.Code.leaseLost` when the lease is no longer held, or an injected error.
     public func deadLetter(_ receipt: LeaseReceipt, reason: String) async throws {
         try faults.check(.deadLetter)
-        let entry = try held(receipt)
-        entries[entry.id] = nil
-        leases[receipt] = nil
-        dead.append(
-            DeadLetter(
-                id: entry.id, message: entry.message, reason: reason,
-                receiveCount: entry.receiveCount, deadLetteredAt: clock.now()
+        let now = clock.now()
+        try state.withLock { state throws(ExportError) in
+            let entry = try state.held(receipt, now: now)
+            state.entries[entry.id] = nil
+            state.leases[receipt] = nil
+            state.dead.append(
+                DeadLetter(
+                    id: entry.id, message: entry.message, reason: reason,
+                    receiveCount: entry.receiveCount, deadLetteredAt: now
+                )
             )
-        )
+        }
     }
 
     /// Lists dead letters, oldest first.
@@ -179,7 +204,7 @@ public actor InMemoryQueue: Queue {
     /// - Throws: An injected `ExportError`.
     public func deadLetters(limit: Int) async throws -> [DeadLetter] {
         try faults.check(.deadLetters)
-        return Array(dead.prefix(max(0, limit)))
+        return state.withLock { Array($0.dead.prefix(max(0, limit))) }
     }
 
     /// Moves dead letters back as fresh messages (new ids, receive count 0), visible at once.
@@ -192,11 +217,15 @@ public actor InMemoryQueue: Queue {
     public func redrive(_ ids: [MessageID]?) async throws -> Int {
         try faults.check(.redrive)
         let wanted = ids.map(Set.init)
-        let moving = dead.filter { wanted?.contains($0.id) ?? true }
-        dead.removeAll { wanted?.contains($0.id) ?? true }
         let now = clock.now()
-        for letter in moving { insert(letter.message, visibleAt: now) }
-        return moving.count
+        let (count, woken) = state.withLock { state in
+            let moving = state.dead.filter { wanted?.contains($0.id) ?? true }
+            state.dead.removeAll { wanted?.contains($0.id) ?? true }
+            for letter in moving { state.insert(letter.message, visibleAt: now) }
+            return (moving.count, state.takeWaiters())
+        }
+        for waiter in woken { waiter.raise() }
+        return count
     }
 
     /// Which of `jobs` have a waiting, delayed or leased message (one scan of the live messages).
@@ -208,27 +237,79 @@ public actor InMemoryQueue: Queue {
     public func jobsWithLiveMessages(among jobs: Set<JobID>) async throws -> Set<JobID>? {
         try faults.check(.liveMessages)
         guard !jobs.isEmpty else { return [] }
-        var live = Set<JobID>()
-        for entry in entries.values where jobs.contains(entry.message.jobID) { live.insert(entry.message.jobID) }
-        return live
+        return state.withLock { state in
+            var live = Set<JobID>()
+            for entry in state.entries.values where jobs.contains(entry.message.jobID) { live.insert(entry.message.jobID) }
+            return live
+        }
     }
 
     // MARK: Internals
 
+    /// Leases what is visible, or else registers as a waiter, in one critical section (so an enqueue in
+    /// between cannot go unnoticed), and waits until something changes, the deadline or the next
+    /// delayed message comes, or the task is cancelled.
+    ///
+    /// - Returns: The deliveries when the receive is over (some were leased, the deadline passed or the
+    ///   task was cancelled), `nil` to lease again.
+    private func leaseOrWait(max: Int, visibilityTimeout: Duration, deadline: Date) async -> [Delivery]? {
+        let now = clock.now()
+        let wakeup = Wakeup()
+        let step = state.withLock { state -> WaitStep in
+            let deliveries = state.lease(max: max, visibilityTimeout: visibilityTimeout, now: now)
+            if !deliveries.isEmpty || Self.isDue(deadline, now) || Task.isCancelled { return .done(deliveries) }
+            state.nextWaiterID += 1
+            state.waiters[state.nextWaiterID] = wakeup
+            var wakeAt = deadline
+            if let next = state.nextVisibleAt() { wakeAt = min(wakeAt, next) }
+            // Rounded down: waking early is harmless (the loop waits again), waking late could leave a
+            // test that advanced a manual clock exactly to the deadline waiting forever.
+            // Clamped: a huge wait time must not trap converting to Int64.
+            let wait = Swift.min((wakeAt.timeIntervalSince(now) * 1000).rounded(.down), 1e15)
+            return .wait(state.nextWaiterID, .milliseconds(Swift.max(1, wait.isNaN ? 1 : Int64(wait))))
+        }
+        switch step {
+        case .done(let deliveries):
+            return deliveries
+        case .wait(let id, let duration):
+            // Woken, timed out or cancelled: the loop leases again (and returns when cancelled).
+            _ = try? await timer.sleep(for: duration, unless: wakeup)
+            state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+            return nil
+        }
+    }
+
+    private enum WaitStep {
+        /// The receive is over, with these deliveries.
+        case done([Delivery])
+        /// Registered as waiter `id`: sleep this long at most.
+        case wait(UInt64, Duration)
+    }
+
+    /// Whether `date` has come at `now`, give or take a millisecond: the tolerance absorbs the rounding
+    /// of `Date` arithmetic, so a message delayed by exactly the time a test advanced its clock is due.
+    static func isDue(_ date: Date, _ now: Date) -> Bool {
+        date.timeIntervalSince(now) <= 0.001
+    }
+
+    private static func requireNonNegative(_ duration: Duration, _ what: String) throws(ExportError) {
+        guard duration >= .zero else { throw ExportError(.invalidRequest, "the \(what) must not be negative") }
+    }
+}
+
+extension InMemoryQueue.State {
     @discardableResult
-    private func insert(_ message: QueueMessage, visibleAt: Date) -> MessageID {
+    mutating func insert(_ message: QueueMessage, visibleAt: Date) -> MessageID {
         sequence += 1
         let id = MessageID("msg-\(sequence)")
-        let entry = Entry(id: id, message: message, sequence: sequence, visibleAt: visibleAt)
+        let entry = InMemoryQueue.Entry(id: id, message: message, sequence: sequence, visibleAt: visibleAt)
         entries[id] = entry
         schedule(entry)
-        wakeWaiters()
         return id
     }
 
-    private func lease(max: Int, visibilityTimeout: Duration) -> [Delivery] {
-        let now = clock.now()
-        var visible: [Entry] = []
+    mutating func lease(max: Int, visibilityTimeout: Duration, now: Date) -> [Delivery] {
+        var visible: [InMemoryQueue.Entry] = []
         promoteDue(now)
         var taken: Set<MessageID> = []  // an entry stamped twice with one time must be leased once
         while visible.count < max, let stamp = due.pop() {
@@ -253,26 +334,26 @@ public actor InMemoryQueue: Queue {
     }
 
     /// Records the entry's current `visibleAt` in the visibility order.
-    private func schedule(_ entry: Entry) {
-        waiting.push(Stamp(id: entry.id, sequence: entry.sequence, visibleAt: entry.visibleAt))
+    mutating func schedule(_ entry: InMemoryQueue.Entry) {
+        waiting.push(InMemoryQueue.Stamp(id: entry.id, sequence: entry.sequence, visibleAt: entry.visibleAt))
     }
 
     /// The entry a stamp belongs to, if the stamp is still current.
-    private func current(_ stamp: Stamp) -> Entry? {
+    func current(_ stamp: InMemoryQueue.Stamp) -> InMemoryQueue.Entry? {
         guard let entry = entries[stamp.id], entry.visibleAt == stamp.visibleAt else { return nil }
         return entry
     }
 
     /// Moves the stamps that have come due from `waiting` to `due`, dropping stale ones.
-    private func promoteDue(_ now: Date) {
-        while let top = waiting.first, Self.isDue(top.visibleAt, now) {
+    mutating func promoteDue(_ now: Date) {
+        while let top = waiting.first, InMemoryQueue.isDue(top.visibleAt, now) {
             waiting.pop()
             if current(top) != nil { due.push(top) }
         }
     }
 
     /// When the next entry not yet visible becomes visible.
-    private func nextVisibleAt() -> Date? {
+    mutating func nextVisibleAt() -> Date? {
         while let top = waiting.first {
             if current(top) != nil { return top.visibleAt }
             waiting.pop()
@@ -280,58 +361,22 @@ public actor InMemoryQueue: Queue {
         return nil
     }
 
-    /// The entry leased under `receipt`, if that lease is current and has not run out.
-    private func held(_ receipt: LeaseReceipt) throws(ExportError) -> Entry {
+    /// The entry leased under `receipt`, if that lease is current and has not run out at `now`.
+    func held(_ receipt: LeaseReceipt, now: Date) throws(ExportError) -> InMemoryQueue.Entry {
         guard let id = leases[receipt], let entry = entries[id], entry.receipt == receipt else {
             throw ExportError(.leaseLost, "receipt \(receipt) does not hold a lease")
         }
-        guard !Self.isDue(entry.visibleAt, clock.now()) else {
+        guard !InMemoryQueue.isDue(entry.visibleAt, now) else {
             throw ExportError(.leaseLost, "the lease of receipt \(receipt) ran out at \(entry.visibleAt)")
         }
         return entry
     }
 
-    /// Whether `date` has come at `now`, give or take a millisecond: the tolerance absorbs the rounding
-    /// of `Date` arithmetic, so a message delayed by exactly the time a test advanced its clock is due.
-    static func isDue(_ date: Date, _ now: Date) -> Bool {
-        date.timeIntervalSince(now) <= 0.001
-    }
-
-    private static func requireNonNegative(_ duration: Duration, _ what: String) throws(ExportError) {
-        guard duration >= .zero else { throw ExportError(.invalidRequest, "the \(what) must not be negative") }
-    }
-
-    /// Suspends until a message is added or released, `duration` passes on the clock, or the task is
-    /// cancelled, whichever comes first.
-    private func waitForChange(upTo duration: Duration) async {
-        nextWaiterID += 1
-        let id = nextWaiterID
-        let clock = self.clock
-        let timer = Task { [weak self] in
-            try? await clock.sleep(for: duration)
-            await self?.wake(id)
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                if Task.isCancelled {
-                    continuation.resume()
-                } else {
-                    waiters[id] = continuation
-                }
-            }
-        } onCancel: {
-            Task { [weak self] in await self?.wake(id) }
-        }
-        timer.cancel()
-    }
-
-    private func wake(_ id: UInt64) {
-        waiters.removeValue(forKey: id)?.resume()
-    }
-
-    private func wakeWaiters() {
-        let woken = waiters
+    /// Takes every waiting receive, for the caller to wake once the lock is released.
+    mutating func takeWaiters() -> [Wakeup] {
+        guard !waiters.isEmpty else { return [] }
+        let woken = Array(waiters.values)
         waiters = [:]
-        for continuation in woken.values { continuation.resume() }
+        return woken
     }
 }

@@ -36,10 +36,16 @@ extension ExportAttempt {
     /// or suspended for the next attempt once a checkpoint covers part of it. Each checkpoint is
     /// recorded in the job (``ExportJob/checkpoint``) as soon as it is made; an attempt on a job that has
     /// one continues from it.
+    ///
+    /// The export runs in a child task and the heartbeat in this one, sleeping on the worker's
+    /// ``WorkerContext/heartbeatTimer`` until the next beat is due or the export ends: an export that
+    /// ends before its first beat costs one task and no timer of its own.
     func export(_ job: ExportJob, into key: BlobKey, state: AttemptState) async throws -> ExportRunner.Output {
-        try await withThrowingTaskGroup(of: ExportRunner.Output?.self) { group in
+        let ended = Wakeup()
+        return try await withThrowingTaskGroup(of: ExportRunner.Output.self) { group in
             group.addTask {
-                try await context.runner.run(
+                defer { ended.raise() }
+                return try await context.runner.run(
                     job, into: key, resumingFrom: job.checkpoint, checkpointRows: configuration.checkpointRows
                 ) { progress in
                     try Task.checkCancellation()
@@ -55,28 +61,20 @@ extension ExportAttempt {
                     }
                 }
             }
-            group.addTask {
-                try await heartbeats(state)
-                return nil
-            }
-            while let result = try await group.next() {
-                if let output = result {
-                    group.cancelAll()  // stops the heartbeat; the group waits for it before returning
-                    return output
-                }
-            }
-            throw CancellationError()  // the heartbeat only returns by throwing
+            // A beat that throws leaves the group, which cancels the export and waits for it.
+            try await heartbeats(state, until: ended)
+            guard let output = try await group.next() else { throw CancellationError() }  // the export's result or error
+            return output
         }
     }
 
-    /// Beats until it throws. A passing failure of one beat (a throttled table, a lock held a while) is
-    /// tolerated while the job's lease still outlasts the next beat: a multi-hour export makes hundreds
-    /// of beats and must not lose its attempt to one of them. A lost lease, a cancel request, a lasting
-    /// failure, or a lease about to run out stops the export.
-    private func heartbeats(_ state: AttemptState) async throws {
+    /// Beats until `ended` is raised, or throws. A passing failure of one beat (a throttled table, a
+    /// lock held a while) is tolerated while the job's lease still outlasts the next beat: a multi-hour
+    /// export makes hundreds of beats and must not lose its attempt to one of them. A lost lease, a
+    /// cancel request, a lasting failure, or a lease about to run out stops the export.
+    private func heartbeats(_ state: AttemptState, until ended: Wakeup) async throws {
         let interval = configuration.resolvedHeartbeatInterval
-        while true {
-            try await context.clock.sleep(for: interval)
+        while try await !context.heartbeatTimer.sleep(for: interval, unless: ended) {
             let rows = state.rows
             do {
                 state.job = try await heartbeat(state.job, rows: rows, now: context.now())

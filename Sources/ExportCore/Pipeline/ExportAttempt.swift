@@ -18,7 +18,8 @@ struct ExportAttempt: Sendable {
     var notifications: NotificationDelivery {
         NotificationDelivery(
             ports: context.ports,
-            keepAlive: .init(visibilityTimeout: configuration.visibilityTimeout, interval: configuration.resolvedHeartbeatInterval))
+            keepAlive: .init(
+                visibilityTimeout: configuration.visibilityTimeout, interval: configuration.resolvedHeartbeatInterval, timer: context.heartbeatTimer))
     }
     var configuration: ExportWorker.Configuration { context.configuration }
     var observer: any ExportObserver { context.observer }

@@ -241,8 +241,7 @@ public struct ExportRunner: Sendable {
         var pending: [EncodedPage] = []
         var head = 0
         var pendingBytes = 0
-        func awaitStage() async throws {
-            guard let stage = try await group.next() else { throw ExportError(.permanent, "export pipeline: no stage was running") }
+        func record(_ stage: Stage) async throws {
             switch stage {
             case .fetched(let page): fetched = page
             case .written(let returned, let rows, let checkpoint):
@@ -250,11 +249,15 @@ public struct ExportRunner: Sendable {
                 try await progress(Progress(rows: rows, checkpoint: checkpoint))
             }
         }
-        // Hands the pending pages to the writer when it is free (one write stage at a time), up to and
+        func awaitStage() async throws {
+            guard let stage = try await group.next() else { throw ExportError(.permanent, "export pipeline: no stage was running") }
+            try await record(stage)
+        }
+        // Takes the pending pages for the writer when it is free (one write stage at a time), up to and
         // including the first that ends at a checkpoint: what comes after it is appended only once
         // `progress` has recorded the checkpoint.
-        func dispatch() {
-            guard head < pending.count, var taken = hasher else { return }
+        func takeBatch() -> (pages: [EncodedPage], hasher: SHA256Hasher)? {
+            guard head < pending.count, let taken = hasher else { return nil }
             hasher = nil
             let end = (pending[head...].firstIndex { $0.boundary != nil } ?? pending.count - 1) + 1
             let batch = Array(pending[head..<end])
@@ -267,24 +270,17 @@ public struct ExportRunner: Sendable {
                 head = 0
             }
             pendingBytes -= batch.reduce(0) { $0 + $1.bytes }
-            group.addTask {
-                var checkpoint: ExportCheckpoint?
-                for page in batch {
-                    for chunk in page.chunks {
-                        taken.update(chunk)
-                        try await writer.append(chunk)
-                    }
-                    if let boundary = page.boundary, let point = try await writer.checkpoint() {
-                        checkpoint = ExportCheckpoint(blobKey: key, upload: point, cursor: boundary, rows: page.rows, sha256: taken.snapshot)
-                    }
-                }
-                return .written(taken, rows: batch[batch.count - 1].rows, checkpoint: checkpoint)
-            }
+            return (batch, taken)
+        }
+        // Hands the pending pages to a write stage beside the encoder.
+        func dispatch() {
+            guard let (batch, taken) = takeBatch() else { return }
+            group.addTask { try await Self.write(batch, hashing: taken, into: writer, key: key) }
         }
         var cursor = start.cursor
         var lastBoundary = start.rows
-        let first = cursor
-        group.addTask { .fetched(try await source.memberships(of: owner, after: first, limit: limit, range: range)) }
+        // The first page is fetched in this task: nothing else is running yet for a stage to overlap.
+        fetched = try await source.memberships(of: owner, after: cursor, limit: limit, range: range)
         while true {
             try Task.checkCancellation()
             while fetched == nil {
@@ -322,6 +318,8 @@ public struct ExportRunner: Sendable {
             let encoded = EncodedPage(chunks: chunks, rows: rows, boundary: boundary)
             pending.append(encoded)
             pendingBytes += encoded.bytes
+            // The last page: no fetch is running; what is left is written below.
+            if cursor == nil { break }
             // A busy writer (a durable checkpoint, a slow store) holds the encoder up only once the
             // pages waiting for it reach the limit. Pending pages left after a dispatch mean a write is
             // running (it took the hasher), so there is always a stage to wait for.
@@ -330,13 +328,34 @@ public struct ExportRunner: Sendable {
                 try await awaitStage()
                 dispatch()
             }
-            if cursor == nil { break }
         }
+        // Only writes are left, one after the other: a write running beside is awaited, the rest are
+        // written in this task (a one-page export starts no stage at all).
         while hasher == nil || head < pending.count {
-            try await awaitStage()
-            dispatch()
+            if let (batch, taken) = takeBatch() {
+                try await record(try await Self.write(batch, hashing: taken, into: writer, key: key))
+            } else {
+                try await awaitStage()
+            }
         }
         guard let hasher else { throw ExportError(.permanent, "export pipeline: the hasher did not come back") }
         return hasher
+    }
+
+    /// A write stage: hashes and appends a batch of pages' chunks in order, making the checkpoint the
+    /// last page ends at; hands the hasher back with the rows written.
+    private static func write(_ batch: [EncodedPage], hashing hasher: SHA256Hasher, into writer: any BlobWriter, key: BlobKey) async throws -> Stage {
+        var hasher = hasher
+        var checkpoint: ExportCheckpoint?
+        for page in batch {
+            for chunk in page.chunks {
+                hasher.update(chunk)
+                try await writer.append(chunk)
+            }
+            if let boundary = page.boundary, let point = try await writer.checkpoint() {
+                checkpoint = ExportCheckpoint(blobKey: key, upload: point, cursor: boundary, rows: page.rows, sha256: hasher.snapshot)
+            }
+        }
+        return .written(hasher, rows: batch[batch.count - 1].rows, checkpoint: checkpoint)
     }
 }

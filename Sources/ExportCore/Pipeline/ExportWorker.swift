@@ -77,7 +77,7 @@ public final class ExportWorker: Sendable {
             runner: ExportRunner(
                 source: source, blobStore: ports.blobStore, pageSize: configuration.pageSize, chunkSize: configuration.chunkSize,
                 csvOptions: configuration.csvOptions, compressionLevel: configuration.compressionLevel),
-            random: SharedRandom(seed: configuration.randomSeed))
+            random: SharedRandom(seed: configuration.randomSeed), heartbeatTimer: SharedTimer(clock: ports.clock))
         (slotEvents, slotFreed) = AsyncStream<Void>.makeStream()
         pauseGate = PauseGate(store: ports.workerControl, interval: configuration.pauseCheckInterval)
     }

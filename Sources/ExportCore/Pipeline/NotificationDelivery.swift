@@ -13,6 +13,8 @@ struct NotificationDelivery: Sendable {
     struct KeepAlive: Sendable {
         let visibilityTimeout: Duration
         let interval: Duration
+        /// What the heartbeat sleeps on: the worker's timer, shared with its exports' heartbeats.
+        let timer: SharedTimer
     }
 
     let ports: ExportPorts
@@ -78,7 +80,7 @@ struct NotificationDelivery: Sendable {
     /// ``KeepAlive/interval`` (when the delivery has a ``keepAlive``), so a slow notifier, or a wait on
     /// another sender's reservation, never lets the message come back to another worker mid-send.
     /// `body` gets the lease's end as known when it starts.
-    private func keepingLease<T: Sendable>(of delivery: Delivery, _ body: @escaping @Sendable (Date) async throws -> T) async throws -> T {
+    private func keepingLease<T: Sendable>(of delivery: Delivery, _ body: (Date) async throws -> T) async throws -> T {
         guard let keepAlive else { return try await body(delivery.leaseExpiresAt) }
         var leaseEnd = delivery.leaseExpiresAt
         // Too little of the lease left for a send: renew it first.
@@ -87,29 +89,24 @@ struct NotificationDelivery: Sendable {
         }
         let start = leaseEnd
         let queue = ports.queue
-        let clock = ports.clock
         let observer = ports.observer
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body(start) }
+        // The body runs in this task, the heartbeat beside it; the heartbeat only ends by a lost lease or
+        // by the cancellation that follows the body's end.
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 while true {
-                    try await clock.sleep(for: keepAlive.interval)
+                    try await keepAlive.timer.sleep(for: keepAlive.interval)
                     do {
                         _ = try await queue.extendLease(delivery.receipt, by: keepAlive.visibilityTimeout)
                     } catch {
                         // The finishing step still completes; the ledger's fencing stops a second send.
                         observer.observe(.fault(.heartbeatMissed, error, jobID: delivery.message.jobID))
-                        if (error as? ExportError)?.code == .leaseLost { return nil }
+                        if (error as? ExportError)?.code == .leaseLost { return }
                     }
                 }
             }
-            while let result = try await group.next() {
-                if let value = result {
-                    group.cancelAll()
-                    return value
-                }
-            }
-            throw CancellationError()
+            defer { group.cancelAll() }  // stops the heartbeat; the group waits for it before returning
+            return try await body(start)
         }
     }
 

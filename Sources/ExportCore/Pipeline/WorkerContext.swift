@@ -1,13 +1,16 @@
 import Foundation
 
-/// What the parts of a worker share: the ports, the settings, the configuration, the runner and the
-/// jitter source, with the few helpers every part uses (the attempt's compare-and-swap, clean-up that
-/// survives cancellation and reports its failures, attempt file keys).
+/// What the parts of a worker share: the ports, the settings, the configuration, the runner, the
+/// jitter source and the heartbeats' timer, with the few helpers every part uses (the attempt's
+/// compare-and-swap, clean-up that survives cancellation and reports its failures, attempt file keys).
 struct WorkerContext: Sendable {
     let ports: ExportPorts
     let configuration: ExportWorker.Configuration
     let runner: ExportRunner
     let random: SharedRandom
+    /// The heartbeats' sleeps (the exports' and the finishing steps'), on ``clock``: one sleep on the
+    /// clock however many exports run.
+    let heartbeatTimer: SharedTimer
 
     var jobStore: any JobStore { ports.jobStore }
     var queue: any Queue { ports.queue }
@@ -64,12 +67,18 @@ struct WorkerContext: Sendable {
 
     /// Deletes, best effort, the files every attempt of `job` may have left, except `keeping`.
     func discardFiles(of job: ExportJob, keeping: BlobKey?) async {
-        let prefix = settings.keyPrefix
+        let keys: [BlobKey]
+        do {
+            keys = try ExportWorker.attemptKeys(prefix: settings.keyPrefix, for: job).filter { $0 != keeping }
+        } catch {
+            observer.observe(.fault(.cleanupFailed, error, jobID: job.id))
+            return
+        }
+        // The first attempt's success keeps the one file there is: no task for nothing to delete.
+        guard !keys.isEmpty else { return }
         let blobStore = blobStore
         await handOff(job.id) {
-            for key in try ExportWorker.attemptKeys(prefix: prefix, for: job) where key != keeping {
-                try await blobStore.delete(key)
-            }
+            for key in keys { try await blobStore.delete(key) }
         }
     }
 

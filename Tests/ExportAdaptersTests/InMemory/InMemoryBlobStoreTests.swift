@@ -46,6 +46,25 @@ struct InMemoryBlobStoreTests {
         #expect(error?.code == .unauthorized)
     }
 
+    @Test("a link is the URL URLComponents makes, whether or not its file name needs escaping", arguments: ["memberships.csv", "my export (2026).csv", "résumé.csv"])
+    func aLinkIsWhatURLComponentsMakes(filename: String) async throws {
+        let blobs = InMemoryBlobStore(clock: clock)
+        try await store([1, 2, 3], in: blobs)
+        let link = try await blobs.downloadLink(for: key, filename: filename, expiresIn: .seconds(3600))
+        let parsed = try #require(URLComponents(url: link.url, resolvingAgainstBaseURL: false))
+        let signature = try #require(parsed.queryItems?.first { $0.name == "signature" }?.value)
+        var expected = URLComponents()
+        expected.scheme = "memory"
+        expected.host = "blobs"
+        expected.path = "/" + key.rawValue
+        expected.queryItems = [
+            URLQueryItem(name: "expires", value: "1767229200"), URLQueryItem(name: "filename", value: filename),
+            URLQueryItem(name: "signature", value: signature),
+        ]
+        #expect(link.url == expected.url)
+        #expect(try await blobs.download(link.url) == [1, 2, 3])
+    }
+
     @Test func anAlteredLinkIsRefused() async throws {
         let blobs = InMemoryBlobStore(clock: clock)
         try await store([1], in: blobs)
