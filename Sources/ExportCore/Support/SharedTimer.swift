@@ -62,7 +62,7 @@ public final class SharedTimer: Sendable {
         continuous ? .now - originInstant : .seconds(clock.now().timeIntervalSince(originDate))
     }
 
-    /// Suspends until `duration` has passed on ``clock``.
+    /// Suspends until `duration` has passed on the timer's clock.
     ///
     /// - Parameters:
     ///   - duration: How long to wait.
@@ -71,7 +71,7 @@ public final class SharedTimer: Sendable {
         _ = try await sleep(for: duration, unless: nil)
     }
 
-    /// Suspends until `duration` has passed on ``clock``, or until `wakeup` is raised, whichever comes
+    /// Suspends until `duration` has passed on the timer's clock, or until `wakeup` is raised, whichever comes
     /// first (at once when it was raised before).
     ///
     /// - Parameters:
