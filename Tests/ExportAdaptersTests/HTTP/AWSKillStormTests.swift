@@ -167,10 +167,15 @@ struct AWSKillStormTests {
         }
         let duplicates = all.filter { (perRecipient[$0.1] ?? 0) > 1 }.count
         let missing = all.filter { (perRecipient[$0.1] ?? 0) == 0 }.count
-        // SES has no idempotency key: a sender killed after SES accepted its message and before the ledger
-        // recorded it is sent again by the next delivery. That window (SES's answer plus one DynamoDB
-        // write) is all that remains; a stalled pool or a lapsed hold would show as far more.
-        #expect(duplicates <= stormJobs.count / 50, "\(duplicates) jobs got more than one e-mail")
+        // SES has no idempotency key: a sender killed while its SendEmail was on the way (the server
+        // carries out a request whose client died) or before the ledger recorded the answer is sent
+        // again by the next delivery, once. So a kill makes at most one duplicate, and only one that
+        // lands in that window (the SendEmail exchange plus one DynamoDB write): 0 to 11 per 100 kills
+        // were measured here (2026-12-07), more when the workers are faster and send more e-mails
+        // while the kills land. A lapsed hold or a stalled pool would show as a third e-mail or far
+        // more duplicates.
+        #expect(duplicates <= storm.kills * 15 / 100, "\(duplicates) jobs got more than one e-mail over \(storm.kills) kills")
+        #expect(perRecipient.values.allSatisfy { $0 <= 2 }, "a job got three or more e-mails: \(perRecipient.values.max() ?? 0)")
         #expect(missing == 0, "\(missing) jobs got no e-mail")
         // Nothing left: a fresh receive after every lease has run out finds no message, and no dead letter.
         let queue = SQSQueue(configuration: setup.queues, aws: setup.aws)
