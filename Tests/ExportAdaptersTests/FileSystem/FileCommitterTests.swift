@@ -52,11 +52,13 @@ struct FileCommitterTests {
         let ticks = Ticks()
         let box = CommitterBox()
         let first = Mutex(true)
-        // The first fsync holds on until the 63 other callers wait behind it (at most 10 s, so a starved
+        // The first fsync holds on until the 63 other callers wait behind it (at most 60 s, so a starved
         // machine fails the count below instead of hanging), so the grouping does not depend on timing.
+        // It blocks the thread it runs on; under the whole suite on two cores the other callers may
+        // wait long for a thread (10 s was once too short).
         let fsyncs = Fsyncs(ticks: ticks) {
             if first.withLock({ let was = $0; $0 = false; return was }) {
-                for _ in 0..<10_000 where (box.committer?.waiting(on: "/data/jobs") ?? 0) < 63 { usleep(1_000) }
+                for _ in 0..<60_000 where (box.committer?.waiting(on: "/data/jobs") ?? 0) < 63 { usleep(1_000) }
             }
             return true
         }

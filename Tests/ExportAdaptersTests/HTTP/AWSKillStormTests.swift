@@ -172,10 +172,9 @@ struct AWSKillStormTests {
         // again by the next delivery, once. So a kill makes at most one duplicate, and only one that
         // lands in that window (the SendEmail exchange plus one DynamoDB write): 0 to 11 per 100 kills
         // were measured here (2026-12-07), more when the workers are faster and send more e-mails
-        // while the kills land. A lapsed hold or a stalled pool would show as a third e-mail or far
-        // more duplicates.
+        // while the kills land (a job whose next delivery is killed in the same window gets a third).
+        // A lapsed hold or a stalled pool would show as far more.
         #expect(duplicates <= storm.kills * 15 / 100, "\(duplicates) jobs got more than one e-mail over \(storm.kills) kills")
-        #expect(perRecipient.values.allSatisfy { $0 <= 2 }, "a job got three or more e-mails: \(perRecipient.values.max() ?? 0)")
         #expect(missing == 0, "\(missing) jobs got no e-mail")
         // Nothing left: a fresh receive after every lease has run out finds no message, and no dead letter.
         let queue = SQSQueue(configuration: setup.queues, aws: setup.aws)
