@@ -11,7 +11,8 @@ extension S3BlobStore {
         /// The size of each uploaded part, at least 5 MiB (S3's minimum for all but the last part).
         public var partSize: Int
         /// How many parts upload at once. A writer holds at most `partSize × (partsInFlight + 1)` bytes
-        /// (plus URLSession's copy of each part being sent: `partSize × (2 × partsInFlight + 1)` at worst).
+        /// (through ``URLSessionTransport``, which copies each part being sent, `partSize × (2 ×
+        /// partsInFlight + 1)` at worst; ``HTTP1Transport`` sends the part's own bytes).
         public var partsInFlight: Int
         /// The size of each ranged GET when reading, which bounds a reader's memory.
         public var readChunkSize: Int
@@ -41,7 +42,7 @@ extension S3BlobStore {
         ///   - bucket: The bucket.
         ///   - keyPrefix: A prefix for every key; empty by default.
         ///   - partSize: The part size; 8 MiB by default, at least 5 MiB.
-        ///   - partsInFlight: Concurrent part uploads; 2 by default.
+        ///   - partsInFlight: Concurrent part uploads; 4 by default (40 MiB per writer with 8 MiB parts).
         ///   - readChunkSize: Bytes per ranged GET when reading; 4 MiB by default.
         ///   - serverSideEncryption: `AES256`, `aws:kms` or `nil`.
         ///   - kmsKeyID: The KMS key for `aws:kms`.
@@ -51,7 +52,7 @@ extension S3BlobStore {
             bucket: String,
             keyPrefix: String = "",
             partSize: Int = 8 * 1024 * 1024,
-            partsInFlight: Int = 2,
+            partsInFlight: Int = 4,
             readChunkSize: Int = 4 * 1024 * 1024,
             serverSideEncryption: String? = nil,
             kmsKeyID: String? = nil,
