@@ -272,7 +272,9 @@ public final class InMemoryQueue: Queue, Sendable {
         case .done(let deliveries):
             return deliveries
         case .wait(let id, let duration):
-            // Woken, timed out or cancelled: the loop leases again (and returns when cancelled).
+            // Woken, timed out or cancelled: the loop leases again (and returns when cancelled). The
+            // sleep's only error is CancellationError, which the loop sees through Task.isCancelled,
+            // so there is nothing to report.
             _ = try? await timer.sleep(for: duration, unless: wakeup)
             state.withLock { _ = $0.waiters.removeValue(forKey: id) }
             return nil
